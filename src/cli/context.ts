@@ -1,0 +1,32 @@
+/** What every command needs: the config path, the namespace and a runner, validated before use. */
+import { XbError } from '../errors.js';
+import { createRunner, type Runner } from '../exec/runner.js';
+import { loadTopology } from '../config/validate.js';
+import type { Topology } from '../model/topology.js';
+
+export const DEFAULT_CONFIG = '/etc/xenbridge/topology.yaml';
+
+export interface CommonOpts {
+  config?: string;
+  netns?: string;
+}
+
+export const configPath = (o: CommonOpts): string => o.config ?? process.env.XENBRIDGE_CONFIG ?? DEFAULT_CONFIG;
+
+export const runnerFor = (o: CommonOpts): Runner => {
+  if (o.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(o.netns)) {
+    throw new XbError('usage', `--netns "${o.netns}" is not a network namespace name`);
+  }
+  return createRunner(o.netns);
+};
+
+export const topologyFor = (o: CommonOpts): Topology => loadTopology(configPath(o));
+
+export const needRoot = (what: string): void => {
+  if (process.getuid?.() !== 0) throw new XbError('usage', `${what} changes the network and needs root (CAP_NET_ADMIN)`);
+};
+
+export const oneOf = <T extends string>(value: string, allowed: readonly T[], flag: string): T => {
+  if (!(allowed as readonly string[]).includes(value)) throw new XbError('usage', `${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value as T;
+};

@@ -1,0 +1,89 @@
+/** plan, apply, show, verify, stop, status, rollback. */
+import type { Command } from 'commander';
+import { applyTopology, planTopology, readStatus, rollbackInterrupted, stopNetwork } from '../apply/apply.js';
+import { XbError } from '../errors.js';
+import { planJson, planSh, planText } from '../plan/format.js';
+import { readState } from '../state/read.js';
+import { showModel } from '../show/model.js';
+import { renderTopologyYaml, renderTree } from '../show/render.js';
+import { verifyTopology } from '../verify/state.js';
+import { needRoot, oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
+import { json, out, tick } from './output.js';
+
+type Action = (opts: Record<string, unknown>) => Promise<number>;
+export type Register = (name: string, describe: (c: Command) => Command, action: Action) => void;
+
+const common = (c: Command, config = true): Command =>
+  (config ? c.option('-c, --config <file>', 'topology file (default $XENBRIDGE_CONFIG or /etc/xenbridge/topology.yaml)') : c)
+    .option('--netns <name>', 'work inside this network namespace');
+
+export const registerCore = (reg: Register): void => {
+  reg('plan', (c) => common(c.description('show what apply would change, as ordered kernel operations')).option('--format <fmt>', 'text | json | sh', 'text'), async (o) => {
+    const fmt = oneOf(String(o.format), ['text', 'json', 'sh'] as const, '--format');
+    const t = topologyFor(o as CommonOpts);
+    const plan = await planTopology(t, runnerFor(o as CommonOpts));
+    if (fmt === 'json') json(planJson(plan));
+    else out(fmt === 'sh' ? planSh(plan, o.netns as string | undefined) : planText(plan));
+    return 0;
+  });
+
+  reg('apply', (c) => common(c.description('converge the host to the file, verify, roll back on failure')).option('--dry-run', 'print the plan, change nothing'), async (o) => {
+    const t = topologyFor(o as CommonOpts);
+    const runner = runnerFor(o as CommonOpts);
+    if (o.dryRun) {
+      out(planText(await planTopology(t, runner)));
+      return 0;
+    }
+    needRoot('apply');
+    const r = await applyTopology(t, runner);
+    for (const n of r.notes) process.stderr.write(`xenbridge: ${n}\n`);
+    out(r.changed ? `applied ${r.plan.steps.length} change(s) from ${t.source}` : `no changes: the host already matches ${t.source}`);
+    return 0;
+  });
+
+  reg('show', (c) => common(c.description('the live topology'), false).option('--format <fmt>', 'tree | yaml | json', 'tree'), async (o) => {
+    const fmt = oneOf(String(o.format), ['tree', 'yaml', 'json'] as const, '--format');
+    const shown = showModel(await readState(runnerFor(o as CommonOpts), { bridgeVlans: true }));
+    if (fmt === 'json') json(shown);
+    else out(fmt === 'yaml' ? renderTopologyYaml(shown) : renderTree(shown));
+    return 0;
+  });
+
+  reg('verify', (c) => common(c.description('live state vs the file, plus known-bad layouts')).option('--json', 'machine-readable report'), async (o) => {
+    const report = await verifyTopology(topologyFor(o as CommonOpts), runnerFor(o as CommonOpts));
+    if (o.json) json(report);
+    else {
+      out(`${tick(report.differences.length === 0)} state matches the file${report.differences.length === 0 ? '' : `: ${report.differences.length} difference(s)`}`);
+      for (const d of report.differences) out(`    ${d}`);
+      for (const f of report.findings) out(`${tick(f.level !== 'error')} ${f.level}: ${f.message}\n    fix: ${f.fix}`);
+    }
+    return report.ok ? 0 : 3;
+  });
+
+  reg('stop', (c) => common(c.description('undo every change since the first apply'), false), async (o) => {
+    needRoot('stop');
+    const r = await stopNetwork(runnerFor(o as CommonOpts));
+    if (r.errors.length > 0) throw new XbError('rollback-failed', `stop undid ${r.undone} change(s) with errors`, { detail: r.errors });
+    out(r.undone === 0 ? 'nothing to undo' : `undid ${r.undone} change(s); the network is as it was before the first apply`);
+    return 0;
+  });
+
+  reg('status', (c) => common(c.description('what xenbridge has applied, and any interrupted run'), false).option('--json', 'machine-readable'), async (o) => {
+    const s = readStatus(o.netns as string | undefined);
+    if (o.json) json(s);
+    else {
+      out(s.applied === 0 ? 'nothing applied' : `${s.applied} change(s) applied since ${s.since}`);
+      const i = s.interrupted;
+      if (i) out(`interrupted: ${i.what} by pid ${i.pid} at ${i.started} stopped after ${i.done} of ${i.total} steps; run "xenbridge rollback" or "xenbridge apply"`);
+    }
+    return s.interrupted ? 1 : 0;
+  });
+
+  reg('rollback', (c) => common(c.description('undo an interrupted apply now'), false), async (o) => {
+    needRoot('rollback');
+    const r = await rollbackInterrupted(runnerFor(o as CommonOpts));
+    if (r.errors.length > 0) throw new XbError('rollback-failed', `rollback undid ${r.undone} step(s) with errors`, { detail: r.errors });
+    out(r.undone === 0 ? 'nothing to roll back' : `rolled back ${r.undone} step(s)`);
+    return 0;
+  });
+};

@@ -1,0 +1,131 @@
+/**
+ * The only module that starts processes. Kernel changes go through `ip -batch -` / `bridge -batch -`
+ * (one process per phase); everything else (tcpdump, xenstore-*) through run()/start().
+ */
+import { execa, type ResultPromise } from 'execa';
+import { XbError } from '../errors.js';
+
+export type Tool = 'ip' | 'bridge';
+
+export interface BatchOptions {
+  /** Keep going after a failed line (rollback: undo as much as possible). */
+  force?: boolean;
+  json?: boolean;
+  details?: boolean;
+  /** Global index of the first line, so the failpoint can name one op of a whole apply. */
+  firstIndex?: number;
+}
+
+export interface BatchResult {
+  ok: boolean;
+  /** Lines that completed before the first failure (all of them when ok). */
+  done: number;
+  failedLine?: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string;
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+  /** Run inside the runner's network namespace (ip netns exec). */
+  inNetns?: boolean;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface Background {
+  pid: number | undefined;
+  /** Sends SIGINT (tcpdump flushes its file on it) and waits for the process to end. */
+  stop(): Promise<RunResult>;
+}
+
+export interface Runner {
+  readonly netns: string | undefined;
+  batch(tool: Tool, lines: string[], opts?: BatchOptions): Promise<BatchResult>;
+  run(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult>;
+  start(cmd: string, args: string[], opts?: RunOptions): Background;
+}
+
+const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1' };
+
+/** XENBRIDGE_FAILPOINT=k fails global op k; =kill:k kills this process just before op k (crash tests). */
+const failpoint = (): { kill: boolean; at: number } | undefined => {
+  const fp = process.env.XENBRIDGE_FAILPOINT;
+  if (!fp) return undefined;
+  const m = /^(kill:)?(\d+)$/.exec(fp);
+  if (!m) throw new XbError('usage', `XENBRIDGE_FAILPOINT must be N or kill:N, got "${fp}"`);
+  return { kill: m[1] !== undefined, at: Number(m[2]) };
+};
+
+const failedLineOf = (stderr: string): number | undefined => {
+  const m = /Command failed -:(\d+)/.exec(stderr);
+  return m ? Number(m[1]) : undefined;
+};
+
+const toResult = (r: { exitCode?: number; stdout?: unknown; stderr?: unknown; timedOut?: boolean }): RunResult => ({
+  exitCode: r.exitCode ?? 1,
+  stdout: typeof r.stdout === 'string' ? r.stdout : '',
+  stderr: typeof r.stderr === 'string' ? r.stderr : '',
+  timedOut: r.timedOut === true,
+});
+
+const notFound = (cmd: string, e: unknown): XbError =>
+  new XbError('command', `cannot run ${cmd}: ${(e as Error).message.split('\n')[0]}`, {
+    detail: [cmd === 'ip' || cmd === 'bridge' ? 'install iproute2' : `install the package that provides ${cmd}`],
+    cause: e,
+  });
+
+export const createRunner = (netns?: string): Runner => {
+  const wrap = (cmd: string, args: string[], inNetns: boolean | undefined): [string, string[]] =>
+    netns !== undefined && inNetns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
+
+  const run = async (cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> => {
+    const [file, argv] = wrap(cmd, args, opts.inNetns);
+    try {
+      const r = await execa(file, argv, {
+        input: opts.input, timeout: opts.timeoutMs, env: opts.env, reject: false, stripFinalNewline: false, stdin: opts.input === undefined ? 'ignore' : 'pipe',
+      });
+      if (r.failed && r.exitCode === undefined && !r.timedOut) throw notFound(file, r);
+      return toResult(r);
+    } catch (e) {
+      if (e instanceof XbError) throw e;
+      throw notFound(file, e);
+    }
+  };
+
+  const batch = async (tool: Tool, lines: string[], opts: BatchOptions = {}): Promise<BatchResult> => {
+    if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
+    let input = lines;
+    const fp = opts.firstIndex === undefined ? undefined : failpoint();
+    const local = fp ? fp.at - (opts.firstIndex ?? 0) : -1;
+    const hit = local >= 0 && local < lines.length;
+    if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool]];
+    const flags = [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.force ? ['-force'] : [])];
+    const r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false } : await run(tool, [...flags, '-batch', '-'], { input: input.join('\n') + '\n' });
+    if (fp?.kill && hit) process.kill(process.pid, 'SIGKILL');
+    if (r.exitCode === 0) return { ok: true, done: lines.length, stdout: r.stdout, stderr: r.stderr };
+    const failedLine = failedLineOf(r.stderr);
+    return { ok: false, done: failedLine === undefined ? 0 : failedLine - 1, failedLine, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  const start = (cmd: string, args: string[], opts: RunOptions = {}): Background => {
+    const [file, argv] = wrap(cmd, args, opts.inNetns);
+    const child: ResultPromise = execa(file, argv, { env: opts.env, reject: false, stdin: 'ignore', timeout: opts.timeoutMs });
+    return {
+      pid: child.pid,
+      stop: async () => {
+        child.kill('SIGINT');
+        return toResult(await child);
+      },
+    };
+  };
+
+  return { netns, batch, run, start };
+};

@@ -1,0 +1,67 @@
+/** Address and MAC helpers: CIDR parsing (netmask for IPv4, our own for IPv6), subnet membership. */
+import { Netmask } from 'netmask';
+import { isIP } from 'node:net';
+
+export interface Cidr {
+  family: 4 | 6;
+  address: string;
+  prefix: number;
+}
+
+export const parseCidr = (text: string): Cidr | undefined => {
+  const m = /^([^/\s]+)\/(\d{1,3})$/.exec(text);
+  if (!m) return undefined;
+  const [, address = '', p = ''] = m;
+  const family = isIP(address);
+  const prefix = Number(p);
+  if (family === 4 && prefix <= 32) return { family: 4, address, prefix };
+  if (family === 6 && prefix <= 128) return { family: 6, address: address.toLowerCase(), prefix };
+  return undefined;
+};
+
+export const ipFamily = (text: string): 0 | 4 | 6 => isIP(text) as 0 | 4 | 6;
+
+const v6ToBigInt = (addr: string): bigint => {
+  const [head = '', tail] = addr.split('::');
+  const parts = (s: string): string[] => (s === '' ? [] : s.split(':'));
+  const h = parts(head);
+  const t = tail === undefined ? [] : parts(tail);
+  const fill = tail === undefined ? [] : Array<string>(8 - h.length - t.length).fill('0');
+  return [...h, ...fill, ...t].reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n);
+};
+
+/** True when `ip` lies inside the subnet of `cidr`. */
+export const inSubnet = (cidr: Cidr, ip: string): boolean => {
+  const fam = isIP(ip);
+  if (fam !== cidr.family) return false;
+  if (fam === 4) return new Netmask(`${cidr.address}/${cidr.prefix}`).contains(ip);
+  const shift = BigInt(128 - cidr.prefix);
+  return v6ToBigInt(cidr.address) >> shift === v6ToBigInt(ip) >> shift;
+};
+
+export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+export const XEN_PORT_MAC = 'fe:ff:ff:ff:ff:ff';
+
+export const normalizeMac = (mac: string): string => mac.toLowerCase();
+
+const fnv24 = (text: string): number => {
+  let h = 0x811c9dc5;
+  for (const ch of Buffer.from(text)) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+  return h & 0xffffff;
+};
+
+/**
+ * A stable, locally administered MAC for a bridge, derived from the NIC it serves so that two hosts
+ * on one segment never share it, and different from that NIC's own MAC.
+ */
+export const deriveBridgeMac = (seedMac: string, bridge: string): string => {
+  const b = seedMac.split(':').map((x) => parseInt(x, 16));
+  const h = fnv24(bridge);
+  b[0] = ((b[0] ?? 0) | 0x02) & 0xfe;
+  b[3] = (b[3] ?? 0) ^ (h >> 16);
+  b[4] = (b[4] ?? 0) ^ ((h >> 8) & 0xff);
+  b[5] = (b[5] ?? 0) ^ (h & 0xff);
+  let mac = b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+  if (mac === seedMac) mac = mac.slice(0, -2) + ((b[5] ?? 0) ^ 1).toString(16).padStart(2, '0');
+  return mac;
+};

@@ -1,0 +1,208 @@
+/**
+ * Desired vs live state -> ordered steps. Works on a projection of the live state that each step
+ * updates, so later phases (MTU, master, up, addresses) see links as earlier steps left them.
+ * Every phase emits only differences: an unchanged file gives an empty plan and no link flaps.
+ */
+import { XbError } from '../errors.js';
+import type { Topology } from '../model/topology.js';
+import { canRenameLive, type Addr, type HostState, type Link, type Route } from '../state/types.js';
+import { desiredState, type Role, type Want, type WantAddr, type WantLink } from './desired.js';
+import * as op from './steps.js';
+import type { Step } from './steps.js';
+import { planVlanEntries } from './vlan-entries.js';
+
+export interface Plan {
+  steps: Step[];
+}
+
+const ROLE_ORDER: Role[] = ['nic', 'peer', 'dom0', 'bridge', 'vlan', 'vlan-bridge'];
+const UP_ORDER: Role[] = ['bridge', 'vlan-bridge', 'nic', 'peer', 'dom0', 'vlan'];
+const byRole = (order: Role[]) => (a: WantLink, b: WantLink): number => order.indexOf(a.role) - order.indexOf(b.role);
+
+/** Routes the kernel or a daemon owns come back by themselves; moving them would duplicate them. */
+const movable = (r: Route): boolean => r.protocol !== 'kernel' && r.protocol !== 'ra';
+
+const synth = (name: string, kind: Link['kind'], mtu: number | undefined, mac: string | undefined, extra: Partial<Link> = {}): Link => ({
+  ifindex: 0, name, kind, kindName: kind, up: false, operstate: 'DOWN', carrier: false, mtu: mtu ?? 1500, mac: mac ?? '',
+  peerElsewhere: false, addrs: [], ...extra,
+});
+
+const sameAddr = (a: Addr, b: Addr): boolean => a.local === b.local && a.prefixlen === b.prefixlen;
+const sameRoute = (a: Route, b: Route): boolean =>
+  a.family === b.family && a.dst === b.dst && a.gateway === b.gateway && a.dev === b.dev;
+
+class Planner {
+  readonly steps: Step[] = [];
+  readonly proj = new Map<string, Link>();
+  readonly movedAddrs: WantAddr[] = [];
+  readonly movedRoutes: Route[] = [];
+
+  constructor(readonly s: HostState, readonly want: Want) {
+    for (const l of s.links) this.proj.set(l.name, { ...l, addrs: [...l.addrs] });
+  }
+
+  get(name: string): Link {
+    const l = this.proj.get(name);
+    if (!l) throw new XbError('bug', `planner lost track of ${name}`);
+    return l;
+  }
+
+  takeOff(): void {
+    const gwFamilies = new Set(this.want.routes.filter((r) => r.dst === 'default').map((r) => r.family));
+    for (const m of this.want.moveFrom) {
+      for (const r of this.s.routes.filter((x) => x.dev === m.link.name && movable(x))) {
+        this.steps.push(op.delRoute(r));
+        if (!(r.dst === 'default' && gwFamilies.has(r.family))) this.movedRoutes.push({ ...r, dev: m.to });
+      }
+      for (const a of m.link.addrs.filter((x) => !x.managed)) {
+        this.steps.push(op.delAddr(a, m.link.name));
+        this.get(m.link.name).addrs = this.get(m.link.name).addrs.filter((x) => !sameAddr(x, a));
+        this.movedAddrs.push({ dev: m.to, addr: { ...a, label: undefined } });
+      }
+    }
+    for (const v of this.want.removeVlans) {
+      this.steps.push(op.delVlan(v));
+      this.proj.delete(v.name);
+    }
+  }
+
+  bridges(): void {
+    for (const w of this.want.links.filter((x) => x.kind === 'bridge' && x.bridge)) {
+      const opts = w.bridge!;
+      const cur = this.proj.get(w.name);
+      if (!cur) {
+        this.steps.push(op.addBridge(w.name, { ...opts, mac: w.createMac, mtu: w.mtu }));
+        this.proj.set(w.name, synth(w.name, 'bridge', w.mtu, w.createMac, { bridge: opts }));
+        continue;
+      }
+      const was = cur.bridge ?? opts;
+      if (was.stp !== opts.stp || was.forwardDelay !== opts.forwardDelay || was.vlanFiltering !== opts.vlanFiltering) {
+        this.steps.push(op.setBridge(w.name, opts, was));
+        cur.bridge = opts;
+      }
+      if (w.mac && cur.mac !== w.mac) {
+        this.steps.push(op.setMac(w.name, w.mac, cur.mac));
+        cur.mac = w.mac;
+      }
+    }
+  }
+
+  nics(): void {
+    const live = canRenameLive(this.s.kernel);
+    for (const w of this.want.links.filter((x) => x.role === 'nic')) {
+      const cur = this.get(w.from ?? w.name);
+      const needMac = w.mac !== undefined && cur.mac !== w.mac;
+      if (cur.up && (needMac || (w.from !== undefined && !live))) {
+        this.steps.push(op.setUp(cur.name, false));
+        cur.up = false;
+      }
+      if (w.from !== undefined) {
+        this.steps.push(op.rename(w.from, w.name));
+        this.proj.delete(w.from);
+        cur.name = w.name;
+        this.proj.set(w.name, cur);
+      }
+      if (needMac && w.mac) {
+        this.steps.push(op.setMac(w.name, w.mac, cur.mac));
+        cur.mac = w.mac;
+      }
+    }
+  }
+
+  create(): void {
+    for (const w of this.want.links) {
+      const cur = this.proj.get(w.name);
+      if (w.role === 'dom0' && w.veth) {
+        if (cur && cur.link !== w.veth.peer) {
+          throw new XbError('state', `${w.name} is a veth paired with ${cur.link ?? 'a link in another namespace'}, not with ${w.veth.peer}`, {
+            detail: ['delete it or choose another dom0.ifname / dom0.peer'],
+          });
+        }
+        if (cur) continue;
+        const peer = this.want.links.find((x) => x.name === w.veth!.peer);
+        this.steps.push(op.addVeth(w.name, { mac: w.createMac, mtu: w.mtu, peer: w.veth.peer, peerMac: peer?.createMac }));
+        this.proj.set(w.name, synth(w.name, 'veth', w.mtu, w.createMac, { link: w.veth.peer }));
+        this.proj.set(w.veth.peer, synth(w.veth.peer, 'veth', w.mtu, peer?.createMac, { link: w.name }));
+      } else if (w.role === 'vlan' && w.vlan && !cur) {
+        const parentMtu = this.get(w.vlan.parent).mtu;
+        this.steps.push(op.addVlan(w.name, { parent: w.vlan.parent, id: w.vlan.id, mtu: w.mtu }));
+        this.proj.set(w.name, synth(w.name, 'vlan', w.mtu ?? parentMtu, undefined, { link: w.vlan.parent, vlanId: w.vlan.id }));
+      } else if (w.role === 'vlan' && w.vlan && cur && (cur.link !== w.vlan.parent || cur.vlanId !== w.vlan.id)) {
+        throw new XbError('state', `${w.name} exists as VLAN ${cur.vlanId} on ${cur.link}, but the file wants VLAN ${w.vlan.id} on ${w.vlan.parent}`, {
+          detail: ['delete it or set vlans[].device to another name'],
+        });
+      }
+    }
+  }
+
+  mtus(): void {
+    const changes = this.want.links.filter((w) => w.mtu !== undefined && this.get(w.name).mtu !== w.mtu);
+    const down = changes.filter((w) => w.mtu! < this.get(w.name).mtu).sort(byRole(ROLE_ORDER)).reverse();
+    const up = changes.filter((w) => w.mtu! > this.get(w.name).mtu).sort(byRole(ROLE_ORDER));
+    for (const w of [...down, ...up]) {
+      const cur = this.get(w.name);
+      this.steps.push(op.setMtu(w.name, w.mtu!, cur.mtu));
+      cur.mtu = w.mtu!;
+    }
+  }
+
+  masters(): void {
+    for (const w of this.want.links.filter((x) => x.master !== undefined)) {
+      const cur = this.get(w.name);
+      const target = w.master ?? undefined;
+      if (cur.master === target) continue;
+      this.steps.push(op.setMaster(w.name, target, cur.master));
+      cur.master = target;
+    }
+  }
+
+  ups(): void {
+    for (const w of [...this.want.links].sort(byRole(UP_ORDER))) {
+      const cur = this.get(w.name);
+      if (cur.up) continue;
+      this.steps.push(op.setUp(w.name, true));
+      cur.up = true;
+    }
+  }
+
+  addrs(): void {
+    for (const { dev, addr } of [...this.movedAddrs, ...this.want.addrs]) {
+      const cur = this.get(dev);
+      if (cur.addrs.some((a) => sameAddr(a, addr))) continue;
+      this.steps.push(op.addAddr(addr, dev));
+      cur.addrs.push(addr);
+    }
+  }
+
+  routes(): void {
+    const moving = new Set(this.want.moveFrom.map((m) => m.link.name));
+    const present = this.s.routes.filter((r) => !moving.has(r.dev ?? ''));
+    for (const r of [...this.movedRoutes, ...this.want.routes]) {
+      if (present.some((p) => sameRoute(p, r))) continue;
+      if (r.dst === 'default') {
+        for (const old of present.filter((p) => p.dst === 'default' && p.family === r.family && (p.metric ?? 0) === (r.metric ?? 0))) {
+          this.steps.push(op.delRoute(old));
+          present.splice(present.indexOf(old), 1);
+        }
+      }
+      this.steps.push(op.addRoute(r));
+      present.push(r);
+    }
+  }
+}
+
+export const makePlan = (t: Topology, s: HostState): Plan => {
+  const want = desiredState(t, s);
+  const p = new Planner(s, want);
+  p.takeOff();
+  p.bridges();
+  p.nics();
+  p.create();
+  p.mtus();
+  p.masters();
+  p.ups();
+  p.addrs();
+  p.routes();
+  p.steps.push(...planVlanEntries(want, s, p.proj));
+  return { steps: p.steps };
+};

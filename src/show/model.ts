@@ -1,0 +1,91 @@
+/** Live state -> the topology it implements (bridges, their uplink, dom0 veth, VLANs) plus vif ports. */
+import { isNicLike, linkByName, portsOf, type HostState, type Link } from '../state/types.js';
+
+export interface ShownVlan {
+  id: number;
+  device: string;
+  bridge?: string;
+  addresses: string[];
+  ports: string[];
+}
+
+export interface ShownBridge {
+  name: string;
+  mode: 'classic' | 'filtering';
+  mtu: number;
+  mac: string;
+  stp: boolean;
+  forwardDelay: number;
+  up: boolean;
+  uplink?: { name: string; mac: string; up: boolean; carrier: boolean };
+  dom0?: { ifname: string; peer: string; mac: string; addresses: string[]; gateway?: string };
+  vlans: ShownVlan[];
+  /** Other ports: vifs and anything else an admin attached. */
+  ports: { name: string; vids: number[] }[];
+}
+
+export interface ShownNic {
+  name: string;
+  mac: string;
+  permaddr?: string;
+  pci?: string;
+  driver?: string;
+  up: boolean;
+  master?: string;
+}
+
+export interface Shown {
+  bridges: ShownBridge[];
+  nics: ShownNic[];
+}
+
+const addrsOf = (l: Link | undefined): string[] => (l?.addrs ?? []).filter((a) => !a.managed).map((a) => `${a.local}/${a.prefixlen}`);
+
+const gatewayOf = (s: HostState, dev: string): string | undefined => s.routes.find((r) => r.dst === 'default' && r.dev === dev)?.gateway;
+
+const vidsOf = (s: HostState, dev: string): number[] =>
+  s.vlans.filter((e) => e.dev === dev).flatMap((e) => Array.from({ length: (e.vidEnd ?? e.vid) - e.vid + 1 }, (_, i) => e.vid + i));
+
+/** A dom0 veth end: a veth whose peer is a port of `bridge` and which is itself no port. */
+const dom0Of = (s: HostState, bridge: string): { dom0: Link; peer: Link } | undefined => {
+  for (const peer of portsOf(s, bridge).filter((p) => p.kind === 'veth' && p.link)) {
+    const dom0 = linkByName(s, peer.link ?? '');
+    if (dom0 && !dom0.master) return { dom0, peer };
+  }
+  return undefined;
+};
+
+const isVlanBridge = (s: HostState, b: Link): boolean =>
+  portsOf(s, b.name).some((p) => p.kind === 'vlan' && !linkByName(s, p.link ?? '')?.master);
+
+export const showModel = (s: HostState, drivers: Record<string, string> = {}): Shown => {
+  const bridges = s.links.filter((l) => l.kind === 'bridge' && !isVlanBridge(s, l)).map((b): ShownBridge => {
+    const ports = portsOf(s, b.name);
+    const nic = ports.find(isNicLike);
+    const pair = dom0Of(s, b.name);
+    const filtering = b.bridge?.vlanFiltering ?? false;
+    const vlanDevs = pair ? s.links.filter((l) => l.kind === 'vlan' && l.link === pair.dom0.name) : [];
+    const vlans = vlanDevs.map((v): ShownVlan => {
+      const vb = v.master ? linkByName(s, v.master) : undefined;
+      return {
+        id: v.vlanId ?? 0, device: v.name, bridge: vb?.name,
+        addresses: addrsOf(vb ?? v),
+        ports: vb ? portsOf(s, vb.name).filter((p) => p.name !== v.name).map((p) => p.name) : [],
+      };
+    }).sort((a, c) => a.id - c.id);
+    const known = new Set([nic?.name, pair?.peer.name]);
+    return {
+      name: b.name, mode: filtering ? 'filtering' : 'classic', mtu: b.mtu, mac: b.mac, up: b.up,
+      stp: b.bridge?.stp ?? false, forwardDelay: Math.round((b.bridge?.forwardDelay ?? 0) / 100),
+      uplink: nic ? { name: nic.name, mac: nic.mac, up: nic.up, carrier: nic.carrier } : undefined,
+      dom0: pair ? { ifname: pair.dom0.name, peer: pair.peer.name, mac: pair.dom0.mac, addresses: addrsOf(pair.dom0), gateway: gatewayOf(s, pair.dom0.name) } : undefined,
+      vlans,
+      ports: ports.filter((p) => !known.has(p.name)).map((p) => ({ name: p.name, vids: filtering ? vidsOf(s, p.name) : [] })),
+    };
+  });
+  const nics = s.links.filter(isNicLike).map((l): ShownNic => ({
+    name: l.name, mac: l.mac, permaddr: l.permaddr, pci: l.parentbus === 'pci' ? l.parentdev : undefined,
+    driver: drivers[l.name], up: l.up, master: l.master,
+  }));
+  return { bridges, nics };
+};

@@ -1,0 +1,101 @@
+/** Pure parsers: `ip -j -d addr show`, `ip -j route show`, `bridge -j vlan show` -> HostState parts. */
+import type { Addr, Link, LinkKind, Route, VlanEntry } from './types.js';
+
+type J = Record<string, unknown>;
+const obj = (v: unknown): J => (typeof v === 'object' && v !== null ? (v as J) : {});
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+const ADDR_FLAGS = ['noprefixroute', 'nodad', 'home', 'mngtmpaddr', 'optimistic', 'autojoin'] as const;
+
+const parseAddr = (a: J): Addr | undefined => {
+  const family = a.family === 'inet' ? 4 : a.family === 'inet6' ? 6 : undefined;
+  const local = str(a.local);
+  const prefixlen = num(a.prefixlen);
+  if (!family || !local || prefixlen === undefined) return undefined;
+  const scope = str(a.scope) ?? 'global';
+  const dynamic = a.dynamic === true || (num(a.valid_life_time) ?? 0xffffffff) !== 0xffffffff;
+  return {
+    family, local, prefixlen, scope,
+    broadcast: str(a.broadcast),
+    label: str(a.label),
+    flags: ADDR_FLAGS.filter((f) => a[f] === true),
+    managed: scope === 'link' && family === 6 ? true : dynamic,
+  };
+};
+
+const kindOf = (info: J, linkType: string | undefined): LinkKind => {
+  const k = str(info.info_kind);
+  if (k === 'bridge' || k === 'veth' || k === 'vlan') return k;
+  if (k !== undefined) return 'other';
+  if (linkType === 'loopback') return 'loopback';
+  return linkType === 'ether' ? 'device' : 'other';
+};
+
+export const parseLinks = (json: unknown): Link[] =>
+  (Array.isArray(json) ? json : []).map((raw) => {
+    const l = obj(raw);
+    const info = obj(l.linkinfo);
+    const data = obj(info.info_data);
+    const kind = kindOf(info, str(l.link_type));
+    const flags = strs(l.flags);
+    const link: Link = {
+      ifindex: num(l.ifindex) ?? 0,
+      name: str(l.ifname) ?? '',
+      kind,
+      kindName: str(info.info_kind) ?? (kind === 'device' ? 'device' : kind),
+      up: flags.includes('UP'),
+      operstate: str(l.operstate) ?? 'UNKNOWN',
+      carrier: !flags.includes('NO-CARRIER'),
+      mtu: num(l.mtu) ?? 0,
+      mac: str(l.address) ?? '',
+      permaddr: str(l.permaddr),
+      master: str(l.master),
+      link: str(l.link),
+      peerElsewhere: kind === 'veth' && l.link_netnsid !== undefined,
+      parentbus: str(l.parentbus),
+      parentdev: str(l.parentdev),
+      addrs: (Array.isArray(l.addr_info) ? l.addr_info : []).flatMap((a) => parseAddr(obj(a)) ?? []),
+    };
+    if (kind === 'vlan') link.vlanId = num(data.id);
+    if (kind === 'bridge') {
+      link.bridge = { stp: (num(data.stp_state) ?? 0) !== 0, forwardDelay: num(data.forward_delay) ?? 0, vlanFiltering: (num(data.vlan_filtering) ?? 0) !== 0 };
+    }
+    const slave = obj(info.info_slave_data);
+    if (info.info_slave_kind === 'bridge') link.portState = str(slave.state);
+    return link;
+  });
+
+export const parseRoutes = (json: unknown, family: 4 | 6): Route[] =>
+  (Array.isArray(json) ? json : []).flatMap((raw) => {
+    const r = obj(raw);
+    const table = str(r.table) ?? 'main';
+    const type = str(r.type) ?? 'unicast';
+    if (table !== 'main' || type !== 'unicast') return [];
+    return [{
+      family,
+      dst: str(r.dst) ?? 'default',
+      gateway: str(r.gateway),
+      dev: str(r.dev),
+      protocol: str(r.protocol),
+      scope: str(r.scope),
+      metric: num(r.metric),
+      prefsrc: str(r.prefsrc),
+      onlink: strs(r.flags).includes('onlink'),
+    }];
+  });
+
+export const parseBridgeVlans = (json: unknown): VlanEntry[] =>
+  (Array.isArray(json) ? json : []).flatMap((raw) => {
+    const p = obj(raw);
+    const dev = str(p.ifname) ?? '';
+    return (Array.isArray(p.vlans) ? p.vlans : []).map((v) => {
+      const e = obj(v);
+      const flags = strs(e.flags);
+      const entry: VlanEntry = { dev, vid: num(e.vlan) ?? 0, pvid: flags.includes('PVID'), untagged: flags.includes('Egress Untagged') };
+      const end = num(e.vlanEnd);
+      if (end !== undefined) entry.vidEnd = end;
+      return entry;
+    });
+  });

@@ -1,0 +1,40 @@
+/** Reads the live state with one `ip -j -d -batch` process (plus `bridge -j` only when VLAN entries matter). */
+import { release } from 'node:os';
+import { XbError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import { parseBridgeVlans, parseLinks, parseRoutes } from './parse.js';
+import type { HostState } from './types.js';
+
+const READ_LINES = ['addr show', 'route show table main root 0.0.0.0/0', 'route show table main root ::/0'];
+
+const parseJsonLine = (line: string | undefined, what: string): unknown => {
+  try {
+    return JSON.parse(line ?? '[]');
+  } catch (e) {
+    throw new XbError('bug', `cannot parse the JSON of "${what}"`, { cause: e });
+  }
+};
+
+export const readState = async (runner: Runner, opts: { bridgeVlans?: boolean } = {}): Promise<HostState> => {
+  const r = await runner.batch('ip', READ_LINES, { json: true, details: true });
+  if (!r.ok) {
+    const first = r.stderr.split('\n')[0] ?? '';
+    if (runner.netns !== undefined && /netns|namespace/i.test(r.stderr)) {
+      throw new XbError('usage', `--netns ${runner.netns}: no such network namespace`, { detail: [first] });
+    }
+    throw new XbError('command', `cannot read the network state: ${first}`, { detail: r.stderr.split('\n').filter(Boolean) });
+  }
+  const [links, v4, v6] = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  const state: HostState = {
+    links: parseLinks(parseJsonLine(links, 'ip addr show')),
+    routes: [...parseRoutes(parseJsonLine(v4, 'ip route show'), 4), ...parseRoutes(parseJsonLine(v6, 'ip -6 route show'), 6)],
+    vlans: [],
+    kernel: release(),
+  };
+  const filtering = state.links.some((l) => l.bridge?.vlanFiltering);
+  if (opts.bridgeVlans || filtering) {
+    const b = await runner.batch('bridge', ['vlan show'], { json: true });
+    if (b.ok) state.vlans = parseBridgeVlans(parseJsonLine(b.stdout.trim(), 'bridge vlan show'));
+  }
+  return state;
+};

@@ -1,0 +1,90 @@
+/** The host's live network state, as read from `ip -j -d` and `bridge -j`. */
+
+export interface Addr {
+  family: 4 | 6;
+  local: string;
+  prefixlen: number;
+  broadcast?: string;
+  scope: string;
+  label?: string;
+  /** Address flags `ip addr add` can set again: noprefixroute, nodad, home, mngtmpaddr, ... */
+  flags: string[];
+  /** Kernel-managed (link-local, dynamic/SLAAC): never moved or removed by xenbridge. */
+  managed: boolean;
+}
+
+export interface Route {
+  family: 4 | 6;
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+  scope?: string;
+  metric?: number;
+  prefsrc?: string;
+  onlink: boolean;
+}
+
+export interface BridgeInfo {
+  stp: boolean;
+  /** Centiseconds, as the kernel reports it. */
+  forwardDelay: number;
+  vlanFiltering: boolean;
+}
+
+export type LinkKind = 'bridge' | 'veth' | 'vlan' | 'device' | 'loopback' | 'other';
+
+export interface Link {
+  ifindex: number;
+  name: string;
+  kind: LinkKind;
+  /** info_kind as the kernel names it (tun, macvlan, ...), for messages. */
+  kindName: string;
+  up: boolean;
+  operstate: string;
+  carrier: boolean;
+  mtu: number;
+  mac: string;
+  permaddr?: string;
+  master?: string;
+  /** veth: the peer's name when it is in the same namespace; vlan: the lower device. */
+  link?: string;
+  /** veth: the peer lives in another namespace (so from here this veth behaves like a NIC). */
+  peerElsewhere: boolean;
+  vlanId?: number;
+  bridge?: BridgeInfo;
+  /** Bridge port state (forwarding, blocking, disabled, ...) when the link is a bridge port. */
+  portState?: string;
+  parentbus?: string;
+  parentdev?: string;
+  addrs: Addr[];
+}
+
+export interface VlanEntry {
+  dev: string;
+  vid: number;
+  vidEnd?: number;
+  pvid: boolean;
+  untagged: boolean;
+}
+
+export interface HostState {
+  links: Link[];
+  routes: Route[];
+  vlans: VlanEntry[];
+  /** Kernel release, for capabilities such as renaming a link that is up. */
+  kernel: string;
+}
+
+export const linkByName = (s: HostState, name: string): Link | undefined => s.links.find((l) => l.name === name);
+
+export const portsOf = (s: HostState, bridge: string): Link[] => s.links.filter((l) => l.master === bridge);
+
+/** A NIC from this namespace's point of view: a device, or a veth whose peer is elsewhere. */
+export const isNicLike = (l: Link): boolean => l.kind === 'device' || (l.kind === 'veth' && l.peerElsewhere);
+
+/** Linux allows renaming a link that is up since 6.2 (commit bd039b5ea2a9); before that it returns EBUSY. */
+export const canRenameLive = (kernel: string): boolean => {
+  const [maj = 0, min = 0] = kernel.split(/[.-]/).map(Number);
+  return maj > 6 || (maj === 6 && min >= 3);
+};

@@ -1,0 +1,30 @@
+/** `xenbridge verify`: does the live state match the file, and is the layout free of known traps? */
+import { isXbError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import type { Topology } from '../model/topology.js';
+import { makePlan } from '../plan/diff.js';
+import { readState } from '../state/read.js';
+import type { HostState } from '../state/types.js';
+import { lint, type Finding } from './lint.js';
+
+export interface VerifyReport {
+  ok: boolean;
+  /** What apply would still change, as its batch lines. */
+  differences: string[];
+  findings: Finding[];
+}
+
+export const verifyState = (t: Topology, s: HostState): VerifyReport => {
+  let differences: string[];
+  try {
+    differences = makePlan(t, s).steps.map((st) => `${st.tool} ${st.line}`);
+  } catch (e) {
+    if (!isXbError(e) || e.kind === 'bug') throw e;
+    differences = [e.message, ...e.detail];
+  }
+  const findings = lint(s);
+  return { ok: differences.length === 0 && !findings.some((f) => f.level === 'error'), differences, findings };
+};
+
+export const verifyTopology = async (t: Topology, runner: Runner): Promise<VerifyReport> =>
+  verifyState(t, await readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') }));
