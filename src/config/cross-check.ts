@@ -26,24 +26,35 @@ const claims = (bridges: BridgeSpec[]): Claim[] =>
     return list;
   });
 
+/** A claim on a name the file's own entry is allowed to share: the uplink is dom0's name or the port's. */
+const ownUplinkName = (cl: Claim, i: number): boolean =>
+  cl.path[1] === i && (cl.what.startsWith('dom0 interface') || cl.what.startsWith('uplink port'));
+
 export const crossCheck = (c: Checker, bridges: BridgeSpec[], names: NameRule[], _top: Obj): void => {
   const byName = new Map<string, Claim>();
+  const clashes: [Claim, Claim][] = [];
   for (const cl of claims(bridges)) {
     const prior = byName.get(cl.name);
-    if (prior) c.fail(cl.path, `name "${cl.name}" is used twice: ${prior.what} and ${cl.what}`);
+    if (prior) clashes.push([prior, cl]);
     else byName.set(cl.name, cl);
   }
+  const before = c.problems.length;
   const uplinks = new Map<string, number>();
   bridges.forEach((b, i) => {
     if (b.uplink === undefined) return;
     const prior = uplinks.get(b.uplink);
-    if (prior !== undefined) c.fail(['bridges', i, 'uplink'], `uplink ${b.uplink} is used by two bridges: bridges[${prior}] (${bridges[prior]?.name}) and bridges[${i}] (${b.name})`);
-    else uplinks.set(b.uplink, i);
-    const other = byName.get(b.uplink);
-    if (other && !(other.what.startsWith('dom0 interface') && other.path[1] === i)) {
-      c.fail(['bridges', i, 'uplink'], `uplink ${b.uplink} is also the ${other.what}`);
+    if (prior !== undefined) {
+      c.fail(['bridges', i, 'uplink'], `uplink ${b.uplink} is used by two bridges: bridges[${prior}] (${bridges[prior]?.name}) and bridges[${i}] (${b.name})`);
+      return;
     }
+    uplinks.set(b.uplink, i);
+    const other = byName.get(b.uplink);
+    if (other && !ownUplinkName(other, i)) c.fail(['bridges', i, 'uplink'], `uplink ${b.uplink} is also the ${other.what}`);
   });
+  // Names derived from a clashing name clash too; report the cause, not its echoes.
+  const explicit = clashes.filter(([a, b]) => c.src.has(a.path) || c.src.has(b.path));
+  const shown = explicit.length > 0 || c.problems.length > before ? explicit : clashes.slice(0, 1);
+  for (const [a, b] of shown) c.fail(b.path, `name "${b.name}" is used twice: ${a.what} and ${b.what}`);
   const gateways = new Map<number, Path>();
   const noteGateway = (gw: string | undefined, path: Path): void => {
     if (gw === undefined) return;

@@ -10,6 +10,8 @@ export interface Source {
   data: unknown;
   /** "file:line:col" of the value at path (of its key with key=true), or of the nearest enclosing node. */
   where(path: Path, key?: boolean): string;
+  /** Whether the file itself holds a value at path (not a default). */
+  has(path: Path): boolean;
 }
 
 const childOf = (node: unknown, seg: string | number, wantKey: boolean): Node | undefined => {
@@ -44,7 +46,8 @@ export const parseSource = (text: string, file: string): Source => {
     });
     throw new XbError('config', `${file} is not valid YAML`, { problems });
   }
-  return { file, data: doc.toJS(), where: makeWhere(file, doc, lines) };
+  const has = (path: Path): boolean => path.reduce<unknown>((n, seg) => (n === undefined ? undefined : childOf(n, seg, false)), doc.contents ?? undefined) !== undefined;
+  return { file, data: doc.toJS(), where: makeWhere(file, doc, lines), has };
 };
 
 export const loadSource = (file: string): Source => {

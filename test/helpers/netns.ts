@@ -1,0 +1,59 @@
+/**
+ * Throwaway namespaces: a "switch" namespace whose sw0 is the far end of dom0's "NIC" eth0, like
+ * the upstream switch port. Each sandbox gets unique namespace names and its own run directory.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sh } from './sh.js';
+
+let counter = 0;
+
+export interface Sandbox {
+  sw: string;
+  dom0: string;
+  runDir: string;
+  env: Record<string, string>;
+  ip(cmd: string): Promise<string>;
+  inSw(cmd: string): Promise<string>;
+  inDom0(cmd: string): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+export const makeSandbox = async (opts: { dom0Addr?: string; swAddr?: string; gateway?: boolean } = {}): Promise<Sandbox> => {
+  const id = `${process.pid}x${counter++}`;
+  const sw = `xbsw${id}`;
+  const dom0 = `xbd0${id}`;
+  const runDir = mkdtempSync(join(tmpdir(), 'xenbridge-run-'));
+  await sh(`ip netns add ${sw} && ip netns add ${dom0}`);
+  // No IPv6 DAD: a NIC that flaps would otherwise show "tentative" addresses for a second or two.
+  for (const ns of [sw, dom0]) await sh(`ip netns exec ${ns} sysctl -qw net.ipv6.conf.default.dad_transmits=0 net.ipv6.conf.all.dad_transmits=0`);
+  await sh(`ip -n ${sw} link add name sw0 type veth peer name eth0 netns ${dom0}`);
+  await sh(`ip -n ${sw} link set lo up && ip -n ${sw} link set sw0 up && ip -n ${sw} addr add ${opts.swAddr ?? '192.0.2.1/24'} dev sw0`);
+  await sh(`ip -n ${dom0} link set lo up && ip -n ${dom0} addr add ${opts.dom0Addr ?? '192.0.2.10/24'} dev eth0 && ip -n ${dom0} link set eth0 up`);
+  if (opts.gateway !== false) await sh(`ip -n ${dom0} route add default via 192.0.2.1 dev eth0`);
+  return {
+    sw, dom0, runDir,
+    env: { XENBRIDGE_RUN_DIR: runDir, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    ip: (cmd) => sh(`ip -n ${dom0} ${cmd}`),
+    inSw: (cmd) => sh(`ip netns exec ${sw} ${cmd}`),
+    inDom0: (cmd) => sh(`ip netns exec ${dom0} ${cmd}`),
+    cleanup: async () => {
+      await sh(`ip netns del ${sw} 2>/dev/null; ip netns del ${dom0} 2>/dev/null; true`);
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+};
+
+/**
+ * The namespace as `ip -j -d link show` + `ip -j addr show` + routes print it, once settled: a link
+ * that went down and up re-runs IPv6 DAD, and carrier/operstate lag a moment behind.
+ */
+export const dump = async (ns: string): Promise<string> => {
+  for (let i = 0; i < 50; i++) {
+    const text = await sh(`ip -n ${ns} -j -d link show; ip -n ${ns} -j addr show; ip -n ${ns} -j route show table all`);
+    if (!text.includes('"tentative"') && !text.includes('LOWERLAYERDOWN') && !text.includes('"dadfailed"')) return text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${ns} did not settle (IPv6 DAD or carrier)`);
+};

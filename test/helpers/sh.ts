@@ -1,0 +1,23 @@
+/** Test-side process helpers (the product's own process runner lives in src/exec/runner.ts). */
+import { execa } from 'execa';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = `${ROOT}bin/xenbridge`;
+
+export const sh = async (cmd: string): Promise<string> => {
+  const r = await execa('sh', ['-c', cmd], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`${cmd}\n-> exit ${r.exitCode}: ${r.stderr}`);
+  return r.stdout;
+};
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export const cli = async (args: string[], env: Record<string, string> = {}): Promise<CliResult> => {
+  const r = await execa('node', [CLI, ...args], { reject: false, env: { ...env }, stdin: 'ignore' });
+  return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+};

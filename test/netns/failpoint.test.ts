@@ -1,0 +1,48 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dump, makeSandbox, type Sandbox } from '../helpers/netns.js';
+import { cli } from '../helpers/sh.js';
+
+// Takeover plus a second, address-carrying bridge over an internal veth: every kind of step.
+const TOPO = `version: 1
+bridges:
+  - name: xenbr0
+    uplink: eth0
+    mtu: 1400
+    stp: true
+    forward-delay: 4
+    dom0:
+      addresses: [198.51.100.10/24]
+  - name: xenbr1
+    dom0:
+      ifname: int0
+      addresses: [203.0.113.1/24]
+`;
+
+let sb: Sandbox;
+let cfg: string;
+beforeAll(async () => {
+  sb = await makeSandbox();
+  cfg = join(sb.runDir, 'topology.yaml');
+  writeFileSync(cfg, TOPO);
+});
+afterAll(async () => sb.cleanup());
+
+describe('a failure injected at every step of a real apply', () => {
+  it('restores the namespace exactly, whichever step fails', async () => {
+    const plan = await cli(['plan', '-c', cfg, '--netns', sb.dom0, '--format', 'json'], sb.env);
+    expect(plan.code).toBe(0);
+    const n = JSON.parse(plan.stdout).changes as number;
+    expect(n).toBeGreaterThan(20);
+    const before = await dump(sb.dom0);
+    for (let k = 0; k < n; k++) {
+      const r = await cli(['apply', '-c', cfg, '--netns', sb.dom0], { ...sb.env, XENBRIDGE_FAILPOINT: String(k) });
+      expect.soft(r.stderr, `step ${k}`).toContain(`failed at step ${k + 1} of ${n}; the host was restored`);
+      expect(r.code, `step ${k}: ${r.stderr}`).toBe(4);
+      expect(await dump(sb.dom0), `state after a failure at step ${k}`).toBe(before);
+    }
+    const ok = await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env);
+    expect(ok.code).toBe(0);
+  });
+});

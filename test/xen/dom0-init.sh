@@ -1,0 +1,53 @@
+#!/bin/busybox sh
+# /init of the dom0 initramfs (busybox). Built into dom0-initrd.gz by test/xen/prepare.sh.
+# Loads the modules, assembles the root  = tmpfs over (Xen root 9p "xen") over (host root 9p
+# "host"), and runs the script named by xb.run= on the kernel command line inside it. Prints
+# "@@XENBRIDGE-XEN-EXIT=<status>@@" when that script ends and reboots (qemu runs -no-reboot).
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/null >/dev/console 2>&1
+
+say() { echo "xen-bed dom0-init: $*"; }
+finish() {
+  echo "@@XENBRIDGE-XEN-EXIT=$1@@"
+  sync
+  reboot -f
+  sleep 60
+}
+fail() { say "FATAL: $*"; finish 125; }
+
+# vm_build_initramfs (test/vm/lib.sh) names them NN-name.ko: glob order = load order.
+for m in /lib/modules/*.ko; do
+  insmod "$m" || say "insmod $m failed"
+done
+
+run=
+for a in $(cat /proc/cmdline); do
+  case $a in xb.run=*) run=${a#xb.run=} ;; esac
+done
+
+p9="trans=virtio,version=9p2000.L,msize=512000,cache=loose"
+mkdir -p /mnt/host /mnt/xen /mnt/rw /newroot
+mount -t 9p -o "ro,$p9" host /mnt/host || fail "cannot mount the host root (9p tag host)"
+mount -t 9p -o "ro,$p9" xen /mnt/xen || fail "cannot mount the Xen root (9p tag xen)"
+mount -t tmpfs -o mode=0755 rw /mnt/rw || fail "tmpfs"
+mkdir -p /mnt/rw/upper /mnt/rw/work
+mount -t overlay -o lowerdir=/mnt/xen:/mnt/host,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work overlay /newroot ||
+  fail "overlay mount failed"
+
+r=/newroot
+mount -t proc proc $r/proc || fail "proc"
+mount -t xenfs xenfs $r/proc/xen || fail "cannot mount xenfs on /proc/xen"
+mount -t sysfs sysfs $r/sys
+mount -t devtmpfs devtmpfs $r/dev
+mkdir -p $r/dev/pts $r/dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $r/dev/pts
+mount -t tmpfs -o mode=1777 shm $r/dev/shm
+mount -t tmpfs -o mode=0755 run $r/run
+hostname dom0
+
+[ -n "$run" ] || fail "no xb.run= on the kernel command line"
+chroot $r /bin/bash "$run"
+finish $?

@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# test/xen/lib.sh — helpers of the Xen test bed (sourced by bash scripts) beyond test/vm/lib.sh,
+# which it sources: vm_apt_install, vm_kernel_pkg, vm_fetch_kernel, vm_build_initramfs, vm_hash,
+# vm_write_cmd_script come from there.
+#
+#   xb_say / xb_die MSG             one line on stderr, prefixed "xenbridge-xen:"; xb_die exits
+#                                   with $XB_DIE_STATUS (default 1)
+#   xb_cache_dir                    ${XENBRIDGE_XEN_CACHE:-$HOME/.cache/xenbridge-xen}
+#   xb_fetch_debs DIR PKG...        apt-get download each package into DIR, unless a .deb of it is there
+#   xb_newest_deb DIR PKG           path of the newest DIR/PKG_*.deb
+#   xb_extract_debs ROOT DEB...     dpkg -x each .deb into ROOT, then xb_merge_usr ROOT
+#   xb_merge_usr ROOT               move ROOT/{bin,sbin,lib,lib64} under ROOT/usr (the host is
+#                                   merged-/usr: the overlay must not shadow its /lib symlink)
+#   xb_vmlinux_from_bzimage IN OUT  the uncompressed ELF vmlinux inside an xz-compressed bzImage
+
+_xb_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+[[ -f $_xb_here/../vm/lib.sh ]] || { echo "xenbridge-xen: test/vm/lib.sh is missing" >&2; exit 125; }
+# shellcheck source=../vm/lib.sh
+. "$_xb_here/../vm/lib.sh"
+
+xb_say() { printf 'xenbridge-xen: %s\n' "$*" >&2; }
+xb_die() { xb_say "$*"; exit "${XB_DIE_STATUS:-1}"; }
+xb_cache_dir() { printf '%s\n' "${XENBRIDGE_XEN_CACHE:-$HOME/.cache/xenbridge-xen}"; }
+
+xb_fetch_debs() {
+  local dir=$1 pkg missing=()
+  shift
+  mkdir -p "$dir"
+  for pkg in "$@"; do
+    compgen -G "$dir/${pkg}_*.deb" >/dev/null || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  xb_say "apt-get download ${missing[*]}"
+  # APT::Sandbox::User=root: _apt cannot write into a root-owned private dir.
+  local get=(apt-get -q=2 -o APT::Sandbox::User=root download "${missing[@]}")
+  if ! (cd "$dir" && "${get[@]}" >&2); then
+    xb_say "apt-get update"
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 || xb_die "apt-get update failed"
+    (cd "$dir" && "${get[@]}" >&2) || xb_die "apt-get download ${missing[*]} failed"
+  fi
+}
+
+xb_newest_deb() {
+  local f
+  f=$(compgen -G "$1/${2}_*.deb" | sort -V | tail -n 1)
+  [[ -n $f ]] || xb_die "no .deb of $2 in $1"
+  printf '%s\n' "$f"
+}
+
+xb_merge_usr() {
+  local root=$1 d
+  for d in bin sbin lib lib64; do
+    [[ -d $root/$d && ! -L $root/$d ]] || continue
+    mkdir -p "$root/usr/$d"
+    cp -a "$root/$d/." "$root/usr/$d/"
+    rm -rf "${root:?}/$d"
+  done
+}
+
+xb_extract_debs() {
+  local root=$1 deb
+  shift
+  mkdir -p "$root"
+  for deb in "$@"; do dpkg -x "$deb" "$root" || xb_die "dpkg -x $deb failed"; done
+  xb_merge_usr "$root"
+}
+
+# Debian's vmlinuz is a bzImage whose payload is xz (magic FD 37 7A 58 5A 00): take the first
+# stream that decompresses to an ELF image.
+xb_vmlinux_from_bzimage() {
+  local in=$1 out=$2 off
+  for off in $(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$in" | cut -d: -f1); do
+    # xz stops after the stream, so tail may die of SIGPIPE: the ELF check below decides.
+    tail -c +"$((off + 1))" "$in" | xz -dc --single-stream >"$out.tmp" 2>/dev/null || true
+    if [[ $(head -c 4 "$out.tmp" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]]; then
+      mv "$out.tmp" "$out"
+      return 0
+    fi
+  done
+  rm -f "$out.tmp"
+  xb_die "no xz-compressed ELF payload found in $in"
+}

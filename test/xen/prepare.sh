@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# test/xen/prepare.sh — prepare the Xen 4.17 test bed; idempotent, later runs are quick no-ops.
+#
+# Nothing Xen is installed on the host: the packages are downloaded and extracted into a private
+# root. Cache: ${XENBRIDGE_XEN_CACHE:-~/.cache/xenbridge-xen}
+#   debs/                 the Xen .debs
+#   root/                 the Xen .debs dpkg -x'ed, merged-/usr (dom0 layers it over the host root)
+#   kernel/<kver>/root/   Debian's kernel package dpkg -x'ed (test/vm/lib.sh vm_fetch_kernel)
+#   boot/xen              uncompressed hypervisor (QEMU's multiboot loader cannot take the .gz)
+#   boot/vmlinux          uncompressed kernel for dom0 and every domU (xz under TCG is slow)
+#   boot/dom0-initrd.gz   busybox + modules + dom0-init.sh
+#   boot/domu-initrd.gz   busybox + xen-netfront, 8021q + domu-init.sh
+#   ready                 written last; test/xen/run.sh refuses to boot without it
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+XEN_PKGS=(xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common xenstore-utils libxenmisc4.17
+  libxencall1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenstore4 libxentoollog1
+  libxenhypfs1 libxendevicemodel1 libxentoolcore1 libyajl2)
+# Load order = dependency order: the VM bed's set, then Xen's devices (xenfs after privcmd).
+DOM0_MODS=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache
+  9pnet 9pnet_virtio 9p overlay llc stp garp mrp 8021q bridge veth
+  xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback)
+DOMU_MODS=(xen-netfront llc stp garp mrp 8021q)
+
+t0=$(date +%s.%N)
+cache=$(xb_cache_dir)
+[[ $cache != *[,\ ]* ]] || xb_die "XENBRIDGE_XEN_CACHE must contain no comma and no space: $cache"
+mkdir -p "$cache/boot"
+
+vm_apt_install qemu-system-x86 busybox-static cpio xz-utils iproute2 iputils-ping
+
+# 1. Xen: download, extract into root/ (rebuilt when the set of .debs changes).
+xb_fetch_debs "$cache/debs" "${XEN_PKGS[@]}"
+debs=()
+for p in "${XEN_PKGS[@]}"; do debs+=("$(xb_newest_deb "$cache/debs" "$p")"); done
+key=$(vm_hash "${debs[*]##*/}" "$here/lib.sh")
+if [[ $(cat "$cache/root/.key" 2>/dev/null) != "$key" || ! -s $cache/boot/xen ]]; then
+  xb_say "extracting Xen into $cache/root"
+  rm -f "$cache/ready"
+  rm -rf "$cache/root.new"
+  xb_extract_debs "$cache/root.new" "${debs[@]}"
+  # State dirs that the overlay should have; /var/run and /var/lock are the host's symlinks.
+  mkdir -p "$cache/root.new"/var/{lib/xen,lib/xenstored,log/xen/console}
+  printf '%s\n' "$key" >"$cache/root.new/.key"
+  rm -rf "$cache/root"
+  mv "$cache/root.new" "$cache/root"
+  zcat "$cache/root/boot/xen-4.17-amd64.gz" >"$cache/boot/xen.tmp"
+  mv "$cache/boot/xen.tmp" "$cache/boot/xen"
+fi
+
+# 2. Kernel: Debian's stock kernel, uncompressed.
+kpkg=$(vm_kernel_pkg linux-image-amd64)
+kver=${kpkg#linux-image-}
+kdir=$cache/kernel/$kver
+vm_fetch_kernel "$kpkg" "$kdir"
+moddir=$kdir/root/lib/modules/$kver
+[[ -d $moddir ]] || xb_die "$kpkg has no modules for $kver"
+if [[ $(cat "$cache/boot/vmlinux.key" 2>/dev/null) != "$kver" || ! -s $cache/boot/vmlinux ]]; then
+  xb_say "uncompressing vmlinux $kver"
+  rm -f "$cache/ready"
+  xb_vmlinux_from_bzimage "$kdir/root/boot/vmlinuz-$kver" "$cache/boot/vmlinux"
+  printf '%s\n' "$kver" >"$cache/boot/vmlinux.key"
+fi
+
+# 3. initramfs images (rebuilt when their init, the module list or the kernel changes).
+build_initrd() { # NAME INIT MODULE...
+  local name=$1 init=$2 k
+  shift 2
+  k=$(vm_hash "$kver" "$init" "$here/../vm/lib.sh" "$*")
+  [[ $(cat "$cache/boot/$name.key" 2>/dev/null) == "$k" && -s $cache/boot/$name.gz ]] && return 0
+  xb_say "building $name.gz"
+  rm -f "$cache/ready"
+  vm_build_initramfs "$cache/boot/$name.gz" "$init" "$moddir" "$@"
+  printf '%s\n' "$k" >"$cache/boot/$name.key"
+}
+build_initrd dom0-initrd "$here/dom0-init.sh" "${DOM0_MODS[@]}"
+build_initrd domu-initrd "$here/domu-init.sh" "${DOMU_MODS[@]}"
+
+if [[ ! -f $cache/ready ]]; then
+  printf 'kernel=%s\n' "$kver" >"$cache/ready"
+  xb_say "ready in $cache ($(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s)"
+else
+  xb_say "ready (cached in $cache)"
+fi

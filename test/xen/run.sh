@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# test/xen/run.sh [--] CMD [ARGS...] — boot Xen 4.17 + a PV dom0 (Debian's kernel) under QEMU
+# TCG and run CMD inside dom0; stream its output; exit with its status.
+#
+# Inside dom0, CMD runs in the host root (read-only 9p) with the Xen packages' root layered over
+# it and a tmpfs on top (writes are allowed and lost at the end), with:
+#   cwd      = the caller's cwd
+#   PATH     = /usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin:<caller's PATH> (xl, xenstore-*)
+#   env      = the caller's XENBRIDGE_* and CI, plus
+#              XENBRIDGE_XEN_DOM0=1, XENBRIDGE_XEN_CACHE, XENBRIDGE_XEN_KERNEL (vmlinux for domUs),
+#              XENBRIDGE_XEN_DOMU_INITRD, XENBRIDGE_XEN_CONSOLE_DIR (xenconsoled's guest logs)
+#   stdout/stderr merged, a pipe (not a tty); stdin empty.
+# oxenstored, xen-init-dom0 and xenconsoled are running; `xl list` shows Domain-0.
+#
+# Environment (host side):
+#   XENBRIDGE_XEN_CACHE    cache of prepare.sh (default ~/.cache/xenbridge-xen)
+#   XENBRIDGE_XEN_TIMEOUT  seconds for the whole run, boot included (default 900) -> exit 124
+#   XENBRIDGE_XEN_VERBOSE  1: show Xen's "(XEN)" lines and the timings on stderr
+#   XENBRIDGE_XEN_LOG      copy the full serial console log (Xen + dom0; each line prefixed with
+#                          the seconds since qemu started) to this file
+# Exit: CMD's status; 124 timeout; 125 the bed failed (not prepared, qemu missing, boot failed;
+# the tail of the console log is printed).
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+XB_DIE_STATUS=125
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+[[ ${1:-} == -- ]] && shift
+(($#)) || { echo "usage: test/xen/run.sh [--] CMD [ARGS...]" >&2; exit 125; }
+
+cache=${XENBRIDGE_XEN_CACHE:-$HOME/.cache/xenbridge-xen}
+timeout_s=${XENBRIDGE_XEN_TIMEOUT:-900}
+verbose=${XENBRIDGE_XEN_VERBOSE:-}
+qemu=$(command -v qemu-system-x86_64) ||
+  xb_die "qemu-system-x86_64 not found: run test/xen/prepare.sh (apt-get install qemu-system-x86)"
+for f in ready boot/xen boot/vmlinux boot/dom0-initrd.gz boot/domu-initrd.gz root/usr/sbin/xl; do
+  [[ -e $cache/$f ]] || xb_die "the Xen bed is not prepared ($cache/$f missing): run test/xen/prepare.sh"
+done
+[[ $cache != *[,\ ]* ]] || xb_die "XENBRIDGE_XEN_CACHE must not contain a comma or a space: $cache"
+
+tmp=$(mktemp -d /tmp/xenbridge-xen.XXXXXX)
+qpid=
+cleanup() {
+  [[ -n $qpid ]] && kill "$qpid" 2>/dev/null && wait "$qpid" 2>/dev/null
+  [[ -n ${XENBRIDGE_XEN_LOG:-} && -f $tmp/console.log ]] && cp "$tmp/console.log" "$XENBRIDGE_XEN_LOG"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# dom0's init runs cmd.sh (read over the host root share): dom0 setup, the start marker, then
+# inner.sh (test/vm/lib.sh vm_write_cmd_script: the caller's cwd and chosen variables, exec CMD)
+# with its output through a pipe, so that CMD does not see the console as a terminal.
+xenpath=/usr/lib/xen-4.17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+(
+  export PATH=$xenpath:$PATH LANG=C.UTF-8
+  export XENBRIDGE_XEN_DOM0=1 XENBRIDGE_XEN_CACHE=$cache XENBRIDGE_XEN_KERNEL=$cache/boot/vmlinux \
+    XENBRIDGE_XEN_DOMU_INITRD=$cache/boot/domu-initrd.gz XENBRIDGE_XEN_CONSOLE_DIR=/var/log/xen/console
+  mapfile -t vars < <(compgen -e | grep -E '^XENBRIDGE_')
+  vm_write_cmd_script "$tmp/inner.sh" "$PWD" PATH HOME LANG CI "${vars[@]}" -- "$@"
+)
+cat >"$tmp/cmd.sh" <<EOF
+#!/bin/bash
+export PATH=$xenpath
+bash $(printf %q "$here/dom0-start.sh") || exit 125
+echo @@XENBRIDGE-XEN-START@@
+bash $tmp/inner.sh 2>&1 </dev/null | cat
+exit \${PIPESTATUS[0]}
+EOF
+chmod 0755 "$tmp" "$tmp/cmd.sh"
+
+mkfifo "$tmp/serial"
+t0=$(date +%s.%N)
+t0us=${EPOCHREALTIME/./}
+timeout -s TERM "$timeout_s" "$qemu" -accel tcg -cpu max -smp 2 -m 2048 \
+  -nodefaults -no-user-config -display none -monitor none -no-reboot \
+  -chardev file,id=con,path="$tmp/serial" -serial chardev:con \
+  -kernel "$cache/boot/xen" \
+  -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 bootscrub=0 smap=0" \
+  -initrd "$cache/boot/vmlinux console=hvc0 quiet xb.run=$tmp/cmd.sh,$cache/boot/dom0-initrd.gz" \
+  -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
+  -virtfs local,path="$cache/root",mount_tag=xen,security_model=none,readonly=on \
+  </dev/null >/dev/null 2>"$tmp/qemu.err" &
+qpid=$!
+
+elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+state=boot status=
+while IFS= read -r line || [[ -n $line ]]; do
+  # The tty (onlcr) and Xen's serial driver each turn \n into \r\n.
+  while [[ $line == *$'\r' ]]; do line=${line%$'\r'}; done
+  dt=$(((${EPOCHREALTIME/./} - t0us) / 100000))
+  printf '[%4d.%d] %s\n' "$((dt / 10))" "$((dt % 10))" "$line" >>"$tmp/console.log"
+  case $state:$line in
+    boot:*@@XENBRIDGE-XEN-START@@*)
+      state=run
+      [[ -n $verbose ]] && xb_say "boot to command: $(elapsed) s"
+      ;;
+    *:*@@XENBRIDGE-XEN-EXIT=*@@*)
+      pre=${line%%@@XENBRIDGE-XEN-EXIT=*}
+      [[ $state == run && -n $pre ]] && printf '%s\n' "$pre"
+      status=${line##*@@XENBRIDGE-XEN-EXIT=}
+      status=${status%%@@*}
+      break
+      ;;
+    run:'(XEN)'*) [[ -n $verbose ]] && printf '%s\n' "$line" >&2 ;;
+    run:*) printf '%s\n' "$line" ;;
+  esac
+done <"$tmp/serial"
+
+[[ -n $verbose ]] && xb_say "total: $(elapsed) s"
+kill "$qpid" 2>/dev/null
+wait "$qpid"
+qrc=$?
+qpid=
+if [[ $state == run && $status =~ ^[0-9]+$ ]]; then
+  exit "$status"
+fi
+if [[ $qrc == 124 ]]; then
+  xb_say "error: timed out after ${timeout_s} s (XENBRIDGE_XEN_TIMEOUT); last console lines:"
+  tail -n 40 "$tmp/console.log" >&2
+  exit 124
+fi
+if [[ $state == boot && -n $status ]]; then
+  xb_say "error: dom0 did not get ready (status $status); last console lines:"
+else
+  xb_say "error: Xen/dom0 stopped before the command finished (qemu exit $qrc); last console lines:"
+fi
+tail -n 40 "$tmp/console.log" >&2
+[[ -s $tmp/qemu.err ]] && { xb_say "qemu stderr:"; tail -n 20 "$tmp/qemu.err" >&2; }
+exit 125

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// Host suites: pure unit tests and real-kernel tests in throwaway network namespaces.
+// VLAN suites need 802.1Q and run inside the VM bed (vitest.vm.config.ts).
+export default defineConfig({
+  test: {
+    include: ['test/unit/**/*.test.ts', 'test/netns/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
