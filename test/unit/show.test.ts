@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseTopology } from '../../src/config/validate.js';
+import { makePlan } from '../../src/plan/diff.js';
+import { showModel } from '../../src/show/model.js';
+import { renderTopologyYaml, renderTree } from '../../src/show/render.js';
+import { loadCurrent } from '../helpers/current.js';
+import { ROOT } from '../helpers/sh.js';
+
+const state = loadCurrent(join(ROOT, 'test/cases/already-applied/current.json'));
+
+describe('show', () => {
+  it('prints the applied takeover as a tree', () => {
+    expect(renderTree(showModel(state))).toBe(
+      'xenbr0  classic, mtu 1500, stp off\n' +
+      '├─ peth0  uplink\n' +
+      '└─ xenbr0-d0 <-> eth0  dom0  192.0.2.10/24  via 192.0.2.1\n',
+    );
+  });
+
+  it('--format yaml is a topology file that the live state already satisfies', () => {
+    const yaml = renderTopologyYaml(showModel(state));
+    const t = parseTopology(yaml, 'shown.yaml');
+    expect(t.bridges[0]).toMatchObject({ name: 'xenbr0', uplink: 'peth0', uplinkPort: 'peth0', dom0: { ifname: 'eth0', peer: 'xenbr0-d0', gateway: '192.0.2.1' } });
+    expect(makePlan(t, state).steps).toEqual([]);
+  });
+
+  it('lists NICs with MAC, PCI address and driver for stable naming', () => {
+    const nics = showModel(state, { peth0: 'virtio_net' }).nics;
+    expect(nics).toEqual([{ name: 'peth0', mac: 'fe:ff:ff:ff:ff:ff', permaddr: undefined, pci: undefined, driver: 'virtio_net', up: true, master: 'xenbr0' }]);
+  });
+});
