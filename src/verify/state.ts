@@ -1,4 +1,5 @@
 /** `xenbridge verify`: does the live state match the file, and is the layout free of known traps? */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isXbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
@@ -26,5 +27,15 @@ export const verifyState = (t: Topology, s: HostState): VerifyReport => {
   return { ok: differences.length === 0 && !findings.some((f) => f.level === 'error'), differences, findings };
 };
 
-export const verifyTopology = async (t: Topology, runner: Runner): Promise<VerifyReport> =>
-  verifyState(t, await readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') }));
+/**
+ * Carrier and operstate reach userspace through the kernel's linkwatch, up to a second late, so a
+ * report with differences or findings is read again before it is believed (as nmstate retries).
+ */
+export const verifyTopology = async (t: Topology, runner: Runner, attempts = 3): Promise<VerifyReport> => {
+  let report = verifyState(t, await readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') }));
+  for (let i = 1; i < attempts && (report.differences.length > 0 || report.findings.length > 0); i++) {
+    await sleep(500);
+    report = verifyState(t, await readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') }));
+  }
+  return report;
+};
