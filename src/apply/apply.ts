@@ -7,6 +7,7 @@ import { readState } from '../state/read.js';
 import type { HostState } from '../state/types.js';
 import { appendHistory, execute, historyFile, journalFile, possiblyDone, undo, type History, type Journal } from './execute.js';
 import { withLock } from './lock.js';
+import { allOnDemand, clearOnDemand } from './on-demand.js';
 import { readJson, removeFile, runDir } from './store.js';
 
 export interface ApplyResult {
@@ -62,11 +63,12 @@ export const stopNetwork = async (runner: Runner): Promise<StopResult> => {
   const dir = runDir(runner.netns);
   return withLock(dir, async () => {
     adoptStaleJournal(dir);
-    const h = readJson<History>(historyFile(dir));
-    if (!h || h.steps.length === 0) return { undone: 0, errors: [] };
-    const errors = await undo(runner, h.steps);
+    const steps = [...(readJson<History>(historyFile(dir))?.steps ?? []), ...allOnDemand(dir)];
+    if (steps.length === 0) return { undone: 0, errors: [] };
+    const errors = await undo(runner, steps);
     removeFile(historyFile(dir));
-    return { undone: h.steps.length, errors };
+    clearOnDemand(dir);
+    return { undone: steps.length, errors };
   });
 };
 

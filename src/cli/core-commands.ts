@@ -11,7 +11,7 @@ import { needRoot, oneOf, runnerFor, topologyFor, type CommonOpts } from './cont
 import { json, out, tick } from './output.js';
 
 type Action = (opts: Record<string, unknown>) => Promise<number>;
-export type Register = (name: string, describe: (c: Command) => Command, action: Action) => void;
+export type Register = (name: string, describe: (c: Command) => Command, action: Action, opts?: { errorCode?: number }) => void;
 
 const common = (c: Command, config = true): Command =>
   (config ? c.option('-c, --config <file>', 'topology file (default $XENBRIDGE_CONFIG or /etc/xenbridge/topology.yaml)') : c)

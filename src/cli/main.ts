@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { XbError } from '../errors.js';
 import { registerCore, type Register } from './core-commands.js';
 import { report } from './output.js';
+import { registerVif } from './vif-commands.js';
 
 const program = new Command('xenbridge')
   .description('Declarative network setup for Xen dom0: bridges, veth, VLANs, vif hotplug, traffic verify')
@@ -10,16 +11,22 @@ const program = new Command('xenbridge')
   .exitOverride();
 
 let jsonErrors = false;
+/** xl treats any non-zero exit of a vif script as failure; the hook contract is exit 1 for every error. */
+let fixedErrorCode: number | undefined;
 let code = 0;
 
-const reg: Register = (name, describe, action) => {
-  describe(program.command(name)).action(async (opts: Record<string, unknown>) => {
-    jsonErrors = opts.json === true || opts.format === 'json';
-    code = await action(opts);
+const reg: Register = (name, describe, action, opts = {}) => {
+  describe(program.command(name)).action(async (...params: unknown[]) => {
+    const cmd = params[params.length - 1] as Command;
+    const o: Record<string, unknown> = { ...cmd.opts(), args: cmd.args };
+    jsonErrors = o.json === true || o.format === 'json';
+    fixedErrorCode = opts.errorCode;
+    code = await action(o);
   });
 };
 
 registerCore(reg);
+registerVif(reg);
 
 const main = async (): Promise<number> => {
   try {
@@ -30,7 +37,8 @@ const main = async (): Promise<number> => {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return report(new XbError('usage', e.message.replace(/^error: /, ''), { detail: ['see xenbridge --help'] }), false);
     }
-    return report(e, jsonErrors);
+    const rc = report(e, jsonErrors);
+    return fixedErrorCode ?? rc;
   }
 };
 

@@ -77,7 +77,7 @@ const toResult = (r: { exitCode?: number; stdout?: unknown; stderr?: unknown; ti
 });
 
 const notFound = (cmd: string, e: unknown): XbError =>
-  new XbError('command', `cannot run ${cmd}: ${(e as Error).message.split('\n')[0]}`, {
+  new XbError('command', (e as { code?: string }).code === 'ENOENT' ? `${cmd} is not installed (not found in PATH)` : `cannot run ${cmd}: ${(e as Error).message.split('\n')[0]}`, {
     detail: [cmd === 'ip' || cmd === 'bridge' ? 'install iproute2' : `install the package that provides ${cmd}`],
     cause: e,
   });
@@ -86,14 +86,30 @@ export const createRunner = (netns?: string): Runner => {
   const wrap = (cmd: string, args: string[], inNetns: boolean | undefined): [string, string[]] =>
     netns !== undefined && inNetns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
 
+  /**
+   * A timed-out command is killed with its whole process group: a wrapper script's children would
+   * otherwise keep the output pipes open and the call would outlive its timeout.
+   */
   const run = async (cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
+    let timedOut = false;
     try {
-      const r = await execa(file, argv, {
-        input: opts.input, timeout: opts.timeoutMs, env: opts.env, reject: false, stripFinalNewline: false, stdin: opts.input === undefined ? 'ignore' : 'pipe',
+      const child = execa(file, argv, {
+        input: opts.input, env: opts.env, reject: false, stripFinalNewline: false,
+        stdin: opts.input === undefined ? 'ignore' : 'pipe', detached: opts.timeoutMs !== undefined,
       });
-      if (r.failed && r.exitCode === undefined && !r.timedOut) throw notFound(file, r);
-      return toResult(r);
+      const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+        timedOut = true;
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, opts.timeoutMs);
+      const r = await child;
+      clearTimeout(timer);
+      if (r.failed && r.exitCode === undefined && !timedOut && r.signal === undefined) throw notFound(file, r);
+      return { ...toResult(r), timedOut };
     } catch (e) {
       if (e instanceof XbError) throw e;
       throw notFound(file, e);

@@ -23,19 +23,27 @@ export const compress = (entries: VlanEntry[]): VlanEntry[] => {
   return out.map((e) => (e.vidEnd === undefined ? { dev: e.dev, vid: e.vid, pvid: e.pvid, untagged: e.untagged } : e));
 };
 
-export const planVlanEntries = (want: Want, s: HostState, proj: Map<string, Link>): Step[] => {
-  const devs = [...new Set(want.vlanEntries.map((e) => e.dev))];
-  const steps: Step[] = [];
-  for (const dev of devs) {
-    const fresh = s.links.find((l) => l.name === dev)?.master !== proj.get(dev)?.master;
-    const current = expand(fresh ? [{ ...NATIVE, dev }] : s.vlans.filter((e) => e.dev === dev));
-    const desired = expand(want.vlanEntries.filter((e) => e.dev === dev));
-    const add = [...desired.values()].filter((e) => {
-      const c = current.get(e.vid);
-      return !c || c.pvid !== e.pvid || c.untagged !== e.untagged;
-    });
-    const del = [...current.values()].filter((c) => !desired.has(c.vid) && !(c.vid === 1 && c.pvid));
-    steps.push(...compress(del).map(delVlanEntry), ...compress(add).map(addVlanEntry));
-  }
-  return steps;
+/**
+ * Steps that turn a port's current entries into the desired ones. The default untagged PVID 1 stays
+ * when keepNative (the untagged native network) and is removed otherwise (access and pure trunks).
+ */
+export const diffVlanEntries = (current: VlanEntry[], desired: VlanEntry[], keepNative: boolean): Step[] => {
+  const cur = expand(current);
+  const want = expand(desired);
+  const add = [...want.values()].filter((e) => {
+    const c = cur.get(e.vid);
+    return !c || c.pvid !== e.pvid || c.untagged !== e.untagged;
+  });
+  const del = [...cur.values()].filter((c) => !want.has(c.vid) && !(keepNative && c.vid === 1 && c.pvid));
+  return [...compress(del).map(delVlanEntry), ...compress(add).map(addVlanEntry)];
 };
+
+/** A port that was just enslaved has what the bridge gives every new port: untagged PVID 1. */
+export const freshPortEntries = (dev: string): VlanEntry[] => [{ ...NATIVE, dev }];
+
+export const planVlanEntries = (want: Want, s: HostState, proj: Map<string, Link>): Step[] =>
+  [...new Set(want.vlanEntries.map((e) => e.dev))].flatMap((dev) => {
+    const fresh = s.links.find((l) => l.name === dev)?.master !== proj.get(dev)?.master;
+    const current = fresh ? freshPortEntries(dev) : s.vlans.filter((e) => e.dev === dev);
+    return diffVlanEntries(current, want.vlanEntries.filter((e) => e.dev === dev), true);
+  });

@@ -3,7 +3,7 @@ import { release } from 'node:os';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { parseBridgeVlans, parseLinks, parseRoutes } from './parse.js';
-import type { HostState } from './types.js';
+import type { HostState, Link } from './types.js';
 
 const READ_LINES = ['addr show', 'route show table main root 0.0.0.0/0', 'route show table main root ::/0'];
 
@@ -35,6 +35,29 @@ export const readState = async (runner: Runner, opts: { bridgeVlans?: boolean } 
   if (opts.bridgeVlans || filtering) {
     const b = await runner.batch('bridge', ['vlan show'], { json: true });
     if (b.ok) state.vlans = parseBridgeVlans(parseJsonLine(b.stdout.trim(), 'bridge vlan show'));
+  }
+  return state;
+};
+
+/**
+ * The vif hook's fast path: only the named links and the ports of the named bridges, in one
+ * `ip -batch -force` (a missing device prints nothing), plus one port's VLAN entries if asked.
+ * Callers pass validated interface names only: each becomes part of a batch line.
+ */
+export const readLinks = async (runner: Runner, q: { names: string[]; masters?: string[]; vlansOf?: string }): Promise<HostState> => {
+  const lines = [...new Set(q.names)].map((n) => `link show dev ${n}`).concat([...new Set(q.masters ?? [])].map((m) => `link show master ${m}`));
+  const r = await runner.batch('ip', lines, { json: true, details: true, force: true });
+  if (!r.ok && runner.netns !== undefined && /netns|namespace/i.test(r.stderr)) {
+    throw new XbError('usage', `network namespace ${runner.netns} does not exist`);
+  }
+  const seen = new Map<string, Link>();
+  for (const line of r.stdout.split('\n').filter((l) => l.trim() !== '')) {
+    for (const l of parseLinks(parseJsonLine(line, 'ip link show'))) seen.set(l.name, l);
+  }
+  const state: HostState = { links: [...seen.values()], routes: [], vlans: [], kernel: release() };
+  if (q.vlansOf !== undefined && seen.has(q.vlansOf)) {
+    const b = await runner.batch('bridge', [`vlan show dev ${q.vlansOf}`], { json: true });
+    if (b.ok) state.vlans = parseBridgeVlans(parseJsonLine(b.stdout.trim() || '[]', 'bridge vlan show'));
   }
   return state;
 };

@@ -1,0 +1,12 @@
+/** One line per action, to stderr (libxl captures it) and to Xen's hotplug log as its own scripts do. */
+import { appendFileSync } from 'node:fs';
+
+export const hotplugLog = (line: string): void => {
+  const text = `vif-xenbridge: ${line}\n`;
+  process.stderr.write(text);
+  try {
+    appendFileSync(process.env.XENBRIDGE_HOTPLUG_LOG ?? '/var/log/xen/xen-hotplug.log', `[${new Date().toISOString()}] ${text}`);
+  } catch {
+    // No Xen log directory (not a Xen host, or a test): stderr already has the line.
+  }
+};

@@ -1,0 +1,90 @@
+/**
+ * Steps for one vif, from the fast read. Port setup as vif-bridge does it (Xen's fe:ff:ff:ff:ff:ff
+ * MAC, the MTU, the vifname rename, enslave, up) plus what vif-bridge cannot: VLAN entries and
+ * on-demand VLAN bridges. Everything already right is left alone, so a repeated call changes nothing.
+ */
+import { XbError } from '../errors.js';
+import { XEN_PORT_MAC } from '../model/net.js';
+import * as op from '../plan/steps.js';
+import type { Step } from '../plan/steps.js';
+import { diffVlanEntries, freshPortEntries } from '../plan/vlan-entries.js';
+import { canRenameLive, linkByName, portsOf, type HostState } from '../state/types.js';
+import type { VifTarget } from './vif-target.js';
+
+export interface OnlineInput {
+  dev: string;
+  /** The name the vif should end up with (xenstore vifname, -emu for taps), or dev. */
+  name: string;
+  /** xenstore mtu, already validated. */
+  mtu?: number;
+  target: VifTarget;
+}
+
+/** Creating a vif-vlans VLAN on first use: a VLAN device on dom0's veth end and a bridge above it. */
+const onDemandSteps = (t: VifTarget, s: HostState): Step[] => {
+  const od = t.onDemand;
+  if (!od) return [];
+  const parent = linkByName(s, t.spec.dom0.ifname);
+  if (!parent) throw new XbError('state', `${t.spec.dom0.ifname} (dom0's interface on ${t.spec.name}) does not exist: run xenbridge apply first`);
+  const steps: Step[] = [];
+  const mtu = t.spec.mtu;
+  if (!linkByName(s, od.bridge)) steps.push(op.addBridge(od.bridge, { stp: t.spec.stp, forwardDelay: t.spec.forwardDelay * 100, vlanFiltering: false, mac: parent.mac, mtu }));
+  const dev = linkByName(s, od.device);
+  if (!dev) steps.push(op.addVlan(od.device, { parent: parent.name, id: od.id, mtu }));
+  if (dev?.master !== od.bridge) steps.push(op.setMaster(od.device, od.bridge, dev?.master));
+  if (!linkByName(s, od.bridge)?.up) steps.push(op.setUp(od.bridge, true));
+  if (!dev?.up) steps.push(op.setUp(od.device, true));
+  return steps;
+};
+
+/** Names the topology gives to dom0's own links: a vifname must never adopt one of them. */
+const reserved = (t: VifTarget): string[] => [t.spec.name, t.spec.dom0.ifname, t.spec.dom0.peer, t.spec.uplinkPort ?? '', ...t.spec.vlans.flatMap((v) => [v.device, v.bridge ?? ''])];
+
+/** The vif by its kernel name, or already renamed to `name` by an earlier online (never a dom0 link). */
+const findVif = (input: OnlineInput, s: HostState) => {
+  const byDev = linkByName(s, input.dev);
+  if (byDev) return byDev;
+  const renamed = input.name === input.dev ? undefined : linkByName(s, input.name);
+  return renamed && renamed.kind !== 'bridge' && !reserved(input.target).includes(renamed.name) ? renamed : undefined;
+};
+
+export const planOnline = (input: OnlineInput, s: HostState): { setup: Step[]; onDemand: Step[]; mtu?: number } => {
+  const { dev, name, target } = input;
+  const cur = findVif(input, s);
+  if (!cur) throw new XbError('state', `device ${dev} does not exist (the backend has not created it)`);
+  if (cur.name === dev && name !== dev && linkByName(s, name)) throw new XbError('state', `cannot rename ${dev} to ${name}: ${name} already exists`);
+  const onDemand = onDemandSteps(target, s);
+  const bridge = linkByName(s, target.bridge);
+  if (!bridge && !target.onDemand) throw new XbError('state', `bridge ${target.bridge} does not exist: run xenbridge apply first`);
+  const mtu = input.mtu ?? bridge?.mtu ?? target.spec.mtu;
+  const setup: Step[] = [];
+  const needsDown = cur.up && (cur.mac !== XEN_PORT_MAC || (cur.name !== name && !canRenameLive(s.kernel)));
+  if (needsDown) setup.push(op.setUp(cur.name, false));
+  if (cur.mac !== XEN_PORT_MAC) setup.push(op.setMac(cur.name, XEN_PORT_MAC, cur.mac));
+  if (mtu !== undefined && cur.mtu !== mtu) setup.push(op.setMtu(cur.name, mtu, cur.mtu));
+  if (cur.name !== name) setup.push(op.rename(cur.name, name));
+  const fresh = cur.master !== target.bridge;
+  if (fresh) setup.push(op.setMaster(name, target.bridge, cur.master));
+  if (!cur.up || needsDown) setup.push(op.setUp(name, true));
+  if (target.spec.mode === 'filtering') {
+    const current = fresh ? freshPortEntries(name) : s.vlans.filter((e) => e.dev === cur.name).map((e) => ({ ...e, dev: name }));
+    setup.push(...diffVlanEntries(current, target.entries.map((e) => ({ ...e, dev: name })), target.keepNative));
+  }
+  return { setup, onDemand, mtu };
+};
+
+/** Detach: nomaster and down; a vanished device is success (offline may run twice). */
+export const planOffline = (names: string[], s: HostState): Step[] => {
+  const cur = names.map((n) => linkByName(s, n)).find((l) => l !== undefined);
+  if (!cur) return [];
+  return [...(cur.master ? [op.setMaster(cur.name, undefined, cur.master)] : []), ...(cur.up ? [op.setUp(cur.name, false)] : [])];
+};
+
+/** An on-demand VLAN bridge whose last vif left: remove it and its VLAN device. */
+export const planOnDemandCleanup = (t: VifTarget, leaving: string[], s: HostState): Step[] => {
+  const od = t.onDemand;
+  if (!od || !linkByName(s, od.bridge)) return [];
+  const others = portsOf(s, od.bridge).filter((p) => p.name !== od.device && !leaving.includes(p.name));
+  if (others.length > 0) return [];
+  return [...(linkByName(s, od.device) ? [op.delLink(od.device)] : []), op.delLink(od.bridge)];
+};

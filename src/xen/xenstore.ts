@@ -1,0 +1,36 @@
+/**
+ * The one place that talks to xenstore, through xenstore-list/-read/-write with argument vectors
+ * (no shell ever sees a value) and a timeout on every call: xenstore-read blocks, rather than
+ * failing, when no xenstored runs.
+ */
+import { XbError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+
+export const VIF_KEYS = ['bridge', 'mtu', 'vifname', 'mac', 'ip'] as const;
+export type VifKey = (typeof VIF_KEYS)[number];
+
+const timeoutMs = (): number => Number(process.env.XENBRIDGE_XENSTORE_TIMEOUT ?? 10) * 1000;
+
+const call = async (runner: Runner, cmd: string, args: string[]): Promise<string> => {
+  const r = await runner.run(cmd, args, { timeoutMs: timeoutMs() });
+  if (r.timedOut) throw new XbError('xenstore', `${cmd} did not answer within ${timeoutMs() / 1000} s (is xenstored running?)`);
+  if (r.exitCode !== 0) throw new XbError('xenstore', `${cmd} ${args[0] ?? ''} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+  return r.stdout;
+};
+
+/** Reads the vif's backend keys that exist: one list and one read, whatever the number of keys. */
+export const readVifKeys = async (runner: Runner, base: string): Promise<Partial<Record<VifKey, string>>> => {
+  const present = new Set((await call(runner, 'xenstore-list', [base])).split('\n').map((l) => l.trim()));
+  const keys = VIF_KEYS.filter((k) => present.has(k));
+  if (keys.length === 0) return {};
+  const values = (await call(runner, 'xenstore-read', keys.map((k) => `${base}/${k}`))).replace(/\n$/, '').split('\n');
+  if (values.length !== keys.length) throw new XbError('xenstore', `xenstore-read returned ${values.length} values for ${keys.length} keys under ${base} (a value with a newline?)`);
+  return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? '']));
+};
+
+export const writeStatus = async (runner: Runner, base: string, status: 'connected' | { error: string }): Promise<void> => {
+  const args = status === 'connected'
+    ? [`${base}/hotplug-status`, 'connected']
+    : [`${base}/hotplug-error`, status.error, `${base}/hotplug-status`, 'error'];
+  await call(runner, 'xenstore-write', args);
+};

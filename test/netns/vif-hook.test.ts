@@ -1,0 +1,140 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeSandbox, type Sandbox } from '../helpers/netns.js';
+import { cli, sh } from '../helpers/sh.js';
+import { makeXenBed, type XenBed } from '../helpers/vif.js';
+
+const TOPO = `version: 1
+bridges:
+  - name: xenbr0
+    uplink: eth0
+    mtu: 1500
+    vlans: [{id: 10}]
+    vif-vlans: [100-199]
+`;
+
+let sb: Sandbox;
+let xen: XenBed;
+let cfg: string;
+const master = async (dev: string): Promise<string | undefined> => JSON.parse(await sb.ip(`-j link show dev ${dev}`))[0]?.master;
+
+beforeEach(async () => {
+  sb = await makeSandbox();
+  cfg = join(sb.runDir, 'topology.yaml');
+  // No VLAN devices on this kernel: apply the untagged part; VLAN cases run in the VM suites.
+  writeFileSync(cfg, TOPO.replace('    vlans: [{id: 10}]\n', ''));
+  expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+  writeFileSync(cfg, TOPO);
+  xen = makeXenBed(sb, cfg);
+});
+afterEach(async () => {
+  await xen.cleanup();
+  await sb.cleanup();
+});
+
+describe('vif-xenbridge online/offline against real veth vifs', () => {
+  it('attaches like vif-bridge, reports connected, and the guest reaches dom0 and the switch', async () => {
+    const domU = await xen.makeVif(1, 0, '192.0.2.50/24');
+    xen.setVif(1, 0, { bridge: 'xenbr0', mac: '00:16:3e:00:00:01', ip: '192.0.2.50' });
+    const r = await xen.hook('online', 1, 0);
+    expect([r.code, r.stderr]).toEqual([0, 'vif-xenbridge: online vif1.0 -> xenbr0, mtu 1500']);
+    expect(xen.read(1, 0, 'hotplug-status')).toBe('connected');
+    const link = JSON.parse(await sb.ip('-j link show dev vif1.0'))[0];
+    expect([link.master, link.address, link.mtu, link.flags.includes('UP')]).toEqual(['xenbr0', 'fe:ff:ff:ff:ff:ff', 1500, true]);
+    await sh(`ip netns exec ${domU} ping -c1 -W2 192.0.2.1`);
+    await sh(`ip netns exec ${domU} ping -c1 -W2 192.0.2.10`);
+    expect(readFileSync(xen.env.XENBRIDGE_HOTPLUG_LOG, 'utf8')).toMatch(/vif-xenbridge: online vif1\.0 -> xenbr0, mtu 1500\n$/);
+  });
+
+  it('renames to vifname and takes the MTU from xenstore', async () => {
+    await xen.makeVif(2, 0);
+    xen.setVif(2, 0, { bridge: 'xenbr0', vifname: 'web0', mtu: '1400' });
+    expect((await xen.hook('online', 2, 0)).code).toBe(0);
+    const link = JSON.parse(await sb.ip('-j link show dev web0'))[0];
+    expect([link.master, link.mtu]).toEqual(['xenbr0', 1400]);
+    expect((await xen.hook('offline', 2, 0)).code).toBe(0);
+    expect(await master('web0')).toBeUndefined();
+  });
+
+  it('online twice changes nothing the second time; offline twice and offline of a vanished device succeed', async () => {
+    await xen.makeVif(3, 0);
+    xen.setVif(3, 0, { bridge: 'xenbr0' });
+    expect((await xen.hook('online', 3, 0)).code).toBe(0);
+    const before = await sb.ip('-j -d link show dev vif3.0');
+    expect((await xen.hook('online', 3, 0)).code).toBe(0);
+    expect((await sb.ip('-j -d link show dev vif3.0')).replace(/"[a-z_]*_timer":[0-9.]+,?/g, '')).toBe(before.replace(/"[a-z_]*_timer":[0-9.]+,?/g, ''));
+    expect((await xen.hook('offline', 3, 0)).code).toBe(0);
+    expect(await master('vif3.0')).toBeUndefined();
+    expect((await xen.hook('offline', 3, 0)).code).toBe(0);
+    await sb.ip('link del dev vif3.0');
+    const gone = await xen.hook('offline', 3, 0);
+    expect([gone.code, gone.stderr]).toEqual([0, 'vif-xenbridge: offline vif3.0 (already gone)']);
+  });
+
+  it.each([
+    [{ bridge: 'xenbr9' }, 'vif4.0 online: bridge xenbr9 is not in the topology (bridges: xenbr0)'],
+    [{ bridge: 'xenbr0.30' }, 'vif4.0 online: VLAN 30 is not allowed on xenbr0 (vlans: 10)'],
+    [{ bridge: 'xenbr0:10' }, 'vif4.0 online: bridge xenbr0: trunk VLAN lists need mode: filtering'],
+    [{ bridge: 'xenbr0.4095' }, 'vif4.0 online: bridge "xenbr0.4095": tag 4095 is not a VLAN ID (1-4094)'],
+    [{ bridge: 'xenbr0', mtu: '9x' }, 'vif4.0 online: mtu "9x" is not an MTU (68-65535)'],
+    [{ bridge: 'xenbr0', mtu: '20' }, 'vif4.0 online: mtu "20" is not an MTU (68-65535)'],
+    [{ bridge: 'xenbr0', vifname: '../evil' }, 'vif4.0 online: vifname: interface name "../evil" contains "/", ":" or whitespace'],
+    [{ bridge: 'xenbr0; reboot' }, 'vif4.0 online: bridge "xenbr0; reboot": interface name "xenbr0; reboot" contains "/", ":" or whitespace'],
+  ])('refuses %j with hotplug-status error and leaves the vif unattached', async (keys, msg) => {
+    await xen.makeVif(4, 0);
+    xen.setVif(4, 0, keys);
+    const r = await xen.hook('online', 4, 0);
+    expect(r.code).toBe(1);
+    expect(xen.read(4, 0, 'hotplug-status')).toBe('error');
+    expect(xen.read(4, 0, 'hotplug-error')).toBe(msg);
+    expect(r.stderr.split('\n')[0]).toBe(`vif-xenbridge: ${msg}`);
+    expect(await master('vif4.0')).toBeUndefined();
+  });
+
+  it('reports a missing device and a vifname that is taken', async () => {
+    xen.setVif(5, 0, { bridge: 'xenbr0' });
+    expect((await xen.hook('online', 5, 0)).code).toBe(1);
+    expect(xen.read(5, 0, 'hotplug-error')).toBe('vif5.0 online: device vif5.0 does not exist (the backend has not created it)');
+    await xen.makeVif(5, 1);
+    xen.setVif(5, 1, { bridge: 'xenbr0', vifname: 'eth0' });
+    expect((await xen.hook('online', 5, 1)).code).toBe(1);
+    expect(xen.read(5, 1, 'hotplug-error')).toBe('vif5.1 online: cannot rename vif5.1 to eth0: eth0 already exists');
+  });
+
+  it('refuses bad arguments with exit 1 and writes nothing', async () => {
+    const r = await xen.hook('online', 6, 0, { vif: 'vif6.1' });
+    expect([r.code, r.stderr.split('\n')[0]]).toEqual([1, 'xenbridge: vif must be vif6.0 for backend/vif/6/0, got "vif6.1"']);
+    const bad = await cli(['vif', 'online', 'type_if=tap'], xen.env);
+    expect(bad.code).toBe(1);
+    expect(xen.read(6, 0, 'hotplug-status')).toBeUndefined();
+  });
+
+  it('bounds xenstore calls: a hung xenstore fails the hook instead of blocking libxl', async () => {
+    await xen.makeVif(7, 0);
+    const hung = join(sb.runDir, 'hung');
+    await sh(`mkdir -p ${hung} && printf '#!/bin/sh\\nsleep 30\\n' > ${hung}/xenstore-list && chmod +x ${hung}/xenstore-list`);
+    const t0 = Date.now();
+    const r = await xen.hook('online', 7, 0, { PATH: `${hung}:${xen.env.PATH}`, XENBRIDGE_XENSTORE_TIMEOUT: '1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('xenstore-list did not answer within 1 s (is xenstored running?)');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('64 concurrent online calls on one bridge all connect', async () => {
+    const n = 64;
+    for (let i = 0; i < n; i++) {
+      await sb.ip(`link add name vif${100 + i}.0 type veth peer name d${i}`);
+      xen.setVif(100 + i, 0, { bridge: 'xenbr0' });
+    }
+    const t0 = Date.now();
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => xen.hook('online', 100 + i, 0)));
+    const wall = Date.now() - t0;
+    expect(results.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
+    for (let i = 0; i < n; i++) expect(xen.read(100 + i, 0, 'hotplug-status')).toBe('connected');
+    const ports = JSON.parse(await sb.ip('-j link show master xenbr0')).map((l: { ifname: string }) => l.ifname);
+    expect(ports.filter((p: string) => p.startsWith('vif'))).toHaveLength(n);
+    // libxl kills a hotplug script after 40 s; the whole burst must finish far below that.
+    expect(wall).toBeLessThan(40_000);
+  });
+});
