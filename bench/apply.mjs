@@ -1,0 +1,53 @@
+// Apply speed on the host kernel, each figure measured in this run:
+//   ours      = applyTopology() of N bridges, each with a dom0 veth pair (read, plan, one batch, verify re-read)
+//   floor     = the same ops as one `ip -batch` (no read, no plan, no verify)
+//   per-op    = the same ops as one `ip` process each (how shell scripts do it)
+//   re-apply  = applyTopology() when nothing changed, vs one `ip -j -d link show`
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applyTopology, createRunner, parseTopology, planTopology } from '../dist/index.js';
+
+const ns = (tag) => `xbbench${process.pid}${tag}`;
+const sh = (args, input) => execFileSync(args[0], args.slice(1), { input, stdio: ['pipe', 'pipe', 'inherit'] }).toString();
+const fresh = (tag) => { const n = ns(tag); sh(['ip', 'netns', 'add', n]); return n; };
+const drop = (n) => sh(['ip', 'netns', 'del', n]);
+const time = (fn) => { const t = process.hrtime.bigint(); const r = fn(); return [Number(process.hrtime.bigint() - t) / 1e6, r]; };
+const timeAsync = async (fn) => { const t = process.hrtime.bigint(); await fn(); return Number(process.hrtime.bigint() - t) / 1e6; };
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const topology = (n) => parseTopology(`version: 1\nbridges:\n${Array.from({ length: n }, (_, i) =>
+  `  - name: xb${i}\n    dom0: {ifname: h${i}, peer: xb${i}-p}\n`).join('')}`);
+
+// Namespaces are made up front and deleted at the end: tearing down one with thousands of links
+// holds the kernel's RTNL lock for seconds and would stall whatever is measured next.
+export const benchApply = async (n, { perOp = true } = {}) => {
+  process.env.XENBRIDGE_RUN_DIR = mkdtempSync(join(tmpdir(), 'xenbridge-bench-'));
+  const t = topology(n);
+  const [planNs, floorNs, ours, perOpNs] = ['p', 'f', 'o', 's'].map(fresh);
+  try {
+    const lines = (await planTopology(t, createRunner(planNs))).steps.map((s) => s.line);
+    const [floorMs] = time(() => sh(['ip', '-n', floorNs, '-batch', '-'], lines.join('\n') + '\n'));
+    const oursMs = await timeAsync(() => applyTopology(t, createRunner(ours)));
+    const reapply = [];
+    const reads = [];
+    for (let i = 0; i < 7; i++) {
+      reapply.push(await timeAsync(() => applyTopology(t, createRunner(ours))));
+      reads.push(time(() => sh(['ip', '-n', ours, '-j', '-d', 'link', 'show']))[0]);
+    }
+    let perOpMs;
+    if (perOp) [perOpMs] = time(() => { for (const l of lines) sh(['ip', '-n', perOpNs, ...l.split(' ')]); });
+    return { n, ops: lines.length, oursMs, floorMs, perOpMs, reapplyMs: median(reapply), readMs: median(reads) };
+  } finally {
+    for (const x of [planNs, floorNs, ours, perOpNs]) drop(x);
+  }
+};
+
+export const printApply = (r) => {
+  const f = (x) => `${x.toFixed(0)} ms`;
+  console.log(`apply ${r.n} bridges + veth pairs (${r.ops} ops):`);
+  console.log(`  ours ${f(r.oursMs)}  floor (one ip -batch) ${f(r.floorMs)}  -> ${(r.oursMs / r.floorMs).toFixed(2)}x the floor (target <= 1.3x)`);
+  if (r.perOpMs !== undefined) console.log(`  one ip process per op ${f(r.perOpMs)}  -> ours is ${(r.perOpMs / r.oursMs).toFixed(1)}x faster`);
+  console.log(`  no-change re-apply ${f(r.reapplyMs)}  one ip -j -d link show ${f(r.readMs)}  -> ${(r.reapplyMs / r.readMs).toFixed(2)}x (target <= 2x)`);
+};
