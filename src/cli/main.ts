@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { XbError } from '../errors.js';
 import { registerCore, type Register } from './core-commands.js';
 import { report } from './output.js';
+import { registerLab } from './lab-commands.js';
 import { registerVif } from './vif-commands.js';
 
 const program = new Command('xenbridge')
@@ -27,6 +28,7 @@ const reg: Register = (name, describe, action, opts = {}) => {
 
 registerCore(reg);
 registerVif(reg);
+registerLab(reg);
 
 const main = async (): Promise<number> => {
   try {

@@ -51,6 +51,8 @@ export interface Runner {
   batch(tool: Tool, lines: string[], opts?: BatchOptions): Promise<BatchResult>;
   run(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult>;
   start(cmd: string, args: string[], opts?: RunOptions): Background;
+  /** Runs with this process's stdin/stdout/stderr (e.g. re-running a command inside the VM bed). */
+  passthrough(cmd: string, args: string[], opts?: RunOptions): Promise<number>;
 }
 
 const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1' };
@@ -143,5 +145,12 @@ export const createRunner = (netns?: string): Runner => {
     };
   };
 
-  return { netns, batch, run, start };
+  const passthrough = async (cmd: string, args: string[], opts: RunOptions = {}): Promise<number> => {
+    const [file, argv] = wrap(cmd, args, opts.inNetns);
+    const r = await execa(file, argv, { env: opts.env, reject: false, stdio: 'inherit' });
+    if (r.failed && r.exitCode === undefined && r.signal === undefined) throw notFound(file, r);
+    return r.exitCode ?? 1;
+  };
+
+  return { netns, batch, run, start, passthrough };
 };

@@ -102,6 +102,14 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
   });
 };
 
+/** Attach a vif as an xl `online` would, minus xenstore: for the lab and for tests of the attach path. */
+export const attachVif = async (runner: Runner, t: Topology, dev: string, bridge: string): Promise<void> => {
+  const m = /^vif(\d+)\.(\d+)$/.exec(dev);
+  if (!m) throw new XbError('usage', `${dev} is not a vif name (vifD.N)`);
+  const ev: VifEvent = { action: 'online', typeIf: 'vif', dev, xenbusPath: `backend/vif/${m[1]}/${m[2]}`, domid: Number(m[1]), devid: Number(m[2]) };
+  await online(ev, { bridge }, t, runner, runDir(runner.netns));
+};
+
 export const runVifHook = async (ctx: HookContext): Promise<void> => {
   const ev = parseHotplug(ctx.argv, ctx.env);
   const xs = createRunner();

@@ -1,0 +1,74 @@
+/**
+ * `xenbridge lab`: build the example network in namespaces, apply the example topology to "dom0",
+ * attach three guests through the vif hook's attach path, ping every path, report, tear down.
+ */
+import { rmSync } from 'node:fs';
+import { applyTopology } from '../apply/apply.js';
+import { runDir } from '../apply/store.js';
+import { parseTopology } from '../config/validate.js';
+import { createRunner, type Runner } from '../exec/runner.js';
+import type { BridgeMode, Topology } from '../model/topology.js';
+import { readState } from '../state/read.js';
+import { showModel } from '../show/model.js';
+import { renderTree } from '../show/render.js';
+import { attachVif } from '../xen/vif-hook.js';
+import { LAB_CHECKS, LAB_GUESTS, labTopology } from './example.js';
+import { buildSandbox, labNames, teardownSandbox, type LabNames } from './sandbox.js';
+
+export interface LabOptions {
+  mode: BridgeMode;
+  prefix: string;
+  keep: boolean;
+  print: (line: string) => void;
+  tick: (ok: boolean) => string;
+}
+
+export interface LabResult {
+  checks: { name: string; ok: boolean }[];
+  names: LabNames;
+  topology: Topology;
+}
+
+const ping = async (r: Runner, to: string): Promise<boolean> => {
+  for (let i = 0; i < 3; i++) {
+    if ((await r.run('ping', ['-c1', '-W2', '-q', to], { inNetns: true })).exitCode === 0) return true;
+  }
+  return false;
+};
+
+export const runLab = async (o: LabOptions): Promise<LabResult> => {
+  const host = createRunner();
+  const n = labNames(o.prefix);
+  const dom0 = createRunner(n.dom0);
+  const topology = parseTopology(labTopology(o.mode), `<lab ${o.mode}>`);
+  o.print(`xenbridge lab, ${o.mode} mode: namespaces ${n.sw} (switch), ${n.dom0} (dom0), ${LAB_GUESTS.map(n.guest).join(', ')} (guests)`);
+  await buildSandbox(host, n);
+  try {
+    const applied = await applyTopology(topology, dom0);
+    o.print(`applied ${applied.plan.steps.length} changes to ${n.dom0} (xenbridge apply --netns ${n.dom0})`);
+    for (const g of LAB_GUESTS) {
+      await attachVif(dom0, topology, g.vif, g.bridge);
+      o.print(`attached ${g.vif} with bridge=${g.bridge}: ${g.role}`);
+    }
+    o.print('');
+    o.print(renderTree(showModel(await readState(dom0, { bridgeVlans: true }))));
+    const checks = await Promise.all(LAB_CHECKS.map(async (c) => {
+      const from = c.from === 'dom0' ? dom0 : createRunner(n.guest(LAB_GUESTS.find((g) => g.vif === c.from)!));
+      return { name: c.name, ok: await ping(from, c.to) };
+    }));
+    const width = Math.max(...checks.map((c) => c.name.length)) + 2;
+    o.print(`${'path'.padEnd(width)}ping`);
+    for (const c of checks) o.print(`${c.name.padEnd(width)}${o.tick(c.ok)}`);
+    const failed = checks.filter((c) => !c.ok).length;
+    o.print(failed === 0 ? `every path answers (${checks.length} of ${checks.length})` : `${failed} of ${checks.length} paths do not answer`);
+    return { checks, names: n, topology };
+  } finally {
+    if (o.keep) o.print(`kept: explore with ip netns exec ${n.dom0} …; xenbridge show --netns ${n.dom0}; remove with: xenbridge lab --clean --prefix ${o.prefix}`);
+    else await cleanLab(host, n);
+  }
+};
+
+export const cleanLab = async (host: Runner, n: LabNames): Promise<void> => {
+  await teardownSandbox(host, n);
+  rmSync(runDir(n.dom0), { recursive: true, force: true });
+};
