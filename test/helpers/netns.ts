@@ -52,7 +52,7 @@ export const makeSandbox = async (opts: { dom0Addr?: string; swAddr?: string; ga
 export const dump = async (ns: string): Promise<string> => {
   for (let i = 0; i < 50; i++) {
     const text = await sh(`ip -n ${ns} -j -d link show; ip -n ${ns} -j addr show; ip -n ${ns} -j route show table all`);
-    if (!text.includes('"tentative"') && !text.includes('LOWERLAYERDOWN') && !text.includes('"dadfailed"')) return text;
+    if (!text.includes('"tentative"') && !text.includes('LOWERLAYERDOWN') && !/"flags":\["NO-CARRIER"[^\]]*"UP"/.test(text)) return text;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${ns} did not settle (IPv6 DAD or carrier)`);
