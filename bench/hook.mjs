@@ -1,0 +1,68 @@
+// vif hook wall time: ours (xenbridge vif) vs Xen's own vif-bridge, same bridge, same namespace,
+// same file-backed xenstore, online then offline, median of N each. Xen's scripts come from the
+// Xen bed's extracted packages (test/xen/prepare.sh), never from an install on this host.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const XEN_SCRIPTS = join(process.env.XENBRIDGE_XEN_CACHE ?? join(homedir(), '.cache/xenbridge-xen'), 'root/etc/xen/scripts');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sh = (args, env) => execFileSync(args[0], args.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+
+export const benchHook = (n = 15) => {
+  if (!existsSync(join(XEN_SCRIPTS, 'vif-bridge'))) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'xenbridge-hookbench-'));
+  const ns = `xbhook${process.pid}`;
+  const store = join(dir, 'store');
+  const cfg = join(dir, 'topology.yaml');
+  writeFileSync(cfg, 'version: 1\nbridges:\n  - name: xenbr0\n    dom0: {ifname: h0}\n');
+  mkdirSync('/var/log/xen', { recursive: true });
+  sh(['ip', 'netns', 'add', ns]);
+  try {
+    sh(['ip', 'netns', 'exec', ns, 'node', join(ROOT, 'bin/xenbridge'), 'apply', '-c', cfg], { ...process.env, XENBRIDGE_RUN_DIR: dir });
+    const env = (d, script) => ({
+      PATH: `${join(ROOT, 'test/fixtures/xenstore')}:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, XENSTORE_DIR: store,
+      XENBRIDGE_RUN_DIR: dir, XENBRIDGE_CONFIG: cfg, XENBRIDGE_HOTPLUG_LOG: join(dir, 'hotplug.log'),
+      vif: `vif${d}.0`, XENBUS_PATH: `backend/vif/${d}/0`, XENBUS_TYPE: 'vif', XENBUS_BASE_PATH: 'backend', netdev: '', script,
+    });
+    const run = (d, script, argv) => {
+      mkdirSync(join(store, `backend/vif/${d}/0`), { recursive: true });
+      writeFileSync(join(store, `backend/vif/${d}/0/bridge`), 'xenbr0');
+      sh(['ip', '-n', ns, 'link', 'add', 'name', `vif${d}.0`, 'type', 'veth', 'peer', 'name', `g${d}`]);
+      const times = [];
+      for (const action of ['online', 'offline']) {
+        const t = process.hrtime.bigint();
+        sh(['ip', 'netns', 'exec', ns, ...argv, action, 'type_if=vif'], env(d, script));
+        times.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+      return times;
+    };
+    const ours = [];
+    const xen = [];
+    for (let i = 0; i < n; i++) {
+      ours.push(run(100 + i, join(ROOT, 'hooks/vif-xenbridge'), ['node', join(ROOT, 'bin/xenbridge'), 'vif']));
+      xen.push(run(200 + i, join(XEN_SCRIPTS, 'vif-bridge'), ['bash', join(XEN_SCRIPTS, 'vif-bridge')]));
+    }
+    return {
+      n,
+      oursOnline: median(ours.map((t) => t[0])), oursOffline: median(ours.map((t) => t[1])),
+      xenOnline: median(xen.map((t) => t[0])), xenOffline: median(xen.map((t) => t[1])),
+    };
+  } finally {
+    sh(['ip', 'netns', 'del', ns]);
+  }
+};
+
+export const printHook = (r) => {
+  if (!r) {
+    console.log('vif hook: skipped measuring against vif-bridge: run test/xen/prepare.sh to extract Xen\'s scripts');
+    return;
+  }
+  const f = (x) => `${x.toFixed(0)} ms`;
+  console.log(`vif hook, median of ${r.n} (native speed; the real-Xen bed measures it inside an emulated dom0):`);
+  console.log(`  online:  ours ${f(r.oursOnline)}  vif-bridge ${f(r.xenOnline)}  -> ${(r.oursOnline / r.xenOnline).toFixed(2)}x`);
+  console.log(`  offline: ours ${f(r.oursOffline)}  vif-bridge ${f(r.xenOffline)}  -> ${(r.oursOffline / r.xenOffline).toFixed(2)}x`);
+};
