@@ -1,9 +1,10 @@
 #!/bin/sh
+# shellcheck shell=dash # really busybox ash, which also has pipefail
 # test/vm/guest-init.sh — PID 1 of the test VM (busybox ash inside the initramfs that
 # test/vm/prepare.sh builds). Not run on the host.
 #
 # Kernel command line parameters (unknown name=value pairs reach init as variables):
-#   xbvm_script=PATH   host path of the bash script to run (written by run.sh, seen over 9p)
+#   xbvm_script=PATH   host path of the sh script to run (written by run.sh, seen over 9p)
 #   xbvm_tty=0|1       1: the command's stdout is the console tty (caller has a terminal);
 #                      0: a pipe, as the caller's stdout is a pipe/file (no TTY escapes in logs)
 #   xbvm_rows/xbvm_cols  terminal size when xbvm_tty=1
@@ -54,7 +55,7 @@ mount -t tmpfs -o mode=0755 run /root/run
 # Modules not preloaded are loaded on demand by the kernel through /sbin/modprobe (busybox, in
 # this initramfs) reading the extracted modules tree; the chroot sees the same tree.
 if [ -n "${xbvm_modules:-}" ] && [ -d "/host$xbvm_modules" ]; then
-  kver=$(uname -r)
+  read -r kver </proc/sys/kernel/osrelease
   mkdir -p "/lib/modules/$kver" "/root/lib/modules/$kver"
   mount --bind "/host$xbvm_modules" "/lib/modules/$kver"
   mount --bind "/host$xbvm_modules" "/root/lib/modules/$kver"
@@ -70,10 +71,10 @@ stty -onlcr
 set -o pipefail
 stamp "run $xbvm_script"
 if [ "${xbvm_tty:-0}" = 1 ]; then
-  [ -n "${xbvm_rows:-}" ] && stty rows "$xbvm_rows" cols "$xbvm_cols"
-  chroot /root /bin/bash "$xbvm_script" </dev/null
+  [ -n "${xbvm_rows:-}" ] && stty rows "$xbvm_rows" cols "${xbvm_cols:-80}"
+  env -i chroot /root /bin/sh "$xbvm_script" </dev/null
 else
-  chroot /root /bin/bash "$xbvm_script" </dev/null 2>&1 | cat
+  env -i chroot /root /bin/sh "$xbvm_script" </dev/null 2>&1 | cat
 fi
 rc=$?
 stamp "exit $rc"

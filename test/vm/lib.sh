@@ -19,7 +19,7 @@
 #                                     /lib/modules/NN-NAME.ko (load order = glob order)
 #   vm_hash ARG...                    short sha256 over files' contents / literal strings
 #   vm_write_cmd_script FILE DIR VAR... -- CMD ARG...
-#                                     bash script that recreates the caller's VARs and cwd DIR,
+#                                     sh script that recreates the caller's VARs and cwd DIR,
 #                                     then execs CMD (what the guest init runs in the chroot)
 #   vm_qemu_run TIMEOUT STATUSFILE QEMU_ARG...
 #                                     run qemu with a hard timeout; returns the status the guest
@@ -69,11 +69,11 @@ vm_apt_install() {
   vm_die "apt-get install ${missing[*]} failed"
 }
 
+_vm_dep() { apt-cache depends "$1" 2>/dev/null | awk '$1 ~ /Depends:$/ && $2 ~ /^linux-image-/ {print $2; exit}'; }
 vm_kernel_pkg() {
   local meta=${1:-linux-image-amd64} dep
-  _vm_dep() { apt-cache depends "$meta" 2>/dev/null | awk '$1 ~ /Depends:$/ && $2 ~ /^linux-image-/ {print $2; exit}'; }
-  dep=$(_vm_dep)
-  [[ -n $dep ]] || { _vm_apt_update; dep=$(_vm_dep); }
+  dep=$(_vm_dep "$meta")
+  [[ -n $dep ]] || { _vm_apt_update; dep=$(_vm_dep "$meta"); }
   [[ -n $dep ]] || vm_die "cannot resolve the kernel package behind $meta (apt-cache depends $meta)"
   printf '%s\n' "$dep"
 }
@@ -95,6 +95,7 @@ vm_fetch_kernel() {
   dpkg -x "$tmp"/*.deb "$tmp/root" || { rm -rf "$tmp"; vm_die "dpkg -x of $pkg failed"; }
   rm -f "$tmp"/*.deb
   touch "$tmp/root/.complete"
+  chmod 0755 "$tmp"
   rm -rf "$dir"
   mv "$tmp" "$dir"
 }
@@ -111,6 +112,7 @@ vm_kernel_version() {
 # stream in the file that decompresses to an ELF image.
 vm_vmlinux() {
   local in=$1 out=$2 magic off dec
+  # shellcheck disable=SC2013 # byte offsets, one word each
   for magic in '\xfd7zXZ\x00:xz' '\x28\xb5\x2f\xfd:zstd' '\x1f\x8b\x08:gzip'; do
     dec=${magic##*:}
     command -v "$dec" >/dev/null || continue
@@ -202,49 +204,65 @@ vm_hash() {
   done | sha256sum | cut -c1-16
 }
 
+# POSIX single quotes, for any /bin/sh (bash's %q may produce $'...' that dash cannot read).
+vm_shquote() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; }
+
 # vm_write_cmd_script FILE DIR VAR... -- CMD ARG...
-# The guest's init execs this with bash inside the chroot. It drops init's environment, sets
-# the named variables (those set here) to their values here, cds to DIR and execs CMD: one
-# process, because every fork+exec is expensive under emulation.
+# A /bin/sh script that the guest's init runs in the chroot with an empty environment: it sets
+# the named variables (those set here) to their values here, cds to DIR and execs CMD. Plain
+# sh and no subshells: each fork+exec and each library loaded over 9p costs under emulation.
 vm_write_cmd_script() {
   local file=$1 dir=$2 v
   shift 2
   {
-    printf '#!/bin/bash\n'
-    printf 'for v in $(compgen -e); do unset "$v"; done; unset v\n'
+    printf '#!/bin/sh\n'
     while (($#)) && [[ $1 != -- ]]; do
       v=$1
       shift
-      [[ -v $v ]] && printf 'export %s=%q\n' "$v" "${!v}"
+      [[ $v =~ ^[A-Za-z_][A-Za-z0-9_]*$ && -v $v ]] || continue
+      printf 'export %s=%s\n' "$v" "$(vm_shquote "${!v}")"
     done
     [[ ${1:-} == -- ]] && shift
     (($#)) || vm_die "vm_write_cmd_script: no command"
-    printf 'cd -- %q || exit 125\n' "$dir"
+    printf 'cd -- %s || exit 125\n' "$(vm_shquote "$dir")"
     printf 'exec'
-    printf ' %q' "$@"
+    for v in "$@"; do printf ' %s' "$(vm_shquote "$v")"; done
     printf '\n'
   } >"$file"
   chmod 0755 "$file"
 }
 
-# vm_qemu_run TIMEOUT STATUSFILE QEMU_ARG...: qemu runs in the foreground (Ctrl-C reaches it);
-# after TIMEOUT seconds it is sent TERM, and KILL 5 s later. Prints nothing itself. Sets
+# vm_qemu_run TIMEOUT STATUSFILE QEMU_ARG...: after TIMEOUT seconds qemu is sent TERM, and KILL
+# 5 s later; INT/TERM/HUP sent to us are passed on to it. Prints nothing itself. Sets
 # VM_OUTCOME: exited (the guest wrote XENBRIDGE_VM_EXIT=N into STATUSFILE; returns N),
-# timeout (returns 124) or lost (no status: qemu error, guest panic; returns 125).
+# timeout (returns 124), interrupted (returns 130) or lost (no status: qemu error, guest
+# panic; returns 125).
 VM_OUTCOME=
+_vm_signalled=
+# shellcheck disable=SC2034 # VM_OUTCOME is read by the callers
 vm_qemu_run() {
-  local t=$1 status=$2 rc line
+  local t=$1 status=$2 rc line pid
   shift 2
   : >"$status"
+  _vm_signalled=
   # stdin from /dev/null: the guest command never reads the caller's terminal, and qemu does
-  # not put that terminal in raw mode.
-  timeout --foreground -k 5 "$t" "$@" </dev/null
-  rc=$?
+  # not put that terminal in raw mode. In the background so that our traps run while it does.
+  timeout --foreground -k 5 "$t" "$@" </dev/null &
+  pid=$!
+  trap '_vm_signalled=1; kill -TERM '"$pid"' 2>/dev/null' INT TERM HUP
+  while :; do
+    wait "$pid"
+    rc=$?
+    kill -0 "$pid" 2>/dev/null || break
+  done
+  trap - INT TERM HUP
+  wait "$pid" 2>/dev/null && rc=0 || rc=$?
   line=$(grep -a -m1 -o 'XENBRIDGE_VM_EXIT=[0-9]*' "$status" 2>/dev/null || true)
   if [[ -n $line ]]; then
     VM_OUTCOME=exited
     return "${line#*=}"
   fi
+  if [[ -n $_vm_signalled ]]; then VM_OUTCOME=interrupted; return 130; fi
   if [[ $rc == 124 || $rc == 137 ]]; then VM_OUTCOME=timeout; return 124; fi
   VM_OUTCOME=lost
   return 125

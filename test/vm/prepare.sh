@@ -18,9 +18,17 @@ vm_apt_install qemu-system-x86 busybox-static cpio tcpdump iputils-ping
 
 cache=$(vm_cache_dir)
 mkdir -p "$cache"
+# Two prepares at once (CI and a developer, two beds) would build into the same files.
+exec 9>"$cache/.lock"
+flock 9
 
-pkg=$(vm_kernel_pkg linux-image-amd64)
-kver=${pkg#linux-image-}
+# apt-cache costs ~0.6 s: ask it only when apt's lists changed since the last prepare.
+kver=$(cat "$cache/current" 2>/dev/null) || kver=
+if [[ -z $kver || ! -f $cache/$kver/root/.complete || /var/lib/apt/lists -nt $cache/current ]]; then
+  pkg=$(vm_kernel_pkg linux-image-amd64)
+  kver=${pkg#linux-image-}
+fi
+pkg=linux-image-$kver
 kdir=$cache/$kver
 vm_fetch_kernel "$pkg" "$kdir"
 [[ $(vm_kernel_version "$kdir/root") == "$kver" ]] || vm_die "$pkg does not ship modules for $kver"
@@ -49,4 +57,11 @@ fi
 
 printf '%s\n' "$kver" >"$cache/current.tmp"
 mv "$cache/current.tmp" "$cache/current"
+# A kernel Debian has since replaced is ~0.5 GB of dead weight.
+for old in "$cache"/*/root/.complete; do
+  old=${old%/root/.complete}
+  [[ -d $old && $old != "$kdir" ]] || continue
+  vm_say "removing the previous kernel ${old##*/}"
+  rm -rf "$old"
+done
 vm_say "ready: kernel $kver in $kdir"

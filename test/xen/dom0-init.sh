@@ -1,26 +1,40 @@
 #!/bin/busybox sh
 # /init of the dom0 initramfs (busybox). Built into dom0-initrd.gz by test/xen/prepare.sh.
 # Loads the modules, assembles the root  = tmpfs over (Xen root 9p "xen") over (host root 9p
-# "host"), and runs the script named by xb.run= on the kernel command line inside it. Prints
-# "@@XENBRIDGE-XEN-EXIT=<status>@@" when that script ends and reboots (qemu runs -no-reboot).
+# "host"), and runs the script named by xb.run= on the kernel command line inside it, with
+# XB_OUT = the virtio serial port named xb.out. Prints "@@XENBRIDGE-XEN-EXIT=<status>@@" on
+# XB_OUT and the console when that script ends, and reboots (qemu runs -no-reboot).
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 exec </dev/null >/dev/console 2>&1
 
-say() { echo "xen-bed dom0-init: $*"; }
+say() { read -r up _ </proc/uptime; echo "xen-bed dom0-init: [$up] $*"; }
+out=/dev/console
 finish() {
   echo "@@XENBRIDGE-XEN-EXIT=$1@@"
-  sync
+  if [ "$out" != /dev/console ]; then
+    echo "@@XENBRIDGE-XEN-EXIT=$1@@" >"$out"
+    # run.sh stops qemu once it has read the marker. Rebooting now could drop port data that
+    # qemu has not passed on yet.
+    sleep 30
+  fi
   reboot -f
   sleep 60
 }
 fail() { say "FATAL: $*"; finish 125; }
 
+say "loading modules"
 # vm_build_initramfs (test/vm/lib.sh) names them NN-name.ko: glob order = load order.
 for m in /lib/modules/*.ko; do
   insmod "$m" || say "insmod $m failed"
+done
+
+# The command's output channel: the virtio serial port named xb.out (the console if absent).
+out=/dev/console
+for p in /sys/class/virtio-ports/*; do
+  [ "$(cat "$p/name" 2>/dev/null)" = xb.out ] && out=/dev/${p##*/}
 done
 
 run=
@@ -28,6 +42,7 @@ for a in $(cat /proc/cmdline); do
   case $a in xb.run=*) run=${a#xb.run=} ;; esac
 done
 
+say "mounting"
 p9="trans=virtio,version=9p2000.L,msize=512000,cache=loose"
 mkdir -p /mnt/host /mnt/xen /mnt/rw /newroot
 mount -t 9p -o "ro,$p9" host /mnt/host || fail "cannot mount the host root (9p tag host)"
@@ -49,5 +64,6 @@ mount -t tmpfs -o mode=0755 run $r/run
 hostname dom0
 
 [ -n "$run" ] || fail "no xb.run= on the kernel command line"
-chroot $r /bin/bash "$run"
+say "running $run"
+XB_OUT=$out chroot $r /bin/bash "$run"
 finish $?

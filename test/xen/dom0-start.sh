@@ -22,6 +22,8 @@ done
 xen-init-dom0 >/run/xen/xen-init-dom0.log 2>&1 || { cat /run/xen/xen-init-dom0.log; fail "xen-init-dom0 failed"; }
 xenconsoled --pid-file=/run/xen/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console ||
   fail "xenconsoled did not start"
-timeout 20 xl list >/run/xen/xl-list.log 2>&1 && grep -q '^Domain-0' /run/xen/xl-list.log ||
-  { cat /run/xen/xl-list.log; fail "xl list does not show Domain-0"; }
+if ! timeout 20 xl list >/run/xen/xl-list.log 2>&1 || ! grep -q '^Domain-0' /run/xen/xl-list.log; then
+  cat /run/xen/xl-list.log
+  fail "xl list does not show Domain-0"
+fi
 say "ready at uptime $(cut -d' ' -f1 /proc/uptime) s"

@@ -26,7 +26,7 @@ echo 1 >/proc/sys/kernel/printk 2>/dev/null
 
 for m in /lib/modules/*.ko; do insmod "$m"; done
 
-ip= vlan= vip= ping= tries=10 id= halt=
+ip='' vlan='' vip='' ping='' tries=10 id='' halt=''
 for a in $(cat /proc/cmdline); do
   case $a in
     xb.ip=*) ip=${a#*=} ;;

@@ -2,7 +2,7 @@
 # test/xen/domu.sh — PV domUs for tests, used INSIDE dom0 (test/xen/run.sh -- ...).
 #
 #   domu.sh start NAME [OPTIONS]   write NAME's xl cfg, `xl create` it, wait for its results
-#   domu.sh stop NAME              `xl destroy` NAME (waits until it is gone)
+#   domu.sh stop NAME              `xl destroy` NAME (waits until it is gone; 0 if already gone)
 #   domu.sh run NAME [OPTIONS]     start, then stop (the status is start's)
 #   domu.sh results NAME           the guest's result lines so far ("XBRESULT NAME ...")
 #   domu.sh cfg NAME [OPTIONS]     print the xl cfg only
@@ -23,7 +23,8 @@
 # 3 `xl create` failed (its output is on stderr and in $XB_DOMU_DIR/NAME.create.log).
 # The result lines are printed on stdout. Files: $XB_DOMU_DIR (default /run/xenbridge-xen/domu)
 # holds NAME.cfg, NAME.create.log, NAME.destroy.log; the guest console log is
-# $XENBRIDGE_XEN_CONSOLE_DIR/guest-NAME.log (xenconsoled).
+# $XENBRIDGE_XEN_CONSOLE_DIR/guest-NAME.log (xenconsoled). With XENBRIDGE_XEN_VERBOSE set,
+# start and stop print their timings on stderr.
 set -uo pipefail
 XB_DOMU_DIR=${XB_DOMU_DIR:-/run/xenbridge-xen/domu}
 cache=${XENBRIDGE_XEN_CACHE:-$HOME/.cache/xenbridge-xen}
@@ -32,13 +33,14 @@ initrd=${XENBRIDGE_XEN_DOMU_INITRD:-$cache/boot/domu-initrd.gz}
 condir=${XENBRIDGE_XEN_CONSOLE_DIR:-/var/log/xen/console}
 
 say() { printf 'domu.sh: %s\n' "$*" >&2; }
+secs() { local a=${1/./} b=${2/./}; printf '%d.%d' "$(((b - a) / 1000000))" "$(((b - a) / 100000 % 10))"; }
 usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 64; }
 
 cmd=${1:-}; name=${2:-}
 [[ -n $cmd && -n $name ]] || usage
 [[ $name =~ ^[A-Za-z0-9_.-]+$ ]] || { say "bad domain name: $name"; exit 64; }
 shift 2
-vifs=() script=${XENBRIDGE_XEN_VIF_SCRIPT:-vif-bridge} extra= mem=192 wait_s=90 nowait=
+vifs=() script=${XENBRIDGE_XEN_VIF_SCRIPT:-vif-bridge} extra='' mem=192 wait_s=90 nowait=''
 while (($#)); do
   case $1 in
     --vif) vifs+=("$2"); shift 2 ;;
@@ -92,6 +94,7 @@ start() {
   mkdir -p "$XB_DOMU_DIR"
   write_cfg >"$XB_DOMU_DIR/$name.cfg"
   rm -f "$conlog"
+  local t0=$EPOCHREALTIME t1
   # Never pipe xl create: its monitor child keeps the pipe open for the domain's lifetime.
   xl create "$XB_DOMU_DIR/$name.cfg" >"$XB_DOMU_DIR/$name.create.log" 2>&1 </dev/null
   local rc=$?
@@ -100,6 +103,7 @@ start() {
     cat "$XB_DOMU_DIR/$name.create.log" >&2
     return 3
   fi
+  t1=$EPOCHREALTIME
   [[ -n $nowait ]] && return 0
   local deadline=$((SECONDS + wait_s))
   while :; do
@@ -114,18 +118,24 @@ start() {
     sleep 0.25
   done
   results
+  [[ -n ${XENBRIDGE_XEN_VERBOSE:-} ]] &&
+    say "$name: xl create $(secs "$t0" "$t1") s, guest results $(secs "$t1" "$EPOCHREALTIME") s later"
   [[ $done_line == *" fail=0"* ]] && return 0
   return 1
 }
 
 stop() {
   mkdir -p "$XB_DOMU_DIR"
+  local t0=$EPOCHREALTIME
+  # Already gone (xb.halt=1, on_crash, a failed create): nothing to do.
+  xl domid "$name" >/dev/null 2>&1 || return 0
   xl destroy "$name" >"$XB_DOMU_DIR/$name.destroy.log" 2>&1 </dev/null
   local rc=$? n=0
   while xl domid "$name" >/dev/null 2>&1; do
     ((++n < 40)) || { say "$name still exists after xl destroy"; return 1; }
     sleep 0.25
   done
+  [[ -n ${XENBRIDGE_XEN_VERBOSE:-} ]] && say "$name: xl destroy $(secs "$t0" "$EPOCHREALTIME") s"
   if ((rc != 0)); then
     say "xl destroy $name: exit $rc"
     cat "$XB_DOMU_DIR/$name.destroy.log" >&2

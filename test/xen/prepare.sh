@@ -19,9 +19,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 XEN_PKGS=(xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common xenstore-utils libxenmisc4.17
   libxencall1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenstore4 libxentoollog1
   libxenhypfs1 libxendevicemodel1 libxentoolcore1 libyajl2)
-# Load order = dependency order: the VM bed's set, then Xen's devices (xenfs after privcmd).
-DOM0_MODS=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache
-  9pnet 9pnet_virtio 9p overlay llc stp garp mrp 8021q bridge veth
+# Load order = dependency order: the VM bed's set (+ virtio_console for the command's output
+# channel), then Xen's devices (xenfs after privcmd).
+DOM0_MODS=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_console
+  netfs fscache 9pnet 9pnet_virtio 9p overlay llc stp garp mrp 8021q bridge veth
   xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback)
 DOMU_MODS=(xen-netfront llc stp garp mrp 8021q)
 

@@ -9,7 +9,7 @@
 #   env      = the caller's XENBRIDGE_* and CI, plus
 #              XENBRIDGE_XEN_DOM0=1, XENBRIDGE_XEN_CACHE, XENBRIDGE_XEN_KERNEL (vmlinux for domUs),
 #              XENBRIDGE_XEN_DOMU_INITRD, XENBRIDGE_XEN_CONSOLE_DIR (xenconsoled's guest logs)
-#   stdout/stderr merged, a pipe (not a tty); stdin empty.
+#   stdout/stderr = a virtio serial port streamed to run.sh's stdout (not a tty); stdin empty.
 # oxenstored, xen-init-dom0 and xenconsoled are running; `xl list` shows Domain-0.
 #
 # Environment (host side):
@@ -18,6 +18,8 @@
 #   XENBRIDGE_XEN_VERBOSE  1: show Xen's "(XEN)" lines and the timings on stderr
 #   XENBRIDGE_XEN_LOG      copy the full serial console log (Xen + dom0; each line prefixed with
 #                          the seconds since qemu started) to this file
+#   XENBRIDGE_XEN_XEN_ARGS  extra hypervisor options; XENBRIDGE_XEN_DOM0_ARGS dom0 kernel
+#                          options instead of "quiet"
 # Exit: CMD's status; 124 timeout; 125 the bed failed (not prepared, qemu missing, boot failed;
 # the tail of the console log is printed).
 set -uo pipefail
@@ -49,9 +51,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# dom0's init runs cmd.sh (read over the host root share): dom0 setup, the start marker, then
-# inner.sh (test/vm/lib.sh vm_write_cmd_script: the caller's cwd and chosen variables, exec CMD)
-# with its output through a pipe, so that CMD does not see the console as a terminal.
+# dom0's init runs cmd.sh (read over the host root share) with XB_OUT = the virtio serial port
+# "xb.out": dom0 setup (its messages go to the console log), then on XB_OUT the start marker and
+# inner.sh (test/vm/lib.sh vm_write_cmd_script: the caller's cwd and chosen variables, exec CMD).
+# CMD's output thus bypasses Xen's console, which drops characters when flooded and interleaves
+# Xen's and the kernel's messages; CMD's stdout/stderr are that port (not a terminal).
 xenpath=/usr/lib/xen-4.17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 (
   export PATH=$xenpath:$PATH LANG=C.UTF-8
@@ -64,56 +68,70 @@ cat >"$tmp/cmd.sh" <<EOF
 #!/bin/bash
 export PATH=$xenpath
 bash $(printf %q "$here/dom0-start.sh") || exit 125
+exec >"\${XB_OUT:-/dev/console}" 2>&1 </dev/null
 echo @@XENBRIDGE-XEN-START@@
-bash $tmp/inner.sh 2>&1 </dev/null | cat
-exit \${PIPESTATUS[0]}
+exec bash $tmp/inner.sh
 EOF
 chmod 0755 "$tmp" "$tmp/cmd.sh"
 
-mkfifo "$tmp/serial"
+mkfifo "$tmp/serial" "$tmp/out"
 t0=$(date +%s.%N)
 t0us=${EPOCHREALTIME/./}
 timeout -s TERM "$timeout_s" "$qemu" -accel tcg -cpu max -smp 2 -m 2048 \
   -nodefaults -no-user-config -display none -monitor none -no-reboot \
   -chardev file,id=con,path="$tmp/serial" -serial chardev:con \
+  -device virtio-serial-pci,id=vser0 \
+  -chardev file,id=out,path="$tmp/out" -device virtserialport,bus=vser0.0,chardev=out,name=xb.out \
   -kernel "$cache/boot/xen" \
-  -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 bootscrub=0 smap=0" \
-  -initrd "$cache/boot/vmlinux console=hvc0 quiet xb.run=$tmp/cmd.sh,$cache/boot/dom0-initrd.gz" \
+  -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 bootscrub=0 smap=0 ${XENBRIDGE_XEN_XEN_ARGS:-}" \
+  -initrd "$cache/boot/vmlinux console=hvc0 ${XENBRIDGE_XEN_DOM0_ARGS:-quiet} xb.run=$tmp/cmd.sh,$cache/boot/dom0-initrd.gz" \
   -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$cache/root",mount_tag=xen,security_model=none,readonly=on \
   </dev/null >/dev/null 2>"$tmp/qemu.err" &
 qpid=$!
 
-elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-state=boot status=
+# The serial console (Xen, dom0 kernel, dom0 setup) goes to console.log, each line stamped with
+# the seconds since qemu started; Xen's serial driver and the tty each turn \n into \r\n.
 while IFS= read -r line || [[ -n $line ]]; do
-  # The tty (onlcr) and Xen's serial driver each turn \n into \r\n.
   while [[ $line == *$'\r' ]]; do line=${line%$'\r'}; done
   dt=$(((${EPOCHREALTIME/./} - t0us) / 100000))
-  printf '[%4d.%d] %s\n' "$((dt / 10))" "$((dt % 10))" "$line" >>"$tmp/console.log"
-  case $state:$line in
-    boot:*@@XENBRIDGE-XEN-START@@*)
-      state=run
-      [[ -n $verbose ]] && xb_say "boot to command: $(elapsed) s"
-      ;;
-    *:*@@XENBRIDGE-XEN-EXIT=*@@*)
-      pre=${line%%@@XENBRIDGE-XEN-EXIT=*}
-      [[ $state == run && -n $pre ]] && printf '%s\n' "$pre"
-      status=${line##*@@XENBRIDGE-XEN-EXIT=}
-      status=${status%%@@*}
-      break
-      ;;
-    run:'(XEN)'*) [[ -n $verbose ]] && printf '%s\n' "$line" >&2 ;;
-    run:*) printf '%s\n' "$line" ;;
-  esac
-done <"$tmp/serial"
+  printf '[%4d.%d] %s\n' "$((dt / 10))" "$((dt % 10))" "$line"
+  [[ -n $verbose && $line == '(XEN)'* ]] && printf '%s\n' "$line" >&2
+done <"$tmp/serial" >"$tmp/console.log" &
+cpid=$!
+
+elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+# CMD's output: streamed line by line (mawk needs -W interactive for that), markers hidden.
+# Writes "started" to $tmp/started and the exit status to $tmp/status.
+awkopt=()
+awk -W version 2>&1 | grep -q mawk && awkopt=(-W interactive)
+awk "${awkopt[@]}" -v dir="$tmp" -v verbose="$verbose" -v t0="$t0" '
+  !started && $0 == "@@XENBRIDGE-XEN-START@@" {
+    started = 1; print "started" > (dir "/started"); close(dir "/started")
+    if (verbose != "") {
+      "date +%s.%N" | getline now
+      printf "xenbridge-xen: boot to command: %.1f s\n", now - t0 > "/dev/stderr"
+    }
+    next
+  }
+  /@@XENBRIDGE-XEN-EXIT=[0-9]+@@$/ {
+    i = index($0, "@@XENBRIDGE-XEN-EXIT=")
+    if (i > 1) print substr($0, 1, i - 1)
+    s = substr($0, i + 21); sub(/@@$/, "", s)
+    print s > (dir "/status"); close(dir "/status")
+    exit
+  }
+  { print; fflush() }
+' <"$tmp/out"
 
 [[ -n $verbose ]] && xb_say "total: $(elapsed) s"
 kill "$qpid" 2>/dev/null
 wait "$qpid"
 qrc=$?
 qpid=
-if [[ $state == run && $status =~ ^[0-9]+$ ]]; then
+wait "$cpid"
+status=$(cat "$tmp/status" 2>/dev/null)
+if [[ -f $tmp/started && $status =~ ^[0-9]+$ ]]; then
   exit "$status"
 fi
 if [[ $qrc == 124 ]]; then
@@ -121,7 +139,7 @@ if [[ $qrc == 124 ]]; then
   tail -n 40 "$tmp/console.log" >&2
   exit 124
 fi
-if [[ $state == boot && -n $status ]]; then
+if [[ -n $status ]]; then
   xb_say "error: dom0 did not get ready (status $status); last console lines:"
 else
   xb_say "error: Xen/dom0 stopped before the command finished (qemu exit $qrc); last console lines:"
