@@ -5,7 +5,9 @@ import type { Runner } from '../exec/runner.js';
 import { parseBridgeVlans, parseLinks, parseRoutes } from './parse.js';
 import type { HostState } from './types.js';
 
-const READ_LINES = ['addr show', 'route show table main root 0.0.0.0/0', 'route show table main root ::/0'];
+// `table main` makes ip assume IPv4 (a batch line cannot say -6), so IPv6 routes are read from every
+// table and parseRoutes keeps main's.
+const READ_LINES = ['addr show', 'route show table main root 0.0.0.0/0', 'route show table all root ::/0'];
 
 const parseJsonLine = (line: string | undefined, what: string): unknown => {
   try {
