@@ -47,7 +47,7 @@ const vidsOf = (s: HostState, dev: string): number[] =>
   s.vlans.filter((e) => e.dev === dev).flatMap((e) => Array.from({ length: (e.vidEnd ?? e.vid) - e.vid + 1 }, (_, i) => e.vid + i));
 
 /** A dom0 veth end: a veth whose peer is a port of `bridge` and which is itself no port. */
-const dom0Of = (s: HostState, bridge: string): { dom0: Link; peer: Link } | undefined => {
+export const dom0Of = (s: HostState, bridge: string): { dom0: Link; peer: Link } | undefined => {
   for (const peer of portsOf(s, bridge).filter((p) => p.kind === 'veth' && p.link)) {
     const dom0 = linkByName(s, peer.link ?? '');
     if (dom0 && !dom0.master) return { dom0, peer };
