@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { XbError } from '../errors.js';
 import { registerCore, type Register } from './core-commands.js';
+import { registerNames } from './names-commands.js';
 import { report } from './output.js';
 
 const program = new Command('xenbridge')
@@ -20,6 +21,7 @@ const reg: Register = (name, describe, action) => {
 };
 
 registerCore(reg);
+registerNames(reg);
 
 const main = async (): Promise<number> => {
   try {

@@ -105,3 +105,7 @@ export const resolveNames = (t: Topology, s: HostState): RuleMatch[] => {
   }
   return matches;
 };
+
+/** Current link name -> the stable name of the rule that matches it, for rules that match exactly one NIC. */
+export const stableNames = (t: Topology, s: HostState): Record<string, string> =>
+  Object.fromEntries(matchAll(t, s).flatMap((m) => (m.nic ? [[m.nic.name, m.rule.name] as const] : [])));
