@@ -1,4 +1,9 @@
-/** names: what each rule matches; --persist writes boot-time naming. */
+/** names (what each rule matches; --persist writes boot-time naming) and compat (migration matrix). */
+import type { Command } from 'commander';
+import { XbError } from '../errors.js';
+import { checkFleet } from '../compat/check.js';
+import { readHost } from '../compat/input.js';
+import { renderMatrix } from '../compat/render.js';
 import { matchAll, matchText, type RuleMatch } from '../names/match.js';
 import { BACKENDS, kernelStyleWarnings, renderPersist } from '../names/persist.js';
 import { changesUnder, writeChanges } from '../names/persist-files.js';
@@ -6,7 +11,7 @@ import { unifiedDiff } from '../names/unified-diff.js';
 import { readState } from '../state/read.js';
 import { oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
 import type { Register } from './core-commands.js';
-import { json, out } from './output.js';
+import { json, out, tick } from './output.js';
 
 const warn = (line: string): void => {
   process.stderr.write(`xenbridge: warning: ${line}\n`);
@@ -80,4 +85,18 @@ export const registerNames = (reg: Register): void => {
     .option('--root <dir>', 'with --persist: write under this directory instead of /', '/')
     .option('--dry-run', 'with --persist: show the diff, write nothing')
     .option('--json', 'machine-readable output'), async (o) => (o.persist === undefined ? showMatches(o) : persist(o)));
+
+  let compat: Command | undefined;
+  reg('compat', (c) => (compat = c
+    .description('can a domU attached on one host migrate to another? A host x host matrix with the reasons')
+    .usage('[--json] A.json B.json [C.json ...]   (each: "xenbridge show --format json" output, an Ansible --tree result of it, or a topology file)')
+    .allowExcessArguments(true)
+    .option('--json', 'machine-readable report')), async (o) => {
+    const files = compat?.args ?? [];
+    if (files.length < 2) throw new XbError('usage', `compat needs at least two hosts' files, got ${files.length}`, { detail: ['e.g. xenbridge compat hosts/*.json'] });
+    const report = checkFleet(files.map(readHost));
+    if (o.json) json(report);
+    else out(renderMatrix(report, tick));
+    return report.ok ? 0 : 1;
+  });
 };

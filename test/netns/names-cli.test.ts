@@ -75,3 +75,30 @@ describe('xenbridge names', () => {
     expect(plain.nics.every((n: object) => !('stableName' in n))).toBe(true);
   });
 });
+
+describe('xenbridge compat', () => {
+  it('compares two live hosts\' show output and a topology file; exit 1 with the reasons when they differ', async () => {
+    const topoA = file('a.yaml', 'version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n    mtu: 1500\n');
+    const topoB = file('b.yaml', 'version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n    mtu: 1400\n  - name: xenbr1\n    dom0: { ifname: int0 }\n');
+    expect((await cli(['apply', '-c', topoA, '--netns', a.dom0], a.env)).code).toBe(0);
+    expect((await cli(['apply', '-c', topoB, '--netns', b.dom0], b.env)).code).toBe(0);
+    const hostA = file('hostA.json', (await cli(['show', '--netns', a.dom0, '--format', 'json'], a.env)).stdout);
+    const hostB = file('hostB.json', (await cli(['show', '--netns', b.dom0, '--format', 'json'], b.env)).stdout);
+
+    const same = await cli(['compat', hostA, topoA], a.env);
+    expect([same.code, same.stdout]).toEqual([0, 'from \\ to  hostA  a\nhostA      -      ok\na          ok     -\n\nevery host can take every other host\'s domUs']);
+
+    const diff = await cli(['compat', hostA, hostB], a.env);
+    expect(diff.code).toBe(1);
+    expect(diff.stdout.split('\n')).toEqual([
+      'from \\ to  hostA  hostB', 'hostA      -      FAIL', 'hostB      FAIL   -', '',
+      'hostA -> hostB:', '  xenbr0: MTU 1500 on hostA, 1400 on hostB', '',
+      'hostB -> hostA:', '  xenbr0: MTU 1400 on hostB, 1500 on hostA', '  xenbr1: no such bridge on hostA', '',
+      '2 of 2 directions cannot migrate',
+    ]);
+    const j = await cli(['compat', '--json', hostA, hostB], a.env);
+    expect([j.code, JSON.parse(j.stdout).pairs.map((p: { from: string; to: string; ok: boolean }) => `${p.from}>${p.to} ${p.ok}`)]).toEqual([1, ['hostA>hostB false', 'hostB>hostA false']]);
+    const one = await cli(['compat', hostA], a.env);
+    expect([one.code, one.stderr.split('\n')[0]]).toEqual([2, 'xenbridge: compat needs at least two hosts\' files, got 1']);
+  });
+});
