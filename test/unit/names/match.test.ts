@@ -3,6 +3,7 @@ import { parseTopology } from '../../../src/config/validate.js';
 import { XbError, problemLines } from '../../../src/errors.js';
 import { matchAll, resolveNames } from '../../../src/names/match.js';
 import { planRenames, renameInState } from '../../../src/names/rename-plan.js';
+import { verifyState } from '../../../src/verify/state.js';
 import type { HostState, Link } from '../../../src/state/types.js';
 
 let index = 1;
@@ -143,5 +144,13 @@ describe('validation of names against bridges', () => {
       'config: t.yaml: 1 problem; nothing was changed',
       't.yaml:3:11: names[0]: "pfe0" is also the uplink port of bridges[0]',
     ]);
+  });
+});
+
+describe('verify', () => {
+  it('names the rule that matches no NIC, and reports a NIC still to rename as a difference', () => {
+    const s = state([link('eth0', MAC)]);
+    expect(verifyState(topo('  - name: fe0\n    match: { mac: "52:54:00:99:99:99" }\n'), s).differences[1]).toBe('t.yaml:3:5: names[0] (fe0, mac 52:54:00:99:99:99): no NIC has MAC 52:54:00:99:99:99');
+    expect(verifyState(topo(`  - name: fe0\n    match: { mac: "${MAC}" }\n`), s)).toEqual({ ok: false, differences: ['ip link set dev eth0 name fe0'], findings: [] });
   });
 });
