@@ -12,3 +12,12 @@ export { verifyTopology, verifyState, type VerifyReport } from './verify/state.j
 export { lint, type Finding } from './verify/lint.js';
 export { showModel, type Shown } from './show/model.js';
 export { renderTree, renderTopologyYaml } from './show/render.js';
+export { matchAll, resolveNames, stableNames, targetName, type RuleMatch } from './names/match.js';
+export { planRenames, type RenamePlan } from './names/rename-plan.js';
+export { renderPersist, kernelStyleWarnings, type Backend, type PersistFile } from './names/persist.js';
+export { changesUnder, writeChanges, type FileChange } from './names/persist-files.js';
+export { unifiedDiff } from './names/unified-diff.js';
+export { readHost } from './compat/input.js';
+export { checkFleet, checkPair, type CompatReport, type PairResult } from './compat/check.js';
+export { renderMatrix } from './compat/render.js';
+export type { HostNet, NetBridge } from './compat/host-net.js';

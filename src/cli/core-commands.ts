@@ -7,7 +7,9 @@ import { readState } from '../state/read.js';
 import { showModel } from '../show/model.js';
 import { renderTopologyYaml, renderTree } from '../show/render.js';
 import { verifyTopology } from '../verify/state.js';
+import { stableNames } from '../names/match.js';
 import { needRoot, oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
+import { optionalTopology } from './optional-topology.js';
 import { json, out, tick } from './output.js';
 
 type Action = (opts: Record<string, unknown>) => Promise<number>;
@@ -41,9 +43,11 @@ export const registerCore = (reg: Register): void => {
     return 0;
   });
 
-  reg('show', (c) => common(c.description('the live topology'), false).option('--format <fmt>', 'tree | yaml | json', 'tree'), async (o) => {
+  reg('show', (c) => common(c.description('the live topology (with -c, NICs carry the stable names of its names: rules)')).option('--format <fmt>', 'tree | yaml | json', 'tree'), async (o) => {
     const fmt = oneOf(String(o.format), ['tree', 'yaml', 'json'] as const, '--format');
-    const shown = showModel(await readState(runnerFor(o as CommonOpts), { bridgeVlans: true }));
+    const state = await readState(runnerFor(o as CommonOpts), { bridgeVlans: true });
+    const t = optionalTopology(o as CommonOpts, (w) => process.stderr.write(`xenbridge: warning: ${w}\n`));
+    const shown = showModel(state, {}, t ? stableNames(t, state) : {});
     if (fmt === 'json') json(shown);
     else out(fmt === 'yaml' ? renderTopologyYaml(shown) : renderTree(shown));
     return 0;

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { XbError } from '../errors.js';
 import { registerCore, type Register } from './core-commands.js';
+import { registerNames } from './names-commands.js';
 import { report } from './output.js';
 import { registerLab } from './lab-commands.js';
 import { registerVif } from './vif-commands.js';
@@ -27,6 +28,7 @@ const reg: Register = (name, describe, action, opts = {}) => {
 };
 
 registerCore(reg);
+registerNames(reg);
 registerVif(reg);
 registerLab(reg);
 

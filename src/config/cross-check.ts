@@ -73,6 +73,8 @@ export const crossCheck = (c: Checker, bridges: BridgeSpec[], names: NameRule[],
     if (prior !== undefined) c.fail(['names', i, 'name'], `names[${i}]: "${n.name}" is already the name of names[${prior}]`);
     else targets.set(n.name, i);
     const clash = byName.get(n.name);
-    if (clash && !clash.what.startsWith('dom0 interface')) c.fail(['names', i, 'name'], `names[${i}]: "${n.name}" is also the ${clash.what}`);
+    // A rule may name the NIC a bridge uses as its uplink: it stays a port under that name.
+    const ownPort = clash?.what.startsWith('uplink port') === true && bridges[clash.path[1] as number]?.uplink === n.name;
+    if (clash && !clash.what.startsWith('dom0 interface') && !ownPort) c.fail(['names', i, 'name'], `names[${i}]: "${n.name}" is also the ${clash.what}`);
   });
 };

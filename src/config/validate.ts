@@ -1,6 +1,6 @@
 /** raw YAML -> Topology. Collects every problem, then throws one config error listing them all. */
 import { XbError } from '../errors.js';
-import { MAC_RE, normalizeMac } from '../model/net.js';
+import { MAC_RE, normalizeMac, PCI_RE } from '../model/net.js';
 import type { BridgeSpec, NameRule, Topology } from '../model/topology.js';
 import { Checker, isObj, pathText } from './checker.js';
 import { crossCheck } from './cross-check.js';
@@ -10,7 +10,6 @@ import { readBridge } from './validate-bridge.js';
 const TOP_KEYS = ['version', 'bridges', 'names'] as const;
 const NAME_KEYS = ['name', 'match'] as const;
 const MATCH_KEYS = ['mac', 'pci', 'driver', 'index', 'ifname'] as const;
-const PCI_RE = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 
 const readName = (c: Checker, raw: unknown, path: Path): NameRule | undefined => {
   const o = c.mapping(raw, path, NAME_KEYS);

@@ -40,6 +40,8 @@ export const inSubnet = (cidr: Cidr, ip: string): boolean => {
 };
 
 export const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+/** A PCI address as sysfs and lspci -D write it: domain:bus:device.function. */
+export const PCI_RE = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 export const XEN_PORT_MAC = 'fe:ff:ff:ff:ff:ff';
 
 export const normalizeMac = (mac: string): string => mac.toLowerCase();

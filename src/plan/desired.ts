@@ -52,8 +52,10 @@ const staticAddr = (cidr: string): Addr => {
 
 const defaultRoute = (gw: string, dev: string): Route => ({ family: gw.includes(':') ? 6 : 4, dst: 'default', gateway: gw, dev, onlink: false });
 
-const findNic = (b: BridgeSpec, s: HostState): Link => {
+const findNic = (b: BridgeSpec, s: HostState, pinned: Map<string, Link>): Link => {
   const uplink = b.uplink ?? '';
+  const named = pinned.get(uplink);
+  if (named) return named;
   const candidates = [b.uplinkPort, uplink].flatMap((n) => (n === undefined ? [] : linkByName(s, n) ?? []));
   const nic = candidates.find(isNicLike);
   if (nic) return nic;
@@ -78,8 +80,8 @@ const dom0Mac = (b: BridgeSpec, s: HostState, nic: Link | undefined): string => 
   return deriveBridgeMac('02:00:00:00:00:00', `${b.name}/dom0`);
 };
 
-const wantBridge = (b: BridgeSpec, s: HostState, want: Want): void => {
-  const nic = b.uplink === undefined ? undefined : findNic(b, s);
+const wantBridge = (b: BridgeSpec, s: HostState, want: Want, pinned: Map<string, Link>): void => {
+  const nic = b.uplink === undefined ? undefined : findNic(b, s, pinned);
   const mac = dom0Mac(b, s, nic);
   const opts: BridgeOpts = { stp: b.stp, forwardDelay: b.forwardDelay * 100, vlanFiltering: b.mode === 'filtering' };
   const owner = b.name;
@@ -122,9 +124,10 @@ const wantBridge = (b: BridgeSpec, s: HostState, want: Want): void => {
   }
 };
 
-export const desiredState = (t: Topology, s: HostState): Want => {
+/** `pinned`: uplink name -> the NIC a `names:` rule found for it, still under its current name. */
+export const desiredState = (t: Topology, s: HostState, pinned: Map<string, Link> = new Map()): Want => {
   const want: Want = { links: [], addrs: [], routes: [], vlanEntries: [], moveFrom: [], removeVlans: [] };
-  for (const b of t.bridges) wantBridge(b, s, want);
+  for (const b of t.bridges) wantBridge(b, s, want, pinned);
   for (const w of want.links) {
     const cur = linkByName(s, w.name);
     const renamingNic = t.bridges.some((b) => b.uplink === w.name && b.dom0.ifname === w.name) && cur && isNicLike(cur);

@@ -5,6 +5,7 @@
  */
 import { XbError } from '../errors.js';
 import type { Topology } from '../model/topology.js';
+import { planRenames } from '../names/rename-plan.js';
 import { canRenameLive, type Addr, type HostState, type Link, type Route } from '../state/types.js';
 import { desiredState, type Role, type Want, type WantAddr, type WantLink } from './desired.js';
 import * as op from './steps.js';
@@ -191,9 +192,13 @@ class Planner {
   }
 }
 
-export const makePlan = (t: Topology, s: HostState): Plan => {
-  const want = desiredState(t, s);
+export const makePlan = (t: Topology, live: HostState): Plan => {
+  // names: rules rename NICs first; the rest is planned on the state as the renames leave it.
+  const names = planRenames(t, live);
+  const s = names.state;
+  const want = desiredState(t, s, names.uplinks);
   const p = new Planner(s, want);
+  p.steps.push(...names.steps);
   p.takeOff();
   p.bridges();
   p.nics();

@@ -22,6 +22,8 @@ export interface ShownBridge {
   vlans: ShownVlan[];
   /** Other ports: vifs and anything else an admin attached. */
   ports: { name: string; vids: number[] }[];
+  /** Filtering mode: the VIDs the trunk (uplink, else dom0's port) carries besides the native VLAN 1. */
+  trunkVids: number[];
 }
 
 export interface ShownNic {
@@ -32,6 +34,8 @@ export interface ShownNic {
   driver?: string;
   up: boolean;
   master?: string;
+  /** The name a `names:` rule of the topology file gives this NIC. */
+  stableName?: string;
 }
 
 export interface Shown {
@@ -47,7 +51,7 @@ const vidsOf = (s: HostState, dev: string): number[] =>
   s.vlans.filter((e) => e.dev === dev).flatMap((e) => Array.from({ length: (e.vidEnd ?? e.vid) - e.vid + 1 }, (_, i) => e.vid + i));
 
 /** A dom0 veth end: a veth whose peer is a port of `bridge` and which is itself no port. */
-const dom0Of = (s: HostState, bridge: string): { dom0: Link; peer: Link } | undefined => {
+export const dom0Of = (s: HostState, bridge: string): { dom0: Link; peer: Link } | undefined => {
   for (const peer of portsOf(s, bridge).filter((p) => p.kind === 'veth' && p.link)) {
     const dom0 = linkByName(s, peer.link ?? '');
     if (dom0 && !dom0.master) return { dom0, peer };
@@ -58,7 +62,7 @@ const dom0Of = (s: HostState, bridge: string): { dom0: Link; peer: Link } | unde
 const isVlanBridge = (s: HostState, b: Link): boolean =>
   portsOf(s, b.name).some((p) => p.kind === 'vlan' && !linkByName(s, p.link ?? '')?.master);
 
-export const showModel = (s: HostState, drivers: Record<string, string> = {}): Shown => {
+export const showModel = (s: HostState, drivers: Record<string, string> = {}, stable: Record<string, string> = {}): Shown => {
   const bridges = s.links.filter((l) => l.kind === 'bridge' && !isVlanBridge(s, l)).map((b): ShownBridge => {
     const ports = portsOf(s, b.name);
     const nic = ports.find(isNicLike);
@@ -81,11 +85,12 @@ export const showModel = (s: HostState, drivers: Record<string, string> = {}): S
       dom0: pair ? { ifname: pair.dom0.name, peer: pair.peer.name, mac: pair.dom0.mac, addresses: addrsOf(pair.dom0), gateway: gatewayOf(s, pair.dom0.name) } : undefined,
       vlans,
       ports: ports.filter((p) => !known.has(p.name)).map((p) => ({ name: p.name, vids: filtering ? vidsOf(s, p.name) : [] })),
+      trunkVids: filtering ? vidsOf(s, (nic ?? pair?.peer)?.name ?? '').filter((v) => v !== 1) : [],
     };
   });
   const nics = s.links.filter(isNicLike).map((l): ShownNic => ({
-    name: l.name, mac: l.mac, permaddr: l.permaddr, pci: l.parentbus === 'pci' ? l.parentdev : undefined,
-    driver: drivers[l.name], up: l.up, master: l.master,
+    name: l.name, mac: l.mac, permaddr: l.permaddr, pci: l.pci ?? (l.parentbus === 'pci' ? l.parentdev : undefined),
+    driver: drivers[l.name] ?? l.driver, up: l.up, master: l.master, stableName: stable[l.name],
   }));
   return { bridges, nics };
 };

@@ -57,6 +57,9 @@ export interface Link {
   portState?: string;
   parentbus?: string;
   parentdev?: string;
+  /** NICs: the kernel driver and the PCI address (of the device or its nearest PCI ancestor), from sysfs. */
+  driver?: string;
+  pci?: string;
   addrs: Addr[];
 }
 

@@ -1,6 +1,6 @@
 /** `xenbridge verify`: does the live state match the file, and is the layout free of known traps? */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isXbError } from '../errors.js';
+import { isXbError, problemLines } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
 import { makePlan } from '../plan/diff.js';
@@ -21,7 +21,7 @@ export const verifyState = (t: Topology, s: HostState): VerifyReport => {
     differences = makePlan(t, s).steps.map((st) => `${st.tool} ${st.line}`);
   } catch (e) {
     if (!isXbError(e) || e.kind === 'bug') throw e;
-    differences = [e.message, ...e.detail];
+    differences = [e.message, ...problemLines(e.problems), ...e.detail];
   }
   const findings = lint(s);
   return { ok: differences.length === 0 && !findings.some((f) => f.level === 'error'), differences, findings };

@@ -46,14 +46,40 @@ export const makeSandbox = async (opts: { dom0Addr?: string; swAddr?: string; ga
 };
 
 /**
+ * Routes the kernel adds for a link (fe80::/64, ff00::/8) are listed in the order links came up, so
+ * taking one of several links down and up reorders them with nothing else changed. With
+ * anyRouteOrder the route list is sorted; links and addresses stay byte for byte.
+ */
+const sortRoutes = (text: string): string => {
+  const lines = text.split('\n');
+  const routes = (JSON.parse(lines[2] ?? '[]') as unknown[]).map((r) => JSON.stringify(r)).sort();
+  return [lines[0], lines[1], `[${routes.join(',')}]`].join('\n');
+};
+
+/**
  * The namespace as `ip -j -d link show` + `ip -j addr show` + routes print it, once settled: a link
  * that went down and up re-runs IPv6 DAD, and carrier/operstate lag a moment behind.
  */
-export const dump = async (ns: string): Promise<string> => {
+export const dump = async (ns: string, opts: { anyRouteOrder?: boolean; waitCarrier?: boolean } = {}): Promise<string> => {
   for (let i = 0; i < 50; i++) {
     const text = await sh(`ip -n ${ns} -j -d link show; ip -n ${ns} -j addr show; ip -n ${ns} -j route show table all`);
-    if (!text.includes('"tentative"') && !text.includes('LOWERLAYERDOWN') && !/"flags":\["NO-CARRIER"[^\]]*"UP"/.test(text)) return text;
+    // An up link without carrier here only means linkwatch is behind: every up link has a live peer.
+    // waitCarrier also waits for links that are down on this side to see their peer.
+    const carrierLag = /"flags":\["NO-CARRIER"[^\]]*"UP"/.test(text) || (opts.waitCarrier === true && text.includes('"NO-CARRIER"'));
+    if (!text.includes('"tentative"') && !text.includes('LOWERLAYERDOWN') && !text.includes('"dadfailed"') && !carrierLag) return opts.anyRouteOrder ? sortRoutes(text) : text;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${ns} did not settle (IPv6 DAD or carrier)`);
 };
+
+/** Another "NIC" in dom0's namespace: a veth whose peer sw<name> sits in the switch namespace. */
+export const addNic = async (sb: Sandbox, name: string, opts: { mac?: string; addr?: string; up?: boolean } = {}): Promise<void> => {
+  await sh(`ip -n ${sb.sw} link add name sw${name} type veth peer name ${name} netns ${sb.dom0}`);
+  await sh(`ip -n ${sb.sw} link set sw${name} up`);
+  if (opts.mac) await sb.ip(`link set dev ${name} address ${opts.mac}`);
+  if (opts.addr) await sb.ip(`addr add ${opts.addr} dev ${name}`);
+  if (opts.up !== false) await sb.ip(`link set dev ${name} up`);
+};
+
+/** The MAC of a link in dom0's namespace. */
+export const macOf = async (sb: Sandbox, name: string): Promise<string> => JSON.parse(await sb.ip(`-j link show dev ${name}`))[0].address;

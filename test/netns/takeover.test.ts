@@ -59,7 +59,8 @@ describe('taking over the NIC (network-bridge compatible)', () => {
 
   it('re-applying the same file plans nothing and flaps nothing', async () => {
     expect((await apply()).code).toBe(0);
-    const before = await dump(sb.dom0);
+    // The new port's carrier (and its link-local address after it) may lag behind the apply.
+    const before = await dump(sb.dom0, { waitCarrier: true });
     const monitor = execa('ip', ['-n', sb.dom0, 'monitor', 'link', 'address', 'route'], { reject: false });
     await new Promise((r) => setTimeout(r, 200));
     const plan = await cli(['plan', '-c', cfg, '--netns', sb.dom0], sb.env);

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/validate.js';
-import { isXbError } from '../../src/errors.js';
+import { isXbError, problemLines } from '../../src/errors.js';
 import { makePlan } from '../../src/plan/diff.js';
 import { planText } from '../../src/plan/format.js';
 import { loadCurrent } from '../helpers/current.js';
@@ -18,7 +18,7 @@ const planFor = (dir: string): string => {
     return planText(makePlan(t, loadCurrent(join(dir, 'current.json'))));
   } catch (e) {
     if (!isXbError(e)) throw e;
-    return `error (${e.kind}): ${e.message}\n${e.detail.map((d) => `  ${d}\n`).join('')}`;
+    return `error (${e.kind}): ${e.message}\n${[...problemLines(e.problems), ...e.detail].map((d) => `  ${d}\n`).join('')}`;
   }
 };
 
