@@ -5,8 +5,9 @@ import type { Topology } from '../model/topology.js';
 import { makePlan, type Plan } from '../plan/diff.js';
 import { readState } from '../state/read.js';
 import type { HostState } from '../state/types.js';
-import { appendHistory, execute, historyFile, journalFile, possiblyDone, undo, type History, type Journal } from './execute.js';
+import { appendHistory, clearRecords, execute, historyFile, journalFile, undo, type History, type Journal } from './execute.js';
 import { withLock } from './lock.js';
+import { describeInterrupted, settle, stepsToUndo } from './recover.js';
 import { readJson, removeFile, runDir } from './store.js';
 
 export interface ApplyResult {
@@ -19,15 +20,17 @@ const readFor = (t: Topology, runner: Runner): Promise<HostState> =>
   readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') });
 
 /**
- * A journal left by a run that died: its steps may or may not have happened. Keeping them in the
- * history means `stop` still undoes them; a fresh plan starts from whatever the kernel has now.
+ * A journal left by a run that died: the steps it ran (settled from its batch record) join the
+ * history, so `stop` still undoes them; a fresh plan starts from whatever the kernel has now.
  */
-const adoptStaleJournal = (dir: string): string | undefined => {
+const adoptStaleJournal = async (runner: Runner, dir: string): Promise<string | undefined> => {
   const j = readJson<Journal>(journalFile(dir));
   if (!j) return undefined;
-  appendHistory(dir, possiblyDone(j));
+  const { steps, settled } = await stepsToUndo(j, runner);
+  appendHistory(dir, steps);
   removeFile(journalFile(dir));
-  return `an earlier ${j.what} (pid ${j.pid}, ${j.started}) was interrupted after ${j.done} of ${j.steps.length} steps; planning from the current state`;
+  clearRecords(dir);
+  return `an earlier ${describeInterrupted(j, settled)}; planning from the current state`;
 };
 
 export const planTopology = async (t: Topology, runner: Runner): Promise<Plan> => makePlan(t, await readFor(t, runner));
@@ -35,7 +38,7 @@ export const planTopology = async (t: Topology, runner: Runner): Promise<Plan> =
 export const applyTopology = async (t: Topology, runner: Runner): Promise<ApplyResult> => {
   const dir = runDir(runner.netns);
   return withLock(dir, async () => {
-    const notes = [adoptStaleJournal(dir)].filter((n): n is string => n !== undefined);
+    const notes = [await adoptStaleJournal(runner, dir)].filter((n): n is string => n !== undefined);
     const plan = makePlan(t, await readFor(t, runner));
     if (plan.steps.length === 0) return { plan, changed: false, notes };
     await execute(runner, dir, plan.steps, 'apply');
@@ -61,7 +64,7 @@ export interface StopResult {
 export const stopNetwork = async (runner: Runner): Promise<StopResult> => {
   const dir = runDir(runner.netns);
   return withLock(dir, async () => {
-    adoptStaleJournal(dir);
+    await adoptStaleJournal(runner, dir);
     const h = readJson<History>(historyFile(dir));
     if (!h || h.steps.length === 0) return { undone: 0, errors: [] };
     const errors = await undo(runner, h.steps);
@@ -71,7 +74,8 @@ export const stopNetwork = async (runner: Runner): Promise<StopResult> => {
 };
 
 export interface Status {
-  interrupted?: { pid: number; started: string; what: string; done: number; total: number; inflight?: [number, number] };
+  /** done: steps known to have run (settled from the batch record); uncertain: steps that may have. */
+  interrupted?: { pid: number; started: string; what: string; done: number; uncertain: number; total: number; message: string };
   applied: number;
   since?: string;
 }
@@ -81,19 +85,25 @@ export const readStatus = (netns: string | undefined): Status => {
   const j = readJson<Journal>(journalFile(dir));
   const h = readJson<History>(historyFile(dir));
   const status: Status = { applied: h?.steps.length ?? 0, since: h?.started };
-  if (j) status.interrupted = { pid: j.pid, started: j.started, what: j.what, done: j.done, total: j.steps.length, inflight: j.inflight };
+  if (j) {
+    const s = settle(j);
+    status.interrupted = { pid: j.pid, started: j.started, what: j.what, done: s.done, uncertain: s.uncertain, total: j.steps.length, message: describeInterrupted(j, s) };
+  }
   return status;
 };
 
-/** Undo an interrupted run now (its done and in-flight steps). */
-export const rollbackInterrupted = async (runner: Runner): Promise<StopResult> => {
+/** Undo an interrupted run (the steps its journal and batch record say ran); the caller holds the lock. */
+export const undoJournalLocked = async (runner: Runner, dir: string): Promise<StopResult & { found?: Journal }> => {
+  const j = readJson<Journal>(journalFile(dir));
+  if (!j) return { undone: 0, errors: [] };
+  const { steps } = await stepsToUndo(j, runner);
+  const errors = await undo(runner, steps);
+  removeFile(journalFile(dir));
+  clearRecords(dir);
+  return { undone: steps.length, errors, found: j };
+};
+
+export const rollbackInterrupted = async (runner: Runner): Promise<StopResult & { found?: Journal }> => {
   const dir = runDir(runner.netns);
-  return withLock(dir, async () => {
-    const j = readJson<Journal>(journalFile(dir));
-    if (!j) return { undone: 0, errors: [] };
-    const steps = possiblyDone(j);
-    const errors = await undo(runner, steps);
-    removeFile(journalFile(dir));
-    return { undone: steps.length, errors };
-  });
+  return withLock(dir, () => undoJournalLocked(runner, dir));
 };

@@ -74,7 +74,7 @@ export const registerCore = (reg: Register): void => {
     else {
       out(s.applied === 0 ? 'nothing applied' : `${s.applied} change(s) applied since ${s.since}`);
       const i = s.interrupted;
-      if (i) out(`interrupted: ${i.what} by pid ${i.pid} at ${i.started} stopped after ${i.done} of ${i.total} steps; run "xenbridge rollback" or "xenbridge apply"`);
+      if (i) out(`interrupted: ${i.message}; run "xenbridge rollback" or "xenbridge apply"`);
     }
     return s.interrupted ? 1 : 0;
   });
@@ -83,7 +83,8 @@ export const registerCore = (reg: Register): void => {
     needRoot('rollback');
     const r = await rollbackInterrupted(runnerFor(o as CommonOpts));
     if (r.errors.length > 0) throw new XbError('rollback-failed', `rollback undid ${r.undone} step(s) with errors`, { detail: r.errors });
-    out(r.undone === 0 ? 'nothing to roll back' : `rolled back ${r.undone} step(s)`);
+    const i = r.found;
+    out(i ? `rolled back the interrupted ${i.what} of pid ${i.pid}: ${r.undone} step(s) had run` : 'nothing to roll back');
     return 0;
   });
 };

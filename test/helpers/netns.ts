@@ -52,7 +52,10 @@ export const makeSandbox = async (opts: { dom0Addr?: string; swAddr?: string; ga
 export const dump = async (ns: string): Promise<string> => {
   for (let i = 0; i < 50; i++) {
     const text = await sh(`ip -n ${ns} -j -d link show; ip -n ${ns} -j addr show; ip -n ${ns} -j route show table all`);
-    if (!text.includes('"tentative"') && !text.includes('LOWERLAYERDOWN') && !text.includes('"dadfailed"')) return text;
+    // An admin-up link may report its carrier up to a second late (linkwatch) on a busy machine;
+    // wait for it, but only 2 s: a bridge without ports is up with no carrier for good.
+    const carrierPending = i < 20 && /"flags":\["NO-CARRIER"[^\]]*"UP"/.test(text);
+    if (!text.includes('"tentative"') && !text.includes('LOWERLAYERDOWN') && !text.includes('"dadfailed"') && !carrierPending) return text;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${ns} did not settle (IPv6 DAD or carrier)`);
