@@ -7,6 +7,7 @@ import { readState } from '../state/read.js';
 import type { HostState } from '../state/types.js';
 import { appendHistory, clearRecords, execute, historyFile, journalFile, undo, type History, type Journal } from './execute.js';
 import { withLock } from './lock.js';
+import { beginPending, dropPending, foldPending, markApplied, pendingStatus, refuseWhilePending, type Pending, type PendingStatus } from './pending.js';
 import { describeInterrupted, settle, stepsToUndo } from './recover.js';
 import { readJson, removeFile, runDir } from './store.js';
 
@@ -14,6 +15,13 @@ export interface ApplyResult {
   plan: Plan;
   changed: boolean;
   notes: string[];
+  /** Set by apply --confirm: the change a timer reverts unless confirmed. */
+  pending?: Pending;
+}
+
+export interface ApplyOptions {
+  /** Revert the change unless `xenbridge confirm` comes within this many seconds. */
+  confirmSeconds?: number;
 }
 
 const readFor = (t: Topology, runner: Runner): Promise<HostState> =>
@@ -35,20 +43,35 @@ const adoptStaleJournal = async (runner: Runner, dir: string): Promise<string | 
 
 export const planTopology = async (t: Topology, runner: Runner): Promise<Plan> => makePlan(t, await readFor(t, runner));
 
-export const applyTopology = async (t: Topology, runner: Runner): Promise<ApplyResult> => {
+const executeVerified = async (t: Topology, runner: Runner, dir: string, plan: Plan): Promise<void> => {
+  await execute(runner, dir, plan.steps, 'apply');
+  const residual = makePlan(t, await readFor(t, runner));
+  if (residual.steps.length === 0) return;
+  const errors = await undo(runner, plan.steps);
+  removeFile(journalFile(dir));
+  throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
+    detail: ['still different:', ...residual.steps.map((s) => `  ${s.tool} ${s.line}`), ...errors],
+  });
+};
+
+export const applyTopology = async (t: Topology, runner: Runner, opts: ApplyOptions = {}): Promise<ApplyResult> => {
   const dir = runDir(runner.netns);
   return withLock(dir, async () => {
+    refuseWhilePending(dir);
     const notes = [await adoptStaleJournal(runner, dir)].filter((n): n is string => n !== undefined);
     const plan = makePlan(t, await readFor(t, runner));
     if (plan.steps.length === 0) return { plan, changed: false, notes };
-    await execute(runner, dir, plan.steps, 'apply');
-    const residual = makePlan(t, await readFor(t, runner));
-    if (residual.steps.length > 0) {
-      const errors = await undo(runner, plan.steps);
+    const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(runner, dir, plan.steps, opts.confirmSeconds, t.source);
+    try {
+      await executeVerified(t, runner, dir, plan);
+    } catch (e) {
+      if (pending) dropPending(dir);
+      throw e;
+    }
+    if (pending) {
+      const applied = markApplied(dir, pending);
       removeFile(journalFile(dir));
-      throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
-        detail: ['still different:', ...residual.steps.map((s) => `  ${s.tool} ${s.line}`), ...errors],
-      });
+      return { plan, changed: true, notes, pending: applied };
     }
     appendHistory(dir, plan.steps);
     removeFile(journalFile(dir));
@@ -64,6 +87,7 @@ export interface StopResult {
 export const stopNetwork = async (runner: Runner): Promise<StopResult> => {
   const dir = runDir(runner.netns);
   return withLock(dir, async () => {
+    foldPending(dir);
     await adoptStaleJournal(runner, dir);
     const h = readJson<History>(historyFile(dir));
     if (!h || h.steps.length === 0) return { undone: 0, errors: [] };
@@ -78,13 +102,14 @@ export interface Status {
   interrupted?: { pid: number; started: string; what: string; done: number; uncertain: number; total: number; message: string };
   applied: number;
   since?: string;
+  pending?: PendingStatus;
 }
 
 export const readStatus = (netns: string | undefined): Status => {
   const dir = runDir(netns);
   const j = readJson<Journal>(journalFile(dir));
   const h = readJson<History>(historyFile(dir));
-  const status: Status = { applied: h?.steps.length ?? 0, since: h?.started };
+  const status: Status = { applied: h?.steps.length ?? 0, since: h?.started, pending: pendingStatus(dir) };
   if (j) {
     const s = settle(j);
     status.interrupted = { pid: j.pid, started: j.started, what: j.what, done: s.done, uncertain: s.uncertain, total: j.steps.length, message: describeInterrupted(j, s) };
@@ -103,7 +128,7 @@ export const undoJournalLocked = async (runner: Runner, dir: string): Promise<St
   return { undone: steps.length, errors, found: j };
 };
 
-export const rollbackInterrupted = async (runner: Runner): Promise<StopResult & { found?: Journal }> => {
+export const rollbackInterrupted = async (runner: Runner): Promise<StopResult> => {
   const dir = runDir(runner.netns);
   return withLock(dir, () => undoJournalLocked(runner, dir));
 };

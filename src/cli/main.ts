@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { XbError } from '../errors.js';
 import { registerCore, type Register } from './core-commands.js';
 import { report } from './output.js';
+import { registerSafe } from './safe-commands.js';
 
 const program = new Command('xenbridge')
   .description('Declarative network setup for Xen dom0: bridges, veth, VLANs, vif hotplug, traffic verify')
@@ -20,6 +21,7 @@ const reg: Register = (name, describe, action) => {
 };
 
 registerCore(reg);
+registerSafe(reg);
 
 const main = async (): Promise<number> => {
   try {

@@ -2,7 +2,8 @@
  * The only module that starts processes. Kernel changes go through `ip -batch -` / `bridge -batch -`
  * (one process per phase); everything else (tcpdump, xenstore-*) through run()/start().
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { XbError } from '../errors.js';
 
@@ -158,4 +159,28 @@ export const createRunner = (netns?: string): Runner => {
   };
 
   return { netns, batch, run, start };
+};
+
+export interface DetachOptions {
+  /** stdout and stderr are appended here: the process outlives us, and this is its only voice. */
+  logFile: string;
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Starts a process in its own session that outlives this one (and the SSH session it runs in):
+ * no controlling terminal, stdin closed, not waited for. Returns its pid.
+ */
+export const detach = (cmd: string, args: string[], opts: DetachOptions): number => {
+  const log = openSync(opts.logFile, 'a', 0o600);
+  try {
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', log, log], env: opts.env });
+    // A failed spawn reports through 'error' as well as an undefined pid; unheard, it would crash us.
+    child.on('error', () => undefined);
+    if (child.pid === undefined) throw new XbError('command', `cannot start ${cmd}`, { detail: [`see ${opts.logFile}`] });
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(log);
+  }
 };

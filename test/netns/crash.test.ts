@@ -109,4 +109,15 @@ describe('stop', () => {
     expect(await sh(`ip -n ${sb.dom0} -br link | wc -l`)).toBe('2');
     expect((await xb('stop')).stdout).toBe('nothing to undo');
   });
+
+  it('with a change waiting for confirm undoes it too, and its timer then has nothing to do', async () => {
+    const before = await dump(sb.dom0);
+    expect((await xb('apply', '-c', cfg)).code).toBe(0);
+    writeFileSync(cfg, SECOND);
+    expect((await xb('try', '30', '-c', cfg)).code).toBe(0);
+    const stop = await xb('stop');
+    expect([stop.code, stop.stderr]).toEqual([0, '']);
+    expect(await dump(sb.dom0)).toBe(before);
+    expect(JSON.parse((await xb('status', '--json')).stdout)).toEqual({ applied: 0 });
+  });
 });
