@@ -1,7 +1,9 @@
-/** try, confirm, and the hidden revert-timer that apply --confirm starts. */
+/** try, confirm, install, and the hidden revert-timer that apply --confirm starts. */
 import type { Command } from 'commander';
 import { confirmChange, revertWhenDue } from '../apply/revert.js';
+import { cliBin } from '../apply/timer.js';
 import { XbError } from '../errors.js';
+import { install } from '../install/install.js';
 import { needRoot, runnerFor, type CommonOpts } from './context.js';
 import { applyAction, common, type Register } from './core-commands.js';
 import { out } from './output.js';
@@ -34,5 +36,20 @@ export const registerSafe = (reg: Register): void => {
     };
     const r = await revertWhenDue(runnerFor(o as CommonOpts), String(o.id), log);
     return r !== undefined && r.errors.length > 0 ? 1 : 0;
+  });
+
+  reg('install', (c) => c.description('install the vif hook, xenbridge.service and a sample topology')
+    .option('--root <dir>', 'write into this directory tree (an image) instead of /')
+    .option('--bin <path>', 'the CLI path the installed files run (default: this CLI)')
+    .option('--set-default', 'make vif-xenbridge the default vif script in /etc/xen/xl.conf'), async (o) => {
+    const root = o.root as string | undefined;
+    if (root === undefined && process.getuid?.() !== 0) throw new XbError('usage', 'install writes to /etc and needs root; --root DIR writes into a directory tree instead');
+    const done = install({ root, bin: o.bin as string | undefined, setDefault: o.setDefault === true });
+    for (const d of done) out(`${d.action === 'kept' ? 'kept (exists)' : 'wrote'} ${d.path}`);
+    out(`the unit and the hook run ${String(o.bin ?? cliBin())}`);
+    out(root === undefined
+      ? 'next: systemctl daemon-reload && systemctl enable xenbridge   (no systemd: see README, "Safe remote changes and boot")'
+      : `next, for the image: systemctl --root=${root} enable xenbridge`);
+    return 0;
   });
 };
