@@ -12,3 +12,8 @@ export { verifyTopology, verifyState, type VerifyReport } from './verify/state.j
 export { lint, type Finding } from './verify/lint.js';
 export { showModel, type Shown } from './show/model.js';
 export { renderTree, renderTopologyYaml } from './show/render.js';
+export { rollbackNow, confirmChange, revertWhenDue, type Reverted, type RollbackResult } from './apply/revert.js';
+export { pendingStatus, type Pending, type PendingStatus } from './apply/pending.js';
+export type { ApplyOptions } from './apply/apply.js';
+export { install, type InstallOptions, type Installed } from './install/install.js';
+export { serviceUnit, vifHook, withDefaultScript, SAMPLE_TOPOLOGY } from './install/files.js';
