@@ -2,7 +2,7 @@
  * Throwaway namespaces: a "switch" namespace whose sw0 is the far end of dom0's "NIC" eth0, like
  * the upstream switch port. Each sandbox gets unique namespace names and its own run directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sh } from './sh.js';
@@ -43,6 +43,14 @@ export const makeSandbox = async (opts: { dom0Addr?: string; swAddr?: string; ga
       rmSync(runDir, { recursive: true, force: true });
     },
   };
+};
+
+/** A sandbox with a topology file in its run directory. */
+export const sandboxWithTopology = async (topology: string): Promise<{ sb: Sandbox; cfg: string }> => {
+  const sb = await makeSandbox();
+  const cfg = join(sb.runDir, 'topology.yaml');
+  writeFileSync(cfg, topology);
+  return { sb, cfg };
 };
 
 /**

@@ -1,8 +1,8 @@
 import { execa } from 'execa';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dump, makeSandbox, type Sandbox } from '../helpers/netns.js';
+import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { alive, echoFromSwitch, pendingFile, revertedAt, revertLog, scopeDir, startEchoServer, waitFor } from '../helpers/pending.js';
 import { CLI, cli } from '../helpers/sh.js';
 
@@ -15,9 +15,7 @@ bridges:
 let sb: Sandbox;
 let cfg: string;
 beforeEach(async () => {
-  sb = await makeSandbox();
-  cfg = join(sb.runDir, 'topology.yaml');
-  writeFileSync(cfg, TOPO);
+  ({ sb, cfg } = await sandboxWithTopology(TOPO));
 });
 afterEach(async () => sb.cleanup());
 

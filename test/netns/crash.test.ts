@@ -1,23 +1,13 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dump, makeSandbox, type Sandbox } from '../helpers/netns.js';
+import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { scopeDir } from '../helpers/pending.js';
 import { cli, sh } from '../helpers/sh.js';
+import { EVERY_KIND_OF_STEP } from '../helpers/topologies.js';
 
-// Takeover plus an internal bridge with an address: every kind of step, so a random k lands anywhere.
-const TOPO = `version: 1
-bridges:
-  - name: xenbr0
-    uplink: eth0
-    mtu: 1400
-    dom0:
-      addresses: [198.51.100.10/24]
-  - name: xenbr1
-    dom0:
-      ifname: int0
-      addresses: [203.0.113.1/24]
-`;
+// Every kind of step, so a random k lands anywhere.
+const TOPO = EVERY_KIND_OF_STEP;
 const SECOND = `${TOPO}  - name: xenbr2
     dom0:
       ifname: int2
@@ -27,9 +17,7 @@ let sb: Sandbox;
 let cfg: string;
 let n: number;
 beforeEach(async () => {
-  sb = await makeSandbox();
-  cfg = join(sb.runDir, 'topology.yaml');
-  writeFileSync(cfg, TOPO);
+  ({ sb, cfg } = await sandboxWithTopology(TOPO));
   n = JSON.parse((await cli(['plan', '-c', cfg, '--netns', sb.dom0, '--format', 'json'], sb.env)).stdout).changes;
 });
 afterEach(async () => sb.cleanup());
