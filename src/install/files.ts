@@ -3,9 +3,9 @@ import { XbError } from '../errors.js';
 
 export const CONFIG_PATH = '/etc/xenbridge/topology.yaml';
 
-/** The unit and the hook name the CLI unquoted: keep its path to characters neither shell nor systemd splits. */
+/** The unit and the hook name the CLI unquoted: keep its path to characters neither sh nor systemd expands or splits. */
 export const checkBinPath = (bin: string): string => {
-  if (!/^\/[A-Za-z0-9_./+-]+$/.test(bin)) throw new XbError('usage', `--bin must be an absolute path without spaces or quotes, got "${bin}"`);
+  if (!/^\/[A-Za-z0-9_./+@:,=~-]+$/.test(bin)) throw new XbError('usage', `--bin must be an absolute path without spaces or quotes, got "${bin}"`);
   return bin;
 };
 
