@@ -5,48 +5,74 @@ import type { Topology } from '../model/topology.js';
 import { makePlan, type Plan } from '../plan/diff.js';
 import { readState } from '../state/read.js';
 import type { HostState } from '../state/types.js';
-import { appendHistory, execute, historyFile, journalFile, possiblyDone, undo, type History, type Journal } from './execute.js';
+import { appendHistory, clearRecords, execute, historyFile, journalFile, undo, type History, type Journal } from './execute.js';
 import { withLock } from './lock.js';
 import { allOnDemand, clearOnDemand } from './on-demand.js';
+import { beginPending, dropPending, foldPending, markApplied, pendingStatus, refuseWhilePending, type Pending, type PendingStatus } from './pending.js';
+import { describeInterrupted, settle, stepsToUndo } from './recover.js';
 import { readJson, removeFile, runDir } from './store.js';
 
 export interface ApplyResult {
   plan: Plan;
   changed: boolean;
   notes: string[];
+  /** Set by apply --confirm: the change a timer reverts unless confirmed. */
+  pending?: Pending;
+}
+
+export interface ApplyOptions {
+  /** Revert the change unless `xenbridge confirm` comes within this many seconds. */
+  confirmSeconds?: number;
 }
 
 const readFor = (t: Topology, runner: Runner): Promise<HostState> =>
   readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') });
 
 /**
- * A journal left by a run that died: its steps may or may not have happened. Keeping them in the
- * history means `stop` still undoes them; a fresh plan starts from whatever the kernel has now.
+ * A journal left by a run that died: the steps it ran (settled from its batch record) join the
+ * history, so `stop` still undoes them; a fresh plan starts from whatever the kernel has now.
  */
-const adoptStaleJournal = (dir: string): string | undefined => {
+const adoptStaleJournal = async (runner: Runner, dir: string): Promise<string | undefined> => {
   const j = readJson<Journal>(journalFile(dir));
   if (!j) return undefined;
-  appendHistory(dir, possiblyDone(j));
+  const { steps, settled } = await stepsToUndo(j, runner);
+  appendHistory(dir, steps);
   removeFile(journalFile(dir));
-  return `an earlier ${j.what} (pid ${j.pid}, ${j.started}) was interrupted after ${j.done} of ${j.steps.length} steps; planning from the current state`;
+  clearRecords(dir);
+  return `an earlier ${describeInterrupted(j, settled)}; planning from the current state`;
 };
 
 export const planTopology = async (t: Topology, runner: Runner): Promise<Plan> => makePlan(t, await readFor(t, runner));
 
-export const applyTopology = async (t: Topology, runner: Runner): Promise<ApplyResult> => {
+const executeVerified = async (t: Topology, runner: Runner, dir: string, plan: Plan): Promise<void> => {
+  await execute(runner, dir, plan.steps, 'apply');
+  const residual = makePlan(t, await readFor(t, runner));
+  if (residual.steps.length === 0) return;
+  const errors = await undo(runner, plan.steps);
+  removeFile(journalFile(dir));
+  throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
+    detail: ['still different:', ...residual.steps.map((s) => `  ${s.tool} ${s.line}`), ...errors],
+  });
+};
+
+export const applyTopology = async (t: Topology, runner: Runner, opts: ApplyOptions = {}): Promise<ApplyResult> => {
   const dir = runDir(runner.netns);
   return withLock(dir, async () => {
-    const notes = [adoptStaleJournal(dir)].filter((n): n is string => n !== undefined);
+    refuseWhilePending(dir);
+    const notes = [await adoptStaleJournal(runner, dir)].filter((n): n is string => n !== undefined);
     const plan = makePlan(t, await readFor(t, runner));
     if (plan.steps.length === 0) return { plan, changed: false, notes };
-    await execute(runner, dir, plan.steps, 'apply');
-    const residual = makePlan(t, await readFor(t, runner));
-    if (residual.steps.length > 0) {
-      const errors = await undo(runner, plan.steps);
+    const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(runner, dir, plan.steps, opts.confirmSeconds, t.source);
+    try {
+      await executeVerified(t, runner, dir, plan);
+    } catch (e) {
+      if (pending) dropPending(dir);
+      throw e;
+    }
+    if (pending) {
+      const applied = markApplied(dir, pending);
       removeFile(journalFile(dir));
-      throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
-        detail: ['still different:', ...residual.steps.map((s) => `  ${s.tool} ${s.line}`), ...errors],
-      });
+      return { plan, changed: true, notes, pending: applied };
     }
     appendHistory(dir, plan.steps);
     removeFile(journalFile(dir));
@@ -62,7 +88,8 @@ export interface StopResult {
 export const stopNetwork = async (runner: Runner): Promise<StopResult> => {
   const dir = runDir(runner.netns);
   return withLock(dir, async () => {
-    adoptStaleJournal(dir);
+    foldPending(dir);
+    await adoptStaleJournal(runner, dir);
     const steps = [...(readJson<History>(historyFile(dir))?.steps ?? []), ...allOnDemand(dir)];
     if (steps.length === 0) return { undone: 0, errors: [] };
     const errors = await undo(runner, steps);
@@ -73,29 +100,37 @@ export const stopNetwork = async (runner: Runner): Promise<StopResult> => {
 };
 
 export interface Status {
-  interrupted?: { pid: number; started: string; what: string; done: number; total: number; inflight?: [number, number] };
+  /** done: steps known to have run (settled from the batch record); uncertain: steps that may have. */
+  interrupted?: { pid: number; started: string; what: string; done: number; uncertain: number; total: number; message: string };
   applied: number;
   since?: string;
+  pending?: PendingStatus;
 }
 
 export const readStatus = (netns: string | undefined): Status => {
   const dir = runDir(netns);
   const j = readJson<Journal>(journalFile(dir));
   const h = readJson<History>(historyFile(dir));
-  const status: Status = { applied: h?.steps.length ?? 0, since: h?.started };
-  if (j) status.interrupted = { pid: j.pid, started: j.started, what: j.what, done: j.done, total: j.steps.length, inflight: j.inflight };
+  const status: Status = { applied: h?.steps.length ?? 0, since: h?.started, pending: pendingStatus(dir) };
+  if (j) {
+    const s = settle(j);
+    status.interrupted = { pid: j.pid, started: j.started, what: j.what, done: s.done, uncertain: s.uncertain, total: j.steps.length, message: describeInterrupted(j, s) };
+  }
   return status;
 };
 
-/** Undo an interrupted run now (its done and in-flight steps). */
+/** Undo an interrupted run (the steps its journal and batch record say ran); the caller holds the lock. */
+export const undoJournalLocked = async (runner: Runner, dir: string): Promise<StopResult & { found?: Journal }> => {
+  const j = readJson<Journal>(journalFile(dir));
+  if (!j) return { undone: 0, errors: [] };
+  const { steps } = await stepsToUndo(j, runner);
+  const errors = await undo(runner, steps);
+  removeFile(journalFile(dir));
+  clearRecords(dir);
+  return { undone: steps.length, errors, found: j };
+};
+
 export const rollbackInterrupted = async (runner: Runner): Promise<StopResult> => {
   const dir = runDir(runner.netns);
-  return withLock(dir, async () => {
-    const j = readJson<Journal>(journalFile(dir));
-    if (!j) return { undone: 0, errors: [] };
-    const steps = possiblyDone(j);
-    const errors = await undo(runner, steps);
-    removeFile(journalFile(dir));
-    return { undone: steps.length, errors };
-  });
+  return withLock(dir, () => undoJournalLocked(runner, dir));
 };

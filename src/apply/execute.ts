@@ -3,6 +3,7 @@
  * journal written before each batch so a crash leaves a record of what may have run. On failure the
  * done steps are undone in reverse.
  */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { XbError } from '../errors.js';
 import type { Line, Step } from '../plan/steps.js';
@@ -18,6 +19,8 @@ export interface Journal {
   done: number;
   /** Steps handed to a batch that had not reported back: a crash leaves them unknown. */
   inflight?: [number, number];
+  /** Record prefix of the in-flight batch (runner recordFiles): how far it got, after a crash. */
+  batch?: string;
 }
 
 export interface History {
@@ -28,25 +31,40 @@ export interface History {
 export const journalFile = (dir: string): string => join(dir, 'journal.json');
 export const historyFile = (dir: string): string => join(dir, 'history.json');
 
-export const groups = <T extends Line>(lines: T[]): { tool: Tool; from: number; items: T[] }[] => {
+export const groups = <T extends Line>(lines: T[], same: (a: T, b: T) => boolean = (a, b) => a.tool === b.tool): { tool: Tool; from: number; items: T[] }[] => {
   const out: { tool: Tool; from: number; items: T[] }[] = [];
   lines.forEach((l, i) => {
     const last = out[out.length - 1];
-    if (last && last.tool === l.tool) last.items.push(l);
+    const prev = last?.items[last.items.length - 1];
+    if (last && prev && same(prev, l)) last.items.push(l);
     else out.push({ tool: l.tool, from: i, items: [l] });
   });
   return out;
 };
 
-/** Undo lines run with -force: after a failure, undoing as much as possible beats stopping halfway. */
+/**
+ * Undo lines run with -force: after a failure, undoing as much as possible beats stopping halfway.
+ * Errors from the undo of an uncertain step only say it never ran, so they are not reported.
+ */
 export const undo = async (runner: Runner, steps: Step[]): Promise<string[]> => {
-  const lines = [...steps].reverse().flatMap((s) => s.undo);
+  const lines = [...steps].reverse().flatMap((s) => s.undo.map((l) => ({ ...l, uncertain: s.uncertain === true })));
   const errors: string[] = [];
-  for (const g of groups(lines)) {
+  for (const g of groups(lines, (a, b) => a.tool === b.tool && a.uncertain === b.uncertain)) {
     const r = await runner.batch(g.tool, g.items.map((l) => l.line), { force: true });
-    if (!r.ok) errors.push(...r.stderr.split('\n').filter((l) => l.trim() !== ''));
+    if (!r.ok && !g.items[0]?.uncertain) errors.push(...r.stderr.split('\n').filter((l) => l.trim() !== ''));
   }
   return errors;
+};
+
+/** Removes every batch record in dir: once a run has ended or been recovered they say nothing. */
+export const clearRecords = (dir: string): void => {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith('batch-')) removeFile(join(dir, n));
 };
 
 const firstError = (stderr: string): string =>
@@ -56,14 +74,18 @@ const firstError = (stderr: string): string =>
 export const execute = async (runner: Runner, dir: string, steps: Step[], what: string): Promise<void> => {
   const jf = journalFile(dir);
   const journal: Journal = { pid: process.pid, started: new Date().toISOString(), what, steps, done: 0 };
+  clearRecords(dir);
   for (const g of groups(steps)) {
     journal.inflight = [g.from, g.from + g.items.length];
+    journal.batch = join(dir, `batch-${g.from}`);
     writeJson(jf, journal);
-    const r = await runner.batch(g.tool, g.items.map((s) => s.line), { firstIndex: g.from });
+    const r = await runner.batch(g.tool, g.items.map((s) => s.line), { firstIndex: g.from, record: journal.batch });
     journal.done = g.from + r.done;
     if (r.ok) continue;
     delete journal.inflight;
+    delete journal.batch;
     writeJson(jf, journal);
+    clearRecords(dir);
     const failed = steps[journal.done];
     const errors = await undo(runner, steps.slice(0, journal.done));
     if (errors.length > 0) {
@@ -77,8 +99,10 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
     });
   }
   delete journal.inflight;
+  delete journal.batch;
   journal.done = steps.length;
   writeJson(jf, journal);
+  clearRecords(dir);
 };
 
 export const appendHistory = (dir: string, steps: Step[]): void => {
@@ -88,6 +112,3 @@ export const appendHistory = (dir: string, steps: Step[]): void => {
   h.steps.push(...steps);
   writeJson(hf, h);
 };
-
-/** What an interrupted run may have done: the done steps plus, unknowable, the in-flight ones. */
-export const possiblyDone = (j: Journal): Step[] => j.steps.slice(0, j.inflight ? j.inflight[1] : j.done);

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { XbError } from '../errors.js';
 import { ensureDir } from './store.js';
 
-const alive = (pid: number): boolean => {
+export const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,6 +1,7 @@
 /** plan, apply, show, verify, stop, status, rollback. */
 import type { Command } from 'commander';
-import { applyTopology, planTopology, readStatus, rollbackInterrupted, stopNetwork } from '../apply/apply.js';
+import { applyTopology, planTopology, readStatus, stopNetwork } from '../apply/apply.js';
+import { rollbackNow } from '../apply/revert.js';
 import { XbError } from '../errors.js';
 import { planJson, planSh, planText } from '../plan/format.js';
 import { readState } from '../state/read.js';
@@ -11,13 +12,30 @@ import { stableNames } from '../names/match.js';
 import { needRoot, oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
 import { optionalTopology } from './optional-topology.js';
 import { json, out, tick } from './output.js';
+import { confirmHowTo, parseSeconds, pendingLines } from './pending-text.js';
 
-type Action = (opts: Record<string, unknown>) => Promise<number>;
+export type Action = (opts: Record<string, unknown>) => Promise<number>;
 export type Register = (name: string, describe: (c: Command) => Command, action: Action, opts?: { errorCode?: number }) => void;
 
-const common = (c: Command, config = true): Command =>
+export const common = (c: Command, config = true): Command =>
   (config ? c.option('-c, --config <file>', 'topology file (default $XENBRIDGE_CONFIG or /etc/xenbridge/topology.yaml)') : c)
     .option('--netns <name>', 'work inside this network namespace');
+
+export const applyAction: Action = async (o) => {
+  const t = topologyFor(o as CommonOpts);
+  const runner = runnerFor(o as CommonOpts);
+  if (o.dryRun) {
+    out(planText(await planTopology(t, runner)));
+    return 0;
+  }
+  needRoot('apply');
+  const confirmSeconds = o.confirm === undefined ? undefined : parseSeconds(String(o.confirm), '--confirm');
+  const r = await applyTopology(t, runner, { confirmSeconds });
+  for (const n of r.notes) process.stderr.write(`xenbridge: ${n}\n`);
+  if (r.pending) out(confirmHowTo(r.pending, o.netns as string | undefined));
+  else out(r.changed ? `applied ${r.plan.steps.length} change(s) from ${t.source}` : `no changes: the host already matches ${t.source}`);
+  return 0;
+};
 
 export const registerCore = (reg: Register): void => {
   reg('plan', (c) => common(c.description('show what apply would change, as ordered kernel operations')).option('--format <fmt>', 'text | json | sh', 'text'), async (o) => {
@@ -29,19 +47,8 @@ export const registerCore = (reg: Register): void => {
     return 0;
   });
 
-  reg('apply', (c) => common(c.description('converge the host to the file, verify, roll back on failure')).option('--dry-run', 'print the plan, change nothing'), async (o) => {
-    const t = topologyFor(o as CommonOpts);
-    const runner = runnerFor(o as CommonOpts);
-    if (o.dryRun) {
-      out(planText(await planTopology(t, runner)));
-      return 0;
-    }
-    needRoot('apply');
-    const r = await applyTopology(t, runner);
-    for (const n of r.notes) process.stderr.write(`xenbridge: ${n}\n`);
-    out(r.changed ? `applied ${r.plan.steps.length} change(s) from ${t.source}` : `no changes: the host already matches ${t.source}`);
-    return 0;
-  });
+  reg('apply', (c) => common(c.description('converge the host to the file, verify, roll back on failure')).option('--dry-run', 'print the plan, change nothing')
+    .option('--confirm <seconds>', 'revert the change after SECONDS unless "xenbridge confirm" runs'), applyAction);
 
   reg('show', (c) => common(c.description('the live topology (with -c, NICs carry the stable names of its names: rules)')).option('--format <fmt>', 'tree | yaml | json', 'tree'), async (o) => {
     const fmt = oneOf(String(o.format), ['tree', 'yaml', 'json'] as const, '--format');
@@ -72,22 +79,26 @@ export const registerCore = (reg: Register): void => {
     return 0;
   });
 
-  reg('status', (c) => common(c.description('what xenbridge has applied, and any interrupted run'), false).option('--json', 'machine-readable'), async (o) => {
+  reg('status', (c) => common(c.description('what xenbridge has applied, a change waiting for confirm, any interrupted run'), false).option('--json', 'machine-readable'), async (o) => {
     const s = readStatus(o.netns as string | undefined);
     if (o.json) json(s);
     else {
       out(s.applied === 0 ? 'nothing applied' : `${s.applied} change(s) applied since ${s.since}`);
+      for (const l of pendingLines(s.pending)) out(l);
       const i = s.interrupted;
-      if (i) out(`interrupted: ${i.what} by pid ${i.pid} at ${i.started} stopped after ${i.done} of ${i.total} steps; run "xenbridge rollback" or "xenbridge apply"`);
+      if (i) out(`interrupted: ${i.message}; run "xenbridge rollback" or "xenbridge apply"`);
     }
     return s.interrupted ? 1 : 0;
   });
 
-  reg('rollback', (c) => common(c.description('undo an interrupted apply now'), false), async (o) => {
+  reg('rollback', (c) => common(c.description('revert a change waiting for confirm, or undo an interrupted apply, now'), false), async (o) => {
     needRoot('rollback');
-    const r = await rollbackInterrupted(runnerFor(o as CommonOpts));
+    const r = await rollbackNow(runnerFor(o as CommonOpts));
     if (r.errors.length > 0) throw new XbError('rollback-failed', `rollback undid ${r.undone} step(s) with errors`, { detail: r.errors });
-    out(r.undone === 0 ? 'nothing to roll back' : `rolled back ${r.undone} step(s)`);
+    if (r.pending) out(`reverted change ${r.pending.id} (${r.pending.steps.length} step(s))`);
+    const i = r.interrupted;
+    if (i) out(`rolled back the interrupted ${i.what} of pid ${i.pid}: ${i.undone} step(s) had run`);
+    if (!r.pending && !i) out('nothing to roll back');
     return 0;
   });
 };

@@ -32,6 +32,9 @@ export const registerLab = (reg: Register): void => {
       const vm = `${ROOT}test/vm/run.sh`;
       if (!existsSync(vm)) throw new XbError('state', 'this kernel has no 802.1Q (VLAN) support and the VM bed (test/vm in the source tree) is not here');
       out('this kernel has no 802.1Q (VLAN) support: running the lab in a VM with Debian\'s stock kernel (test/vm)');
+      // Preparing is cached: the first run fetches QEMU and the kernel, later ones take a second.
+      const prepared = await host.passthrough(`${ROOT}test/vm/prepare.sh`, []);
+      if (prepared !== 0) throw new XbError('state', 'could not prepare the VM bed (test/vm/prepare.sh failed)');
       return host.passthrough(vm, ['--', process.execPath, `${ROOT}bin/xenbridge`, 'lab', '--mode', mode, '--prefix', prefix]);
     }
     const r = await runLab({ mode, prefix, keep: o.keep === true, print: out, tick });

@@ -6,6 +6,7 @@ import { registerNames } from './names-commands.js';
 import { report } from './output.js';
 import { registerLab } from './lab-commands.js';
 import { registerVif } from './vif-commands.js';
+import { registerSafe } from './safe-commands.js';
 
 const program = new Command('xenbridge')
   .description('Declarative network setup for Xen dom0: bridges, veth, VLANs, vif hotplug, traffic verify')
@@ -31,6 +32,7 @@ registerCore(reg);
 registerNames(reg);
 registerVif(reg);
 registerLab(reg);
+registerSafe(reg);
 
 const main = async (): Promise<number> => {
   try {

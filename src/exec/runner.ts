@@ -2,6 +2,8 @@
  * The only module that starts processes. Kernel changes go through `ip -batch -` / `bridge -batch -`
  * (one process per phase); everything else (tcpdump, xenstore-*) through run()/start().
  */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { XbError } from '../errors.js';
 
@@ -14,6 +16,11 @@ export interface BatchOptions {
   details?: boolean;
   /** Global index of the first line, so the failpoint can name one op of a whole apply. */
   firstIndex?: number;
+  /**
+   * Path prefix: run the batch so that it finishes, and leaves a record of how far it got, even if
+   * this process dies (see recordFiles).
+   */
+  record?: string;
 }
 
 export interface BatchResult {
@@ -66,10 +73,21 @@ const failpoint = (): { kill: boolean; at: number } | undefined => {
   return { kill: m[1] !== undefined, at: Number(m[2]) };
 };
 
-const failedLineOf = (stderr: string): number | undefined => {
-  const m = /Command failed -:(\d+)/.exec(stderr);
+/** ip names the failed line as "Command failed -:N" for stdin, "Command failed FILE:N" for a file. */
+export const failedLineOf = (stderr: string): number | undefined => {
+  const m = /Command failed \S*:(\d+)/.exec(stderr);
   return m ? Number(m[1]) : undefined;
 };
+
+/** A recorded batch: the lines ip was given, the pid of its shell, its output, its exit status. */
+export const recordFiles = (base: string) => ({ lines: `${base}.batch`, pid: `${base}.pid`, out: `${base}.out`, rc: `${base}.rc` });
+
+/**
+ * ip reads its lines from a file and runs in its own session, so neither a kill -9 of this process
+ * nor a hang-up of the admin's SSH session stops it halfway through a batch; the shell records its
+ * pid before and the exit status after, which is how recovery learns how far the batch got.
+ */
+const RECORDED = 'echo $$ >"$1"; out=$2; rc=$3; shift 3; "$@" >"$out" 2>&1; echo $? >"$rc"';
 
 const toResult = (r: { exitCode?: number; stdout?: unknown; stderr?: unknown; timedOut?: boolean }): RunResult => ({
   exitCode: r.exitCode ?? 1,
@@ -118,6 +136,17 @@ export const createRunner = (netns?: string): Runner => {
     }
   };
 
+  const runRecorded = async (tool: Tool, flags: string[], lines: string[], base: string): Promise<RunResult> => {
+    const f = recordFiles(base);
+    writeFileSync(f.lines, lines.join('\n') + '\n', { mode: 0o600 });
+    try {
+      await execa('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, tool, ...flags, '-batch', f.lines], { detached: true, stdin: 'ignore' });
+      return { exitCode: Number(readFileSync(f.rc, 'utf8')), stdout: '', stderr: readFileSync(f.out, 'utf8'), timedOut: false };
+    } catch (e) {
+      throw notFound(tool, e);
+    }
+  };
+
   const batch = async (tool: Tool, lines: string[], opts: BatchOptions = {}): Promise<BatchResult> => {
     if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
     let input = lines;
@@ -126,7 +155,9 @@ export const createRunner = (netns?: string): Runner => {
     const hit = local >= 0 && local < lines.length;
     if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool]];
     const flags = [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.force ? ['-force'] : [])];
-    const r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false } : await run(tool, [...flags, '-batch', '-'], { input: input.join('\n') + '\n' });
+    const r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
+      : opts.record !== undefined ? await runRecorded(tool, flags, input, opts.record)
+      : await run(tool, [...flags, '-batch', '-'], { input: input.join('\n') + '\n' });
     if (fp?.kill && hit) process.kill(process.pid, 'SIGKILL');
     if (r.exitCode === 0) return { ok: true, done: lines.length, stdout: r.stdout, stderr: r.stderr };
     const failedLine = failedLineOf(r.stderr);
@@ -153,4 +184,28 @@ export const createRunner = (netns?: string): Runner => {
   };
 
   return { netns, batch, run, start, passthrough };
+};
+
+export interface DetachOptions {
+  /** stdout and stderr are appended here: the process outlives us, and this is its only voice. */
+  logFile: string;
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Starts a process in its own session that outlives this one (and the SSH session it runs in):
+ * no controlling terminal, stdin closed, not waited for. Returns its pid.
+ */
+export const detach = (cmd: string, args: string[], opts: DetachOptions): number => {
+  const log = openSync(opts.logFile, 'a', 0o600);
+  try {
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', log, log], env: opts.env });
+    // A failed spawn reports through 'error' as well as an undefined pid; unheard, it would crash us.
+    child.on('error', () => undefined);
+    if (child.pid === undefined) throw new XbError('command', `cannot start ${cmd}`, { detail: [`see ${opts.logFile}`] });
+    child.unref();
+    return child.pid;
+  } finally {
+    closeSync(log);
+  }
 };

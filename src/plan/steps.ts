@@ -12,6 +12,8 @@ export interface Line {
 
 export interface Step extends Line {
   undo: Line[];
+  /** Set by crash recovery: whether this step ran is unknown, so its undo may fail harmlessly. */
+  uncertain?: true;
 }
 
 const ip = (line: string): Line => ({ tool: 'ip', line });

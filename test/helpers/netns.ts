@@ -2,7 +2,7 @@
  * Throwaway namespaces: a "switch" namespace whose sw0 is the far end of dom0's "NIC" eth0, like
  * the upstream switch port. Each sandbox gets unique namespace names and its own run directory.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sh } from './sh.js';
@@ -45,6 +45,14 @@ export const makeSandbox = async (opts: { dom0Addr?: string; swAddr?: string; ga
   };
 };
 
+/** A sandbox with a topology file in its run directory. */
+export const sandboxWithTopology = async (topology: string): Promise<{ sb: Sandbox; cfg: string }> => {
+  const sb = await makeSandbox();
+  const cfg = join(sb.runDir, 'topology.yaml');
+  writeFileSync(cfg, topology);
+  return { sb, cfg };
+};
+
 /**
  * Routes the kernel adds for a link (fe80::/64, ff00::/8) are listed in the order links came up, so
  * taking one of several links down and up reorders them with nothing else changed. With
@@ -63,9 +71,10 @@ const sortRoutes = (text: string): string => {
 export const dump = async (ns: string, opts: { anyRouteOrder?: boolean; waitCarrier?: boolean } = {}): Promise<string> => {
   for (let i = 0; i < 50; i++) {
     const text = await sh(`ip -n ${ns} -j -d link show; ip -n ${ns} -j addr show; ip -n ${ns} -j route show table all`);
-    // An up link without carrier here only means linkwatch is behind: every up link has a live peer.
+    // An admin-up link may report its carrier up to a second late (linkwatch) on a busy machine;
+    // wait for it, but only 2 s: a bridge without ports is up with no carrier for good.
     // waitCarrier also waits for links that are down on this side to see their peer.
-    const carrierLag = /"flags":\["NO-CARRIER"[^\]]*"UP"/.test(text) || (opts.waitCarrier === true && text.includes('"NO-CARRIER"'));
+    const carrierLag = (i < 20 && /"flags":\["NO-CARRIER"[^\]]*"UP"/.test(text)) || (opts.waitCarrier === true && text.includes('"NO-CARRIER"'));
     if (!text.includes('"tentative"') && !text.includes('LOWERLAYERDOWN') && !text.includes('"dadfailed"') && !carrierLag) return opts.anyRouteOrder ? sortRoutes(text) : text;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -3,22 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dump, makeSandbox, type Sandbox } from '../helpers/netns.js';
 import { cli } from '../helpers/sh.js';
+import { EVERY_KIND_OF_STEP } from '../helpers/topologies.js';
 
-// Takeover plus a second, address-carrying bridge over an internal veth: every kind of step.
-const TOPO = `version: 1
-bridges:
-  - name: xenbr0
-    uplink: eth0
-    mtu: 1400
-    stp: true
-    forward-delay: 4
-    dom0:
-      addresses: [198.51.100.10/24]
-  - name: xenbr1
-    dom0:
-      ifname: int0
-      addresses: [203.0.113.1/24]
-`;
+const TOPO = EVERY_KIND_OF_STEP;
 
 let sb: Sandbox;
 let cfg: string;

@@ -1,0 +1,87 @@
+/**
+ * After a crash: how far did the interrupted run get? Steps before the in-flight batch are done; the
+ * in-flight batch's record (runner recordFiles) tells how many of its lines ran. Only a batch whose
+ * own process was killed leaves steps whose fate is unknown.
+ */
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { failedLineOf, recordFiles, type Runner } from '../exec/runner.js';
+import type { Step } from '../plan/steps.js';
+import { readState } from '../state/read.js';
+import type { Journal } from './execute.js';
+import { alive } from './lock.js';
+
+export interface Settled {
+  /** Steps known to have run. */
+  done: number;
+  /** Steps after those that may or may not have run. */
+  uncertain: number;
+  /** The batch is still running (its ip outlives the process that started it). */
+  running: boolean;
+}
+
+const readText = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+export const settle = (j: Journal): Settled => {
+  if (!j.inflight) return { done: j.done, uncertain: 0, running: false };
+  const [from, to] = j.inflight;
+  const unknown: Settled = { done: from, uncertain: to - from, running: false };
+  if (j.batch === undefined) return unknown;
+  const f = recordFiles(j.batch);
+  const rc = readText(f.rc)?.trim();
+  if (rc !== undefined && rc !== '') {
+    if (Number(rc) === 0) return { done: from + (readText(f.lines) ?? '').split('\n').filter((l) => l !== '').length, uncertain: 0, running: false };
+    const failed = failedLineOf(readText(f.out) ?? '');
+    return failed === undefined ? unknown : { done: from + failed - 1, uncertain: 0, running: false };
+  }
+  const pid = Number(readText(f.pid));
+  // No pid: the shell never started, so nothing of this batch ran.
+  if (!Number.isInteger(pid) || pid <= 0) return { done: from, uncertain: 0, running: false };
+  return { ...unknown, running: alive(pid) };
+};
+
+// The shapes of the lines plan/steps.ts writes for a rename and for deleting a created link.
+const RENAME = /^link set dev (\S+) name (\S+)$/;
+const DELETE = /^link del dev (\S+)$/;
+
+/**
+ * Undoing a step that never ran mostly fails harmlessly (the link or address is not there). The one
+ * lasting harm is deleting a link created under a name freed by a rename (dom0's veth takes the
+ * NIC's name): if that rename never ran, the name is still the NIC's, so that delete is dropped.
+ */
+export const guardUncertain = (steps: Step[], names: Set<string>): Step[] => {
+  const renamedTo = new Map<string, string>();
+  for (const s of steps) {
+    const m = RENAME.exec(s.line);
+    if (m?.[1] !== undefined && m[2] !== undefined) renamedTo.set(m[1], m[2]);
+  }
+  const keep = (line: string): boolean => {
+    const away = renamedTo.get(DELETE.exec(line)?.[1] ?? '');
+    return away === undefined || names.has(away);
+  };
+  return steps.map((s) => (s.uncertain ? { ...s, undo: s.undo.filter((u) => u.tool !== 'ip' || keep(u.line)) } : s));
+};
+
+/** The steps to undo for an interrupted run, waiting first for a batch that is still running. */
+export const stepsToUndo = async (j: Journal, runner: Runner): Promise<{ steps: Step[]; settled: Settled }> => {
+  let s = settle(j);
+  for (let i = 0; i < 100 && s.running; i++) {
+    await sleep(100);
+    s = settle(j);
+  }
+  const uncertain = j.steps.slice(s.done, s.done + s.uncertain).map((st): Step => ({ ...st, uncertain: true }));
+  const steps = [...j.steps.slice(0, s.done), ...uncertain];
+  if (uncertain.length === 0) return { steps, settled: s };
+  const names = new Set((await readState(runner)).links.map((l) => l.name));
+  return { steps: guardUncertain(steps, names), settled: s };
+};
+
+export const describeInterrupted = (j: Journal, s: Settled): string =>
+  `${j.what} by pid ${j.pid} at ${j.started} was interrupted after ${s.done} of ${j.steps.length} steps` +
+  (s.uncertain > 0 ? ` (${s.uncertain} more may have run${s.running ? '; its batch is still running' : ''})` : '');

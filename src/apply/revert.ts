@@ -1,0 +1,110 @@
+/** Ending a pending change: keep it (confirm), revert it now (rollback) or at its deadline (the timer). */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isXbError, XbError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import type { Step } from '../plan/steps.js';
+import { undoJournalLocked, type StopResult } from './apply.js';
+import { appendHistory, clearRecords, journalFile, undo, type Journal } from './execute.js';
+import { withLock } from './lock.js';
+import { dropPending, readPending, type Pending } from './pending.js';
+import { stepsToUndo } from './recover.js';
+import { readJson, removeFile, runDir } from './store.js';
+
+export interface Reverted {
+  id: string;
+  steps: Step[];
+  errors: string[];
+}
+
+/**
+ * Undoes exactly the pending change, the way a failed apply is undone. If the applying process died
+ * before the change was complete, its journal (same pid) says which steps ran.
+ */
+const revertPendingLocked = async (runner: Runner, dir: string, p: Pending): Promise<Reverted> => {
+  const j = readJson<Journal>(journalFile(dir));
+  const mine = j !== undefined && j.pid === p.pid;
+  const steps = p.applied ? p.steps : mine ? (await stepsToUndo(j, runner)).steps : [];
+  const errors = await undo(runner, steps);
+  if (mine) {
+    removeFile(journalFile(dir));
+    clearRecords(dir);
+  }
+  dropPending(dir);
+  return { id: p.id, steps, errors };
+};
+
+export const confirmChange = async (netns: string | undefined): Promise<Pending> => {
+  const dir = runDir(netns);
+  return withLock(dir, async () => {
+    const p = readPending(dir);
+    if (!p) throw new XbError('state', 'nothing to confirm: no change is waiting for confirmation', { detail: ['"xenbridge status" shows what is applied'] });
+    if (!p.applied) {
+      throw new XbError('state', `change ${p.id} was interrupted while being applied and cannot be kept`, {
+        detail: [`run "xenbridge rollback" to revert it now (its timer does at ${p.deadline})`],
+      });
+    }
+    appendHistory(dir, p.steps);
+    dropPending(dir);
+    return p;
+  });
+};
+
+export interface RollbackResult extends StopResult {
+  pending?: Reverted;
+  /** The interrupted run whose journal was undone, and how many of its steps. */
+  interrupted?: { what: string; pid: number; undone: number };
+}
+
+/** `xenbridge rollback`: the pending change, then whatever an interrupted run left. */
+export const rollbackNow = async (runner: Runner): Promise<RollbackResult> => {
+  const dir = runDir(runner.netns);
+  return withLock(dir, async () => {
+    const p = readPending(dir);
+    const pending = p ? await revertPendingLocked(runner, dir, p) : undefined;
+    const j = await undoJournalLocked(runner, dir);
+    const interrupted = j.found ? { what: j.found.what, pid: j.found.pid, undone: j.undone } : undefined;
+    return { pending, interrupted, undone: (pending?.steps.length ?? 0) + j.undone, errors: [...(pending?.errors ?? []), ...j.errors] };
+  });
+};
+
+/** Waits out the lock however long an apply holds it: giving up would leave the change in place. */
+const withLockPatiently = async <T>(dir: string, fn: () => Promise<T>): Promise<T> => {
+  for (;;) {
+    try {
+      return await withLock(dir, fn);
+    } catch (e) {
+      if (!isXbError(e) || e.kind !== 'lock') throw e;
+    }
+  }
+};
+
+/**
+ * The timer: re-reads the pending record at least every second (a confirm or rollback ends it
+ * early), and at the deadline reverts the change under the lock.
+ */
+export const revertWhenDue = async (runner: Runner, id: string, log: (line: string) => void): Promise<Reverted | undefined> => {
+  const dir = runDir(runner.netns);
+  for (let first = true; ; first = false) {
+    const p = readPending(dir);
+    if (!p || p.id !== id) {
+      log(`change ${id} was confirmed or rolled back; nothing to do`);
+      return undefined;
+    }
+    if (first) log(`change ${id} from ${p.source}: reverting at ${p.deadline} unless confirmed`);
+    const left = Date.parse(p.deadline) - Date.now();
+    if (left > 0) {
+      await sleep(Math.min(left, 1000));
+      continue;
+    }
+    const r = await withLockPatiently(dir, async () => {
+      const now = readPending(dir);
+      if (!now || now.id !== id || Date.parse(now.deadline) > Date.now()) return undefined;
+      return revertPendingLocked(runner, dir, now);
+    });
+    if (!r) continue;
+    log(`no confirm by ${p.deadline}: reverted change ${id} (${r.steps.length} step(s))${r.errors.length > 0 ? ' WITH ERRORS' : ''}`);
+    for (const s of [...r.steps].reverse()) for (const u of s.undo) log(`  ${u.tool} ${u.line}`);
+    for (const e of r.errors) log(`  error: ${e}`);
+    return r;
+  }
+};

@@ -1,0 +1,62 @@
+/**
+ * Starts the process that reverts a pending change at its deadline. It must outlive the CLI and the
+ * SSH session that ran it: under systemd it is a transient unit (systemd-run), elsewhere a process
+ * in its own session. Either way it runs `xenbridge revert-timer`, and its output goes to revert.log
+ * in the run directory.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { XbError } from '../errors.js';
+import { detach, type Runner } from '../exec/runner.js';
+
+export type TimerInfo = { kind: 'systemd'; unit: string } | { kind: 'process'; pid: number };
+
+/** This package's CLI, absolute: what a timer, a unit or a hook runs. */
+export const cliBin = (): string => fileURLToPath(new URL('../../bin/xenbridge', import.meta.url));
+
+/** sd_booted(): systemd is PID 1 exactly when this directory exists. */
+export const systemdIsInit = (): boolean => existsSync('/run/systemd/system');
+
+export const revertLog = (dir: string): string => join(dir, 'revert.log');
+
+export interface TimerCommand {
+  id: string;
+  netns?: string;
+  node: string;
+  bin: string;
+  logFile: string;
+  /** Passed on when set: tests and the lab keep their run directories elsewhere. */
+  runDirRoot?: string;
+}
+
+export const timerArgs = (c: TimerCommand): string[] => [c.bin, 'revert-timer', '--id', c.id, ...(c.netns === undefined ? [] : ['--netns', c.netns])];
+
+export const unitName = (id: string): string => `xenbridge-revert-${id}.service`;
+
+export const systemdRunArgs = (c: TimerCommand): string[] => [
+  `--unit=${unitName(c.id)}`,
+  `--description=xenbridge: revert change ${c.id} unless confirmed`,
+  '--collect',
+  '--quiet',
+  `--property=StandardOutput=append:${c.logFile}`,
+  `--property=StandardError=append:${c.logFile}`,
+  ...(c.runDirRoot === undefined ? [] : [`--setenv=XENBRIDGE_RUN_DIR=${c.runDirRoot}`]),
+  '--',
+  c.node,
+  ...timerArgs(c),
+];
+
+export const startRevertTimer = async (runner: Runner, dir: string, id: string): Promise<TimerInfo> => {
+  const c: TimerCommand = { id, netns: runner.netns, node: process.execPath, bin: cliBin(), logFile: revertLog(dir), runDirRoot: process.env.XENBRIDGE_RUN_DIR };
+  if (systemdIsInit()) {
+    const r = await runner.run('systemd-run', systemdRunArgs(c));
+    if (r.exitCode !== 0) {
+      throw new XbError('command', 'cannot start the revert timer with systemd-run; nothing was changed', { detail: r.stderr.split('\n').filter((l) => l !== '') });
+    }
+    return { kind: 'systemd', unit: unitName(id) };
+  }
+  // The failpoint is for the apply under test, never for the timer that must clean up after it.
+  const env = { ...process.env, XENBRIDGE_FAILPOINT: undefined };
+  return { kind: 'process', pid: detach(c.node, timerArgs(c), { logFile: c.logFile, env }) };
+};

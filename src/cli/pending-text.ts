@@ -1,0 +1,36 @@
+/** How a pending (apply --confirm) change is shown: after apply, and in status. */
+import type { Pending, PendingStatus } from '../apply/pending.js';
+import { XbError } from '../errors.js';
+
+export const DEFAULT_CONFIRM_SECONDS = 120;
+
+export const parseSeconds = (value: string, flag: string): number => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 86_400) throw new XbError('usage', `${flag} must be a whole number of seconds from 1 to 86400, got "${value}"`);
+  return n;
+};
+
+const nsFlag = (netns: string | undefined): string => (netns === undefined ? '' : ` --netns ${netns}`);
+
+export const confirmHowTo = (p: Pending, netns: string | undefined): string =>
+  [
+    `applied ${p.steps.length} change(s) from ${p.source} as change ${p.id}`,
+    `they are reverted in ${p.seconds} s (at ${p.deadline}) unless confirmed:`,
+    `  xenbridge confirm${nsFlag(netns)}     # from a new SSH session: keep them`,
+    `  xenbridge rollback${nsFlag(netns)}    # revert them now`,
+  ].join('\n');
+
+const timerText = (s: PendingStatus): string => {
+  const t = s.timer;
+  if (!t) return 'no revert timer was started';
+  if (t.kind === 'systemd') return `revert timer: systemd unit ${t.unit}`;
+  return t.running === false ? `revert timer pid ${t.pid} is NOT running: run "xenbridge rollback" or "xenbridge confirm"` : `revert timer: pid ${t.pid}`;
+};
+
+export const pendingLines = (s: PendingStatus | undefined): string[] =>
+  s === undefined ? [] : [
+    s.applied
+      ? `pending: change ${s.id} (${s.changes} change(s) from ${s.source}) is reverted in ${s.secondsLeft} s unless "xenbridge confirm" runs`
+      : `pending: change ${s.id} from ${s.source} was interrupted while being applied; it is reverted in ${s.secondsLeft} s, or now by "xenbridge rollback"`,
+    `  ${timerText(s)}`,
+  ];

@@ -1,0 +1,55 @@
+/** try, confirm, install, and the hidden revert-timer that apply --confirm starts. */
+import type { Command } from 'commander';
+import { confirmChange, revertWhenDue } from '../apply/revert.js';
+import { cliBin } from '../apply/timer.js';
+import { XbError } from '../errors.js';
+import { install } from '../install/install.js';
+import { needRoot, runnerFor, type CommonOpts } from './context.js';
+import { applyAction, common, type Register } from './core-commands.js';
+import { out } from './output.js';
+import { DEFAULT_CONFIRM_SECONDS } from './pending-text.js';
+
+/** commander hides only commands created with {hidden: true}; Register creates them, so set what it reads. */
+const hidden = (c: Command): Command => Object.assign(c, { _hidden: true });
+
+/** `try [SECONDS]`: the seconds arrive as an operand, handed on as apply's --confirm. */
+const secondsOperand = (c: Command): Command =>
+  c.usage('[SECONDS] [options]').allowExcessArguments().hook('preAction', (cmd) => {
+    if (cmd.args.length > 1) throw new XbError('usage', `try takes one SECONDS value, got ${cmd.args.length}: ${cmd.args.join(' ')}`);
+    cmd.setOptionValue('confirm', cmd.args[0] ?? String(DEFAULT_CONFIRM_SECONDS));
+  });
+
+export const registerSafe = (reg: Register): void => {
+  reg('try', (c) => secondsOperand(common(c.description(`apply, then revert after SECONDS (default ${DEFAULT_CONFIRM_SECONDS}) unless "xenbridge confirm" runs`))), applyAction);
+
+  reg('confirm', (c) => common(c.description('keep the change that apply --confirm / try made'), false), async (o) => {
+    needRoot('confirm');
+    const p = await confirmChange(o.netns as string | undefined);
+    out(`kept change ${p.id}: ${p.steps.length} change(s) from ${p.source}`);
+    return 0;
+  });
+
+  reg('revert-timer', (c) => hidden(common(c.description('revert a pending change at its deadline (started by apply --confirm)'), false)).requiredOption('--id <id>', 'the pending change'), async (o) => {
+    const ns = o.netns === undefined ? '' : ` netns ${String(o.netns)}`;
+    const log = (line: string): void => {
+      process.stderr.write(`${new Date().toISOString()} xenbridge revert-timer[${process.pid}]${ns}: ${line}\n`);
+    };
+    const r = await revertWhenDue(runnerFor(o as CommonOpts), String(o.id), log);
+    return r !== undefined && r.errors.length > 0 ? 1 : 0;
+  });
+
+  reg('install', (c) => c.description('install the vif hook, xenbridge.service and a sample topology')
+    .option('--root <dir>', 'write into this directory tree (an image) instead of /')
+    .option('--bin <path>', 'the CLI path the installed files run (default: this CLI)')
+    .option('--set-default', 'make vif-xenbridge the default vif script in /etc/xen/xl.conf'), async (o) => {
+    const root = o.root as string | undefined;
+    if (root === undefined && process.getuid?.() !== 0) throw new XbError('usage', 'install writes to /etc and needs root; --root DIR writes into a directory tree instead');
+    const done = install({ root, bin: o.bin as string | undefined, setDefault: o.setDefault === true });
+    for (const d of done) out(`${d.action === 'kept' ? 'kept (exists)' : 'wrote'} ${d.path}`);
+    out(`the unit and the hook run ${String(o.bin ?? cliBin())}`);
+    out(root === undefined
+      ? 'next: systemctl daemon-reload && systemctl enable xenbridge   (no systemd: see README, "Safe remote changes and boot")'
+      : `next, for the image: systemctl --root=${root} enable xenbridge`);
+    return 0;
+  });
+};

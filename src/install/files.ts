@@ -1,0 +1,66 @@
+/** What `xenbridge install` writes, as text. Pure, so the golden test sees exactly what lands on disk. */
+import { XbError } from '../errors.js';
+
+export const CONFIG_PATH = '/etc/xenbridge/topology.yaml';
+
+/** The unit and the hook name the CLI unquoted: keep its path to characters neither sh nor systemd expands or splits. */
+export const checkBinPath = (bin: string): string => {
+  if (!/^\/[A-Za-z0-9_./+@:,=~-]+$/.test(bin)) throw new XbError('usage', `--bin must be an absolute path without spaces or quotes, got "${bin}"`);
+  return bin;
+};
+
+export const serviceUnit = (bin: string): string => `# Installed by "xenbridge install". Enable with: systemctl enable xenbridge
+[Unit]
+Description=xenbridge: Xen dom0 bridges, veth pairs and VLANs from ${CONFIG_PATH}
+# Before anything configures addresses (network.target) and before guests start, whose vif hooks
+# need the bridges; stopped after them at shutdown, for the same reason.
+After=network-pre.target
+Wants=network-pre.target
+Before=network.target xendomains.service xen-watchdog.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${bin} apply -c ${CONFIG_PATH}
+ExecStop=${bin} stop
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** The shim with XENBRIDGE_BIN fixed: xl runs hotplug scripts with a minimal PATH. */
+export const vifHook = (shim: string, bin: string): string => {
+  const lines = shim.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('exec '));
+  if (at < 0) throw new XbError('bug', 'hooks/vif-xenbridge has no exec line to point at the CLI');
+  return [...lines.slice(0, at), '# Set by "xenbridge install".', `XENBRIDGE_BIN=${bin}`, ...lines.slice(at)].join('\n');
+};
+
+export const SAMPLE_TOPOLOGY = `# xenbridge topology: the network of this Xen dom0. Applied at boot by xenbridge.service.
+# Try a change safely: xenbridge try 120  (reverted after 120 s unless "xenbridge confirm" runs).
+# Every key is described in the README ("The topology file"). As shipped it changes nothing.
+version: 1
+bridges: []
+# bridges:
+#   - name: xenbr0
+#     uplink: eth0            # the NIC that becomes a port of the bridge (renamed peth0)
+#     mode: classic           # classic | filtering
+#     dom0:                   # dom0's own interface: a veth pair, eth0 keeps the NIC's MAC
+#       addresses: [192.0.2.10/24]
+#       gateway: 192.0.2.1
+#     vlans:
+#       - id: 10
+#         addresses: [10.10.0.2/24]
+`;
+
+const XL_DEFAULT = /^\s*vif\.default\.script\s*=/;
+const XL_LINE = 'vif.default.script="vif-xenbridge"';
+
+/** xl.conf with vif-xenbridge as the default vif script: the active setting replaced, or added. */
+export const withDefaultScript = (xlConf: string): string => {
+  const lines = xlConf === '' ? [] : xlConf.replace(/\n$/, '').split('\n');
+  const at = lines.findIndex((l) => XL_DEFAULT.test(l));
+  if (at >= 0) lines[at] = XL_LINE;
+  else lines.push(XL_LINE);
+  return `${lines.join('\n')}\n`;
+};

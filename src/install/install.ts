@@ -1,0 +1,57 @@
+/**
+ * `xenbridge install`: the vif hook, xenbridge.service and a sample topology, under a root directory
+ * (/ on a live host; an image tree for image builders and tests). The unit goes to
+ * /etc/systemd/system, where an admin's own units live: this is not a distribution package.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cliBin } from '../apply/timer.js';
+import { checkBinPath, SAMPLE_TOPOLOGY, serviceUnit, vifHook, withDefaultScript } from './files.js';
+
+export const HOOK_PATH = 'etc/xen/scripts/vif-xenbridge';
+export const UNIT_PATH = 'etc/systemd/system/xenbridge.service';
+export const SAMPLE_PATH = 'etc/xenbridge/topology.yaml';
+export const XL_CONF_PATH = 'etc/xen/xl.conf';
+
+export interface InstallOptions {
+  root?: string;
+  /** The CLI as the installed system will see it (default: this one). */
+  bin?: string;
+  /** Make vif-xenbridge xl's default vif script. */
+  setDefault?: boolean;
+}
+
+export interface Installed {
+  path: string;
+  action: 'written' | 'kept';
+}
+
+/** Write-then-rename: xl may run the hook at any moment, and must never run half of one. */
+const put = (file: string, text: string, mode: number): void => {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+  const tmp = `${file}.xenbridge-new`;
+  writeFileSync(tmp, text, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, file);
+};
+
+export const install = (o: InstallOptions = {}): Installed[] => {
+  const root = o.root ?? '/';
+  const bin = checkBinPath(o.bin ?? cliBin());
+  const at = (p: string): string => join(root, p);
+  const shim = readFileSync(fileURLToPath(new URL('../../hooks/vif-xenbridge', import.meta.url)), 'utf8');
+  put(at(HOOK_PATH), vifHook(shim, bin), 0o755);
+  put(at(UNIT_PATH), serviceUnit(bin), 0o644);
+  const done: Installed[] = [{ path: at(HOOK_PATH), action: 'written' }, { path: at(UNIT_PATH), action: 'written' }];
+  // An existing topology is the admin's: never overwritten.
+  const sampleKept = existsSync(at(SAMPLE_PATH));
+  if (!sampleKept) put(at(SAMPLE_PATH), SAMPLE_TOPOLOGY, 0o644);
+  done.push({ path: at(SAMPLE_PATH), action: sampleKept ? 'kept' : 'written' });
+  if (o.setDefault) {
+    const xl = existsSync(at(XL_CONF_PATH)) ? readFileSync(at(XL_CONF_PATH), 'utf8') : '';
+    put(at(XL_CONF_PATH), withDefaultScript(xl), 0o644);
+    done.push({ path: at(XL_CONF_PATH), action: 'written' });
+  }
+  return done;
+};

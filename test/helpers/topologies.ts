@@ -1,0 +1,17 @@
+/** Topologies more than one suite needs. */
+
+/** Takeover plus a second, address-carrying bridge over an internal veth: every kind of step. */
+export const EVERY_KIND_OF_STEP = `version: 1
+bridges:
+  - name: xenbr0
+    uplink: eth0
+    mtu: 1400
+    stp: true
+    forward-delay: 4
+    dom0:
+      addresses: [198.51.100.10/24]
+  - name: xenbr1
+    dom0:
+      ifname: int0
+      addresses: [203.0.113.1/24]
+`;

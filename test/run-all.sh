@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# npm test: every suite, each on the kernel it needs. All suites run even if one fails; the exit
+# status says whether all passed.
+#   host   unit + real-kernel namespace tests on this machine's kernel (vitest)
+#   xen    xenbridge under Xen 4.17's own xl, PV dom0 + domUs in QEMU (test/xen)
+#   vlan   802.1Q and vlan_filtering suites on Debian's stock kernel in QEMU (test/vm), last so that
+#          vitest's summary closes the run
+set -uo pipefail
+cd "$(dirname "$0")/.."
+[[ $(id -u) == 0 ]] || { echo "npm test: the suites create network namespaces and VMs: run as root" >&2; exit 2; }
+declare -A status=()
+t0=$SECONDS
+suite() { # NAME CMD...
+  local name=$1 s=$SECONDS; shift
+  echo "=== $name: $*"
+  "$@"
+  status[$name]=$?
+  echo "=== $name: exit ${status[$name]} in $((SECONDS - s)) s"
+}
+npm run build || exit 1
+suite host npx vitest run
+suite xen-prepare test/xen/prepare.sh
+[[ ${status[xen-prepare]} == 0 ]] && suite xen test/xen/run.sh -- test/xen/scenarios.sh
+suite vm-prepare test/vm/prepare.sh
+[[ ${status[vm-prepare]} == 0 ]] && suite vlan test/vm/run.sh -- npx vitest run -c vitest.vm.config.ts
+failed=0
+for name in host xen-prepare xen vm-prepare vlan; do
+  rc=${status[$name]:-skipped}
+  echo "suite $name: $([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)")"
+  [[ $rc == 0 ]] || failed=1
+done
+echo "all suites: $((SECONDS - t0)) s"
+exit $failed

@@ -1,0 +1,90 @@
+// `xenbridge install --root DIR` against golden files (test/golden/install/, the CLI path written as
+// @BIN@); UPDATE_GOLDEN=1 rewrites them. systemd-analyze must accept the unit: .ci/run installs it.
+import { execa } from 'execa';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseTopology } from '../../src/config/validate.js';
+import { withDefaultScript } from '../../src/install/files.js';
+import { CLI, cli, ROOT } from '../helpers/sh.js';
+
+const GOLDEN = join(ROOT, 'test/golden/install');
+
+const walk = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'xenbridge-root-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('install --root', () => {
+  it('writes the hook, the unit and the sample topology exactly as the golden files', async () => {
+    const r = await cli(['install', '--root', root]);
+    expect(r.code, r.stderr).toBe(0);
+    const files = walk(root).map((f) => relative(root, f)).sort();
+    expect(files).toEqual(['etc/systemd/system/xenbridge.service', 'etc/xen/scripts/vif-xenbridge', 'etc/xenbridge/topology.yaml']);
+    for (const f of files) {
+      const text = readFileSync(join(root, f), 'utf8').replaceAll(CLI, '@BIN@');
+      if (process.env.UPDATE_GOLDEN) {
+        mkdirSync(join(GOLDEN, f, '..'), { recursive: true });
+        writeFileSync(join(GOLDEN, f), text);
+      }
+      expect(text, f).toBe(readFileSync(join(GOLDEN, f), 'utf8'));
+    }
+    expect(statSync(join(root, 'etc/xen/scripts/vif-xenbridge')).mode & 0o777).toBe(0o755);
+    expect(statSync(join(root, 'etc/systemd/system/xenbridge.service')).mode & 0o777).toBe(0o644);
+    expect(r.stdout).toBe([
+      `wrote ${root}/etc/xen/scripts/vif-xenbridge`,
+      `wrote ${root}/etc/systemd/system/xenbridge.service`,
+      `wrote ${root}/etc/xenbridge/topology.yaml`,
+      `the unit and the hook run ${CLI}`,
+      `next, for the image: systemctl --root=${root} enable xenbridge`,
+    ].join('\n'));
+  });
+
+  it('systemd-analyze verify accepts the unit, with no warning', async () => {
+    const which = await execa('sh', ['-c', 'command -v systemd-analyze'], { reject: false });
+    expect(which.exitCode, 'systemd-analyze is missing: install Debian\'s "systemd" package (.ci/run does)').toBe(0);
+    expect((await cli(['install', '--root', root])).code).toBe(0);
+    const v = await execa('systemd-analyze', ['verify', join(root, 'etc/systemd/system/xenbridge.service')], { reject: false });
+    expect([v.exitCode, v.stderr, v.stdout]).toEqual([0, '', '']);
+  });
+
+  it('the installed hook runs the CLI it names', async () => {
+    expect((await cli(['install', '--root', root])).code).toBe(0);
+    const r = await execa(join(root, 'etc/xen/scripts/vif-xenbridge'), ['--help'], { reject: false, env: { PATH: '/usr/bin:/bin' } });
+    // Help from our CLI (of `vif`, or of the whole CLI where `vif` is not built in yet).
+    expect(r.stdout).toContain('Usage: xenbridge');
+  });
+
+  it('keeps an existing topology, and the sample as shipped is a valid file that changes nothing', async () => {
+    const sample = readFileSync(join(GOLDEN, 'etc/xenbridge/topology.yaml'), 'utf8');
+    expect(parseTopology(sample).bridges).toEqual([]);
+    mkdirSync(join(root, 'etc/xenbridge'), { recursive: true });
+    writeFileSync(join(root, 'etc/xenbridge/topology.yaml'), 'version: 1 # mine\n');
+    const r = await cli(['install', '--root', root]);
+    expect(r.stdout).toContain(`kept (exists) ${root}/etc/xenbridge/topology.yaml`);
+    expect(readFileSync(join(root, 'etc/xenbridge/topology.yaml'), 'utf8')).toBe('version: 1 # mine\n');
+  });
+
+  it('--set-default makes vif-xenbridge the default vif script in xl.conf; --bin names another CLI', async () => {
+    mkdirSync(join(root, 'etc/xen'), { recursive: true });
+    writeFileSync(join(root, 'etc/xen/xl.conf'), '# xl.conf\nautoballoon="off"\n#vif.default.script="vif-bridge"\n');
+    const r = await cli(['install', '--root', root, '--set-default', '--bin', '/usr/local/bin/xenbridge']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(root, 'etc/xen/xl.conf'), 'utf8')).toBe('# xl.conf\nautoballoon="off"\n#vif.default.script="vif-bridge"\nvif.default.script="vif-xenbridge"\n');
+    expect(readFileSync(join(root, 'etc/systemd/system/xenbridge.service'), 'utf8')).toContain('ExecStart=/usr/local/bin/xenbridge apply -c /etc/xenbridge/topology.yaml\n');
+    expect(readFileSync(join(root, 'etc/xen/scripts/vif-xenbridge'), 'utf8')).toContain('\nXENBRIDGE_BIN=/usr/local/bin/xenbridge\nexec ');
+    expect((await cli(['install', '--root', root, '--bin', 'xen bridge'])).code).toBe(2);
+  });
+
+  it('withDefaultScript replaces an active setting and is idempotent', () => {
+    const once = withDefaultScript('vif.default.script = "vif-bridge"\nlockfile="/var/lock/xl"\n');
+    expect(once).toBe('vif.default.script="vif-xenbridge"\nlockfile="/var/lock/xl"\n');
+    expect(withDefaultScript(once)).toBe(once);
+    expect(withDefaultScript('')).toBe('vif.default.script="vif-xenbridge"\n');
+  });
+});
