@@ -12,3 +12,10 @@ export { verifyTopology, verifyState, type VerifyReport } from './verify/state.j
 export { lint, type Finding } from './verify/lint.js';
 export { showModel, type Shown } from './show/model.js';
 export { renderTree, renderTopologyYaml } from './show/render.js';
+export { verifyTraffic, type TrafficOptions, type TrafficReport } from './verify/traffic/traffic.js';
+export { listenTraffic, type ListenOptions, type ListenReport, type ListenFlag } from './verify/traffic/listen.js';
+export { renderTraffic, renderListen, trafficJson } from './verify/traffic/report.js';
+export { diagnose, RULES } from './verify/traffic/rules.js';
+export { parsePcap, type PcapFile, type PcapRecord } from './verify/traffic/pcap.js';
+export { decodeEthernet, type Frame } from './verify/traffic/frame.js';
+export type { PathResult, PathSpec, Hop, HopResult, Diagnosis, Vanish, VifExpectation } from './verify/traffic/types.js';
