@@ -89,13 +89,13 @@ export const probeFrame = (p: PathSpec, c: Check, tag: Tag): Frame => {
     const arp = c.dir === 'request'
       ? { op: 1, sha: src, spa: p.source ?? '0.0.0.0', tha: '00:00:00:00:00:00', tpa: p.target }
       : { op: 2, sha: src, spa: p.target, tha: dst, tpa: p.source ?? '0.0.0.0' };
-    return { dst: c.dir === 'request' ? 'ff:ff:ff:ff:ff:ff' : dst, src, vids, ethertype: 0x0806, length: 42, arp };
+    return { dst: c.dir === 'request' ? 'ff:ff:ff:ff:ff:ff' : dst, src, vids, ethertype: 0x0806, length: 42, body: Buffer.alloc(28), arp };
   }
   const size = c.probe === 'df' ? p.dfSize ?? 1500 : 84;
   const payload = Buffer.concat([Buffer.alloc(16), echoPattern(NONCE, p, c.probe), echoPattern(NONCE, p, c.probe)]);
   const [ipSrc, ipDst] = c.dir === 'request' ? [p.source ?? '', p.target] : [p.target, p.source ?? ''];
   return {
-    dst, src, vids, ethertype: 0x0800, length: size + 14,
+    dst, src, vids, ethertype: 0x0800, length: size + 14, body: Buffer.alloc(0),
     ipv4: { src: ipSrc, dst: ipDst, proto: 1, df: c.probe === 'df', totalLength: size, icmp: { type: c.dir === 'request' ? 8 : 0, code: 0, id: 1, seq: 1, payload } },
   };
 };

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { findFailures, hopResults } from '../../src/verify/traffic/observe.js';
 import { derivePaths } from '../../src/verify/traffic/paths.js';
-import { flagsOf, type ListenHop } from '../../src/verify/traffic/listen.js';
+import { flagsOf, heardOf, type Heard, type ListenHop } from '../../src/verify/traffic/listen.js';
+import { BROADCAST, type Frame } from '../../src/verify/traffic/frame.js';
 import { expectFromLive, expectFromRequest } from '../../src/verify/traffic/vifs.js';
 import { captures, lab, labState, naiveState, NONCE, probeFrame } from '../helpers/traffic-model.js';
 
@@ -101,18 +102,36 @@ describe('findFailures', () => {
 describe('listen flags', () => {
   const t = lab('classic');
   const { paths } = derivePaths(t, labState('classic'), [expectFromRequest(t, 'vif2.0', 'xenbr0', 'given')], [], true);
-  const hop = (dev: string, frames: Record<string, number>, broadcasts: Record<string, number> = {}): ListenHop => ({ dev, role: 'bridge-port', frames, broadcasts });
-  const healthy = [hop('peth0', { untagged: 4, 10: 3 }, { 10: 1 }), hop('xenbr0-d0', { untagged: 4, 10: 3 }), hop('eth0', { untagged: 4, 10: 3 }), hop('eth0.10', { untagged: 3 }), hop('xenbr0v10', { untagged: 3 }), hop('vif2.0', { untagged: 1, 10: 1 })];
+  const hop = (dev: string, frames: Record<string, number>): ListenHop => ({ dev, role: 'bridge-port', frames, broadcasts: {} });
+  const bcast = (src: string, vid: number | null): Frame => ({ dst: BROADCAST, src, vids: vid === null ? [] : [vid], ethertype: 0x0806, length: 46, body: Buffer.from(src) });
+  const heardAt = (byDev: Record<string, Frame[]>): Heard => {
+    const h: Heard = new Map();
+    for (const [dev, frames] of Object.entries(byDev)) heardOf(dev, frames, h);
+    return h;
+  };
+  const healthy = [hop('peth0', { untagged: 4, 10: 3 }), hop('xenbr0-d0', { untagged: 4, 10: 3 }), hop('eth0', { untagged: 4, 10: 3 }), hop('eth0.10', { untagged: 3 }), hop('xenbr0v10', { untagged: 3 }), hop('vif2.0', { untagged: 1, 10: 1 })];
+  // The switch's VLAN 10 broadcast: tagged on the trunk hops, untagged below dom0's VLAN device.
+  const everywhere = { peth0: [bcast('sw', 10)], 'xenbr0-d0': [bcast('sw', 10)], eth0: [bcast('sw', 10)], 'eth0.10': [bcast('sw', null)], xenbr0v10: [bcast('sw', null)], 'vif2.0': [bcast('sw', 10)] };
 
-  it('flags nothing when every VLAN on the uplink reaches its ports', () => {
-    expect(flagsOf(paths, healthy)).toEqual([]);
+  it('flags nothing when every VLAN on the uplink reaches its ports and every broadcast reaches every port', () => {
+    expect(flagsOf(paths, healthy, heardAt(everywhere))).toEqual([]);
   });
 
-  it('flags a VLAN no port expects, and broadcasts that missed a port of their VLAN', () => {
-    const hops = healthy.map((h) => (h.dev === 'peth0' ? hop('peth0', { untagged: 4, 10: 3, 30: 2 }, { 10: 1 }) : h.dev === 'vif2.0' ? hop('vif2.0', { untagged: 1 }) : h));
-    expect(flagsOf(paths, hops).map((f) => f.message)).toEqual([
-      'VLAN 10: 1 broadcast frame(s) on peth0 never reached vif2.0, which should get every one',
+  it('flags a VLAN no port expects, and a broadcast that missed a port of its VLAN though the port saw other VLAN 10 frames', () => {
+    const hops = healthy.map((h) => (h.dev === 'peth0' ? hop('peth0', { untagged: 4, 10: 3, 30: 2 }) : h));
+    // vif2.0 sent a VLAN 10 frame of its own but never got the switch's broadcast.
+    const heard = heardAt({ ...everywhere, 'vif2.0': [bcast('guest', 10)] });
+    expect(flagsOf(paths, hops, heard).map((f) => f.message)).toEqual([
+      'VLAN 10: broadcast frames on peth0 (1) did not all reach vif2.0, which should get every one',
       'VLAN 30: 2 frame(s) on peth0, but no port expects VLAN 30 (not in the file)',
     ]);
+    expect(flagsOf(paths, hops, heard, (vid) => vid === 10).map((f) => f.vid)).toEqual([30]);
+  });
+
+  it('flags a VLAN that reached none of its ports', () => {
+    // Untagged frames on eth0.10 or xenbr0v10 are VLAN 10's; on eth0 and the trunk ports they are the untagged network's.
+    const hops = healthy.map((h) => (h.dev === 'peth0' ? h : hop(h.dev, ['eth0.10', 'xenbr0v10'].includes(h.dev) ? {} : { untagged: h.frames.untagged ?? 0 })));
+    const f = flagsOf(paths, hops, heardAt({}));
+    expect(f.map((x) => [x.vid, x.message])).toEqual([[10, 'VLAN 10: 3 frame(s) on peth0 reached none of xenbr0v10, eth0.10, eth0, xenbr0-d0, vif2.0']]);
   });
 });

@@ -39,6 +39,8 @@ export interface Frame {
   ethertype: number;
   /** Bytes on the wire, tags included. */
   length: number;
+  /** The captured bytes after the tags: the same frame on another hop has the same body, whatever its tag there. */
+  body: Buffer;
   arp?: Arp;
   ipv4?: Ipv4;
 }
@@ -86,7 +88,7 @@ const decodeIpv4 = (b: Buffer): Ipv4 | undefined => {
 
 export const decodeEthernet = (data: Buffer, origLen = data.length): Frame | undefined => {
   if (data.length < 14) return undefined;
-  const frame: Frame = { dst: mac(data, 0), src: mac(data, 6), vids: [], ethertype: data.readUInt16BE(12), length: origLen };
+  const frame: Frame = { dst: mac(data, 0), src: mac(data, 6), vids: [], ethertype: data.readUInt16BE(12), length: origLen, body: data.subarray(14) };
   let at = 14;
   while (TAG_TYPES.has(frame.ethertype) && frame.vids.length < MAX_TAGS) {
     if (data.length < at + 4) return frame;
@@ -95,6 +97,7 @@ export const decodeEthernet = (data: Buffer, origLen = data.length): Frame | und
     at += 4;
   }
   const body = data.subarray(at);
+  frame.body = body;
   if (frame.ethertype === ETH_P_ARP) frame.arp = decodeArp(body);
   else if (frame.ethertype === ETH_P_IP) frame.ipv4 = decodeIpv4(body);
   return frame;
