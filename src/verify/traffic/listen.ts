@@ -122,7 +122,8 @@ export const listenTraffic = async (t: Topology, runner: Runner, o: ListenOption
     } finally {
       await stopCaptures(caps);
     }
-    const roles = new Map(paths.flatMap((p) => p.hops.map((h) => [h.dev, h] as const)));
+    // A hop on several paths keeps the role it has on the first (eth0 is dom0's own on the untagged one).
+    const roles = new Map(paths.flatMap((p) => p.hops.map((h) => [h.dev, h] as const)).reverse());
     const heard: Heard = new Map();
     const hops: ListenHop[] = caps.map((c) => {
       const got = readCapture(c);
