@@ -26,3 +26,10 @@ export { pendingStatus, type Pending, type PendingStatus } from './apply/pending
 export type { ApplyOptions } from './apply/apply.js';
 export { install, type InstallOptions, type Installed } from './install/install.js';
 export { serviceUnit, vifHook, withDefaultScript, SAMPLE_TOPOLOGY } from './install/files.js';
+export { verifyTraffic, type TrafficOptions, type TrafficReport } from './verify/traffic/traffic.js';
+export { listenTraffic, type ListenOptions, type ListenReport, type ListenFlag } from './verify/traffic/listen.js';
+export { renderTraffic, renderListen, trafficJson } from './verify/traffic/report.js';
+export { diagnose, RULES } from './verify/traffic/rules.js';
+export { parsePcap, type PcapFile, type PcapRecord } from './verify/traffic/pcap.js';
+export { decodeEthernet, type Frame } from './verify/traffic/frame.js';
+export type { PathResult, PathSpec, Hop, HopResult, Diagnosis, Vanish, VifExpectation } from './verify/traffic/types.js';

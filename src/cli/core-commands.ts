@@ -13,6 +13,7 @@ import { needRoot, oneOf, runnerFor, topologyFor, type CommonOpts } from './cont
 import { optionalTopology } from './optional-topology.js';
 import { json, out, tick } from './output.js';
 import { confirmHowTo, parseSeconds, pendingLines } from './pending-text.js';
+import { runTrafficVerify, trafficOptions } from './traffic-verify.js';
 
 export type Action = (opts: Record<string, unknown>) => Promise<number>;
 export type Register = (name: string, describe: (c: Command) => Command, action: Action, opts?: { errorCode?: number }) => void;
@@ -60,7 +61,8 @@ export const registerCore = (reg: Register): void => {
     return 0;
   });
 
-  reg('verify', (c) => common(c.description('live state vs the file, plus known-bad layouts')).option('--json', 'machine-readable report'), async (o) => {
+  reg('verify', (c) => trafficOptions(common(c.description('live state vs the file, plus known-bad layouts')).option('--json', 'machine-readable report')), async (o) => {
+    if (o.traffic || o.listen !== undefined || o.vlan || o.vif || o.pcapDir) return runTrafficVerify(o);
     const report = await verifyTopology(topologyFor(o as CommonOpts), runnerFor(o as CommonOpts));
     if (o.json) json(report);
     else {

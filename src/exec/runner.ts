@@ -51,6 +51,13 @@ export interface Background {
   pid: number | undefined;
   /** Sends SIGINT (tcpdump flushes its file on it) and waits for the process to end. */
   stop(): Promise<RunResult>;
+  /**
+   * Resolves true once stdout or stderr has matched (tcpdump says "listening on" only when its
+   * capture is active), false when the process ends or the time runs out first.
+   */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<boolean>;
+  /** What it printed so far (stderr, then stdout). */
+  output(): string;
 }
 
 export interface Runner {
@@ -167,12 +174,38 @@ export const createRunner = (netns?: string): Runner => {
   const start = (cmd: string, args: string[], opts: RunOptions = {}): Background => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
     const child: ResultPromise = execa(file, argv, { env: opts.env, reject: false, stdin: 'ignore', timeout: opts.timeoutMs });
+    let err = '';
+    let outText = '';
+    let ended = false;
+    const listeners = new Set<() => void>();
+    const changed = (): void => listeners.forEach((l) => l());
+    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); changed(); });
+    child.stdout?.on('data', (d: Buffer) => { outText += d.toString(); changed(); });
+    const done = child.then((r) => r, (e: unknown) => e as Awaited<ResultPromise>).then((r) => {
+      if (r.failed && r.exitCode === undefined && r.signal === undefined) err += notFound(file, r).message;
+      return r;
+    }).finally(() => { ended = true; changed(); });
+    const output = (): string => err + outText;
+    const waitFor = (pattern: RegExp, timeoutMs: number): Promise<boolean> => new Promise((resolve) => {
+      const check = (): void => {
+        const hit = pattern.test(output());
+        if (!hit && !ended) return;
+        listeners.delete(check);
+        clearTimeout(timer);
+        resolve(hit);
+      };
+      const timer = setTimeout(() => { listeners.delete(check); resolve(pattern.test(output())); }, timeoutMs);
+      listeners.add(check);
+      check();
+    });
     return {
       pid: child.pid,
       stop: async () => {
-        child.kill('SIGINT');
-        return toResult(await child);
+        if (!ended) child.kill('SIGINT');
+        return toResult(await done);
       },
+      waitFor,
+      output,
     };
   };
 

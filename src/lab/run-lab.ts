@@ -11,6 +11,8 @@ import type { BridgeMode, Topology } from '../model/topology.js';
 import { readState } from '../state/read.js';
 import { showModel } from '../show/model.js';
 import { renderTree } from '../show/render.js';
+import { renderTraffic } from '../verify/traffic/report.js';
+import { verifyTraffic } from '../verify/traffic/traffic.js';
 import { attachVif } from '../xen/vif-hook.js';
 import { LAB_CHECKS, LAB_GUESTS, labTopology } from './example.js';
 import { buildSandbox, labNames, teardownSandbox, type LabNames } from './sandbox.js';
@@ -61,6 +63,11 @@ export const runLab = async (o: LabOptions): Promise<LabResult> => {
     for (const c of checks) o.print(`${c.name.padEnd(width)}${o.tick(c.ok)}`);
     const failed = checks.filter((c) => !c.ok).length;
     o.print(failed === 0 ? `every path answers (${checks.length} of ${checks.length})` : `${failed} of ${checks.length} paths do not answer`);
+    o.print('');
+    o.print(`verify --traffic (xenbridge verify --traffic --netns ${n.dom0}): a capture on every hop, probes from dom0, each guest's vif checked against its bridge=`);
+    const traffic = await verifyTraffic(topology, dom0, { vifs: LAB_GUESTS.map((g) => ({ vif: g.vif, bridge: g.bridge })) });
+    for (const line of renderTraffic(traffic, o.tick)) o.print(line);
+    checks.push({ name: 'verify --traffic', ok: traffic.ok });
     return { checks, names: n, topology };
   } finally {
     if (o.keep) o.print(`kept: explore with ip netns exec ${n.dom0} …; xenbridge show --netns ${n.dom0}; remove with: xenbridge lab --clean --prefix ${o.prefix}`);

@@ -56,8 +56,8 @@ describe('install --root', () => {
   it('the installed hook runs the CLI it names', async () => {
     expect((await cli(['install', '--root', root])).code).toBe(0);
     const r = await execa(join(root, 'etc/xen/scripts/vif-xenbridge'), ['--help'], { reject: false, env: { PATH: '/usr/bin:/bin' } });
-    // Help from our CLI (of `vif`, or of the whole CLI where `vif` is not built in yet).
-    expect(r.stdout).toContain('Usage: xenbridge');
+    // The hook contract: anything but online|offline|add|remove is a usage error, exit 1, from our CLI.
+    expect([r.exitCode, r.stderr]).toEqual([1, expect.stringContaining('usage: vif-xenbridge online|offline type_if=vif')]);
   });
 
   it('keeps an existing topology, and the sample as shipped is a valid file that changes nothing', async () => {

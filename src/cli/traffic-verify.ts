@@ -1,0 +1,57 @@
+/** `xenbridge verify --traffic [--listen S]`: the options and the run, kept out of the core commands. */
+import type { Command } from 'commander';
+import { XbError } from '../errors.js';
+import { ifnameProblem } from '../model/ifname.js';
+import { listenTraffic } from '../verify/traffic/listen.js';
+import type { NetworkSel } from '../verify/traffic/paths.js';
+import { renderListen, renderTraffic, trafficJson } from '../verify/traffic/report.js';
+import { verifyTraffic } from '../verify/traffic/traffic.js';
+import { runnerFor, topologyFor, type CommonOpts } from './context.js';
+import { json, out, tick } from './output.js';
+
+export const trafficOptions = (c: Command): Command => c
+  .option('--traffic', 'prove it with real traffic: capture on every hop, probe every path, say where frames vanish and why')
+  .option('--vlan <id...>', 'with --traffic: only these VLANs ("untagged" for the untagged network)')
+  .option('--vif <name...>', 'with --traffic: also check these vif ports against their xenstore bridge')
+  .option('--pcap-dir <dir>', 'with --traffic: keep the captures here (one pcap per interface)')
+  .option('--listen <seconds>', 'with --traffic: send nothing; tally frames per VLAN per hop for this long');
+
+const networks = (raw: unknown): NetworkSel[] =>
+  (Array.isArray(raw) ? raw : []).flatMap((v: unknown) => String(v).split(',')).map((v) => {
+    if (v === 'untagged') return v;
+    const n = Number(v);
+    if (!/^\d{1,4}$/.test(v) || n < 1 || n > 4094) throw new XbError('usage', `--vlan: "${v}" is not a VLAN ID (1-4094) or "untagged"`);
+    return n;
+  });
+
+const vifNames = (raw: unknown): string[] =>
+  (Array.isArray(raw) ? raw : []).flatMap((v: unknown) => String(v).split(',')).map((v) => {
+    const why = ifnameProblem(v);
+    if (why) throw new XbError('usage', `--vif: ${why}`);
+    return v;
+  });
+
+const seconds = (raw: unknown): number => {
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(String(raw)) || n <= 0 || n > 3600) throw new XbError('usage', `--listen must be a number of seconds (up to 3600), got "${String(raw)}"`);
+  return n;
+};
+
+/** Runs the traffic verify and prints it; returns the exit code (3 when any path fails). */
+export const runTrafficVerify = async (o: Record<string, unknown>): Promise<number> => {
+  if (!o.traffic && o.listen === undefined) throw new XbError('usage', '--vlan, --vif and --pcap-dir go with --traffic');
+  if (process.getuid?.() !== 0) throw new XbError('usage', 'verify --traffic captures packets and needs root (CAP_NET_RAW and CAP_NET_ADMIN)');
+  const t = topologyFor(o as CommonOpts);
+  const runner = runnerFor(o as CommonOpts);
+  const common = { networks: networks(o.vlan), vifs: vifNames(o.vif).map((vif) => ({ vif })), pcapDir: o.pcapDir as string | undefined };
+  if (o.listen !== undefined) {
+    const r = await listenTraffic(t, runner, { ...common, seconds: seconds(o.listen) });
+    if (o.json) json(r);
+    else out(renderListen(r, tick).join('\n'));
+    return r.ok ? 0 : 3;
+  }
+  const r = await verifyTraffic(t, runner, common);
+  if (o.json) json(trafficJson(r));
+  else out(renderTraffic(r, tick).join('\n'));
+  return r.ok ? 0 : 3;
+};
