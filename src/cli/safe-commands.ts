@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { confirmChange, revertWhenDue } from '../apply/revert.js';
 import { cliBin } from '../apply/timer.js';
 import { XbError } from '../errors.js';
-import { install } from '../install/install.js';
+import { install, installHook } from '../install/install.js';
 import { needRoot, runnerFor, type CommonOpts } from './context.js';
 import { applyAction, common, type Register } from './core-commands.js';
 import { out } from './output.js';
@@ -36,6 +36,17 @@ export const registerSafe = (reg: Register): void => {
     };
     const r = await revertWhenDue(runnerFor(o as CommonOpts), String(o.id), log);
     return r !== undefined && r.errors.length > 0 ? 1 : 0;
+  });
+
+  reg('install-hook', (c) => c.description('install only the vif hook as /etc/xen/scripts/vif-xenbridge')
+    .option('--root <dir>', 'write into this directory tree (an image) instead of /')
+    .option('--bin <path>', 'the CLI path the hook runs (default: this CLI)')
+    .option('--set-default', 'also make vif-xenbridge the default vif script in /etc/xen/xl.conf'), async (o) => {
+    const root = o.root as string | undefined;
+    if (root === undefined && process.getuid?.() !== 0) throw new XbError('usage', 'install-hook writes to /etc/xen and needs root; --root DIR writes into a directory tree instead');
+    for (const d of installHook({ root, bin: o.bin as string | undefined, setDefault: o.setDefault === true })) out(`wrote ${d.path}`);
+    out(o.setDefault ? 'xl now uses vif-xenbridge for every vif without script=' : "use it per vif: vif = ['mac=…,bridge=xenbr0.10,script=vif-xenbridge'] (or --set-default)");
+    return 0;
   });
 
   reg('install', (c) => c.description('install the vif hook, xenbridge.service and a sample topology')

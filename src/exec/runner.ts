@@ -1,13 +1,15 @@
 /**
- * The only module that starts processes. Kernel changes go through `ip -batch -` / `bridge -batch -`
- * (one process per phase); everything else (tcpdump, xenstore-*) through run()/start().
+ * The only module that starts processes. Kernel changes go through `ip -batch` / `bridge -batch`
+ * (one process per phase); everything else (tcpdump, xenstore-*, ping) through run()/start().
+ * It uses node:child_process directly: execa's module graph alone cost 115 of the 143 ms the vif
+ * hook spent loading, and the hook runs once per guest NIC, under emulation ten times slower.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { execa, type ResultPromise } from 'execa';
 import { XbError } from '../errors.js';
+import { FAIL_LINE, RECORDED, failedLineOf, failpoint, recordFiles, type Tool } from './batch-text.js';
 
-export type Tool = 'ip' | 'bridge';
+export { failedLineOf, recordFiles, type Tool } from './batch-text.js';
 
 export interface BatchOptions {
   /** Keep going after a failed line (rollback: undo as much as possible). */
@@ -35,6 +37,7 @@ export interface BatchResult {
 export interface RunOptions {
   input?: string;
   timeoutMs?: number;
+  /** Added to this process's environment. */
   env?: Record<string, string | undefined>;
   /** Run inside the runner's network namespace (ip netns exec). */
   inNetns?: boolean;
@@ -69,45 +72,51 @@ export interface Runner {
   passthrough(cmd: string, args: string[], opts?: RunOptions): Promise<number>;
 }
 
-const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1' };
-
-/** XENBRIDGE_FAILPOINT=k fails global op k; =kill:k kills this process just before op k (crash tests). */
-const failpoint = (): { kill: boolean; at: number } | undefined => {
-  const fp = process.env.XENBRIDGE_FAILPOINT;
-  if (!fp) return undefined;
-  const m = /^(kill:)?(\d+)$/.exec(fp);
-  if (!m) throw new XbError('usage', `XENBRIDGE_FAILPOINT must be N or kill:N, got "${fp}"`);
-  return { kill: m[1] !== undefined, at: Number(m[2]) };
-};
-
-/** ip names the failed line as "Command failed -:N" for stdin, "Command failed FILE:N" for a file. */
-export const failedLineOf = (stderr: string): number | undefined => {
-  const m = /Command failed \S*:(\d+)/.exec(stderr);
-  return m ? Number(m[1]) : undefined;
-};
-
-/** A recorded batch: the lines ip was given, the pid of its shell, its output, its exit status. */
-export const recordFiles = (base: string) => ({ lines: `${base}.batch`, pid: `${base}.pid`, out: `${base}.out`, rc: `${base}.rc` });
-
-/**
- * ip reads its lines from a file and runs in its own session, so neither a kill -9 of this process
- * nor a hang-up of the admin's SSH session stops it halfway through a batch; the shell records its
- * pid before and the exit status after, which is how recovery learns how far the batch got.
- */
-const RECORDED = 'echo $$ >"$1"; out=$2; rc=$3; shift 3; "$@" >"$out" 2>&1; echo $? >"$rc"';
-
-const toResult = (r: { exitCode?: number; stdout?: unknown; stderr?: unknown; timedOut?: boolean }): RunResult => ({
-  exitCode: r.exitCode ?? 1,
-  stdout: typeof r.stdout === 'string' ? r.stdout : '',
-  stderr: typeof r.stderr === 'string' ? r.stderr : '',
-  timedOut: r.timedOut === true,
-});
-
-const notFound = (cmd: string, e: unknown): XbError =>
-  new XbError('command', (e as { code?: string }).code === 'ENOENT' ? `${cmd} is not installed (not found in PATH)` : `cannot run ${cmd}: ${(e as Error).message.split('\n')[0]}`, {
+const notFound = (cmd: string, e: NodeJS.ErrnoException): XbError =>
+  new XbError('command', e.code === 'ENOENT' ? `${cmd} is not installed (not found in PATH)` : `cannot run ${cmd}: ${e.message.split('\n')[0]}`, {
     detail: [cmd === 'ip' || cmd === 'bridge' ? 'install iproute2' : `install the package that provides ${cmd}`],
     cause: e,
   });
+
+interface Launched {
+  child: ChildProcess;
+  /** Settles once the process has ended and its output is closed; rejects only if it never started. */
+  done: Promise<RunResult>;
+  output(): string;
+  onOutput(listener: () => void): () => void;
+}
+
+const launch = (file: string, argv: string[], o: RunOptions & { detached?: boolean; inherit?: boolean } = {}): Launched => {
+  const child = spawn(file, argv, {
+    env: o.env ? { ...process.env, ...o.env } : process.env,
+    detached: o.detached === true,
+    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  const changed = (): void => listeners.forEach((l) => l());
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; changed(); });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; changed(); });
+  if (o.input !== undefined && child.stdin) {
+    // A process that exits without reading all its input must not crash us with EPIPE.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(o.input);
+  }
+  const done = new Promise<RunResult>((resolve, reject) => {
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) reject(notFound(file, e));
+    });
+    child.on('close', (code, signal) => {
+      resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, timedOut: false });
+      changed();
+    });
+  });
+  return {
+    child, done, output: () => stderr + stdout,
+    onOutput: (l) => { listeners.add(l); return () => listeners.delete(l); },
+  };
+};
 
 export const createRunner = (netns?: string): Runner => {
   const wrap = (cmd: string, args: string[], inNetns: boolean | undefined): [string, string[]] =>
@@ -119,39 +128,31 @@ export const createRunner = (netns?: string): Runner => {
    */
   const run = async (cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
+    const p = launch(file, argv, { ...opts, detached: opts.timeoutMs !== undefined });
     let timedOut = false;
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      try {
+        if (p.child.pid !== undefined) process.kill(-p.child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, opts.timeoutMs);
     try {
-      const child = execa(file, argv, {
-        input: opts.input, env: opts.env, reject: false, stripFinalNewline: false,
-        stdin: opts.input === undefined ? 'ignore' : 'pipe', detached: opts.timeoutMs !== undefined,
-      });
-      const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
-        timedOut = true;
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, opts.timeoutMs);
-      const r = await child;
+      return { ...(await p.done), timedOut };
+    } finally {
       clearTimeout(timer);
-      if (r.failed && r.exitCode === undefined && !timedOut && r.signal === undefined) throw notFound(file, r);
-      return { ...toResult(r), timedOut };
-    } catch (e) {
-      if (e instanceof XbError) throw e;
-      throw notFound(file, e);
     }
   };
 
   const runRecorded = async (tool: Tool, flags: string[], lines: string[], base: string): Promise<RunResult> => {
     const f = recordFiles(base);
     writeFileSync(f.lines, lines.join('\n') + '\n', { mode: 0o600 });
-    try {
-      await execa('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, tool, ...flags, '-batch', f.lines], { detached: true, stdin: 'ignore' });
-      return { exitCode: Number(readFileSync(f.rc, 'utf8')), stdout: '', stderr: readFileSync(f.out, 'utf8'), timedOut: false };
-    } catch (e) {
-      throw notFound(tool, e);
-    }
+    await launch('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, tool, ...flags, '-batch', f.lines], { detached: true }).done;
+    const rc = Number(readFileSync(f.rc, 'utf8'));
+    const out = readFileSync(f.out, 'utf8');
+    if (rc === 127 && /not found/.test(out)) throw notFound(tool, Object.assign(new Error(out), { code: 'ENOENT' }));
+    return { exitCode: rc, stdout: '', stderr: out, timedOut: false };
   };
 
   const batch = async (tool: Tool, lines: string[], opts: BatchOptions = {}): Promise<BatchResult> => {
@@ -173,36 +174,33 @@ export const createRunner = (netns?: string): Runner => {
 
   const start = (cmd: string, args: string[], opts: RunOptions = {}): Background => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
-    const child: ResultPromise = execa(file, argv, { env: opts.env, reject: false, stdin: 'ignore', timeout: opts.timeoutMs });
-    let err = '';
-    let outText = '';
+    const p = launch(file, argv, opts);
     let ended = false;
-    const listeners = new Set<() => void>();
-    const changed = (): void => listeners.forEach((l) => l());
-    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); changed(); });
-    child.stdout?.on('data', (d: Buffer) => { outText += d.toString(); changed(); });
-    const done = child.then((r) => r, (e: unknown) => e as Awaited<ResultPromise>).then((r) => {
-      if (r.failed && r.exitCode === undefined && r.signal === undefined) err += notFound(file, r).message;
-      return r;
-    }).finally(() => { ended = true; changed(); });
-    const output = (): string => err + outText;
+    let startError = '';
+    const done = p.done.catch((e: XbError) => {
+      startError = e.message;
+      return { exitCode: 127, stdout: '', stderr: e.message, timedOut: false };
+    }).finally(() => { ended = true; });
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => p.child.kill('SIGTERM'), opts.timeoutMs);
+    void done.finally(() => clearTimeout(timer));
+    const output = (): string => startError + p.output();
     const waitFor = (pattern: RegExp, timeoutMs: number): Promise<boolean> => new Promise((resolve) => {
+      let off = (): void => undefined;
+      const finish = (hit: boolean): void => { off(); clearTimeout(t); resolve(hit); };
       const check = (): void => {
         const hit = pattern.test(output());
-        if (!hit && !ended) return;
-        listeners.delete(check);
-        clearTimeout(timer);
-        resolve(hit);
+        if (hit || ended) finish(hit);
       };
-      const timer = setTimeout(() => { listeners.delete(check); resolve(pattern.test(output())); }, timeoutMs);
-      listeners.add(check);
+      const t = setTimeout(() => finish(pattern.test(output())), timeoutMs);
+      off = p.onOutput(check);
+      void done.then(check);
       check();
     });
     return {
-      pid: child.pid,
+      pid: p.child.pid,
       stop: async () => {
-        if (!ended) child.kill('SIGINT');
-        return toResult(await done);
+        if (!ended) p.child.kill('SIGINT');
+        return done;
       },
       waitFor,
       output,
@@ -211,9 +209,7 @@ export const createRunner = (netns?: string): Runner => {
 
   const passthrough = async (cmd: string, args: string[], opts: RunOptions = {}): Promise<number> => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
-    const r = await execa(file, argv, { env: opts.env, reject: false, stdio: 'inherit' });
-    if (r.failed && r.exitCode === undefined && r.signal === undefined) throw notFound(file, r);
-    return r.exitCode ?? 1;
+    return (await launch(file, argv, { ...opts, inherit: true }).done).exitCode;
   };
 
   return { netns, batch, run, start, passthrough };

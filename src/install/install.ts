@@ -36,22 +36,28 @@ const put = (file: string, text: string, mode: number): void => {
   renameSync(tmp, file);
 };
 
-export const install = (o: InstallOptions = {}): Installed[] => {
-  const root = o.root ?? '/';
-  const bin = checkBinPath(o.bin ?? cliBin());
-  const at = (p: string): string => join(root, p);
+/** The vif hook alone (`xenbridge install-hook`), and xl's default vif script with setDefault. */
+export const installHook = (o: InstallOptions = {}): Installed[] => {
+  const at = (p: string): string => join(o.root ?? '/', p);
   const shim = readFileSync(fileURLToPath(new URL('../../hooks/vif-xenbridge', import.meta.url)), 'utf8');
-  put(at(HOOK_PATH), vifHook(shim, bin), 0o755);
-  put(at(UNIT_PATH), serviceUnit(bin), 0o644);
-  const done: Installed[] = [{ path: at(HOOK_PATH), action: 'written' }, { path: at(UNIT_PATH), action: 'written' }];
-  // An existing topology is the admin's: never overwritten.
-  const sampleKept = existsSync(at(SAMPLE_PATH));
-  if (!sampleKept) put(at(SAMPLE_PATH), SAMPLE_TOPOLOGY, 0o644);
-  done.push({ path: at(SAMPLE_PATH), action: sampleKept ? 'kept' : 'written' });
+  put(at(HOOK_PATH), vifHook(shim, checkBinPath(o.bin ?? cliBin())), 0o755);
+  const done: Installed[] = [{ path: at(HOOK_PATH), action: 'written' }];
   if (o.setDefault) {
     const xl = existsSync(at(XL_CONF_PATH)) ? readFileSync(at(XL_CONF_PATH), 'utf8') : '';
     put(at(XL_CONF_PATH), withDefaultScript(xl), 0o644);
     done.push({ path: at(XL_CONF_PATH), action: 'written' });
   }
+  return done;
+};
+
+export const install = (o: InstallOptions = {}): Installed[] => {
+  const at = (p: string): string => join(o.root ?? '/', p);
+  const done = installHook(o);
+  put(at(UNIT_PATH), serviceUnit(checkBinPath(o.bin ?? cliBin())), 0o644);
+  done.splice(1, 0, { path: at(UNIT_PATH), action: 'written' });
+  // An existing topology is the admin's: never overwritten.
+  const sampleKept = existsSync(at(SAMPLE_PATH));
+  if (!sampleKept) put(at(SAMPLE_PATH), SAMPLE_TOPOLOGY, 0o644);
+  done.push({ path: at(SAMPLE_PATH), action: sampleKept ? 'kept' : 'written' });
   return done;
 };

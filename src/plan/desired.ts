@@ -24,6 +24,12 @@ export interface WantLink {
   createMac?: string;
   /** null: must not be enslaved; undefined: not managed. */
   master?: string | null;
+  /**
+   * false for the trunk bridge: it carries no address, but Linux answers ARP for any local address on
+   * any interface (arp_ignore=0), so on dom0's own segment it would answer for dom0's addresses with
+   * its own MAC and pull dom0's traffic off dom0's interface.
+   */
+  arp?: boolean;
   bridge?: BridgeOpts;
   veth?: { peer: string };
   vlan?: { parent: string; id: number };
@@ -85,7 +91,7 @@ const wantBridge = (b: BridgeSpec, s: HostState, want: Want, pinned: Map<string,
   const mac = dom0Mac(b, s, nic);
   const opts: BridgeOpts = { stp: b.stp, forwardDelay: b.forwardDelay * 100, vlanFiltering: b.mode === 'filtering' };
   const owner = b.name;
-  want.links.push({ name: b.name, role: 'bridge', owner, kind: 'bridge', mtu: b.mtu, mac: b.mac, createMac: b.mac ?? deriveBridgeMac(mac, b.name), bridge: opts });
+  want.links.push({ name: b.name, role: 'bridge', owner, kind: 'bridge', mtu: b.mtu, mac: b.mac, createMac: b.mac ?? deriveBridgeMac(mac, b.name), bridge: opts, arp: false });
   if (nic && b.uplinkPort) {
     want.links.push({ name: b.uplinkPort, role: 'nic', owner, kind: nic.kind, from: nic.name === b.uplinkPort ? undefined : nic.name, mtu: b.mtu, mac: XEN_PORT_MAC, master: b.name });
     want.moveFrom.push({ link: nic, to: b.dom0.ifname });

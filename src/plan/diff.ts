@@ -24,7 +24,7 @@ const byRole = (order: Role[]) => (a: WantLink, b: WantLink): number => order.in
 const movable = (r: Route): boolean => r.protocol !== 'kernel' && r.protocol !== 'ra';
 
 const synth = (name: string, kind: Link['kind'], mtu: number | undefined, mac: string | undefined, extra: Partial<Link> = {}): Link => ({
-  ifindex: 0, name, kind, kindName: kind, up: false, operstate: 'DOWN', carrier: false, mtu: mtu ?? 1500, mac: mac ?? '',
+  ifindex: 0, name, kind, kindName: kind, up: false, noarp: false, operstate: 'DOWN', carrier: false, mtu: mtu ?? 1500, mac: mac ?? '',
   peerElsewhere: false, addrs: [], ...extra,
 });
 
@@ -157,6 +157,15 @@ class Planner {
     }
   }
 
+  arps(): void {
+    for (const w of this.want.links.filter((x) => x.arp !== undefined)) {
+      const cur = this.get(w.name);
+      if (cur.noarp !== w.arp) continue;
+      this.steps.push(op.setArp(w.name, w.arp!));
+      cur.noarp = !w.arp;
+    }
+  }
+
   ups(): void {
     for (const w of [...this.want.links].sort(byRole(UP_ORDER))) {
       const cur = this.get(w.name);
@@ -205,6 +214,7 @@ export const makePlan = (t: Topology, live: HostState): Plan => {
   p.create();
   p.mtus();
   p.masters();
+  p.arps();
   p.ups();
   p.addrs();
   p.routes();

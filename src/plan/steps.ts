@@ -65,6 +65,9 @@ export const delLink = (name: string): Step => step(ip(`link del dev ${name}`));
 export const setUp = (name: string, up: boolean): Step =>
   step(ip(`link set dev ${name} ${up ? 'up' : 'down'}`), ip(`link set dev ${name} ${up ? 'down' : 'up'}`));
 
+export const setArp = (name: string, on: boolean): Step =>
+  step(ip(`link set dev ${name} arp ${on ? 'on' : 'off'}`), ip(`link set dev ${name} arp ${on ? 'off' : 'on'}`));
+
 export const setMaster = (name: string, master: string | undefined, was: string | undefined): Step =>
   step(ip(`link set dev ${name} ${master ? `master ${master}` : 'nomaster'}`), ip(`link set dev ${name} ${was ? `master ${was}` : 'nomaster'}`));
 

@@ -46,6 +46,7 @@ export const parseLinks = (json: unknown): Link[] =>
       kind,
       kindName: str(info.info_kind) ?? (kind === 'device' ? 'device' : kind),
       up: flags.includes('UP'),
+      noarp: flags.includes('NOARP'),
       operstate: str(l.operstate) ?? 'UNKNOWN',
       carrier: !flags.includes('NO-CARRIER'),
       mtu: num(l.mtu) ?? 0,

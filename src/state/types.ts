@@ -41,6 +41,8 @@ export interface Link {
   /** info_kind as the kernel names it (tun, macvlan, ...), for messages. */
   kindName: string;
   up: boolean;
+  /** IFF_NOARP: the device neither answers nor sends ARP. */
+  noarp: boolean;
   operstate: string;
   carrier: boolean;
   mtu: number;

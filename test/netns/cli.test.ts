@@ -79,7 +79,7 @@ describe('CLI contract: exit codes by error kind, nothing changed on bad input',
     const r = await cli(['apply', '-c', f, '--netns', sb.dom0], { ...sb.env, XENBRIDGE_FAILPOINT: '2' });
     expect(r.code).toBe(4);
     expect(r.stderr.split('\n').slice(0, 2)).toEqual([
-      'xenbridge: apply failed at step 3 of 15; the host was restored',
+      'xenbridge: apply failed at step 3 of 16; the host was restored',
       expect.stringMatching(/^ {2}ip link add name xenbr0 /),
     ]);
   });

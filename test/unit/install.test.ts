@@ -81,6 +81,15 @@ describe('install --root', () => {
     expect((await cli(['install', '--root', root, '--bin', 'xen bridge'])).code).toBe(2);
   });
 
+  it('install-hook writes the hook alone, the same as install does, and --set-default edits xl.conf', async () => {
+    const r = await cli(['install-hook', '--root', root, '--set-default']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(walk(root).map((f) => relative(root, f)).sort()).toEqual(['etc/xen/scripts/vif-xenbridge', 'etc/xen/xl.conf']);
+    expect(readFileSync(join(root, 'etc/xen/scripts/vif-xenbridge'), 'utf8').replaceAll(CLI, '@BIN@')).toBe(readFileSync(join(GOLDEN, 'etc/xen/scripts/vif-xenbridge'), 'utf8'));
+    expect(statSync(join(root, 'etc/xen/scripts/vif-xenbridge')).mode & 0o777).toBe(0o755);
+    expect(readFileSync(join(root, 'etc/xen/xl.conf'), 'utf8')).toBe('vif.default.script="vif-xenbridge"\n');
+  });
+
   it('withDefaultScript replaces an active setting and is idempotent', () => {
     const once = withDefaultScript('vif.default.script = "vif-bridge"\nlockfile="/var/lock/xl"\n');
     expect(once).toBe('vif.default.script="vif-xenbridge"\nlockfile="/var/lock/xl"\n');

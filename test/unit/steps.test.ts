@@ -7,7 +7,7 @@ const text = (s: op.Step): string => [`${s.tool} ${s.line}`, ...s.undo.map((u) =
 const addr: Addr = { family: 4, local: '192.0.2.10', prefixlen: 24, broadcast: '192.0.2.255', scope: 'global', label: 'eth0:mgmt', flags: ['noprefixroute'], managed: false };
 const route: Route = { family: 6, dst: 'default', gateway: '2001:db8::1', dev: 'eth0', protocol: 'static', metric: 1024, onlink: false };
 const vlanDev: Link = {
-  ifindex: 7, name: 'eth0.10', kind: 'vlan', kindName: 'vlan', up: true, operstate: 'UP', carrier: true, mtu: 1496, mac: '52:54:00:12:34:56',
+  ifindex: 7, name: 'eth0.10', kind: 'vlan', kindName: 'vlan', up: true, noarp: false, operstate: 'UP', carrier: true, mtu: 1496, mac: '52:54:00:12:34:56',
   link: 'eth0', vlanId: 10, peerElsewhere: false, addrs: [],
 };
 

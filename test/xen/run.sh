@@ -77,7 +77,7 @@ chmod 0755 "$tmp" "$tmp/cmd.sh"
 mkfifo "$tmp/serial" "$tmp/out"
 t0=$(date +%s.%N)
 t0us=${EPOCHREALTIME/./}
-timeout -s TERM "$timeout_s" "$qemu" -accel tcg -cpu max -smp 2 -m 2048 \
+timeout -s TERM "$timeout_s" "$qemu" -accel tcg -cpu "${XENBRIDGE_XEN_CPU:-max}" -smp 2 -m 2048 \
   -nodefaults -no-user-config -display none -monitor none -no-reboot \
   -chardev file,id=con,path="$tmp/serial" -serial chardev:con \
   -device virtio-serial-pci,id=vser0 \

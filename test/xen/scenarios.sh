@@ -102,6 +102,16 @@ scenario_mode() { # MODE TRUNK-SPEC
   fi
   check "dom0 reaches VLAN 10 and the switch" ping -c1 -W3 10.10.0.1
   check "xenbridge verify ($mode)" xb verify
+  check "xenbridge verify --traffic ($mode): every path answers" xb verify --traffic
+  if [[ $mode == classic ]]; then
+    # The seed's mistake, made by hand: a VLAN device on the NIC, which is a port of xenbr0.
+    ip link add link peth0 name peth0.10 type vlan id 10 && ip link set dev peth0.10 up
+    local report rc
+    report=$(xb verify --traffic --vlan 10 --json); rc=$?
+    check "verify --traffic fails (exit 3) with peth0.10 on the bridge port (status $rc)" test "$rc" = 3
+    check "it names the culprit: peth0.10 steals VLAN 10 from xenbr0" bash -c 'grep -q vlan-device-steals-vid <<<"$1" && grep -q peth0.10 <<<"$1"' _ "$report"
+    ip link del dev peth0.10
+  fi
   destroy_all "acc$mode" "trk$mode" "unt$mode"
   check "xenbridge stop" xb stop
 }
