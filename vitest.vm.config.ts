@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Runs inside the QEMU VM (Debian's stock kernel, 802.1Q and vlan_filtering available):
-// test/vm/run.sh -- npx vitest run -c vitest.vm.config.ts
+// test/vm/run.sh -- vitest run -c vitest.vm.config.ts
 export default defineConfig({
   test: {
     include: ['test/vlan/**/*.test.ts'],

@@ -18,11 +18,11 @@ suite() { # NAME CMD...
   echo "=== $name: exit ${status[$name]} in $((SECONDS - s)) s"
 }
 npm run build || exit 1
-suite host npx vitest run
+suite host vitest run
 suite xen-prepare test/xen/prepare.sh
 [[ ${status[xen-prepare]} == 0 ]] && suite xen test/xen/run.sh -- test/xen/scenarios.sh
 suite vm-prepare test/vm/prepare.sh
-[[ ${status[vm-prepare]} == 0 ]] && suite vlan test/vm/run.sh -- npx vitest run -c vitest.vm.config.ts
+[[ ${status[vm-prepare]} == 0 ]] && suite vlan test/vm/run.sh -- vitest run -c vitest.vm.config.ts
 failed=0
 for name in host xen-prepare xen vm-prepare vlan; do
   rc=${status[$name]:-skipped}
