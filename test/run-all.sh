@@ -10,12 +10,24 @@ cd "$(dirname "$0")/.."
 [[ $(id -u) == 0 ]] || { echo "npm test: the suites create network namespaces and VMs: run as root" >&2; exit 2; }
 declare -A status=()
 t0=$SECONDS
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 suite() { # NAME CMD...
   local name=$1 s=$SECONDS; shift
   echo "=== $name: $*"
-  "$@"
-  status[$name]=$?
+  "$@" 2>&1 | tee -a "$log"
+  status[$name]=${PIPESTATUS[0]}
   echo "=== $name: exit ${status[$name]} in $((SECONDS - s)) s"
+}
+# Tests over all suites: vitest's summaries and the Xen suite's closing line.
+count() {
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+    /^ *Tests +/ { p = 0; f = 0
+      if (match($0, /[0-9]+ failed/)) f = substr($0, RSTART, RLENGTH) + 0
+      if (match($0, /[0-9]+ passed/)) p = substr($0, RSTART, RLENGTH) + 0
+      P += p; F += f }
+    /^xen: [0-9]+ passed, [0-9]+ failed$/ { P += $2; F += $4 }
+    END { print P + 0, F + 0 }'
 }
 npm run build || exit 1
 suite host vitest run
@@ -29,5 +41,9 @@ for name in host xen-prepare xen vm-prepare vlan; do
   echo "suite $name: $([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)")"
   [[ $rc == 0 ]] || failed=1
 done
+read -r passed tfailed < <(count)
+# A suite that failed before reporting any test (a bed that would not boot) still counts as a failure.
+((failed && tfailed == 0)) && tfailed=1
 echo "all suites: $((SECONDS - t0)) s"
+echo "all: $passed passed, $tfailed failed"
 exit $failed
