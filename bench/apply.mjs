@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { applyTopology, createRunner, parseTopology, planTopology } from '../dist/index.js';
 
 const ns = (tag) => `xbbench${process.pid}${tag}`;
-const sh = (args, input) => execFileSync(args[0], args.slice(1), { input, stdio: ['pipe', 'pipe', 'inherit'] }).toString();
+const sh = (args, input) => execFileSync(args[0], args.slice(1), { input, stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 30 }).toString();
 const fresh = (tag) => { const n = ns(tag); sh(['ip', 'netns', 'add', n]); return n; };
 const drop = (n) => sh(['ip', 'netns', 'del', n]);
 const time = (fn) => { const t = process.hrtime.bigint(); const r = fn(); return [Number(process.hrtime.bigint() - t) / 1e6, r]; };

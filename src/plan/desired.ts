@@ -134,9 +134,10 @@ const wantBridge = (b: BridgeSpec, s: HostState, want: Want, pinned: Map<string,
 export const desiredState = (t: Topology, s: HostState, pinned: Map<string, Link> = new Map()): Want => {
   const want: Want = { links: [], addrs: [], routes: [], vlanEntries: [], moveFrom: [], removeVlans: [] };
   for (const b of t.bridges) wantBridge(b, s, want, pinned);
+  const takenOver = new Set(t.bridges.filter((b) => b.uplink !== undefined && b.dom0.ifname === b.uplink).map((b) => b.uplink));
   for (const w of want.links) {
     const cur = linkByName(s, w.name);
-    const renamingNic = t.bridges.some((b) => b.uplink === w.name && b.dom0.ifname === w.name) && cur && isNicLike(cur);
+    const renamingNic = takenOver.has(w.name) && cur && isNicLike(cur);
     const beingRemoved = want.removeVlans.some((v) => v.name === w.name);
     if (cur && w.role !== 'nic' && !renamingNic && !beingRemoved && cur.kind !== w.kind) {
       throw new XbError('state', `${w.name} already exists as a ${cur.kindName}, but ${w.owner} needs it to be a ${w.kind} (${w.role})`, {

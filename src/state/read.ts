@@ -7,8 +7,9 @@ import { sysfsLookup, withDevices } from './sysfs.js';
 import type { HostState, Link } from './types.js';
 
 // `table main` makes ip assume IPv4 (a batch line cannot say -6), so IPv6 routes are read from every
-// table and parseRoutes keeps main's.
-const READ_LINES = ['addr show', 'route show table main root 0.0.0.0/0', 'route show table all root ::/0'];
+// table and parseRoutes keeps main's; `type unicast` leaves out the local and multicast routes every
+// address and link has, which on a host with thousands of links are most of the dump.
+const READ_LINES = ['addr show', 'route show table main root 0.0.0.0/0', 'route show table all type unicast root ::/0'];
 
 const parseJsonLine = (line: string | undefined, what: string): unknown => {
   try {

@@ -81,7 +81,17 @@ export interface HostState {
   kernel: string;
 }
 
-export const linkByName = (s: HostState, name: string): Link | undefined => s.links.find((l) => l.name === name);
+/** Index per links array: plans look links up thousands of times on a host with thousands of links. */
+const byName = new WeakMap<Link[], Map<string, Link>>();
+
+export const linkByName = (s: HostState, name: string): Link | undefined => {
+  let index = byName.get(s.links);
+  if (!index || index.size !== s.links.length) {
+    index = new Map(s.links.map((l) => [l.name, l]));
+    byName.set(s.links, index);
+  }
+  return index.get(name);
+};
 
 export const portsOf = (s: HostState, bridge: string): Link[] => s.links.filter((l) => l.master === bridge);
 
