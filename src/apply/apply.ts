@@ -3,8 +3,7 @@ import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
 import { makePlan, type Plan } from '../plan/diff.js';
-import { readState } from '../state/read.js';
-import type { HostState } from '../state/types.js';
+import { readStateFor } from '../state/read.js';
 import { appendHistory, clearRecords, execute, historyFile, journalFile, undo, type History, type Journal } from './execute.js';
 import { withLock } from './lock.js';
 import { allOnDemand, clearOnDemand } from './on-demand.js';
@@ -25,8 +24,6 @@ export interface ApplyOptions {
   confirmSeconds?: number;
 }
 
-const readFor = (t: Topology, runner: Runner): Promise<HostState> =>
-  readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') });
 
 /**
  * A journal left by a run that died: the steps it ran (settled from its batch record) join the
@@ -42,11 +39,11 @@ const adoptStaleJournal = async (runner: Runner, dir: string): Promise<string | 
   return `an earlier ${describeInterrupted(j, settled)}; planning from the current state`;
 };
 
-export const planTopology = async (t: Topology, runner: Runner): Promise<Plan> => makePlan(t, await readFor(t, runner));
+export const planTopology = async (t: Topology, runner: Runner): Promise<Plan> => makePlan(t, await readStateFor(t, runner));
 
 const executeVerified = async (t: Topology, runner: Runner, dir: string, plan: Plan): Promise<void> => {
   await execute(runner, dir, plan.steps, 'apply');
-  const residual = makePlan(t, await readFor(t, runner));
+  const residual = makePlan(t, await readStateFor(t, runner));
   if (residual.steps.length === 0) return;
   const errors = await undo(runner, plan.steps);
   removeFile(journalFile(dir));
@@ -60,7 +57,7 @@ export const applyTopology = async (t: Topology, runner: Runner, opts: ApplyOpti
   return withLock(dir, async () => {
     refuseWhilePending(dir);
     const notes = [await adoptStaleJournal(runner, dir)].filter((n): n is string => n !== undefined);
-    const plan = makePlan(t, await readFor(t, runner));
+    const plan = makePlan(t, await readStateFor(t, runner));
     if (plan.steps.length === 0) return { plan, changed: false, notes };
     const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(runner, dir, plan.steps, opts.confirmSeconds, t.source);
     try {

@@ -72,6 +72,7 @@ const firstError = (stderr: string): string =>
 
 /** Journaled run; returns normally only when every step ran. */
 export const execute = async (runner: Runner, dir: string, steps: Step[], what: string): Promise<void> => {
+  if (steps.length === 0) return;
   const jf = journalFile(dir);
   const journal: Journal = { pid: process.pid, started: new Date().toISOString(), what, steps, done: 0 };
   clearRecords(dir);

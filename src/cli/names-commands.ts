@@ -1,5 +1,4 @@
 /** names (what each rule matches; --persist writes boot-time naming) and compat (migration matrix). */
-import type { Command } from 'commander';
 import { XbError } from '../errors.js';
 import { checkFleet } from '../compat/check.js';
 import { readHost } from '../compat/input.js';

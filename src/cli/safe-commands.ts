@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { confirmChange, revertWhenDue } from '../apply/revert.js';
 import { cliBin } from '../apply/timer.js';
 import { XbError } from '../errors.js';
-import { install, installHook } from '../install/install.js';
+import { install, installHook, type InstallOptions } from '../install/install.js';
 import { needRoot, runnerFor, type CommonOpts } from './context.js';
 import { applyAction, common, type Register } from './core-commands.js';
 import { out } from './output.js';
@@ -18,6 +18,17 @@ const secondsOperand = (c: Command): Command =>
     if (cmd.args.length > 1) throw new XbError('usage', `try takes one SECONDS value, got ${cmd.args.length}: ${cmd.args.join(' ')}`);
     cmd.setOptionValue('confirm', cmd.args[0] ?? String(DEFAULT_CONFIRM_SECONDS));
   });
+
+const installOptions = (c: Command): Command => c
+  .option('--root <dir>', 'write into this directory tree (an image) instead of /')
+  .option('--bin <path>', 'the CLI path the installed files run (default: this CLI)')
+  .option('--set-default', 'make vif-xenbridge the default vif script in /etc/xen/xl.conf');
+
+const installTarget = (o: Record<string, unknown>, what: string): InstallOptions => {
+  const root = o.root as string | undefined;
+  if (root === undefined && process.getuid?.() !== 0) throw new XbError('usage', `${what} writes to /etc and needs root; --root DIR writes into a directory tree instead`);
+  return { root, bin: o.bin as string | undefined, setDefault: o.setDefault === true };
+};
 
 export const registerSafe = (reg: Register): void => {
   reg('try', (c) => secondsOperand(common(c.description(`apply, then revert after SECONDS (default ${DEFAULT_CONFIRM_SECONDS}) unless "xenbridge confirm" runs`))), applyAction);
@@ -38,24 +49,15 @@ export const registerSafe = (reg: Register): void => {
     return r !== undefined && r.errors.length > 0 ? 1 : 0;
   });
 
-  reg('install-hook', (c) => c.description('install only the vif hook as /etc/xen/scripts/vif-xenbridge')
-    .option('--root <dir>', 'write into this directory tree (an image) instead of /')
-    .option('--bin <path>', 'the CLI path the hook runs (default: this CLI)')
-    .option('--set-default', 'also make vif-xenbridge the default vif script in /etc/xen/xl.conf'), async (o) => {
-    const root = o.root as string | undefined;
-    if (root === undefined && process.getuid?.() !== 0) throw new XbError('usage', 'install-hook writes to /etc/xen and needs root; --root DIR writes into a directory tree instead');
-    for (const d of installHook({ root, bin: o.bin as string | undefined, setDefault: o.setDefault === true })) out(`wrote ${d.path}`);
+  reg('install-hook', (c) => installOptions(c.description('install only the vif hook as /etc/xen/scripts/vif-xenbridge')), async (o) => {
+    for (const d of installHook(installTarget(o, 'install-hook'))) out(`wrote ${d.path}`);
     out(o.setDefault ? 'xl now uses vif-xenbridge for every vif without script=' : "use it per vif: vif = ['mac=…,bridge=xenbr0.10,script=vif-xenbridge'] (or --set-default)");
     return 0;
   });
 
-  reg('install', (c) => c.description('install the vif hook, xenbridge.service and a sample topology')
-    .option('--root <dir>', 'write into this directory tree (an image) instead of /')
-    .option('--bin <path>', 'the CLI path the installed files run (default: this CLI)')
-    .option('--set-default', 'make vif-xenbridge the default vif script in /etc/xen/xl.conf'), async (o) => {
+  reg('install', (c) => installOptions(c.description('install the vif hook, xenbridge.service and a sample topology')), async (o) => {
     const root = o.root as string | undefined;
-    if (root === undefined && process.getuid?.() !== 0) throw new XbError('usage', 'install writes to /etc and needs root; --root DIR writes into a directory tree instead');
-    const done = install({ root, bin: o.bin as string | undefined, setDefault: o.setDefault === true });
+    const done = install(installTarget(o, 'install'));
     for (const d of done) out(`${d.action === 'kept' ? 'kept (exists)' : 'wrote'} ${d.path}`);
     out(`the unit and the hook run ${String(o.bin ?? cliBin())}`);
     out(root === undefined

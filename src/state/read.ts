@@ -49,6 +49,10 @@ export const readState = async (runner: Runner, opts: { bridgeVlans?: boolean } 
  * `ip -batch -force` (a missing device prints nothing), plus one port's VLAN entries if asked.
  * Callers pass validated interface names only: each becomes part of a batch line.
  */
+/** What planning a topology needs: VLAN entries only when a bridge filters (one more process). */
+export const readStateFor = (t: { bridges: { mode: string }[] }, runner: Runner): Promise<HostState> =>
+  readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') });
+
 export const readLinks = async (runner: Runner, q: { names: string[]; masters?: string[]; vlansOf?: string }): Promise<HostState> => {
   const lines = [...new Set(q.names)].map((n) => `link show dev ${n}`).concat([...new Set(q.masters ?? [])].map((m) => `link show master ${m}`));
   const r = await runner.batch('ip', lines, { json: true, details: true, force: true });

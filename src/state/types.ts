@@ -98,7 +98,7 @@ export const portsOf = (s: HostState, bridge: string): Link[] => s.links.filter(
 /** A NIC from this namespace's point of view: a device, or a veth whose peer is elsewhere. */
 export const isNicLike = (l: Link): boolean => l.kind === 'device' || (l.kind === 'veth' && l.peerElsewhere);
 
-/** Linux allows renaming a link that is up since 6.2 (commit bd039b5ea2a9); before that it returns EBUSY. */
+/** Linux allows renaming a link that is up since 6.3 (commit bd039b5ea2a9); before that it returns EBUSY. */
 export const canRenameLive = (kernel: string): boolean => {
   const [maj = 0, min = 0] = kernel.split(/[.-]/).map(Number);
   return maj > 6 || (maj === 6 && min >= 3);

@@ -4,7 +4,7 @@ import { isXbError, problemLines } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
 import { makePlan } from '../plan/diff.js';
-import { readState } from '../state/read.js';
+import { readStateFor } from '../state/read.js';
 import type { HostState } from '../state/types.js';
 import { lint, type Finding } from './lint.js';
 
@@ -32,10 +32,10 @@ export const verifyState = (t: Topology, s: HostState): VerifyReport => {
  * report with differences or findings is read again before it is believed (as nmstate retries).
  */
 export const verifyTopology = async (t: Topology, runner: Runner, attempts = 3): Promise<VerifyReport> => {
-  let report = verifyState(t, await readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') }));
+  let report = verifyState(t, await readStateFor(t, runner));
   for (let i = 1; i < attempts && (report.differences.length > 0 || report.findings.length > 0); i++) {
     await sleep(500);
-    report = verifyState(t, await readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') }));
+    report = verifyState(t, await readStateFor(t, runner));
   }
   return report;
 };

@@ -98,7 +98,8 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
       forgetOnDemand(dir, od.bridge);
       hotplugLog(`removed VLAN ${od.id}: its last vif left ${od.bridge}`);
     }
-    hotplugLog(`${ev.action} ${names[0]}${steps.length === 0 ? ' (already gone)' : ''}`);
+    const gone = !names.some((n) => s.links.some((l) => l.name === n));
+    hotplugLog(`${ev.action} ${names[0]}${gone ? ' (already gone)' : steps.length === 0 ? ' (already detached)' : ''}`);
   });
 };
 
