@@ -17,17 +17,20 @@ bad() { step "FAIL $*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
 # Under TCG, node in this PV dom0 sometimes dies by a signal, or reads a corrupted source file, while
 # domUs run (see stage_files); the same code passes in the VM bed and on the host. A run that dies so
-# is retried, at most twice, and said: a real failure of ours fails every attempt.
+# is retried, at most three times, and said: a real failure of ours fails every attempt.
 crashes=0
+# node's own errors about its internal state (a module format code that is garbage, a source file
+# that does not parse) mean its memory or its reads were corrupted; ours print "xenbridge: ...".
+CORRUPTED='SyntaxError|Invalid or unexpected token|ERR_UNKNOWN_MODULE_FORMAT|ERR_INTERNAL_ASSERTION'
 emulator_crash() { # STATUS STDERR-FILE
-  (($1 >= 128)) || grep -q -E 'SyntaxError|Invalid or unexpected token' "$2"
+  (($1 >= 128)) || grep -q -E "$CORRUPTED" "$2"
 }
 xb() {
   local try rc err=/run/xb-stderr.$$
-  for try in 1 2 3; do
+  for try in 1 2 3 4; do
     node "$root/bin/xenbridge" "$@" 2>"$err"; rc=$?
     cat "$err" >&2
-    emulator_crash "$rc" "$err" && ((try < 3)) || return "$rc"
+    emulator_crash "$rc" "$err" && ((try < 4)) || return "$rc"
     crashes=$((crashes + 1)); step "note: node died under emulation (status $rc): running xenbridge $1 again"
   done
 }
@@ -87,9 +90,9 @@ guests() { # NAME|VIF-BRIDGE|EXTRA ...
 
 create() { # NAME VIF EXTRA: xl create, again if the hook died by a signal (see xb)
   local try log=/run/xenbridge-xen/domu/$1.create.log
-  for try in 1 2 3; do
+  for try in 1 2 3 4; do
     "$here/domu.sh" start "$1" --script "$hook" --vif "$2" --extra "$3" --no-wait && return 0
-    grep -q 'died due to fatal signal' "$log" 2>/dev/null && ((try < 3)) || return 1
+    grep -q -E "died due to fatal signal|$CORRUPTED" "$log" 2>/dev/null && ((try < 4)) || return 1
     crashes=$((crashes + 1)); step "note: the hook died by a signal under emulation: xl create $1 again"
     "$here/domu.sh" stop "$1" >/dev/null 2>&1
   done
