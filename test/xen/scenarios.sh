@@ -15,9 +15,10 @@ step() { printf 'xen: [%3ss] %s\n' "$((SECONDS - t0))" "$*"; }
 ok() { step "ok   $*"; passes=$((passes + 1)); }
 bad() { step "FAIL $*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# Under TCG, node in this PV dom0 sometimes dies by a signal, or reads a corrupted source file, while
-# domUs run (see stage_files); the same code passes in the VM bed and on the host. A run that dies so
-# is retried, at most three times, and said: a real failure of ours fails every attempt.
+# Under TCG, a PV dom0 with two vCPUs corrupted node's memory while domUs ran (node died of SIGSEGV,
+# or read a source file that does not parse); run.sh therefore gives dom0 one vCPU, and since then no
+# run has crashed. Should one still die so, it is run again, at most three times, and said: a real
+# failure of ours fails every attempt.
 crashes=0
 # node's own errors about its internal state (a module format code that is garbage, a source file
 # that does not parse) mean its memory or its reads were corrupted; ours print "xenbridge: ...".
@@ -84,8 +85,14 @@ guests() { # NAME|VIF-BRIDGE|EXTRA ...
   for g in "$@"; do
     IFS='|' read -r name spec extra <<<"$g"
     [[ -n ${created[$name]:-} ]] || continue
-    if wait_done "$name"; then ok "guest $name (bridge=$spec): $extra"; else bad "guest $name (bridge=$spec): $extra"; "$here/domu.sh" results "$name" | tail -5; fi
+    if wait_done "$name"; then ok "guest $name (bridge=$spec): $extra"; else bad "guest $name (bridge=$spec): $extra"; evidence "$name"; fi
   done
+}
+
+evidence() { # NAME: what a failed guest saw, and the links and VLANs dom0 had then
+  "$here/domu.sh" results "$1"
+  echo "links:"; ip -br link | sed 's/^/  /'
+  echo "bridge vlan show:"; bridge vlan show | sed 's/^/  /'
 }
 
 create() { # NAME VIF EXTRA: xl create, again if the hook died by a signal (see xb)
@@ -158,10 +165,7 @@ scenario_refused() {
   xb stop >/dev/null || bad "stop"
 }
 
-# Under TCG, large 9p transfers while domUs start have corrupted dom0's reads (seen as node dying of
-# SIGSEGV or a SyntaxError in a file that is fine on disk). So the domU kernel and initramfs, which
-# xl reads on every create, are copied to RAM first, and node and our code are read into the page
-# cache before any domU exists.
+# xl reads the domU kernel and initramfs on every create: from RAM, not over 9p, that is faster.
 stage_files() {
   mkdir -p /run/xb-boot
   cp "$XENBRIDGE_XEN_KERNEL" /run/xb-boot/vmlinux && cp "$XENBRIDGE_XEN_DOMU_INITRD" /run/xb-boot/domu-initrd.gz
