@@ -8,7 +8,7 @@ import { appendHistory, clearRecords, execute, historyFile, journalFile, undo, t
 import { withLock } from './lock.js';
 import { allOnDemand, clearOnDemand } from './on-demand.js';
 import { beginPending, dropPending, foldPending, markApplied, pendingStatus, refuseWhilePending, type Pending, type PendingStatus } from './pending.js';
-import { describeInterrupted, settle, stepsToUndo } from './recover.js';
+import { describeInterrupted, settle, stepsToUndo, type Settled } from './recover.js';
 import { readJson, removeFile, runDir } from './store.js';
 
 export interface ApplyResult {
@@ -26,17 +26,26 @@ export interface ApplyOptions {
 
 
 /**
- * A journal left by a run that died: the steps it ran (settled from its batch record) join the
- * history, so `stop` still undoes them; a fresh plan starts from whatever the kernel has now.
+ * A journal left by a run that died: stop adopts the steps it ran (settled from its batch record)
+ * into the history, so they are undone with the rest.
  */
-const adoptStaleJournal = async (runner: Runner, dir: string): Promise<string | undefined> => {
+const adoptStaleJournal = async (runner: Runner, dir: string): Promise<void> => {
   const j = readJson<Journal>(journalFile(dir));
-  if (!j) return undefined;
-  const { steps, settled } = await stepsToUndo(j, runner);
-  appendHistory(dir, steps);
+  if (!j) return;
+  appendHistory(dir, (await stepsToUndo(j, runner)).steps);
   removeFile(journalFile(dir));
   clearRecords(dir);
-  return `an earlier ${describeInterrupted(j, settled)}; planning from the current state`;
+};
+
+/**
+ * Apply undoes an interrupted run before planning. Planning from the half-changed kernel would not
+ * converge: a takeover killed between taking the default route off the NIC and putting it on dom0's
+ * interface leaves a host whose file asks for no route, and whose route is gone.
+ */
+const undoStaleJournal = async (runner: Runner, dir: string): Promise<string[]> => {
+  const r = await undoJournalLocked(runner, dir);
+  if (!r.found || !r.settled) return [];
+  return [`an earlier ${describeInterrupted(r.found, r.settled)}; what it did was undone and the file is applied afresh`, ...r.errors.map((e) => `undo: ${e}`)];
 };
 
 export const planTopology = async (t: Topology, runner: Runner): Promise<Plan> => makePlan(t, await readStateFor(t, runner));
@@ -56,7 +65,7 @@ export const applyTopology = async (t: Topology, runner: Runner, opts: ApplyOpti
   const dir = runDir(runner.netns);
   return withLock(dir, async () => {
     refuseWhilePending(dir);
-    const notes = [await adoptStaleJournal(runner, dir)].filter((n): n is string => n !== undefined);
+    const notes = await undoStaleJournal(runner, dir);
     const plan = makePlan(t, await readStateFor(t, runner));
     if (plan.steps.length === 0) return { plan, changed: false, notes };
     const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(runner, dir, plan.steps, opts.confirmSeconds, t.source);
@@ -117,14 +126,14 @@ export const readStatus = (netns: string | undefined): Status => {
 };
 
 /** Undo an interrupted run (the steps its journal and batch record say ran); the caller holds the lock. */
-export const undoJournalLocked = async (runner: Runner, dir: string): Promise<StopResult & { found?: Journal }> => {
+export const undoJournalLocked = async (runner: Runner, dir: string): Promise<StopResult & { found?: Journal; settled?: Settled }> => {
   const j = readJson<Journal>(journalFile(dir));
   if (!j) return { undone: 0, errors: [] };
-  const { steps } = await stepsToUndo(j, runner);
+  const { steps, settled } = await stepsToUndo(j, runner);
   const errors = await undo(runner, steps);
   removeFile(journalFile(dir));
   clearRecords(dir);
-  return { undone: steps.length, errors, found: j };
+  return { undone: steps.length, errors, found: j, settled };
 };
 
 export const rollbackInterrupted = async (runner: Runner): Promise<StopResult> => {
