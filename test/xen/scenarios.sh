@@ -165,7 +165,8 @@ scenario_refused() {
   xb stop >/dev/null || bad "stop"
 }
 
-# xl reads the domU kernel and initramfs on every create: from RAM, not over 9p, that is faster.
+# xl reads the domU kernel and initramfs on every create: from RAM, not over 9p. node and our code
+# are read once into the page cache, so the first hook does not wait on 9p either.
 stage_files() {
   mkdir -p /run/xb-boot
   cp "$XENBRIDGE_XEN_KERNEL" /run/xb-boot/vmlinux && cp "$XENBRIDGE_XEN_DOMU_INITRD" /run/xb-boot/domu-initrd.gz
