@@ -1,7 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dump, makeSandbox, type Sandbox } from '../helpers/netns.js';
+import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { cli } from '../helpers/sh.js';
 import { EVERY_KIND_OF_STEP } from '../helpers/topologies.js';
 
@@ -10,9 +8,7 @@ const TOPO = EVERY_KIND_OF_STEP;
 let sb: Sandbox;
 let cfg: string;
 beforeAll(async () => {
-  sb = await makeSandbox();
-  cfg = join(sb.runDir, 'topology.yaml');
-  writeFileSync(cfg, TOPO);
+  ({ sb, cfg } = await sandboxWithTopology(TOPO));
 });
 afterAll(async () => sb.cleanup());
 

@@ -1,8 +1,7 @@
 import { execa } from 'execa';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dump, makeSandbox, type Sandbox } from '../helpers/netns.js';
+import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { cli, ROOT, sh } from '../helpers/sh.js';
 
 const TOPO = `version: 1
@@ -15,9 +14,7 @@ bridges:
 let sb: Sandbox;
 let cfg: string;
 beforeEach(async () => {
-  sb = await makeSandbox();
-  cfg = join(sb.runDir, 'topology.yaml');
-  writeFileSync(cfg, TOPO);
+  ({ sb, cfg } = await sandboxWithTopology(TOPO));
 });
 afterEach(async () => sb.cleanup());
 

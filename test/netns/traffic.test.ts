@@ -1,7 +1,7 @@
 // Traffic verify on this machine's kernel (bridges and veth, no 802.1Q): the untagged path of a
 // real apply, real tcpdump captures read by our pcap reader, real faults and their diagnosis.
 // The VLAN cases run in the VM bed (test/vlan/traffic.test.ts).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyTopology } from '../../src/apply/apply.js';
@@ -12,7 +12,7 @@ import { verifyTraffic } from '../../src/verify/traffic/traffic.js';
 import { readState } from '../../src/state/read.js';
 import type { HostState } from '../../src/state/types.js';
 import { renderTraffic } from '../../src/verify/traffic/report.js';
-import { makeSandbox, type Sandbox } from '../helpers/netns.js';
+import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { cli } from '../helpers/sh.js';
 
 const TOPOLOGY = 'version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n    mtu: 1500\n';
@@ -20,10 +20,8 @@ let sb: Sandbox;
 let cfg: string;
 
 beforeAll(async () => {
-  sb = await makeSandbox();
+  ({ sb, cfg } = await sandboxWithTopology(TOPOLOGY));
   process.env.XENBRIDGE_RUN_DIR = sb.runDir;
-  cfg = join(sb.runDir, 'topology.yaml');
-  writeFileSync(cfg, TOPOLOGY);
   await applyTopology(parseTopology(TOPOLOGY), createRunner(sb.dom0));
 });
 afterAll(async () => sb.cleanup());

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeSandbox, type Sandbox } from '../helpers/netns.js';
+import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { cli, sh } from '../helpers/sh.js';
 import { makeXenBed, type XenBed } from '../helpers/vif.js';
 
@@ -20,10 +20,8 @@ let cfg: string;
 const master = async (dev: string): Promise<string | undefined> => JSON.parse(await sb.ip(`-j link show dev ${dev}`))[0]?.master;
 
 beforeEach(async () => {
-  sb = await makeSandbox();
-  cfg = join(sb.runDir, 'topology.yaml');
   // No VLAN devices on this kernel: apply the untagged part; VLAN cases run in the VM suites.
-  writeFileSync(cfg, TOPO.replace('    vlans: [{id: 10}]\n', ''));
+  ({ sb, cfg } = await sandboxWithTopology(TOPO.replace('    vlans: [{id: 10}]\n', '')));
   expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
   writeFileSync(cfg, TOPO);
   xen = makeXenBed(sb, cfg);
