@@ -27,7 +27,8 @@ export interface ApplyOptions {
 
 /**
  * A journal left by a run that died: stop adopts the steps it ran (settled from its batch record)
- * into the history, so they are undone with the rest.
+ * into the history rather than undoing them first, so that on-demand VLAN bridges, which sit on
+ * links those steps made, are still undone before them.
  */
 const adoptStaleJournal = async (runner: Runner, dir: string): Promise<void> => {
   const j = readJson<Journal>(journalFile(dir));
