@@ -76,6 +76,8 @@ describe('classic mode', () => {
     ]);
     expect(s.links.filter((l) => l.master === 'xenbr0v150').map((l) => l.name).sort()).toEqual(['eth0.150', 'vif1.0', 'vif2.0', 'vif3.0', 'vif4.0', 'vif5.0']);
     expect(readFileSync(join(store, 'hotplug.log'), 'utf8').match(/created VLAN 150/g)).toHaveLength(1);
+    // Every guest's frontend is told the port's MTU, the first one's too, whose hook made the bridge.
+    expect([1, 2, 3, 4, 5].map((d) => readFileSync(join(store, `local/domain/${d}/device/vif/0/mtu`), 'utf8'))).toEqual(Array(5).fill('1500'));
     for (const d of [1, 2, 3, 4]) await hook('offline', d);
     expect((await readState(bed.dom0)).links.some((l) => l.name === 'xenbr0v150')).toBe(true);
     await hook('offline', 5);
