@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { XbError } from '../errors.js';
 import { registerCore, type Register } from './core-commands.js';
 import { registerNames } from './names-commands.js';
-import { report } from './output.js';
+import { report, setDebug } from './output.js';
 import { registerLab } from './lab-commands.js';
 import { registerVif } from './vif-commands.js';
 import { registerSafe } from './safe-commands.js';
@@ -35,8 +35,10 @@ registerLab(reg);
 registerSafe(reg);
 
 const main = async (): Promise<number> => {
+  const argv = process.argv.filter((a) => a !== '--debug');
+  setDebug(argv.length !== process.argv.length || process.env.XENBRIDGE_DEBUG === '1');
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(argv);
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -48,4 +50,11 @@ const main = async (): Promise<number> => {
   }
 };
 
+// Whatever escapes (a callback's throw, a rejection nobody awaited) still ends as one line.
+process.on('uncaughtException', (e) => {
+  process.exitCode = fixedErrorCode ?? report(e, jsonErrors);
+});
+process.on('unhandledRejection', (e) => {
+  process.exitCode = fixedErrorCode ?? report(e, jsonErrors);
+});
 process.exitCode = await main();

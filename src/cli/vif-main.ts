@@ -4,9 +4,10 @@
  */
 import { runVifHook } from '../xen/vif-hook.js';
 import { configPath } from './context.js';
-import { report } from './output.js';
+import { report, setDebug } from './output.js';
 
 export const main = async (argv: string[]): Promise<number> => {
+  setDebug(process.env.XENBRIDGE_DEBUG === '1');
   try {
     await runVifHook({ argv, env: process.env, topologyFile: configPath({}), netns: process.env.XENBRIDGE_NETNS || undefined });
     return 0;

@@ -1,6 +1,6 @@
 /** Typed field readers that collect every problem (with file:line:col) instead of stopping at the first. */
 import type { Problem } from '../errors.js';
-import { ifnameProblem } from '../model/ifname.js';
+import { ifnameProblem, XEN_VIF_RE } from '../model/ifname.js';
 import type { Path, Source } from './load.js';
 
 export type Obj = Record<string, unknown>;
@@ -60,7 +60,7 @@ export class Checker {
   ifname(o: Obj, key: string, path: Path, required = false): string | undefined {
     const v = this.str(o, key, path, required);
     if (v === undefined) return undefined;
-    const why = ifnameProblem(v);
+    const why = ifnameProblem(v) ?? (XEN_VIF_RE.test(v) ? `interface name "${v}" is the name Xen gives a guest's vif` : undefined);
     if (why) {
       this.fail([...path, key], `${pathText([...path, key])}: ${why}`);
       return undefined;

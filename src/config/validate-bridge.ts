@@ -59,7 +59,7 @@ const readDom0 = (c: Checker, b: Obj, path: Path, bridge: string, uplink: string
   const raw = b.dom0 === undefined || b.dom0 === null ? {} : c.mapping(b.dom0, at, DOM0_KEYS) ?? {};
   const ifname = c.ifname(raw, 'ifname', at) ?? uplink ?? `${bridge}-h`.slice(0, 15);
   const peer = c.ifname(raw, 'peer', at) ?? defaultPeer(bridge);
-  if (raw.peer === undefined && ifnameProblem(peer)) c.fail([...path, 'name'], `${pathText(path)}: the default veth peer name "${peer}" is too long; set dom0.peer`);
+  if (raw.peer === undefined && bridge !== '' && ifnameProblem(peer)) c.fail([...path, 'name'], `${pathText(path)}: the default veth peer name "${peer}" is too long; set dom0.peer`);
   const addrs = addresses(c, raw, at);
   return { ifname, peer, addresses: addrs, gateway: gateway(c, raw, at, addrs) };
 };

@@ -13,11 +13,14 @@ import { removeFile, runDir } from '../apply/store.js';
 import { ifnameProblem } from '../model/ifname.js';
 import type { Topology } from '../model/topology.js';
 import { readLinks } from '../state/read.js';
+import type { Link } from '../state/types.js';
 import { parseBridgeRequest } from './bridge-spec.js';
-import { parseHotplug, type VifEvent } from './hotplug-env.js';
+import { parseHotplug, validXenbusPath, type VifEvent } from './hotplug-env.js';
 import { hotplugLog } from './hotplug-log.js';
 import { planOffline, planOnDemandCleanup, planOnline } from './vif-plan.js';
 import { resolveTarget, type VifTarget } from './vif-target.js';
+import { ownLink, vifnameFor } from './vif-owner.js';
+import { forgetVifRecord, readVifRecord, writeVifRecord } from './vif-record.js';
 import { readVifKeys, writeStatus, type VifKey } from './xenstore.js';
 
 export interface HookContext {
@@ -35,14 +38,6 @@ const targetOf = (keys: Keys, t: Topology): VifTarget => {
   return resolveTarget(parseBridgeRequest(raw), t);
 };
 
-const finalName = (ev: VifEvent, keys: Keys): string => {
-  if (!keys.vifname) return ev.dev;
-  const name = ev.typeIf === 'tap' ? `${keys.vifname}-emu` : keys.vifname;
-  const why = ifnameProblem(name);
-  if (why) throw new XbError('xenstore', `vifname: ${why}`);
-  return name;
-};
-
 const mtuOf = (keys: Keys): number | undefined => {
   if (keys.mtu === undefined || keys.mtu === '') return undefined;
   const n = Number(keys.mtu);
@@ -57,50 +52,63 @@ const describe = (t: VifTarget, name: string, mtu: number | undefined): string =
 
 const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<void> => {
   const target = targetOf(keys, t);
-  const name = finalName(ev, keys);
+  const name = vifnameFor(ev, keys.vifname, t);
   let mtu = mtuOf(keys);
   await withLock(dir, async () => {
     const od = target.onDemand;
+    const rec = readVifRecord(dir, ev);
     const s = await readLinks(runner, {
-      names: [ev.dev, name, target.bridge, target.spec.dom0.ifname, ...(od ? [od.device] : [])],
+      names: [ev.dev, name, ...(rec ? [rec.name] : []), target.bridge, target.spec.dom0.ifname, ...(od ? [od.device] : [])],
       vlansOf: target.spec.mode === 'filtering' ? name : undefined,
     });
-    const plan = planOnline({ dev: ev.dev, name, mtu, target }, s);
+    const own = ownLink(ev, rec, s);
+    const plan = planOnline({ dev: ev.dev, name, mtu, target, own }, s);
     mtu = plan.mtu;
     if (od && plan.onDemand.length > 0) {
       await execute(runner, dir, plan.onDemand, `vif ${name}: VLAN ${od.id}`);
       recordOnDemand(dir, od.bridge, plan.onDemand);
       hotplugLog(`created VLAN ${od.id} on demand: ${od.device} in ${od.bridge}`);
     }
+    // Recorded before the rename, so a crash after it still lets offline find the device.
+    if (own && own.name !== name) writeVifRecord(dir, ev, { ifindex: own.ifindex, name });
     await execute(runner, dir, plan.setup, `vif ${name}`);
     removeFile(journalFile(dir));
   });
   hotplugLog(`${ev.action} ${describe(target, name, mtu)}`);
 };
 
+/** Offline acts on the guest's own link only, whatever xenstore's vifname says now. */
 const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<void> => {
   let target: VifTarget | undefined;
-  let names = [ev.dev];
   try {
     target = targetOf(keys, t);
-    names = [finalName(ev, keys), ev.dev];
   } catch {
     // Offline must succeed whatever xenstore holds now; without a valid target there is nothing to tidy.
   }
   const od = target?.onDemand;
   await withLock(dir, async () => {
-    const s = await readLinks(runner, { names: [...names, ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
-    const steps = planOffline(names, s);
-    const cleanup = target ? planOnDemandCleanup(target, names, s) : [];
-    await execute(runner, dir, [...steps, ...cleanup], `vif ${names[0]} ${ev.action}`);
+    const rec = readVifRecord(dir, ev);
+    const asked = keys.vifname ? [ev.typeIf === 'tap' ? `${keys.vifname}-emu` : keys.vifname].filter((n) => !ifnameProblem(n)) : [];
+    const s = await readLinks(runner, { names: [ev.dev, ...(rec ? [rec.name] : []), ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
+    let own: Link | undefined;
+    try {
+      own = ownLink(ev, rec, s);
+    } catch (e) {
+      hotplugLog(`${ev.dev} ${ev.action}: ${(e as Error).message}`);
+    }
+    const steps = planOffline(own);
+    const cleanup = target ? planOnDemandCleanup(target, own ? [own.name] : [], s) : [];
+    await execute(runner, dir, [...steps, ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
     removeFile(journalFile(dir));
     if (od && cleanup.length > 0) {
       forgetOnDemand(dir, od.bridge);
       hotplugLog(`removed VLAN ${od.id}: its last vif left ${od.bridge}`);
     }
-    const gone = !names.some((n) => s.links.some((l) => l.name === n));
-    hotplugLog(`${ev.action} ${names[0]}${gone ? ' (already gone)' : steps.length === 0 ? ' (already detached)' : ''}`);
+    const note = own ? (steps.length === 0 ? ' (already detached)' : '') : ' (already gone)';
+    const other = asked.find((n) => n !== ev.dev && n !== own?.name);
+    hotplugLog(`${ev.action} ${own?.name ?? ev.dev}${note}${other ? `; ${other} left alone: not this guest's device` : ''}`);
   });
+  forgetVifRecord(dir, ev);
 };
 
 /** Attach a vif as an xl `online` would, minus xenstore: for the lab and for tests of the attach path. */
@@ -111,9 +119,25 @@ export const attachVif = async (runner: Runner, t: Topology, dev: string, bridge
   await online(ev, { bridge }, t, runner, runDir(runner.netns));
 };
 
+const reportError = async (xs: Runner, path: string, line: string): Promise<void> => {
+  hotplugLog(line);
+  try {
+    await writeStatus(xs, path, { error: line });
+  } catch (w) {
+    hotplugLog(`cannot report the error to xenstore: ${(w as Error).message}`);
+  }
+};
+
 export const runVifHook = async (ctx: HookContext): Promise<void> => {
-  const ev = parseHotplug(ctx.argv, ctx.env);
   const xs = createRunner();
+  let ev: VifEvent;
+  try {
+    ev = parseHotplug(ctx.argv, ctx.env);
+  } catch (e) {
+    const path = validXenbusPath(ctx.env);
+    if (path !== undefined) await reportError(xs, path, `usage error: ${(e as Error).message}`);
+    throw e;
+  }
   const runner = createRunner(ctx.netns);
   const dir = runDir(ctx.netns);
   try {
@@ -123,14 +147,8 @@ export const runVifHook = async (ctx: HookContext): Promise<void> => {
     else await offline(ev, keys, t, runner, dir);
     if (ev.action === 'online') await writeStatus(xs, ev.xenbusPath, 'connected');
   } catch (e) {
-    const err = isXbError(e) ? e : new XbError('bug', (e as Error).message);
-    const line = `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`;
-    hotplugLog(line);
-    try {
-      await writeStatus(xs, ev.xenbusPath, { error: line });
-    } catch (w) {
-      hotplugLog(`cannot report the error to xenstore: ${(w as Error).message}`);
-    }
+    const err = isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    await reportError(xs, ev.xenbusPath, `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`);
     throw err;
   }
 };
