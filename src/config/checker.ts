@@ -54,7 +54,8 @@ export class Checker {
       this.fail([...path, key], `${pathText([...path, key])} must be a string`);
       return undefined;
     }
-    return String(v);
+    // A name written as a number (0x10, 1e3) is the text written, not the number YAML reads.
+    return typeof v === 'number' ? this.src.raw([...path, key]) ?? String(v) : v;
   }
 
   ifname(o: Obj, key: string, path: Path, required = false): string | undefined {
@@ -78,7 +79,15 @@ export class Checker {
       this.fail([...path, key], `${pathText([...path, key])}: ${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
       return undefined;
     }
-    return v;
+    return this.decimal([...path, key], what) ? v : undefined;
+  }
+
+  /** YAML reads 1e3, 0x10, 0o12, 10.0 and +10 as integers; a topology writes integers as integers. */
+  decimal(path: Path, what: string): boolean {
+    const raw = this.src.raw(path);
+    if (raw === undefined || /^(0|[1-9][0-9]*)$/.test(raw)) return true;
+    this.fail(path, `${pathText(path)}: ${what} must be written as a decimal integer, got ${raw}`);
+    return false;
   }
 
   bool(o: Obj, key: string, path: Path, dflt: boolean): boolean {
