@@ -4,12 +4,15 @@
  */
 import { runVifHook } from '../xen/vif-hook.js';
 import { configPath } from './context.js';
+import { checkedNetns, trustRunDir } from './netns-arg.js';
 import { report, setDebug } from './output.js';
 
 export const main = async (argv: string[]): Promise<number> => {
   setDebug(process.env.XENBRIDGE_DEBUG === '1');
   try {
-    await runVifHook({ argv, env: process.env, topologyFile: configPath({}), netns: process.env.XENBRIDGE_NETNS || undefined });
+    const netns = checkedNetns(process.env.XENBRIDGE_NETNS || undefined, 'XENBRIDGE_NETNS');
+    trustRunDir(netns);
+    await runVifHook({ argv, env: process.env, topologyFile: configPath({}), netns });
     return 0;
   } catch (e) {
     report(e, false);

@@ -5,7 +5,8 @@ export const hotplugLog = (line: string): void => {
   const text = `vif-xenbridge: ${line}\n`;
   process.stderr.write(text);
   try {
-    appendFileSync(process.env.XENBRIDGE_HOTPLUG_LOG ?? '/var/log/xen/xen-hotplug.log', `[${new Date().toISOString()}] ${text}`);
+    // Created 0640 whatever the umask: guests' names and errors are not for every local user.
+    appendFileSync(process.env.XENBRIDGE_HOTPLUG_LOG ?? '/var/log/xen/xen-hotplug.log', `[${new Date().toISOString()}] ${text}`, { mode: 0o640 });
   } catch {
     // No Xen log directory (not a Xen host, or a test): stderr already has the line.
   }
