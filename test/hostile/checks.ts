@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { expect } from 'vitest';
+import { dump } from '../helpers/netns.js';
 import { CLI } from '../helpers/sh.js';
 
 export interface Run {
@@ -20,7 +21,9 @@ export const PROCESS_LIMIT_MS = 30_000;
 export const runCli = async (args: string[], env: Record<string, string>): Promise<Run> => {
   const t0 = Date.now();
   const r = await execa('node', [CLI, ...args], { reject: false, env, extendEnv: false, stdin: 'ignore', timeout: PROCESS_LIMIT_MS });
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), ms: Date.now() - t0, timedOut: r.timedOut === true };
+  const ms = Date.now() - t0;
+  const died = r.exitCode === undefined ? `\n[ended by ${r.signal ?? 'no exit code'}${r.timedOut ? ', timed out' : ''} after ${ms} ms]` : '';
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) + died, ms, timedOut: r.timedOut === true };
 };
 
 /** Runs fn over items, n at a time, results in order. */
@@ -65,3 +68,7 @@ export const treeSnapshot = (dir: string, skip: string[] = []): string => {
   walk(dir);
   return lines.join('\n');
 };
+
+/** The namespace as dump prints it, minus the bridge timers that tick by themselves. */
+export const nsSnapshot = async (ns: string): Promise<string> =>
+  (await dump(ns)).replace(/"[a-z_]*_timer":[0-9.]+,?/g, '').replace(/\},\{"ifindex"/g, '},\n{"ifindex"');

@@ -10,9 +10,9 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/config/validate.js';
 import { isXbError, type XbError } from '../../src/errors.js';
-import { dump, makeSandbox, type Sandbox } from '../helpers/netns.js';
+import { makeSandbox, type Sandbox } from '../helpers/netns.js';
 import { sh } from '../helpers/sh.js';
-import { expectOneClearLine, pool, runCli, treeSnapshot } from './checks.js';
+import { expectOneClearLine, nsSnapshot, pool, runCli, treeSnapshot } from './checks.js';
 import { BASE, fileCases } from './gen-file.js';
 
 const cases = fileCases();
@@ -103,7 +103,7 @@ describe('through the CLI: apply refuses with exit 65 and changes nothing', () =
       ...cases.flatMap((c, i) => (i % 40 === 0 || (c.category !== 'names' && c.category !== 'numbers' && c.category !== 'types' && c.category !== 'structure' && i % 4 === 0) ? [{ path: join(dir, `case${i}.yaml`), name: `${c.category}: ${c.name}` }] : [])),
       ...special,
     ];
-    const before = await dump(sb.dom0);
+    const before = await nsSnapshot(sb.dom0);
     const runBefore = treeSnapshot(sb.runDir);
     const results = await pool(sample, 4, (s) => runCli(['apply', '-c', s.path, '--netns', sb.dom0], sb.env));
     results.forEach((r, i) => {
@@ -114,7 +114,7 @@ describe('through the CLI: apply refuses with exit 65 and changes nothing', () =
       const located = lines[1]?.startsWith(`  ${s.path}:`) === true && /^ {2}\S+:\d+:\d+: /.test(lines[1]);
       expect(located || lines[0]!.includes(s.path), `${s.name}: ${r.stderr}`).toBe(true);
     });
-    expect(await dump(sb.dom0)).toBe(before);
+    expect(await nsSnapshot(sb.dom0)).toBe(before);
     expect(treeSnapshot(sb.runDir)).toBe(runBefore);
     console.log(`bad files through the CLI: ${sample.length}`);
   }, 600_000);
