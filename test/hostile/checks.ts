@@ -16,7 +16,7 @@ export interface Run {
 }
 
 /** Generous for a loaded 2-core machine, far below "hangs" (a FIFO) or "fills memory" (/dev/zero). */
-export const PROCESS_LIMIT_MS = 30_000;
+export const PROCESS_LIMIT_MS = 60_000;
 
 export const runCli = async (args: string[], env: Record<string, string>): Promise<Run> => {
   const t0 = Date.now();

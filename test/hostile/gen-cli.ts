@@ -1,5 +1,4 @@
-/** Bad command lines, generated: every command with every bad namespace, and bad values of every flag. */
-import { BAD_IFNAMES } from './gen-hook.js';
+/** Bad command lines, generated: every command with bad namespace names, and bad values of every flag. */
 
 export interface CliCase {
   category: string;
@@ -17,14 +16,15 @@ export const cliCases = (cfg: string, netns: string): CliCase[] => {
   const ns = ['--netns', netns];
   const c = (category: string, ...args: string[]): CliCase => ({ category, args });
   return [
-    ...COMMANDS(cfg).flatMap((cmd) => BAD_NETNS.map((n) => c('netns', ...cmd, '--netns', n))),
-    ...COMMANDS(cfg).map((cmd) => c('flags', ...cmd, ...ns, '--frobnicate')),
+    // Every bad name with every command would be 140 node start-ups; each command takes five, in turn.
+    ...COMMANDS(cfg).flatMap((cmd, i) => [0, 1, 2, 3, 4].map((k) => c('netns', ...cmd, '--netns', BAD_NETNS[(i * 5 + k) % BAD_NETNS.length]!))),
+    ...COMMANDS(cfg).filter((_, i) => i % 3 === 0).map((cmd) => c('flags', ...cmd, ...ns, '--frobnicate')),
     ...['xml', '', 'JSON', 'text sh'].map((f) => c('flags', 'plan', '-c', cfg, ...ns, '--format', f)),
     ...['x', '', 'tree,json'].map((f) => c('flags', 'show', ...ns, '--format', f)),
     ...['-1', '0', '1e3', 'abc', '86401', '1.5', ' 5', '0x10', '+5', ''].map((s) => c('flags', 'apply', '-c', cfg, ...ns, '--confirm', s)),
     ...[['abc'], ['1', '2'], ['-5'], ['1e2']].map((s) => c('flags', 'try', '-c', cfg, ...ns, ...s)),
     ...['0', '5000', 'abc', '1e3', '10,x', '', '0x10'].map((v) => c('flags', 'verify', '-c', cfg, ...ns, '--traffic', '--vlan', v)),
-    ...BAD_IFNAMES.slice(0, 12).map((v) => c('flags', 'verify', '-c', cfg, ...ns, '--traffic', '--vif', v)),
+    ...['br%d', '#br', '"q"', 'a/b', 'a'.repeat(16), 'all', 'if2', '-x', '', 'é'].map((v) => c('flags', 'verify', '-c', cfg, ...ns, '--traffic', '--vif', v)),
     ...['-1', 'abc', '1e9', '', '3601'].map((v) => c('flags', 'verify', '-c', cfg, ...ns, '--traffic', '--listen', v)),
     ...['../x', 'A', '', 'a'.repeat(13), 'x-y'].map((p) => c('flags', 'lab', '--prefix', p)),
     c('flags', 'lab', '--mode', 'x'),

@@ -20,7 +20,7 @@ bridges:
   - name: xenbr1
     dom0: {ifname: int0}
 `;
-const SLOTS = 6;
+const SLOTS = 4;
 
 let sb: Sandbox;
 let xen: XenBed;
@@ -36,7 +36,7 @@ beforeAll(async () => {
   await xen.makeVif(99, 0);
   xen.setVif(99, 0, { bridge: 'xenbr0' });
   for (const a of ['online', 'offline']) expect((await xen.hook(a, 99, 0)).code).toBe(0);
-});
+}, 300_000);
 afterAll(async () => {
   await xen.cleanup();
   await sb.cleanup();
