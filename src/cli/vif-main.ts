@@ -9,6 +9,13 @@ import { report, setDebug } from './output.js';
 
 export const main = async (argv: string[]): Promise<number> => {
   setDebug(process.env.XENBRIDGE_DEBUG === '1');
+  // A throw from a callback or a rejection nobody awaited still ends as one line and exit 1.
+  const last = (e: unknown): void => {
+    report(e, false);
+    process.exitCode = 1;
+  };
+  process.on('uncaughtException', last);
+  process.on('unhandledRejection', last);
   try {
     const netns = checkedNetns(process.env.XENBRIDGE_NETNS || undefined, 'XENBRIDGE_NETNS');
     trustRunDir(netns);
