@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // VLAN suites need 802.1Q and run inside the VM bed (vitest.vm.config.ts).
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/netns/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/netns/**/*.test.ts', 'test/hostile/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -2,6 +2,7 @@
 import { XbError } from '../errors.js';
 import { createRunner, type Runner } from '../exec/runner.js';
 import { loadTopology } from '../config/validate.js';
+import { checkedNetns, trustRunDir } from './netns-arg.js';
 import type { Topology } from '../model/topology.js';
 
 export const DEFAULT_CONFIG = '/etc/xenbridge/topology.yaml';
@@ -14,10 +15,9 @@ export interface CommonOpts {
 export const configPath = (o: CommonOpts): string => o.config ?? process.env.XENBRIDGE_CONFIG ?? DEFAULT_CONFIG;
 
 export const runnerFor = (o: CommonOpts): Runner => {
-  if (o.netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(o.netns)) {
-    throw new XbError('usage', `--netns "${o.netns}" is not a network namespace name`);
-  }
-  return createRunner(o.netns);
+  const netns = checkedNetns(o.netns);
+  trustRunDir(netns);
+  return createRunner(netns);
 };
 
 export const topologyFor = (o: CommonOpts): Topology => loadTopology(configPath(o));

@@ -10,6 +10,7 @@ import { renderTopologyYaml, renderTree } from '../show/render.js';
 import { verifyTopology } from '../verify/state.js';
 import { stableNames } from '../names/match.js';
 import { needRoot, oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
+import { netnsOption, trustRunDir } from './netns-arg.js';
 import { optionalTopology } from './optional-topology.js';
 import { json, out, tick } from './output.js';
 import { confirmHowTo, parseSeconds, pendingLines } from './pending-text.js';
@@ -20,7 +21,7 @@ export type Register = (name: string, describe: (c: Command) => Command, action:
 
 export const common = (c: Command, config = true): Command =>
   (config ? c.option('-c, --config <file>', 'topology file (default $XENBRIDGE_CONFIG or /etc/xenbridge/topology.yaml)') : c)
-    .option('--netns <name>', 'work inside this network namespace');
+    .option('--netns <name>', 'work inside this network namespace', netnsOption);
 
 export const applyAction: Action = async (o) => {
   const t = topologyFor(o as CommonOpts);
@@ -82,6 +83,8 @@ export const registerCore = (reg: Register): void => {
   });
 
   reg('status', (c) => common(c.description('what xenbridge has applied, a change waiting for confirm, any interrupted run'), false).option('--json', 'machine-readable'), async (o) => {
+    if (process.getuid?.() !== 0) throw new XbError('usage', "status reads xenbridge's run directory, which only root can read: run it as root");
+    trustRunDir(o.netns as string | undefined);
     const s = readStatus(o.netns as string | undefined);
     if (o.json) json(s);
     else {

@@ -1,15 +1,17 @@
 /** The xenbridge CLI: a thin shell over the library. Exit codes by error kind (see errors.ts). */
 import { CommanderError } from 'commander';
 import { XbError } from '../errors.js';
-import { report } from './output.js';
+import { report, setDebug } from './output.js';
 import { createProgram, type CliRun } from './program.js';
 
 const run: CliRun = { code: 0, jsonErrors: false };
 const program = createProgram(run);
 
 const main = async (): Promise<number> => {
+  const argv = process.argv.filter((a) => a !== '--debug');
+  setDebug(argv.length !== process.argv.length || process.env.XENBRIDGE_DEBUG === '1');
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(argv);
     return run.code;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -21,4 +23,11 @@ const main = async (): Promise<number> => {
   }
 };
 
+// Whatever escapes (a callback's throw, a rejection nobody awaited) still ends as one line.
+process.on('uncaughtException', (e) => {
+  process.exitCode = run.fixedErrorCode ?? report(e, run.jsonErrors);
+});
+process.on('unhandledRejection', (e) => {
+  process.exitCode = run.fixedErrorCode ?? report(e, run.jsonErrors);
+});
 process.exitCode = await main();

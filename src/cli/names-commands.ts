@@ -10,6 +10,7 @@ import { unifiedDiff } from '../names/unified-diff.js';
 import { readState } from '../state/read.js';
 import { oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
 import type { Register } from './core-commands.js';
+import { netnsOption } from './netns-arg.js';
 import { json, out, tick } from './output.js';
 
 const warn = (line: string): void => {
@@ -79,7 +80,7 @@ export const registerNames = (reg: Register): void => {
   reg('names', (c) => c
     .description('what each names: rule matches now; --persist writes boot-time naming (systemd .link or udev rules)')
     .option('-c, --config <file>', 'topology file (default $XENBRIDGE_CONFIG or /etc/xenbridge/topology.yaml)')
-    .option('--netns <name>', 'work inside this network namespace')
+    .option('--netns <name>', 'work inside this network namespace', netnsOption)
     .option('--persist [backend]', 'write the rules for boot: systemd (default) or udev')
     .option('--root <dir>', 'with --persist: write under this directory instead of /', '/')
     .option('--dry-run', 'with --persist: show the diff, write nothing')

@@ -12,13 +12,38 @@ export const errorJson = (e: XbError): object => ({
   error: { kind: e.kind, message: e.message, detail: e.detail, problems: e.problems },
 });
 
+let debug = false;
+/** --debug or XENBRIDGE_DEBUG=1: unexpected errors print their stack. */
+export const setDebug = (on: boolean): void => {
+  debug = on;
+};
+
+const stackOf = (e: unknown): string[] => {
+  const cause = (e as { cause?: unknown })?.cause;
+  const own = (e as Error)?.stack?.split('\n') ?? [];
+  return cause instanceof Error && cause !== e ? [...own, 'caused by:', ...stackOf(cause)] : own;
+};
+
+/** An error no check expected: one line that says so, the stack only when asked for. */
+const asBug = (e: unknown): XbError => {
+  const inner = isXbError(e) ? (e.cause ?? e) : e;
+  const msg = isXbError(e) ? e.message : `unexpected error: ${String((e as Error)?.message ?? e).split('\n')[0]}`;
+  return new XbError('bug', msg, {
+    detail: [
+      ...(isXbError(e) ? e.detail : []),
+      'this is a bug in xenbridge: please report it to the xenbridge project with the command and this output',
+      ...(debug ? stackOf(inner) : ['run with --debug (or XENBRIDGE_DEBUG=1) to see where it happened']),
+    ],
+  });
+};
+
 /** Prints the error and returns the exit code for its kind. */
 export const report = (e: unknown, asJson: boolean): number => {
-  const err = isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { detail: [(e as Error)?.stack ?? ''] });
+  const err = isXbError(e) && e.kind !== 'bug' ? e : asBug(e);
   if (asJson) json(errorJson(err));
   else {
-    const lines = [...problemLines(err.problems), ...err.detail].filter((l) => l !== '');
-    process.stderr.write(`xenbridge: ${err.message}\n${lines.map((l) => `  ${l}\n`).join('')}`);
+    const lines = [...problemLines(err.problems), ...err.detail].filter((l) => l !== '').map((l) => l.replace(/[\r\n]+/g, ' '));
+    process.stderr.write(`xenbridge: ${err.message.replace(/[\r\n]+/g, ' ')}\n${lines.map((l) => `  ${l}\n`).join('')}`);
   }
   return EXIT_CODES[err.kind];
 };

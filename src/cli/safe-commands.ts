@@ -6,6 +6,7 @@ import { XbError } from '../errors.js';
 import { install, installHook, type InstallOptions } from '../install/install.js';
 import { needRoot, runnerFor, type CommonOpts } from './context.js';
 import { defaultBridge } from './default-bridge.js';
+import { trustRunDir } from './netns-arg.js';
 import { applyAction, common, type Register } from './core-commands.js';
 import { out } from './output.js';
 import { DEFAULT_CONFIRM_SECONDS } from './pending-text.js';
@@ -37,6 +38,7 @@ export const registerSafe = (reg: Register): void => {
 
   reg('confirm', (c) => common(c.description('keep the change that apply --confirm / try made'), false), async (o) => {
     needRoot('confirm');
+    trustRunDir(o.netns as string | undefined);
     const p = await confirmChange(o.netns as string | undefined);
     out(`kept change ${p.id}: ${p.steps.length} change(s) from ${p.source}`);
     return 0;

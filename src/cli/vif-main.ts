@@ -4,13 +4,22 @@
  */
 import { runVifHook } from '../xen/vif-hook.js';
 import { configPath } from './context.js';
-import { report } from './output.js';
+import { checkedNetns, trustRunDir } from './netns-arg.js';
+import { report, setDebug } from './output.js';
 
 export const main = async (argv: string[]): Promise<number> => {
+  setDebug(process.env.XENBRIDGE_DEBUG === '1');
+  // A throw from a callback or a rejection nobody awaited still ends as one line and exit 1.
+  const last = (e: unknown): void => {
+    report(e, false);
+    process.exitCode = 1;
+  };
+  process.on('uncaughtException', last);
+  process.on('unhandledRejection', last);
   try {
-    await runVifHook({
-      argv, env: process.env, topologyFile: configPath({}), netns: process.env.XENBRIDGE_NETNS || undefined, logFile: process.env.XENBRIDGE_HOTPLUG_LOG || undefined,
-    });
+    const netns = checkedNetns(process.env.XENBRIDGE_NETNS || undefined, 'XENBRIDGE_NETNS');
+    trustRunDir(netns);
+    await runVifHook({ argv, env: process.env, topologyFile: configPath({}), netns, logFile: process.env.XENBRIDGE_HOTPLUG_LOG || undefined });
     return 0;
   } catch (e) {
     report(e, false);

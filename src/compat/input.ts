@@ -3,11 +3,11 @@
  * `version`), `xenbridge show --format json` output (has `nics`), or Ansible's --tree result of
  * running that command (its `stdout`). The host is named after the file (hosts/web1.json: web1).
  */
-import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { parse } from 'yaml';
 import { validate } from '../config/validate.js';
 import { parseSource } from '../config/load.js';
+import { HOST_DUMP_MAX_BYTES, readSmallFile } from '../config/read-file.js';
 import { XbError } from '../errors.js';
 import type { Shown, ShownBridge } from '../show/model.js';
 import { fromShown, fromTopology, type HostNet } from './host-net.js';
@@ -41,12 +41,7 @@ const parseAny = (text: string, file: string): unknown => {
 export const hostOf = (file: string): string => basename(file, extname(file));
 
 export const readHost = (file: string): HostNet => {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new XbError('usage', `cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
-  }
+  const text = readSmallFile(file, { maxBytes: HOST_DUMP_MAX_BYTES, kind: 'usage', what: 'input' });
   let data = parseAny(text, file);
   if (isObj(data) && typeof data.stdout === 'string' && !('version' in data)) {
     if (typeof data.rc === 'number' && data.rc !== 0) throw new XbError('usage', `${file}: the command failed on that host (rc ${data.rc}): ${String(data.stderr ?? '').split('\n')[0]}`);

@@ -1,6 +1,6 @@
 /** Typed field readers that collect every problem (with file:line:col) instead of stopping at the first. */
 import type { Problem } from '../errors.js';
-import { ifnameProblem } from '../model/ifname.js';
+import { ifnameProblem, XEN_VIF_RE } from '../model/ifname.js';
 import type { Path, Source } from './load.js';
 
 export type Obj = Record<string, unknown>;
@@ -54,13 +54,14 @@ export class Checker {
       this.fail([...path, key], `${pathText([...path, key])} must be a string`);
       return undefined;
     }
-    return String(v);
+    // A name written as a number (0x10, 1e3) is the text written, not the number YAML reads.
+    return typeof v === 'number' ? this.src.raw([...path, key]) ?? String(v) : v;
   }
 
   ifname(o: Obj, key: string, path: Path, required = false): string | undefined {
     const v = this.str(o, key, path, required);
     if (v === undefined) return undefined;
-    const why = ifnameProblem(v);
+    const why = ifnameProblem(v) ?? (XEN_VIF_RE.test(v) ? `interface name "${v}" is the name Xen gives a guest's vif` : undefined);
     if (why) {
       this.fail([...path, key], `${pathText([...path, key])}: ${why}`);
       return undefined;
@@ -78,7 +79,15 @@ export class Checker {
       this.fail([...path, key], `${pathText([...path, key])}: ${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
       return undefined;
     }
-    return v;
+    return this.decimal([...path, key], what) ? v : undefined;
+  }
+
+  /** YAML reads 1e3, 0x10, 0o12, 10.0 and +10 as integers; a topology writes integers as integers. */
+  decimal(path: Path, what: string): boolean {
+    const raw = this.src.raw(path);
+    if (raw === undefined || /^(0|[1-9][0-9]*)$/.test(raw)) return true;
+    this.fail(path, `${pathText(path)}: ${what} must be written as a decimal integer, got ${raw}`);
+    return false;
   }
 
   bool(o: Obj, key: string, path: Path, dflt: boolean): boolean {

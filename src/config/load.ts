@@ -1,7 +1,7 @@
 /** Reads a topology file into a YAML document that can say where each value was written. */
-import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { XbError, type Problem } from '../errors.js';
+import { readSmallFile, TOPOLOGY_MAX_BYTES } from './read-file.js';
 
 export type Path = (string | number)[];
 
@@ -12,7 +12,12 @@ export interface Source {
   where(path: Path, key?: boolean): string;
   /** Whether the file itself holds a value at path (not a default). */
   has(path: Path): boolean;
+  /** The text of the plain scalar at path as written (1e3, 0x10, +10), or undefined. */
+  raw(path: Path): string | undefined;
 }
+
+/** Aliases a topology may use: enough to share a block, far too few to expand into a bomb. */
+export const MAX_ALIASES = 64;
 
 const childOf = (node: unknown, seg: string | number, wantKey: boolean): Node | undefined => {
   if (isMap(node)) {
@@ -36,30 +41,54 @@ const makeWhere = (file: string, doc: Document, lines: LineCounter) => (path: Pa
   return `${file}:${pos.line}:${pos.col}`;
 };
 
-export const parseSource = (text: string, file: string): Source => {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const problems: Problem[] = doc.errors.map((e) => {
-      const pos = lines.linePos(e.pos[0]);
-      return { where: `${file}:${pos.line}:${pos.col}`, message: e.message.split('\n')[0] ?? e.message };
-    });
-    throw new XbError('config', `${file} is not valid YAML`, { problems });
-  }
-  const has = (path: Path): boolean => path.reduce<unknown>((n, seg) => (n === undefined ? undefined : childOf(n, seg, false)), doc.contents ?? undefined) !== undefined;
-  return { file, data: doc.toJS(), where: makeWhere(file, doc, lines), has };
+const nodeAt = (doc: Document, path: Path): unknown =>
+  path.reduce<unknown>((n, seg) => (n === undefined ? undefined : childOf(n, seg, false)), doc.contents ?? undefined);
+
+/** Aliases to no anchor and more aliases than a topology needs, each where it was written. */
+const aliasProblems = (doc: Document, at: (offset: number) => string): Problem[] => {
+  const problems: Problem[] = [];
+  let count = 0;
+  visit(doc, {
+    Alias(_k, node) {
+      count += 1;
+      const where = at(node.range?.[0] ?? 0);
+      if (node.resolve(doc) === undefined) problems.push({ where, message: `alias *${node.source} refers to no anchor defined before it` });
+      else if (count === MAX_ALIASES + 1) problems.push({ where, message: `more than ${MAX_ALIASES} aliases: a topology needs far fewer` });
+    },
+  });
+  return problems;
 };
 
-export const loadSource = (file: string): Source => {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new XbError('config', `cannot read topology file ${file}${code ? ` (${code})` : ''}`, {
-      detail: ['give the file with -c FILE or XENBRIDGE_CONFIG; the default is /etc/xenbridge/topology.yaml'],
-      cause: e,
-    });
+export const parseSource = (text: string, file: string): Source => {
+  const lines = new LineCounter();
+  const at = (offset: number): string => {
+    const pos = lines.linePos(offset);
+    return `${file}:${pos.line}:${pos.col}`;
+  };
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({ where: at(e.pos[0]), message: e.message.split('\n')[0] ?? e.message }));
+  if (problems.length === 0) problems.push(...aliasProblems(doc, at));
+  let data: unknown;
+  if (problems.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: 1000 });
+    } catch (e) {
+      problems.push({ where: at(0), message: `cannot expand the document: ${(e as Error).message.split('\n')[0]}` });
+    }
   }
-  return parseSource(text, file);
+  if (problems.length > 0) throw new XbError('config', `${file} is not valid YAML`, { problems });
+  const has = (path: Path): boolean => nodeAt(doc, path) !== undefined;
+  const raw = (path: Path): string | undefined => {
+    const n = nodeAt(doc, path);
+    return isScalar(n) && typeof n.source === 'string' ? n.source : undefined;
+  };
+  return { file, data, where: makeWhere(file, doc, lines), has, raw };
 };
+
+export const loadSource = (file: string): Source =>
+  parseSource(readSmallFile(file, {
+    maxBytes: TOPOLOGY_MAX_BYTES,
+    kind: 'config',
+    what: 'topology file',
+    hint: 'give the file with -c FILE or XENBRIDGE_CONFIG; the default is /etc/xenbridge/topology.yaml',
+  }), file);

@@ -1,6 +1,6 @@
 /** Validation of one `bridges[]` entry into a BridgeSpec. */
 import { defaultPeer, defaultUplinkPort, defaultVlanBridge, defaultVlanDevice, ifnameProblem, looksLikeVlanDevice } from '../model/ifname.js';
-import { inSubnet, ipFamily, MAC_RE, normalizeMac, parseCidr } from '../model/net.js';
+import { hostAddressProblem, inSubnet, ipFamily, IPV6_MIN_MTU, MAC_RE, normalizeMac, parseCidr, unicastMacProblem } from '../model/net.js';
 import type { BridgeMode, BridgeSpec, Dom0Spec, VidRange, VlanSpec } from '../model/topology.js';
 import { isObj, pathText, type Checker, type Obj } from './checker.js';
 import type { Path } from './load.js';
@@ -12,12 +12,19 @@ const VLAN_KEYS = ['id', 'bridge', 'device', 'addresses', 'gateway', 'probe', 'm
 export const MTU_MIN = 68;
 export const MTU_MAX = 65535;
 
-const addresses = (c: Checker, o: Obj, path: Path): string[] =>
+/** mtu: the MTU the link carrying the addresses will have, when the file sets one. */
+const addresses = (c: Checker, o: Obj, path: Path, mtu?: number): string[] =>
   c.list(o, 'addresses', path).flatMap((a, i) => {
     const at = [...path, 'addresses', i];
     const cidr = typeof a === 'string' ? parseCidr(a) : undefined;
     if (!cidr) {
       c.fail(at, `${pathText(at)}: "${String(a)}" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64)`);
+      return [];
+    }
+    const why = hostAddressProblem(cidr)
+      ?? (cidr.family === 6 && mtu !== undefined && mtu < IPV6_MIN_MTU ? `IPv6 needs an MTU of at least ${IPV6_MIN_MTU}; this link's is ${mtu}` : undefined);
+    if (why) {
+      c.fail(at, `${pathText(at)}: ${a}: ${why}`);
       return [];
     }
     return [`${cidr.address}/${cidr.prefix}`];
@@ -49,18 +56,19 @@ const parseRange = (item: unknown): VidRange | undefined => {
 const vidRanges = (c: Checker, o: Obj, path: Path): VidRange[] =>
   c.list(o, 'vif-vlans', path).flatMap((item, i) => {
     const at = [...path, 'vif-vlans', i];
+    if (typeof item === 'number' && !c.decimal(at, 'VLAN ID')) return [];
     const r = typeof item === 'number' || typeof item === 'string' ? parseRange(item) : undefined;
     if (!r) c.fail(at, `${pathText(at)}: "${String(item)}" is not a VLAN ID or range within 1-4094 (e.g. 100 or "100-199")`);
     return r ? [r] : [];
   });
 
-const readDom0 = (c: Checker, b: Obj, path: Path, bridge: string, uplink: string | undefined): Dom0Spec => {
+const readDom0 = (c: Checker, b: Obj, path: Path, bridge: string, uplink: string | undefined, mtu?: number): Dom0Spec => {
   const at = [...path, 'dom0'];
   const raw = b.dom0 === undefined || b.dom0 === null ? {} : c.mapping(b.dom0, at, DOM0_KEYS) ?? {};
   const ifname = c.ifname(raw, 'ifname', at) ?? uplink ?? `${bridge}-h`.slice(0, 15);
   const peer = c.ifname(raw, 'peer', at) ?? defaultPeer(bridge);
-  if (raw.peer === undefined && ifnameProblem(peer)) c.fail([...path, 'name'], `${pathText(path)}: the default veth peer name "${peer}" is too long; set dom0.peer`);
-  const addrs = addresses(c, raw, at);
+  if (raw.peer === undefined && bridge !== '' && ifnameProblem(peer)) c.fail([...path, 'name'], `${pathText(path)}: the default veth peer name "${peer}" is too long; set dom0.peer`);
+  const addrs = addresses(c, raw, at, mtu);
   return { ifname, peer, addresses: addrs, gateway: gateway(c, raw, at, addrs) };
 };
 
@@ -79,7 +87,7 @@ const readVlan = (c: Checker, v: unknown, path: Path, bridge: string, mode: Brid
   if (mtu !== undefined && parentMtu !== undefined && mtu > parentMtu) {
     c.fail([...path, 'mtu'], `${pathText(path)}: VLAN MTU ${mtu} is larger than its parent's MTU ${parentMtu}`);
   }
-  const addrs = addresses(c, o, path);
+  const addrs = addresses(c, o, path, mtu ?? parentMtu);
   const probe = c.str(o, 'probe', path);
   if (probe !== undefined && ipFamily(probe) === 0) c.fail([...path, 'probe'], `${pathText(path)}.probe: "${probe}" is not an IP address`);
   return { id, bridge: vbr, device, addresses: addrs, gateway: gateway(c, o, path, addrs), probe, mtu };
@@ -101,7 +109,8 @@ export const readBridge = (c: Checker, raw: unknown, path: Path): BridgeSpec | u
   const forwardDelay = c.int(b, 'forward-delay', path, stp ? 2 : 0, 30, 'forward delay (seconds)') ?? (stp ? 15 : 0);
   const macRaw = c.str(b, 'mac', path);
   if (macRaw !== undefined && !MAC_RE.test(macRaw.toLowerCase())) c.fail([...path, 'mac'], `${pathText(path)}.mac: "${macRaw}" is not a MAC address`);
-  const dom0 = readDom0(c, b, path, name, uplink);
+  else if (macRaw !== undefined && unicastMacProblem(macRaw.toLowerCase())) c.fail([...path, 'mac'], `${pathText(path)}.mac: ${macRaw}: ${unicastMacProblem(macRaw.toLowerCase())}`);
+  const dom0 = readDom0(c, b, path, name, uplink, mtu);
   const portDefault = uplink !== undefined && dom0.ifname === uplink ? defaultUplinkPort(uplink) : uplink;
   const uplinkPort = uplink === undefined ? undefined : c.ifname(b, 'uplink-port', path) ?? portDefault;
   if (uplink !== undefined && b['uplink-port'] === undefined && uplinkPort !== undefined && ifnameProblem(uplinkPort)) {

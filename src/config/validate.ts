@@ -46,6 +46,7 @@ export const validate = (src: Source): Topology => {
   const top = c.mapping(src.data ?? {}, [], TOP_KEYS) ?? {};
   if (top.version === undefined) c.fail([], 'the file needs "version: 1"');
   else if (top.version !== 1) c.fail(['version'], `version must be 1, got ${JSON.stringify(top.version)}`);
+  else c.decimal(['version'], 'version');
   const bridges: BridgeSpec[] = c.list(top, 'bridges', []).flatMap((b, i) => readBridge(c, b, ['bridges', i]) ?? []);
   const names: NameRule[] = c.list(top, 'names', []).flatMap((n, i) => readName(c, n, ['names', i]) ?? []);
   if (c.problems.length === 0) crossCheck(c, bridges, names, isObj(top) ? top : {});

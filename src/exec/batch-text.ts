@@ -31,4 +31,4 @@ export const recordFiles = (base: string) => ({ lines: `${base}.batch`, pid: `${
  * nor a hang-up of the admin's SSH session stops it halfway through a batch; the shell records its
  * pid before and the exit status after, which is how recovery learns how far the batch got.
  */
-export const RECORDED = 'echo $$ >"$1"; out=$2; rc=$3; shift 3; "$@" >"$out" 2>&1; echo $? >"$rc"';
+export const RECORDED = 'umask 077; echo $$ >"$1"; out=$2; rc=$3; shift 3; "$@" >"$out" 2>&1; echo $? >"$rc"';

@@ -67,3 +67,29 @@ export const deriveBridgeMac = (seedMac: string, bridge: string): string => {
   if (mac === seedMac) mac = mac.slice(0, -2) + ((b[5] ?? 0) ^ 1).toString(16).padStart(2, '0');
   return mac;
 };
+
+/** IPv6's minimum link MTU (RFC 8200): the kernel removes IPv6 from a link below it. */
+export const IPV6_MIN_MTU = 1280;
+
+/** Why an interface address is not one to give a host, or undefined: the kernel refuses some, the rest break routing. */
+export const hostAddressProblem = (c: Cidr): string | undefined => {
+  if (c.prefix === 0) return 'a /0 prefix would put every address on this link';
+  if (c.family === 4) {
+    const first = Number(c.address.split('.')[0]);
+    if (c.address === '0.0.0.0') return 'the unspecified address is not a host address';
+    if (c.address === '255.255.255.255') return 'the broadcast address is not a host address';
+    if (first === 127) return 'a loopback address belongs on lo';
+    if (first >= 224) return 'a multicast or reserved address is not a host address';
+    return undefined;
+  }
+  if (inSubnet({ family: 6, address: '::', prefix: 127 }, c.address)) return 'the unspecified or loopback address is not a host address';
+  if (inSubnet({ family: 6, address: 'ff00::', prefix: 8 }, c.address)) return 'a multicast address is not a host address';
+  return undefined;
+};
+
+/** Why a MAC cannot be a bridge's own address (the kernel refuses it), or undefined. */
+export const unicastMacProblem = (mac: string): string | undefined => {
+  if (/^(00:){5}00$/.test(mac)) return 'the all-zero MAC is not an address';
+  if (parseInt(mac.slice(0, 2), 16) & 1) return 'a multicast or broadcast MAC (first octet odd) cannot be a bridge\'s own address';
+  return undefined;
+};

@@ -23,7 +23,8 @@ export const logEvent = async (log: EventLog, domid: number, text: string, level
   const line = logLine(domid, text);
   process.stderr.write(`${SYSLOG_TAG}: ${line}\n`);
   try {
-    appendFileSync(log.file, `[${new Date().toISOString()}] ${SYSLOG_TAG}: ${line}\n`);
+    // Created 0640 whatever the umask: guests' names and errors are not for every local user.
+    appendFileSync(log.file, `[${new Date().toISOString()}] ${SYSLOG_TAG}: ${line}\n`, { mode: 0o640 });
   } catch {
     // No Xen log directory (not a Xen host): stderr and syslog have the line.
   }

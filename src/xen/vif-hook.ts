@@ -13,11 +13,14 @@ import { removeFile, runDir } from '../apply/store.js';
 import { ifnameProblem } from '../model/ifname.js';
 import type { Topology } from '../model/topology.js';
 import { readLinks } from '../state/read.js';
+import type { Link } from '../state/types.js';
 import { parseBridgeRequest } from './bridge-spec.js';
-import { parseHotplug, type VifEvent } from './hotplug-env.js';
-import { HOTPLUG_LOG, logEvent } from './hotplug-log.js';
+import { parseHotplug, validXenbusPath, type VifEvent } from './hotplug-env.js';
+import { HOTPLUG_LOG, logEvent, type EventLog } from './hotplug-log.js';
 import { planOffline, planOnDemandCleanup, planOnline } from './vif-plan.js';
 import { resolveTarget, type VifTarget } from './vif-target.js';
+import { ownLink, vifnameFor } from './vif-owner.js';
+import { forgetVifRecord, readVifRecord, writeVifRecord } from './vif-record.js';
 import { frontendMtu, readVifKeys, writeStatus, type VifKey } from './xenstore.js';
 
 export interface HookContext {
@@ -37,14 +40,6 @@ const targetOf = (keys: Keys, t: Topology): VifTarget => {
   return resolveTarget(parseBridgeRequest(raw), t);
 };
 
-const finalName = (ev: VifEvent, keys: Keys): string => {
-  if (!keys.vifname) return ev.dev;
-  const name = ev.typeIf === 'tap' ? `${keys.vifname}-emu` : keys.vifname;
-  const why = ifnameProblem(name);
-  if (why) throw new XbError('xenstore', `vifname: ${why}`);
-  return name;
-};
-
 const mtuOf = (keys: Keys): number | undefined => {
   if (keys.mtu === undefined || keys.mtu === '') return undefined;
   const n = Number(keys.mtu);
@@ -60,49 +55,64 @@ const describe = (t: VifTarget, name: string, mtu: number | undefined): string =
 /** The event's log line, and the MTU the port got (the guest's frontend is told it, as set_mtu does). */
 const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<{ text: string; mtu?: number }> => {
   const target = targetOf(keys, t);
-  const name = finalName(ev, keys);
+  const name = vifnameFor(ev, keys.vifname, t);
   let mtu = mtuOf(keys);
   let created = '';
   await withLock(dir, async () => {
     const od = target.onDemand;
+    const rec = readVifRecord(dir, ev);
     const s = await readLinks(runner, {
-      names: [ev.dev, name, target.bridge, target.spec.dom0.ifname, ...(od ? [od.device] : [])],
+      names: [ev.dev, name, ...(rec ? [rec.name] : []), target.bridge, target.spec.dom0.ifname, ...(od ? [od.device] : [])],
       vlansOf: target.spec.mode === 'filtering' ? name : undefined,
     });
-    const plan = planOnline({ dev: ev.dev, name, mtu, target }, s);
+    const own = ownLink(ev, rec, s);
+    const plan = planOnline({ dev: ev.dev, name, mtu, target, own }, s);
     mtu = plan.mtu;
     if (od && plan.onDemand.length > 0) {
       await execute(runner, dir, plan.onDemand, `vif ${name}: VLAN ${od.id}`);
       recordOnDemand(dir, od.bridge, plan.onDemand);
       created = `; created VLAN ${od.id} on demand: ${od.device} in ${od.bridge}`;
     }
+    // Recorded before the rename, so a crash after it still lets offline find the device.
+    if (own && own.name !== name) writeVifRecord(dir, ev, { ifindex: own.ifindex, name });
     await execute(runner, dir, plan.setup, `vif ${name}`);
     removeFile(journalFile(dir));
   });
   return { text: `${ev.action} ${describe(target, name, mtu)}${created}`, mtu };
 };
 
+/** Offline acts on the guest's own link only, whatever xenstore's vifname says now. */
 const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<string> => {
   let target: VifTarget | undefined;
-  let names = [ev.dev];
   try {
     target = targetOf(keys, t);
-    names = [finalName(ev, keys), ev.dev];
   } catch {
     // Offline must succeed whatever xenstore holds now; without a valid target there is nothing to tidy.
   }
   const od = target?.onDemand;
-  return withLock(dir, async () => {
-    const s = await readLinks(runner, { names: [...names, ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
-    const steps = planOffline(names, s);
-    const cleanup = target ? planOnDemandCleanup(target, names, s) : [];
-    await execute(runner, dir, [...steps, ...cleanup], `vif ${names[0]} ${ev.action}`);
+  const text = await withLock(dir, async () => {
+    const rec = readVifRecord(dir, ev);
+    const asked = keys.vifname ? [ev.typeIf === 'tap' ? `${keys.vifname}-emu` : keys.vifname].filter((n) => !ifnameProblem(n)) : [];
+    const s = await readLinks(runner, { names: [ev.dev, ...(rec ? [rec.name] : []), ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
+    let own: Link | undefined;
+    let why = '';
+    try {
+      own = ownLink(ev, rec, s);
+    } catch (e) {
+      why = `; ${(e as Error).message}`;
+    }
+    const steps = planOffline(own);
+    const cleanup = target ? planOnDemandCleanup(target, own ? [own.name] : [], s) : [];
+    await execute(runner, dir, [...steps, ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
     removeFile(journalFile(dir));
     const removed = od && cleanup.length > 0 ? `; removed VLAN ${od.id}: its last vif left ${od.bridge}` : '';
     if (od && removed) forgetOnDemand(dir, od.bridge);
-    const gone = !names.some((n) => s.links.some((l) => l.name === n));
-    return `${ev.action} ${names[0]}${gone ? ' (already gone)' : steps.length === 0 ? ' (already detached)' : ''}${removed}`;
+    const note = own ? (steps.length === 0 ? ' (already detached)' : '') : ' (already gone)';
+    const other = asked.find((n) => n !== ev.dev && n !== own?.name);
+    return `${ev.action} ${own?.name ?? ev.dev}${note}${removed}${other ? `; ${other} left alone: not this guest's device` : ''}${why}`;
   });
+  forgetVifRecord(dir, ev);
+  return text;
 };
 
 /** Attach a vif as an xl `online` would, minus xenstore: for the lab and for tests of the attach path. */
@@ -113,12 +123,30 @@ export const attachVif = async (runner: Runner, t: Topology, dev: string, bridge
   await online(ev, { bridge }, t, runner, runDir(runner.netns));
 };
 
+/** The error goes to xl (hotplug-error, so xl fails at once with it) and to the logs. */
+const reportError = async (xs: Runner, log: EventLog, path: string, domid: number, line: string): Promise<void> => {
+  const logged = logEvent(log, domid, line, 'err');
+  try {
+    await writeStatus(xs, path, { error: line });
+  } catch (w) {
+    process.stderr.write(`vif-xenbridge: cannot report the error to xenstore: ${(w as Error).message}\n`);
+  }
+  await logged;
+};
+
 export const runVifHook = async (ctx: HookContext): Promise<void> => {
-  const ev = parseHotplug(ctx.argv, ctx.env);
   const xs = createRunner();
+  const log: EventLog = { file: ctx.logFile ?? HOTPLUG_LOG, runner: xs };
+  let ev: VifEvent;
+  try {
+    ev = parseHotplug(ctx.argv, ctx.env);
+  } catch (e) {
+    const path = validXenbusPath(ctx.env);
+    if (path !== undefined) await reportError(xs, log, path, Number(path.split('/')[2]), `usage error: ${(e as Error).message}`);
+    throw e;
+  }
   const runner = createRunner(ctx.netns);
   const dir = runDir(ctx.netns);
-  const log = { file: ctx.logFile ?? HOTPLUG_LOG, runner: xs };
   try {
     const keys = await readVifKeys(xs, ev.xenbusPath);
     const t = loadTopology(ctx.topologyFile);
@@ -130,15 +158,8 @@ export const runVifHook = async (ctx: HookContext): Promise<void> => {
       await logged;
     } else await logEvent(log, ev.domid, await offline(ev, keys, t, runner, dir), 'notice');
   } catch (e) {
-    const err = isXbError(e) ? e : new XbError('bug', (e as Error).message);
-    const line = `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`;
-    const logged = logEvent(log, ev.domid, line, 'err');
-    try {
-      await writeStatus(xs, ev.xenbusPath, { error: line });
-    } catch (w) {
-      process.stderr.write(`vif-xenbridge: cannot report the error to xenstore: ${(w as Error).message}\n`);
-    }
-    await logged;
+    const err = isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    await reportError(xs, log, ev.xenbusPath, ev.domid, `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`);
     throw err;
   }
 };

@@ -8,7 +8,7 @@ import { XEN_PORT_MAC } from '../model/net.js';
 import * as op from '../plan/steps.js';
 import type { Step } from '../plan/steps.js';
 import { diffVlanEntries, freshPortEntries } from '../plan/vlan-entries.js';
-import { canRenameLive, linkByName, portsOf, type HostState } from '../state/types.js';
+import { canRenameLive, linkByName, portsOf, type HostState, type Link } from '../state/types.js';
 import type { VifTarget } from './vif-target.js';
 
 export interface OnlineInput {
@@ -18,6 +18,8 @@ export interface OnlineInput {
   /** xenstore mtu, already validated. */
   mtu?: number;
   target: VifTarget;
+  /** The guest's own link (see ownLink), whatever its name now; undefined when it does not exist. */
+  own: Link | undefined;
 }
 
 /** Creating a vif-vlans VLAN on first use: a VLAN device on dom0's veth end and a bridge above it. */
@@ -37,22 +39,11 @@ const onDemandSteps = (t: VifTarget, s: HostState): Step[] => {
   return steps;
 };
 
-/** Names the topology gives to dom0's own links: a vifname must never adopt one of them. */
-const reserved = (t: VifTarget): string[] => [t.spec.name, t.spec.dom0.ifname, t.spec.dom0.peer, t.spec.uplinkPort ?? '', ...t.spec.vlans.flatMap((v) => [v.device, v.bridge ?? ''])];
-
-/** The vif by its kernel name, or already renamed to `name` by an earlier online (never a dom0 link). */
-const findVif = (input: OnlineInput, s: HostState) => {
-  const byDev = linkByName(s, input.dev);
-  if (byDev) return byDev;
-  const renamed = input.name === input.dev ? undefined : linkByName(s, input.name);
-  return renamed && renamed.kind !== 'bridge' && !reserved(input.target).includes(renamed.name) ? renamed : undefined;
-};
-
 export const planOnline = (input: OnlineInput, s: HostState): { setup: Step[]; onDemand: Step[]; mtu?: number } => {
   const { dev, name, target } = input;
-  const cur = findVif(input, s);
+  const cur = input.own;
   if (!cur) throw new XbError('state', `device ${dev} does not exist (the backend has not created it)`);
-  if (cur.name === dev && name !== dev && linkByName(s, name)) throw new XbError('state', `cannot rename ${dev} to ${name}: ${name} already exists`);
+  if (cur.name !== name && linkByName(s, name)) throw new XbError('state', `cannot rename ${cur.name} to ${name}: ${name} already exists`);
   const onDemand = onDemandSteps(target, s);
   const bridge = linkByName(s, target.bridge);
   if (!bridge && !target.onDemand) throw new XbError('state', `bridge ${target.bridge} does not exist: run xenbridge apply first`);
@@ -74,9 +65,8 @@ export const planOnline = (input: OnlineInput, s: HostState): { setup: Step[]; o
   return { setup, onDemand, mtu };
 };
 
-/** Detach: nomaster and down; a vanished device is success (offline may run twice). */
-export const planOffline = (names: string[], s: HostState): Step[] => {
-  const cur = names.map((n) => linkByName(s, n)).find((l) => l !== undefined);
+/** Detach the guest's own link: nomaster and down; a vanished device is success (offline may run twice). */
+export const planOffline = (cur: Link | undefined): Step[] => {
   if (!cur) return [];
   return [...(cur.master ? [op.setMaster(cur.name, undefined, cur.master)] : []), ...(cur.up ? [op.setUp(cur.name, false)] : [])];
 };

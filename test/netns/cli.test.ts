@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dump, makeSandbox, type Sandbox } from '../helpers/netns.js';
@@ -47,10 +47,12 @@ describe('CLI contract: exit codes by error kind, nothing changed on bad input',
     const fmt = await cli(['plan', '-c', good, '--netns', sb.dom0, '--format', 'xml'], sb.env);
     expect([fmt.code, fmt.stderr.trim()]).toEqual([2, 'xenbridge: --format must be one of text, json, sh, got "xml"']);
     const bad = await cli(['show', '--netns', '../etc'], sb.env);
-    expect([bad.code, bad.stderr.trim()]).toEqual([2, 'xenbridge: --netns "../etc" is not a network namespace name']);
-    const missing = await cli(['show', '--netns', 'xb-no-such-ns'], sb.env);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr.split('\n')[0]).toBe('xenbridge: --netns xb-no-such-ns: no such network namespace');
+    expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([2, 'xenbridge: --netns: "../etc" is not a network namespace name (1-64 of A-Z a-z 0-9 _ . -, not starting with . or -)']);
+    for (const cmd of ['show', 'status', 'stop', 'confirm', 'rollback']) {
+      const missing = await cli([cmd, '--netns', 'xb-no-such-ns'], sb.env);
+      expect([missing.code, missing.stderr.split('\n')[0]], cmd).toEqual([2, 'xenbridge: --netns: network namespace xb-no-such-ns does not exist']);
+      expect(existsSync(join(sb.runDir, 'netns-xb-no-such-ns')), cmd).toBe(false);
+    }
   });
 
   it('an uplink that does not exist is a state error naming the NICs there are', async () => {

@@ -77,7 +77,7 @@ describe('vif-xenbridge online/offline against real veth vifs', () => {
     [{ bridge: 'xenbr0.4095' }, 'vif4.0 online: bridge "xenbr0.4095": tag 4095 is not a VLAN ID (1-4094)'],
     [{ bridge: 'xenbr0', mtu: '9x' }, 'vif4.0 online: mtu "9x" is not an MTU (68-65535)'],
     [{ bridge: 'xenbr0', mtu: '20' }, 'vif4.0 online: mtu "20" is not an MTU (68-65535)'],
-    [{ bridge: 'xenbr0', vifname: '../evil' }, 'vif4.0 online: vifname: interface name "../evil" contains "/", ":" or whitespace'],
+    [{ bridge: 'xenbr0', vifname: '../evil' }, 'vif4.0 online: vifname "../evil" refused: "../evil" contains "/", ":" or whitespace'],
     [{ bridge: 'xenbr0; reboot' }, 'vif4.0 online: bridge "xenbr0; reboot": interface name "xenbr0; reboot" contains "/", ":" or whitespace'],
   ])('refuses %j with hotplug-status error and leaves the vif unattached', async (keys, msg) => {
     await xen.makeVif(4, 0);
@@ -97,15 +97,28 @@ describe('vif-xenbridge online/offline against real veth vifs', () => {
     await xen.makeVif(5, 1);
     xen.setVif(5, 1, { bridge: 'xenbr0', vifname: 'eth0' });
     expect((await xen.hook('online', 5, 1)).code).toBe(1);
-    expect(xen.read(5, 1, 'hotplug-error')).toBe('vif5.1 online: cannot rename vif5.1 to eth0: eth0 already exists');
+    expect(xen.read(5, 1, 'hotplug-error')).toBe('vif5.1 online: vifname "eth0" refused: it is a link of bridge xenbr0 in the topology');
+    await sb.ip('link add name spare0 type veth peer name spare1');
+    xen.setVif(5, 1, { bridge: 'xenbr0', vifname: 'spare0' });
+    expect((await xen.hook('online', 5, 1)).code).toBe(1);
+    expect(xen.read(5, 1, 'hotplug-error')).toBe('vif5.1 online: cannot rename vif5.1 to spare0: spare0 already exists');
   });
 
-  it('refuses bad arguments with exit 1 and writes nothing', async () => {
+  it('refuses bad arguments with exit 1 and, when XENBUS_PATH is valid, tells xl through xenstore', async () => {
     const r = await xen.hook('online', 6, 0, { vif: 'vif6.1' });
-    expect([r.code, r.stderr.split('\n')[0]]).toEqual([1, 'xenbridge: vif must be vif6.0 for backend/vif/6/0, got "vif6.1"']);
-    const bad = await cli(['vif', 'online', 'type_if=tap'], xen.env);
-    expect(bad.code).toBe(1);
-    expect(xen.read(6, 0, 'hotplug-status')).toBeUndefined();
+    const msg = 'usage error: vif must be vif6.0 for backend/vif/6/0, got "vif6.1"';
+    expect([r.code, r.stderr.split('\n')[0]]).toEqual([1, `vif-xenbridge: ${msg}`]);
+    expect([xen.read(6, 0, 'hotplug-status'), xen.read(6, 0, 'hotplug-error')]).toEqual(['error', msg]);
+    for (const [argv, extra] of [[['online', 'type_if=tap'], {}], [['add', 'type_if=tap'], { INTERFACE: '' }], [['online', 'type_if=vif', 'x'], {}]] as const) {
+      xen.setVif(6, 1, { 'hotplug-status': '' });
+      const bad = await cli(['vif', ...argv], { ...xen.env, XENBUS_PATH: 'backend/vif/6/1', vif: 'vif6.1', ...extra });
+      expect(bad.code).toBe(1);
+      expect(xen.read(6, 1, 'hotplug-status')).toBe('error');
+      expect(xen.read(6, 1, 'hotplug-error')).toMatch(/^usage error: /);
+    }
+    const noPath = await cli(['vif', 'online', 'type_if=tap'], xen.env);
+    expect(noPath.code).toBe(1);
+    expect(xen.read(6, 2, 'hotplug-status')).toBeUndefined();
   });
 
   it('bounds xenstore calls: a hung xenstore fails the hook instead of blocking libxl', async () => {

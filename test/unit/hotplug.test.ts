@@ -30,7 +30,7 @@ describe('the hotplug contract: argv and env', () => {
     [['online', 'type_if=tap'], env, 'online goes with type_if=vif, not type_if=tap'],
     [['add', 'type_if=vif'], env, 'add goes with type_if=tap, not type_if=vif'],
     [['online', 'type_if=eth'], env, 'expected type_if=vif or type_if=tap, got "type_if=eth"'],
-    [['online', 'type_if=vif', 'extra'], env, 'unexpected arguments: extra'],
+    [['online', 'type_if=vif', 'extra'], env, 'unexpected arguments: "extra"'],
     [['online', 'type_if=vif'], { ...env, XENBUS_PATH: '/local/domain/0/backend/vif/3/1' }, 'XENBUS_PATH must be backend/vif/<domid>/<devid>, got "/local/domain/0/backend/vif/3/1"'],
     [['online', 'type_if=vif'], { ...env, XENBUS_PATH: 'backend/vbd/3/1' }, 'XENBUS_PATH must be backend/vif/<domid>/<devid>, got "backend/vbd/3/1"'],
     [['online', 'type_if=vif'], { ...env, vif: 'vif3.2' }, 'vif must be vif3.1 for backend/vif/3/1, got "vif3.2"'],
