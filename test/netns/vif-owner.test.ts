@@ -49,7 +49,7 @@ beforeAll(async () => {
   xen.setVif(1, 0, { bridge: 'xenbr0' });
   await xen.makeVif(2, 0);
   xen.setVif(2, 0, { bridge: 'xenbr1', vifname: 'web2' });
-  for (const d of [1, 2]) expect((await xen.hook('online', d, 0)).stderr).toMatch(/^vif-xenbridge: online/);
+  for (const d of [1, 2]) expect((await xen.hook('online', d, 0)).stderr).toMatch(/^vif-xenbridge: domain \d+: online/);
   await sb.ip('link add name mgmt0 type veth peer name mgmt1');
   await sb.ip('link set dev mgmt0 up');
   await sb.ip('link set dev mgmt1 up');
@@ -113,7 +113,7 @@ describe('vifname naming a link that is not the guest\'s own', () => {
     xen.setVif(2, 0, { bridge: 'xenbr1', vifname: 'eth0' });
     const before = await snapshot(['web2']);
     const r = await xen.hook('offline', 2, 0);
-    expect([r.code, r.stderr]).toEqual([0, "vif-xenbridge: offline web2; eth0 left alone: not this guest's device"]);
+    expect([r.code, r.stderr]).toEqual([0, "vif-xenbridge: domain 2: offline web2; eth0 left alone: not this guest's device"]);
     expect(await snapshot(['web2'])).toBe(before);
     const web2 = JSON.parse(await sb.ip('-j link show dev web2'))[0];
     expect([web2.master, web2.flags.includes('UP')]).toEqual([undefined, false]);
