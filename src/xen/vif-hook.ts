@@ -18,6 +18,9 @@ import { parseHotplug, type VifEvent } from './hotplug-env.js';
 import { hotplugLog } from './hotplug-log.js';
 import { planOffline, planOnDemandCleanup, planOnline } from './vif-plan.js';
 import { resolveTarget, type VifTarget } from './vif-target.js';
+import { forgetGuardRecord, guardOf, planGuard, saveGuardRecord } from './vif-guard.js';
+import { combineVlanKey } from './vlan-key.js';
+import type { VifGuard } from '../plan/guard.js';
 import { readVifKeys, writeStatus, type VifKey } from './xenstore.js';
 
 export interface HookContext {
@@ -32,7 +35,7 @@ type Keys = Partial<Record<VifKey, string>>;
 const targetOf = (keys: Keys, t: Topology): VifTarget => {
   const raw = keys.bridge ?? (t.bridges.length === 1 ? t.bridges[0]?.name : undefined);
   if (raw === undefined) throw new XbError('xenstore', `xenstore bridge is not set and the topology has ${t.bridges.length} bridges: set bridge= in the vif spec`);
-  return resolveTarget(parseBridgeRequest(raw), t);
+  return resolveTarget(combineVlanKey(parseBridgeRequest(raw), keys.vlan), t);
 };
 
 const finalName = (ev: VifEvent, keys: Keys): string => {
@@ -50,15 +53,18 @@ const mtuOf = (keys: Keys): number | undefined => {
   return n;
 };
 
-const describe = (t: VifTarget, name: string, mtu: number | undefined): string => {
+const describe = (t: VifTarget, name: string, mtu: number | undefined, g: VifGuard | undefined): string => {
   const vlans = t.entries.map((e) => (e.pvid ? `${e.vid} untagged` : e.vidEnd ? `${e.vid}-${e.vidEnd}` : `${e.vid}`));
-  return `${name} -> ${t.bridge}${vlans.length > 0 ? ` (VLANs ${vlans.join(', ')})` : ''}${mtu ? `, mtu ${mtu}` : ''}`;
+  const shape = !g?.vlans ? 'any tag' : g.vlans.tagged.length === 0 ? 'untagged only' : `${g.vlans.untagged ? 'untagged + ' : ''}tagged ${g.vlans.tagged.map((r) => r.start).join(' ')}`;
+  const spoof = g?.mac ? `, from ${g.mac}${g.ips ? ` ${g.ips.join(' ')}` : ''} only` : '';
+  return `${name} -> ${t.bridge}${vlans.length > 0 ? ` (VLANs ${vlans.join(', ')})` : ''}${mtu ? `, mtu ${mtu}` : ''}; ${shape}${spoof}`;
 };
 
 const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<void> => {
   const target = targetOf(keys, t);
   const name = finalName(ev, keys);
   let mtu = mtuOf(keys);
+  const guard = guardOf(target, keys, name);
   await withLock(dir, async () => {
     const od = target.onDemand;
     const s = await readLinks(runner, {
@@ -72,10 +78,13 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
       recordOnDemand(dir, od.bridge, plan.onDemand);
       hotplugLog(`created VLAN ${od.id} on demand: ${od.device} in ${od.bridge}`);
     }
-    await execute(runner, dir, plan.setup, `vif ${name}`);
+    // The guard goes in first: it matches the port by its final name, so no frame passes unguarded.
+    await execute(runner, dir, [...(await planGuard(runner, dir, name, guard)), ...plan.setup], `vif ${name}`);
+    if (guard) saveGuardRecord(dir, guard);
+    else forgetGuardRecord(dir, name);
     removeFile(journalFile(dir));
   });
-  hotplugLog(`${ev.action} ${describe(target, name, mtu)}`);
+  hotplugLog(`${ev.action} ${describe(target, name, mtu, guard)}`);
 };
 
 const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<void> => {
@@ -92,7 +101,9 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
     const s = await readLinks(runner, { names: [...names, ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
     const steps = planOffline(names, s);
     const cleanup = target ? planOnDemandCleanup(target, names, s) : [];
-    await execute(runner, dir, [...steps, ...cleanup], `vif ${names[0]} ${ev.action}`);
+    const unguard = (await Promise.all(names.map((n) => planGuard(runner, dir, n, undefined)))).flat();
+    await execute(runner, dir, [...steps, ...unguard, ...cleanup], `vif ${names[0]} ${ev.action}`);
+    names.forEach((n) => forgetGuardRecord(dir, n));
     removeFile(journalFile(dir));
     if (od && cleanup.length > 0) {
       forgetOnDemand(dir, od.bridge);
@@ -104,11 +115,11 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
 };
 
 /** Attach a vif as an xl `online` would, minus xenstore: for the lab and for tests of the attach path. */
-export const attachVif = async (runner: Runner, t: Topology, dev: string, bridge: string): Promise<void> => {
+export const attachVif = async (runner: Runner, t: Topology, dev: string, bridge: string, mac?: string): Promise<void> => {
   const m = /^vif(\d+)\.(\d+)$/.exec(dev);
   if (!m) throw new XbError('usage', `${dev} is not a vif name (vifD.N)`);
   const ev: VifEvent = { action: 'online', typeIf: 'vif', dev, xenbusPath: `backend/vif/${m[1]}/${m[2]}`, domid: Number(m[1]), devid: Number(m[2]) };
-  await online(ev, { bridge }, t, runner, runDir(runner.netns));
+  await online(ev, { bridge, ...(mac ? { mac } : {}) }, t, runner, runDir(runner.netns));
 };
 
 export const runVifHook = async (ctx: HookContext): Promise<void> => {
