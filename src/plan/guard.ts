@@ -121,10 +121,21 @@ export const guardCommands = (g: VifGuard): string[] => {
   ];
 };
 
-/** Removes the port's elements and chains (elements first: a chain a map jumps to cannot go). */
-export const unguardCommands = (dev: string): string[] => [
-  `delete element ${GUARD_TABLE} ${MAP_IN} { "${checkName(dev)}" }`,
-  `delete element ${GUARD_TABLE} ${MAP_OUT} { "${dev}" }`,
-  `delete chain ${GUARD_TABLE} ${chainIn(dev)}`,
-  `delete chain ${GUARD_TABLE} ${chainOut(dev)}`,
-];
+/**
+ * Removes the port's elements and chains (elements first: a chain a map jumps to cannot go). They
+ * are added first in the same transaction, so the removal succeeds whatever is left of them.
+ */
+export const unguardCommands = (dev: string): string[] => {
+  const d = checkName(dev);
+  return [
+    ...baseCommands(),
+    `add chain ${GUARD_TABLE} ${chainIn(d)}`,
+    `add chain ${GUARD_TABLE} ${chainOut(d)}`,
+    `add element ${GUARD_TABLE} ${MAP_IN} { "${d}" : jump ${chainIn(d)} }`,
+    `add element ${GUARD_TABLE} ${MAP_OUT} { "${d}" : jump ${chainOut(d)} }`,
+    `delete element ${GUARD_TABLE} ${MAP_IN} { "${d}" }`,
+    `delete element ${GUARD_TABLE} ${MAP_OUT} { "${d}" }`,
+    `delete chain ${GUARD_TABLE} ${chainIn(d)}`,
+    `delete chain ${GUARD_TABLE} ${chainOut(d)}`,
+  ];
+};

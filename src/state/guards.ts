@@ -1,10 +1,9 @@
 /**
- * Reading vif guards back from the kernel (`nft -j`): one chain for the hook (its cost does not
- * depend on how many vifs there are), the whole table for verify, show and apply.
+ * Reading vif guards back from the kernel (`nft -j list table`), for verify, show and apply.
  */
 import { isXbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
-import { chainIn, GUARD_TABLE, MAP_IN, MAP_OUT } from '../plan/guard.js';
+import { GUARD_TABLE, MAP_IN, MAP_OUT } from '../plan/guard.js';
 
 export interface LiveGuard {
   dev: string;
@@ -44,13 +43,6 @@ const nftList = async (runner: Runner, what: string[]): Promise<NftItem[] | unde
 const packets = (r: NftRule): number => {
   const c = r.expr?.find((e) => 'counter' in e)?.counter as { packets?: number } | undefined;
   return c?.packets ?? 0;
-};
-
-/** The digest of a port's guard as the kernel holds it, or undefined when it has none. */
-export const readGuardDigest = async (runner: Runner, dev: string): Promise<string | undefined> => {
-  const items = await nftList(runner, ['chain', ...GUARD_TABLE.split(' '), chainIn(dev)]);
-  const head = items?.find((i) => i.rule)?.rule?.comment;
-  return head === undefined ? undefined : HEAD.exec(head)?.[1] ?? '';
 };
 
 const mappedNames = (items: NftItem[], map: string): Set<string> =>

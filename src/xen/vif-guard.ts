@@ -6,13 +6,11 @@
 import { join } from 'node:path';
 import { readdirSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import type { Runner } from '../exec/runner.js';
 import { ensureDir, readJson, removeFile, writeJson } from '../apply/store.js';
 import { ipFamily, MAC_RE, parseCidr } from '../model/net.js';
-import { guardDigest, unguardCommands, type VifGuard } from '../plan/guard.js';
+import { guardDigest, type VifGuard } from '../plan/guard.js';
 import type { Step } from '../plan/steps.js';
 import { addGuard, delGuard } from '../plan/steps-guard.js';
-import { readGuardDigest } from '../state/guards.js';
 import type { VifTarget } from './vif-target.js';
 
 const recordDir = (dir: string): string => join(dir, 'guards');
@@ -62,12 +60,12 @@ export const guardOf = (target: VifTarget, keys: GuardKeys, dev: string): VifGua
   return g.vlans || g.mac ? g : undefined;
 };
 
-/** Steps that make the port's guard `want` (none when the kernel already holds exactly that). */
-export const planGuard = async (runner: Runner, dir: string, dev: string, want: VifGuard | undefined): Promise<Step[]> => {
+/**
+ * Steps that make the port's guard `want`, from its record alone: reading nft back would cost the
+ * hook a process per vif event; a guard lost behind the record's back is verify's and apply's job.
+ */
+export const planGuard = (dir: string, dev: string, want: VifGuard | undefined): Step[] => {
   const rec = readGuardRecord(dir, dev);
-  const live = await readGuardDigest(runner, dev);
-  const was = rec && live === guardDigest(rec) ? rec : undefined;
-  if (want) return live === guardDigest(want) ? [] : [addGuard(want, was)];
-  if (live === undefined) return [];
-  return [was ? delGuard(was) : { tool: 'nft', line: unguardCommands(dev).join('; '), undo: [] }];
+  if (want) return rec && guardDigest(rec) === guardDigest(want) ? [] : [addGuard(want, rec)];
+  return rec ? [delGuard(rec)] : [];
 };

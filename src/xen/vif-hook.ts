@@ -79,7 +79,7 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
       hotplugLog(`created VLAN ${od.id} on demand: ${od.device} in ${od.bridge}`);
     }
     // The guard goes in first: it matches the port by its final name, so no frame passes unguarded.
-    await execute(runner, dir, [...(await planGuard(runner, dir, name, guard)), ...plan.setup], `vif ${name}`);
+    await execute(runner, dir, [...planGuard(dir, name, guard), ...plan.setup], `vif ${name}`);
     if (guard) saveGuardRecord(dir, guard);
     else forgetGuardRecord(dir, name);
     removeFile(journalFile(dir));
@@ -101,7 +101,7 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
     const s = await readLinks(runner, { names: [...names, ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
     const steps = planOffline(names, s);
     const cleanup = target ? planOnDemandCleanup(target, names, s) : [];
-    const unguard = (await Promise.all(names.map((n) => planGuard(runner, dir, n, undefined)))).flat();
+    const unguard = [...new Set(names)].flatMap((n) => planGuard(dir, n, undefined));
     await execute(runner, dir, [...steps, ...unguard, ...cleanup], `vif ${names[0]} ${ev.action}`);
     names.forEach((n) => forgetGuardRecord(dir, n));
     removeFile(journalFile(dir));
