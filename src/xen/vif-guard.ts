@@ -3,35 +3,13 @@
  * `mac` and `ip`; the steps that put that guard in place or take it away; and a record per port
  * under the run directory, so a guard can be put back exactly (by a rollback, or by apply).
  */
-import { join } from 'node:path';
-import { readdirSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import { ensureDir, readJson, removeFile, writeJson } from '../apply/store.js';
+import { readGuardRecord } from '../apply/guard-records.js';
 import { ipFamily, MAC_RE, parseCidr } from '../model/net.js';
 import { guardDigest, type VifGuard } from '../plan/guard.js';
 import type { Step } from '../plan/steps.js';
 import { addGuard, delGuard } from '../plan/steps-guard.js';
 import type { VifTarget } from './vif-target.js';
-
-const recordDir = (dir: string): string => join(dir, 'guards');
-const recordFile = (dir: string, dev: string): string => join(recordDir(dir), `${dev}.json`);
-
-export const readGuardRecord = (dir: string, dev: string): VifGuard | undefined => readJson<VifGuard>(recordFile(dir, dev));
-export const saveGuardRecord = (dir: string, g: VifGuard): void => {
-  ensureDir(recordDir(dir));
-  writeJson(recordFile(dir, g.dev), g);
-};
-export const forgetGuardRecord = (dir: string, dev: string): void => removeFile(recordFile(dir, dev));
-
-export const allGuardRecords = (dir: string): VifGuard[] => {
-  let names: string[];
-  try {
-    names = readdirSync(recordDir(dir));
-  } catch {
-    return [];
-  }
-  return names.filter((n) => n.endsWith('.json')).flatMap((n) => readGuardRecord(dir, n.slice(0, -5)) ?? []);
-};
 
 const addressOf = (raw: string, item: string): string => {
   if (ipFamily(item) !== 0) return item;

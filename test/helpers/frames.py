@@ -2,12 +2,13 @@
 """Crafted Ethernet frames for guest-isolation tests, sent and captured raw (AF_PACKET).
 
   frames.py send IFACE JSON      JSON: a list of frame specs (see frame())
-  frames.py capture IFACE SECS   prints "ready", then after SECS the JSON list of marker ids seen
+  frames.py capture IFACE SECS   prints "ready", then at SIGTERM (or after SECS) the JSON list of marker ids seen
 
 Every frame carries "XBMARK-<id>-" in its payload, so a capture knows which crafted frame it saw
 whatever tags the bridge added or removed on the way.
 """
 import json
+import signal
 import socket
 import struct
 import sys
@@ -87,7 +88,9 @@ def capture(iface, seconds):
     print('ready', flush=True)
     seen = set()
     end = time.time() + seconds
-    while time.time() < end:
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while time.time() < end and not stop:
         try:
             data, addr = s.recvfrom(65535)
         except socket.timeout:

@@ -27,25 +27,33 @@ export const sendFrames = async (ns: string, iface: string, frames: FrameSpec[])
 
 export interface Capture {
   where: string;
-  /** The marker ids seen, once the capture has ended. */
-  ids: Promise<string[]>;
+  /** Ends the capture (after a moment for frames still on their way) and gives the marker ids seen. */
+  stop(): Promise<string[]>;
 }
 
-/** Starts a capture on ns/iface for `seconds`, resolved once the socket is listening. */
-export const startCapture = async (ns: string, iface: string, seconds: number): Promise<Capture> => {
-  const p = execa('ip', ['netns', 'exec', ns, 'python3', SCRIPT, 'capture', iface, String(seconds)]);
+/** Starts a capture on ns/iface, resolved once its socket is listening. */
+export const startCapture = async (ns: string, iface: string, maxSeconds = 60): Promise<Capture> => {
+  const p = execa('ip', ['netns', 'exec', ns, 'python3', SCRIPT, 'capture', iface, String(maxSeconds)]);
   await new Promise<void>((resolve, reject) => {
     p.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
     p.catch(reject);
   });
-  return { where: `${ns}/${iface}`, ids: p.then((r) => JSON.parse(r.stdout.split('\n').pop() ?? '[]') as string[]) };
+  return {
+    where: `${ns}/${iface}`,
+    stop: async () => {
+      p.kill('SIGTERM');
+      const r = await p;
+      return JSON.parse(r.stdout.split('\n').pop() ?? '[]') as string[];
+    },
+  };
 };
 
 /** Sends frames from one place while capturing at others: which ids reached which capture. */
-export const sendAndCapture = async (from: [string, string], frames: FrameSpec[], at: [string, string, string][], seconds = 2): Promise<Record<string, string[]>> => {
-  const caps = await Promise.all(at.map(async ([name, ns, iface]) => ({ name, cap: await startCapture(ns, iface, seconds) })));
+export const sendAndCapture = async (from: [string, string], frames: FrameSpec[], at: [string, string, string][], settleMs = 500): Promise<Record<string, string[]>> => {
+  const caps = await Promise.all(at.map(async ([name, ns, iface]) => ({ name, cap: await startCapture(ns, iface) })));
   await sendFrames(from[0], from[1], frames);
+  await new Promise((r) => setTimeout(r, settleMs));
   const out: Record<string, string[]> = {};
-  for (const c of caps) out[c.name] = await c.cap.ids;
+  for (const c of caps) out[c.name] = await c.cap.stop();
   return out;
 };

@@ -70,7 +70,7 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
   });
 
   it('cannot take dom0\'s or another guest\'s MAC in the forwarding table', async () => {
-    await sendAndCapture([evil, 'eth0'], [{ id: 'steal', ...own, src: dom0Mac, count: 5 }, { id: 'steal2', ...own, src: VICTIM, count: 5 }], [], 0.1);
+    await sendAndCapture([evil, 'eth0'], [{ id: 'steal', ...own, src: dom0Mac, count: 5 }, { id: 'steal2', ...own, src: VICTIM, count: 5 }], [], 0);
     const fdb = await sb.ip('-j -d link show master xenbr0').then(() => sh(`bridge -n ${sb.dom0} -j fdb show br xenbr0`));
     const onEvil = (JSON.parse(fdb) as { mac: string; ifname: string }[]).filter((e) => e.ifname === 'vif1.0').map((e) => e.mac);
     expect(onEvil).not.toContain(dom0Mac);
@@ -92,5 +92,35 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
     ];
     const seen = await sendAndCapture([sb.sw, 'sw0'], frames, [['evil', evil, 'eth0'], ['victim', victim, 'eth0']]);
     expect(seen).toEqual({ evil: ['swplain'], victim: ['swplain'] });
+  });
+});
+
+describe('the guard\'s life: verify sees it, apply restores it, offline removes it', () => {
+  const nft = (cmd: string): Promise<string> => sh(`ip netns exec ${sb.dom0} nft ${cmd}`);
+  const hostile: FrameSpec[] = [{ id: 'tag20', ...own, tags: [[0x8100, 20]] }, { id: 'macdom0', ...own, src: '02:00:00:00:00:99' }];
+
+  it('a guard deleted behind the hook\'s back lets frames through; verify names the vif; apply puts it back', async () => {
+    await nft('delete element bridge xenbridge vifs-in { "vif1.0" }');
+    // The victim's own guard still keeps tags from it; the switch gets everything.
+    expect(await sendAndCapture([evil, 'eth0'], hostile, [['victim', victim, 'eth0'], ['switch', sb.sw, 'sw0']])).toEqual({ victim: ['macdom0'], switch: ['macdom0', 'tag20'] });
+    const v = await cli(['verify', '-c', cfg, '--netns', sb.dom0, '--json'], sb.env);
+    expect(v.code).toBe(3);
+    expect(JSON.parse(v.stdout).findings).toContainEqual(expect.objectContaining({ rule: 'vif-guard-incomplete', message: 'vif1.0 has only part of its guard (a chain or map element is gone)' }));
+    await nft('delete table bridge xenbridge');
+    expect(JSON.parse((await cli(['verify', '-c', cfg, '--netns', sb.dom0, '--json'], sb.env)).stdout).findings.map((f: { rule: string }) => f.rule)).toContain('vif-guard-missing');
+    const a = await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env);
+    expect([a.code, a.stderr]).toEqual([0, expect.stringContaining('xenbridge: re-created the guard of vif1.0 (it was missing)')]);
+    expect(a.stderr).toContain('re-created the guard of vif2.0 (it was missing)');
+    expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+    expect(await sendAndCapture([evil, 'eth0'], hostile, [['victim', victim, 'eth0'], ['switch', sb.sw, 'sw0']])).toEqual({ victim: [], switch: [] });
+  });
+
+  it('offline removes the guard with the port; online puts it back', async () => {
+    expect((await xen.hook('offline', 2, 0)).code).toBe(0);
+    expect(await nft('list chains bridge')).not.toContain('in-vif2.0');
+    expect(await nft('list map bridge xenbridge vifs-in')).not.toContain('vif2.0');
+    expect((await xen.hook('online', 2, 0)).code).toBe(0);
+    expect(await nft('list map bridge xenbridge vifs-out')).toContain('"vif2.0" : jump out-vif2.0');
+    await sh(`ip netns exec ${victim} ping -c1 -W2 192.0.2.51`);
   });
 });
