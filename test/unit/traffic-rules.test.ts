@@ -95,7 +95,7 @@ describe('traffic diagnosis rules', () => {
   });
 
   it('vlan-device-steals-vid: the naive peth0.10 keeps VLAN 10 away from the trunk guest, naming device and bridge', () => {
-    const d = only({ t: lab('classic'), s: naiveState(), path: 'vlan 10', vifs: [['vif2.0', 'xenbr0']], edit: drop(['vif2.0']) });
+    const d = only({ t: lab('classic'), s: naiveState(), path: 'vlan 10', vifs: [['vif2.0', 'xenbr0:10:20']], edit: drop(['vif2.0']) });
     expect([d.rule, d.hop]).toEqual(['vlan-device-steals-vid', 'vif2.0']);
     expect(d.message).toBe('peth0.10 (VLAN 10) sits on peth0, a port of xenbr0: the kernel hands VLAN 10 frames to peth0.10 before xenbr0 sees them, so vif2.0 (guest port of xenbr0) never gets VLAN 10');
     expect(d.fix).toMatch(/^delete peth0\.10/);
@@ -175,7 +175,7 @@ describe('traffic diagnosis rules', () => {
   it('several vifs failing for one reason are told once per vif, each by the same rule', () => {
     const s = naiveState();
     s.links.push({ ...s.links.find((l) => l.name === 'vif2.0')!, name: 'vif3.0' });
-    const r = analyse({ t: lab('classic'), s, path: 'vlan 10', vifs: [['vif2.0', 'xenbr0'], ['vif3.0', 'xenbr0']], edit: drop(['vif2.0', 'vif3.0']) });
+    const r = analyse({ t: lab('classic'), s, path: 'vlan 10', vifs: [['vif2.0', 'xenbr0:10:20'], ['vif3.0', 'xenbr0:10']], edit: drop(['vif2.0', 'vif3.0']) });
     expect(r.diagnoses.map((d) => [d.rule, d.hop])).toEqual([['vlan-device-steals-vid', 'vif2.0'], ['vlan-device-steals-vid', 'vif3.0']]);
   });
 });
