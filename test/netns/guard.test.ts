@@ -78,6 +78,14 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
     await sh(`ip netns exec ${victim} ping -c1 -W2 192.0.2.10`);
   });
 
+  it('show lists each guard and the frames it dropped, by reason', async () => {
+    const r = await cli(['show', '--netns', sb.dom0, '--format', 'json'], sb.env);
+    const g = JSON.parse(r.stdout).guards.find((x: { port: string }) => x.port === 'vif1.0');
+    expect(g).toMatchObject({ state: 'ok', vlans: 'untagged only', mac: EVIL, ips: ['192.0.2.51'] });
+    expect(Object.keys(g.drops)).toEqual(expect.arrayContaining(['spoofed source MAC', 'tagged frame on an untagged port', 'stacked VLAN tags (QinQ)', 'IPv4 from an address not in xenstore ip']));
+    expect((await cli(['show', '--netns', sb.dom0], sb.env)).stdout).toMatch(/vif guards\n  vif1\.0  untagged only, from 00:16:3e:00:01:00 192\.0\.2\.51  dropped: /);
+  });
+
   it('still reaches the switch, dom0 and the other guest', async () => {
     for (const to of ['192.0.2.1', '192.0.2.10', '192.0.2.52']) await sh(`ip netns exec ${evil} ping -c1 -W2 ${to}`);
   });
