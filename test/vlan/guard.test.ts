@@ -33,6 +33,8 @@ for (const mode of ['classic', 'filtering'] as const) {
       process.env.XENSTORE_DIR = store;
       process.env.PATH = `${join(ROOT, 'test/fixtures/xenstore')}:${process.env.PATH}`;
       process.env.XENBRIDGE_HOTPLUG_LOG = join(store, 'hotplug.log');
+      // The file-backed xenstore is a shell script: under emulation on a busy host it can take seconds.
+      process.env.XENBRIDGE_XENSTORE_TIMEOUT = '120';
       await applyTopology(parseTopology(labTopology(mode)), bed.dom0);
       for (const [i, g] of LAB_GUESTS.entries()) {
         const base = join(store, `backend/vif/${i + 1}/0`);
