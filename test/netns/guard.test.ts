@@ -9,13 +9,9 @@ import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { sendAndCapture, type FrameSpec } from '../helpers/frames.js';
 import { cli, sh } from '../helpers/sh.js';
 import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
+import { TAKEOVER_ONLY } from '../helpers/topologies.js';
 
-const TOPO = `version: 1
-bridges:
-  - name: xenbr0
-    uplink: eth0
-    mtu: 1500
-`;
+const TOPO = TAKEOVER_ONLY;
 
 let sb: Sandbox;
 let xen: XenBed;

@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/validate.js';
-import { XbError } from '../../src/errors.js';
+import { errorMessage } from '../helpers/errors.js';
 import { parseBridgeRequest } from '../../src/xen/bridge-spec.js';
 import { parseHotplug } from '../../src/xen/hotplug-env.js';
 import { resolveTarget } from '../../src/xen/vif-target.js';
 
 const env = { vif: 'vif3.1', XENBUS_PATH: 'backend/vif/3/1', XENBUS_TYPE: 'vif', XENBUS_BASE_PATH: 'backend', netdev: '', script: '/etc/xen/scripts/vif-xenbridge' };
-const message = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof XbError) return e.message;
-    throw e;
-  }
-  return 'no error';
-};
+const message = errorMessage;
 
 describe('the hotplug contract: argv and env', () => {
   it('takes online/offline type_if=vif with the PV device from $vif', () => {

@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/validate.js';
-import { XbError } from '../../src/errors.js';
+import { errorMessage } from '../helpers/errors.js';
 import { parseBridgeRequest } from '../../src/xen/bridge-spec.js';
 import { resolveTarget } from '../../src/xen/vif-target.js';
 import { combineVlanKey, parseVlanKey } from '../../src/xen/vlan-key.js';
 
-const message = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof XbError) return e.message;
-    throw e;
-  }
-  return 'no error';
-};
+const message = errorMessage;
 
 describe("xl's vlan= key (xl-network-configuration(5))", () => {
   it.each([
