@@ -121,3 +121,36 @@ export const printGuard = (h, g, tp) => {
   console.log(`guarded online with ${g.count} vifs: first vifs ${g.first.toFixed(0)} ms, last ${g.last.toFixed(0)} ms (x${(g.last / g.first).toFixed(2)})`);
   console.log(`forwarding between two guests (iperf3, median of ${tp.rounds} x ${tp.seconds} s): ${tp.on.toFixed(2)} Gbit/s guarded vs ${tp.off.toFixed(2)} without (x${(tp.on / tp.off).toFixed(3)})`);
 };
+
+/** One guard's nft transaction (add, then remove) on a table already holding `existing` guards. */
+export const benchGuardScale = async (existing = 256, n = 21) => {
+  const { guardCommands, unguardCommands } = await import('../dist/plan/guard.js');
+  const g = (i) => ({ dev: `vif${i}.0`, vlans: { untagged: true, tagged: [] }, mac: mac(i), ips: [`10.9.${i >> 8}.${i & 255}`] });
+  const ns = `xbgs${process.pid}`;
+  sh(['ip', 'netns', 'add', ns]);
+  try {
+    const nft = (lines) => {
+      const t = process.hrtime.bigint();
+      execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: `${lines.join('; ')}\n` });
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    const round = () => {
+      const add = [];
+      const del = [];
+      for (let i = 0; i < n; i++) {
+        add.push(nft(guardCommands(g(9000))));
+        del.push(nft(unguardCommands('vif9000.0')));
+      }
+      return [median(add), median(del)];
+    };
+    const empty = round();
+    for (let i = 1; i <= existing; i += 32) nft(Array.from({ length: Math.min(32, existing - i + 1) }, (_, k) => guardCommands(g(i + k)).join('; ')));
+    const full = round();
+    return { existing, n, emptyAdd: empty[0], emptyDel: empty[1], fullAdd: full[0], fullDel: full[1] };
+  } finally {
+    sh(['ip', 'netns', 'del', ns]);
+  }
+};
+
+export const printGuardScale = (s) =>
+  console.log(`one guard's nft transaction with ${s.existing} guards already vs none (median of ${s.n}): add ${s.fullAdd.toFixed(1)} vs ${s.emptyAdd.toFixed(1)} ms (x${(s.fullAdd / s.emptyAdd).toFixed(2)}), remove ${s.fullDel.toFixed(1)} vs ${s.emptyDel.toFixed(1)} ms (x${(s.fullDel / s.emptyDel).toFixed(2)})`);

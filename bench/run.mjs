@@ -1,7 +1,7 @@
 // npm run bench: prints ratios measured in this run (never asserted in tests).
 import { benchApply, printApply } from './apply.mjs';
 import { benchHook, printHook } from './hook.mjs';
-import { benchGuardGrowth, benchGuardHook, benchGuardThroughput, printGuard } from './guard.mjs';
+import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput, printGuard, printGuardScale } from './guard.mjs';
 
 if (process.getuid?.() !== 0) {
   console.error('bench: needs root (network namespaces)');
@@ -10,3 +10,4 @@ if (process.getuid?.() !== 0) {
 for (const n of [100, 1000]) printApply(await benchApply(n));
 printHook(benchHook());
 printGuard(benchGuardHook(), benchGuardGrowth(), benchGuardThroughput());
+printGuardScale(await benchGuardScale());

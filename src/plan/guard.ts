@@ -49,8 +49,7 @@ const checkName = (dev: string): string => {
   return dev;
 };
 
-const set = (items: string[]): string => (items.length === 1 ? items[0] ?? '' : `{ ${items.join(', ')} }`);
-const vids = (r: VidRange[]): string => set(r.map((x) => (x.start === x.end ? `${x.start}` : `${x.start}-${x.end}`)));
+const vids = (r: VidRange): string => (r.start === r.end ? `${r.start}` : `${r.start}-${r.end}`);
 const drop = (match: string, why: string): string => `${match === '' ? '' : `${match} `}counter drop comment "${why}"`;
 
 /** A short digest of everything the rules depend on: equal digests, equal rules. */
@@ -59,14 +58,21 @@ export const guardDigest = (g: VifGuard): string =>
 
 export const HEAD_COMMENT = (g: VifGuard): string => `xenbridge ${guardDigest(g)}`;
 
+/*
+ * No anonymous sets (`{ a, b }`): nft 1.0.6 reads every set of the ruleset, with its elements, before
+ * each transaction, so a set per rule made one vif's transaction cost grow with the number of vifs
+ * (measured: 40 ms alone, 1 s with 256 guarded vifs). One rule per value keeps it flat.
+ */
+
 /** VLAN shape rules; the same both ways, so nothing the guest may not send reaches it either. */
-const vlanRules = (v: NonNullable<VifGuard['vlans']>): string[] => {
-  const rules = [drop('ether type { 8021ad, 0x9100 }', DROP_REASON.outerQinQ), drop('vlan type { 8021q, 8021ad, 0x9100 }', DROP_REASON.stacked)];
-  rules.push(v.tagged.length === 0 ? drop('ether type 8021q', DROP_REASON.tagged) : drop(`vlan id != ${vids(v.tagged)}`, DROP_REASON.vid));
-  if (v.tagged.length > 0) rules.push('ether type 8021q accept');
-  if (!v.untagged) rules.push(drop('', DROP_REASON.untagged));
-  return rules;
-};
+const vlanRules = (v: NonNullable<VifGuard['vlans']>): string[] => [
+  drop('ether type 8021ad', DROP_REASON.outerQinQ),
+  drop('ether type 0x9100', DROP_REASON.outerQinQ),
+  ...['8021q', '8021ad', '0x9100'].map((t) => drop(`vlan type ${t}`, DROP_REASON.stacked)),
+  ...v.tagged.map((r) => `vlan id ${vids(r)} accept`),
+  drop('ether type 8021q', v.tagged.length === 0 ? DROP_REASON.tagged : DROP_REASON.vid),
+  ...(v.untagged ? [] : [drop('', DROP_REASON.untagged)]),
+];
 
 const v4 = (ips: string[]): string[] => ips.filter((a) => !a.includes(':'));
 const v6 = (ips: string[]): string[] => ips.filter((a) => a.includes(':'));
@@ -74,12 +80,16 @@ const v6 = (ips: string[]): string[] => ips.filter((a) => a.includes(':'));
 /** As vif-bridge's `ip=`, for untagged frames: addresses, ARP and NDP, and a DHCP client's first request. */
 const addressRules = (g: VifGuard, ips: string[]): string[] => [
   ...(g.mac ? [drop(`arp saddr ether != ${g.mac}`, DROP_REASON.arpMac)] : []),
-  drop(`arp saddr ip != ${set(['0.0.0.0', ...v4(ips)])}`, DROP_REASON.arpIp),
+  ...['0.0.0.0', ...v4(ips)].map((a) => `arp saddr ip ${a} accept`),
+  drop('ether type arp', DROP_REASON.arpIp),
   'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
-  v4(ips).length === 0 ? drop('ether type ip', DROP_REASON.ip4) : drop(`ip saddr != ${set(v4(ips))}`, DROP_REASON.ip4),
-  drop('icmpv6 type { nd-router-advert, nd-redirect }', DROP_REASON.router),
-  drop(`ip6 saddr != ${set(['::', 'fe80::/10', ...v6(ips)])}`, DROP_REASON.ip6),
-  drop('ether type != { ip, arp, ip6 }', DROP_REASON.proto),
+  ...v4(ips).map((a) => `ip saddr ${a} accept`),
+  drop('ether type ip', DROP_REASON.ip4),
+  drop('icmpv6 type nd-router-advert', DROP_REASON.router),
+  drop('icmpv6 type nd-redirect', DROP_REASON.router),
+  ...['::', 'fe80::/10', ...v6(ips)].map((a) => `ip6 saddr ${a} accept`),
+  drop('ether type ip6', DROP_REASON.ip6),
+  drop('', DROP_REASON.proto),
 ];
 
 export const inRules = (g: VifGuard): string[] => [

@@ -8,31 +8,46 @@ describe('vif guard rules (bridge-family nftables)', () => {
   it('an untagged port with antispoofing by MAC: tagged and stacked frames and other MACs die, both ways for tags', () => {
     expect(inRules(access).slice(1)).toEqual([
       'ether saddr != 00:16:3e:00:01:00 counter drop comment "spoofed source MAC"',
-      'ether type { 8021ad, 0x9100 } counter drop comment "S-tagged (802.1ad) frame"',
-      'vlan type { 8021q, 8021ad, 0x9100 } counter drop comment "stacked VLAN tags (QinQ)"',
+      'ether type 8021ad counter drop comment "S-tagged (802.1ad) frame"',
+      'ether type 0x9100 counter drop comment "S-tagged (802.1ad) frame"',
+      'vlan type 8021q counter drop comment "stacked VLAN tags (QinQ)"',
+      'vlan type 8021ad counter drop comment "stacked VLAN tags (QinQ)"',
+      'vlan type 0x9100 counter drop comment "stacked VLAN tags (QinQ)"',
       'ether type 8021q counter drop comment "tagged frame on an untagged port"',
     ]);
     expect(outRules(access).slice(1)).toEqual(inRules({ ...access, mac: undefined }).slice(1));
     expect(inRules(access)[0]).toBe(`counter comment "xenbridge ${guardDigest(access)}"`);
   });
   it('a trunk-only port carries only its VIDs, tagged once', () => {
-    expect(inRules({ dev: 'web0', vlans: { untagged: false, tagged: [{ start: 10, end: 10 }, { start: 100, end: 110 }] } }).slice(3)).toEqual([
-      'vlan id != { 10, 100-110 } counter drop comment "VLAN not carried by this vif"',
-      'ether type 8021q accept',
+    expect(inRules({ dev: 'web0', vlans: { untagged: false, tagged: [{ start: 10, end: 10 }, { start: 100, end: 110 }] } }).slice(6)).toEqual([
+      'vlan id 10 accept',
+      'vlan id 100-110 accept',
+      'ether type 8021q counter drop comment "VLAN not carried by this vif"',
       'counter drop comment "untagged frame on a trunk-only port"',
     ]);
   });
   it('with xenstore ip: only those addresses, ARP from its MAC, a DHCP client, NDP; no RA', () => {
-    expect(inRules({ ...access, ips: ['192.0.2.51', '2001:db8::51'] }).slice(5)).toEqual([
+    expect(inRules({ ...access, ips: ['192.0.2.51', '2001:db8::51'] }).slice(8)).toEqual([
       'arp saddr ether != 00:16:3e:00:01:00 counter drop comment "ARP from another MAC"',
-      'arp saddr ip != { 0.0.0.0, 192.0.2.51 } counter drop comment "ARP for an address not in xenstore ip"',
+      'arp saddr ip 0.0.0.0 accept',
+      'arp saddr ip 192.0.2.51 accept',
+      'ether type arp counter drop comment "ARP for an address not in xenstore ip"',
       'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
-      'ip saddr != 192.0.2.51 counter drop comment "IPv4 from an address not in xenstore ip"',
-      'icmpv6 type { nd-router-advert, nd-redirect } counter drop comment "IPv6 router advertisement or redirect"',
-      'ip6 saddr != { ::, fe80::/10, 2001:db8::51 } counter drop comment "IPv6 from an address not in xenstore ip"',
-      'ether type != { ip, arp, ip6 } counter drop comment "protocol other than IPv4, ARP, IPv6"',
+      'ip saddr 192.0.2.51 accept',
+      'ether type ip counter drop comment "IPv4 from an address not in xenstore ip"',
+      'icmpv6 type nd-router-advert counter drop comment "IPv6 router advertisement or redirect"',
+      'icmpv6 type nd-redirect counter drop comment "IPv6 router advertisement or redirect"',
+      'ip6 saddr :: accept',
+      'ip6 saddr fe80::/10 accept',
+      'ip6 saddr 2001:db8::51 accept',
+      'ether type ip6 counter drop comment "IPv6 from an address not in xenstore ip"',
+      'counter drop comment "protocol other than IPv4, ARP, IPv6"',
     ]);
     expect(inRules({ ...access, ips: ['2001:db8::51'] })).toContain('ether type ip counter drop comment "IPv4 from an address not in xenstore ip"');
+  });
+  it('no rule holds an anonymous set: nft 1.0.6 reads them all before every transaction', () => {
+    const g = { ...access, vlans: { untagged: true, tagged: [{ start: 10, end: 20 }] }, ips: ['192.0.2.51', '2001:db8::51'] };
+    expect([...inRules(g), ...outRules(g)].filter((r) => r.includes('{'))).toEqual([]);
   });
   it('steps: one atomic nft transaction each way, undone exactly', () => {
     const step = addGuard(access);
@@ -42,7 +57,6 @@ describe('vif guard rules (bridge-family nftables)', () => {
     const changed = addGuard({ ...access, mac: '00:16:3e:00:01:01' }, access);
     expect(changed.undo[0]?.line).toBe(step.line);
     expect(delGuard(access)).toEqual({ tool: 'nft', line: step.undo[0]?.line, undo: [{ tool: 'nft', line: step.line }] });
-    expect(guardCommands(access).filter((c) => c.includes('vif1.0')).length).toBeLessThan(20);
   });
   it('refuses a port name nft could misread', () => {
     expect(() => guardCommands({ ...access, dev: 'a"b' })).toThrow('cannot guard port "a"b": its name has characters other than');
