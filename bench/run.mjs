@@ -1,6 +1,7 @@
 // npm run bench: prints ratios measured in this run (never asserted in tests).
 import { benchApply, printApply } from './apply.mjs';
 import { benchHook, printHook } from './hook.mjs';
+import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput, printGuard, printGuardScale } from './guard.mjs';
 
 if (process.getuid?.() !== 0) {
   console.error('bench: needs root (network namespaces)');
@@ -8,3 +9,5 @@ if (process.getuid?.() !== 0) {
 }
 for (const n of [100, 1000]) printApply(await benchApply(n));
 printHook(await benchHook());
+printGuard(benchGuardHook(), benchGuardGrowth(), benchGuardThroughput());
+printGuardScale(await benchGuardScale());

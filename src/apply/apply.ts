@@ -7,6 +7,7 @@ import { readStateFor } from '../state/read.js';
 import { appendHistory, clearRecords, execute, historyFile, journalFile, undo, type History, type Journal } from './execute.js';
 import { withLock } from './lock.js';
 import { allOnDemand, clearOnDemand } from './on-demand.js';
+import { repairGuards } from './guard-repair.js';
 import { beginPending, dropPending, foldPending, markApplied, pendingStatus, refuseWhilePending, type Pending, type PendingStatus } from './pending.js';
 import { describeInterrupted, settle, stepsToUndo, type Settled } from './recover.js';
 import { readJson, removeFile, runDir } from './store.js';
@@ -67,8 +68,9 @@ export const applyTopology = async (t: Topology, runner: Runner, opts: ApplyOpti
   return withLock(dir, async () => {
     refuseWhilePending(dir);
     const notes = await undoStaleJournal(runner, dir);
+    notes.push(...(await repairGuards(runner, dir)));
     const plan = makePlan(t, await readStateFor(t, runner));
-    if (plan.steps.length === 0) return { plan, changed: false, notes };
+    if (plan.steps.length === 0) return { plan, changed: notes.length > 0, notes };
     const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(runner, dir, plan.steps, opts.confirmSeconds, t.source);
     try {
       await executeVerified(t, runner, dir, plan);

@@ -6,6 +6,9 @@ import { XbError } from '../errors.js';
 import { planJson, planSh, planText } from '../plan/format.js';
 import { readState } from '../state/read.js';
 import { showModel } from '../show/model.js';
+import { renderGuards, showGuards } from '../show/guards.js';
+import { readGuardChecks } from '../apply/guard-check.js';
+import { runDir } from '../apply/store.js';
 import { renderTopologyYaml, renderTree } from '../show/render.js';
 import { verifyTopology } from '../verify/state.js';
 import { stableNames } from '../names/match.js';
@@ -56,9 +59,11 @@ export const registerCore = (reg: Register): void => {
     const fmt = oneOf(String(o.format), ['tree', 'yaml', 'json'] as const, '--format');
     const state = await readState(runnerFor(o as CommonOpts), { bridgeVlans: true });
     const t = optionalTopology(o as CommonOpts, (w) => process.stderr.write(`xenbridge: warning: ${w}\n`));
+    const runner = runnerFor(o as CommonOpts);
+    const guards = showGuards(await readGuardChecks(runner, runDir(runner.netns), state));
     const shown = showModel(state, {}, t ? stableNames(t, state) : {});
-    if (fmt === 'json') json(shown);
-    else out(fmt === 'yaml' ? renderTopologyYaml(shown) : renderTree(shown));
+    if (fmt === 'json') json({ ...shown, guards });
+    else out(fmt === 'yaml' ? renderTopologyYaml(shown) : renderTree(shown) + renderGuards(guards));
     return 0;
   });
 

@@ -5,7 +5,7 @@ import type { BridgeMode, BridgeSpec, Dom0Spec, VidRange, VlanSpec } from '../mo
 import { isObj, pathText, type Checker, type Obj } from './checker.js';
 import type { Path } from './load.js';
 
-const BRIDGE_KEYS = ['name', 'uplink', 'uplink-port', 'mode', 'mtu', 'stp', 'forward-delay', 'mac', 'dom0', 'vlans', 'vif-vlans'] as const;
+const BRIDGE_KEYS = ['name', 'uplink', 'uplink-port', 'mode', 'mtu', 'stp', 'forward-delay', 'mac', 'dom0', 'vlans', 'vif-vlans', 'vif-antispoof', 'insecure-vif-all-tags'] as const;
 const DOM0_KEYS = ['ifname', 'peer', 'addresses', 'gateway'] as const;
 const VLAN_KEYS = ['id', 'bridge', 'device', 'addresses', 'gateway', 'probe', 'mtu'] as const;
 
@@ -131,5 +131,7 @@ export const readBridge = (c: Checker, raw: unknown, path: Path): BridgeSpec | u
     name, uplink, uplinkPort, mode, mtu, stp, forwardDelay,
     mac: macRaw === undefined ? undefined : normalizeMac(macRaw),
     dom0, vlans, vifVlans: vidRanges(c, b, path), where,
+    vifAntispoof: c.bool(b, 'vif-antispoof', path, true),
+    insecureVifAllTags: c.bool(b, 'insecure-vif-all-tags', path, false),
   };
 };

@@ -4,9 +4,9 @@
  */
 import { XbError } from '../errors.js';
 
-export type Tool = 'ip' | 'bridge';
+export type Tool = 'ip' | 'bridge' | 'nft';
 
-export const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1' };
+export const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1', nft: 'delete table bridge xb-failpoint' };
 
 /** XENBRIDGE_FAILPOINT=k fails global op k; =kill:k kills this process just before op k (crash tests). */
 export const failpoint = (): { kill: boolean; at: number } | undefined => {

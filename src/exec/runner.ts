@@ -119,6 +119,10 @@ const launch = (file: string, argv: string[], o: RunOptions & { detached?: boole
 };
 
 export const createRunner = (netns?: string): Runner => {
+  /** ip and bridge take -n NS; nft has no namespace option, so it runs under ip netns exec. */
+  const batchArgv = (tool: Tool, flags: string[], file: string): string[] =>
+    tool !== 'nft' ? [tool, ...flags, '-batch', file] : [...(netns !== undefined ? ['ip', 'netns', 'exec', netns] : []), 'nft', '-f', file];
+
   const wrap = (cmd: string, args: string[], inNetns: boolean | undefined): [string, string[]] =>
     netns !== undefined && inNetns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
 
@@ -148,7 +152,7 @@ export const createRunner = (netns?: string): Runner => {
   const runRecorded = async (tool: Tool, flags: string[], lines: string[], base: string): Promise<RunResult> => {
     const f = recordFiles(base);
     writeFileSync(f.lines, lines.join('\n') + '\n', { mode: 0o600 });
-    await launch('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, tool, ...flags, '-batch', f.lines], { detached: true }).done;
+    await launch('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, ...batchArgv(tool, flags, f.lines)], { detached: true }).done;
     const rc = Number(readFileSync(f.rc, 'utf8'));
     const out = readFileSync(f.out, 'utf8');
     if (rc === 127 && /not found/.test(out)) throw notFound(tool, Object.assign(new Error(out), { code: 'ENOENT' }));
@@ -162,10 +166,17 @@ export const createRunner = (netns?: string): Runner => {
     const local = fp ? fp.at - (opts.firstIndex ?? 0) : -1;
     const hit = local >= 0 && local < lines.length;
     if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool]];
-    const flags = [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.force ? ['-force'] : [])];
-    const r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
+    const flags = tool === 'nft' ? [] : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.force ? ['-force'] : [])];
+    const [cmd, ...args] = batchArgv(tool, flags, '-');
+    let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
       : opts.record !== undefined ? await runRecorded(tool, flags, input, opts.record)
-      : await run(tool, [...flags, '-batch', '-'], { input: input.join('\n') + '\n' });
+      : await run(cmd ?? tool, args, { input: input.join('\n') + '\n' });
+    // nft applies a batch all or nothing and has no -force: undoing as much as possible is line by line.
+    if (tool === 'nft' && opts.force && r.exitCode !== 0 && input.length > 1) {
+      const each: RunResult[] = [];
+      for (const l of input) each.push(await run(cmd ?? tool, args, { input: `${l}\n` }));
+      r = { ...r, exitCode: each.some((x) => x.exitCode !== 0) ? 1 : 0, stderr: each.map((x) => x.stderr).join('') };
+    }
     if (fp?.kill && hit) process.kill(process.pid, 'SIGKILL');
     if (r.exitCode === 0) return { ok: true, done: lines.length, stdout: r.stdout, stderr: r.stderr };
     const failedLine = failedLineOf(r.stderr);

@@ -40,9 +40,15 @@ bridges:
 export const SWITCH = { untagged: '192.0.2.1/24', vlans: { 10: '10.10.0.1/24', 20: '10.20.0.1/24' } as Record<number, string> };
 export const DOM0_NIC = { address: '192.0.2.10/24', gateway: '192.0.2.1' };
 
+/** A guest's MAC, as xl would write it to xenstore `mac` (vifD.N -> 00:16:3e:00:DD:NN). */
+export const labGuestMac = (vif: string): string => {
+  const [d = 0, n = 0] = vif.replace(/^vif/, '').split('.').map(Number);
+  return `00:16:3e:00:${d.toString(16).padStart(2, '0')}:${n.toString(16).padStart(2, '0')}`;
+};
+
 export const LAB_GUESTS: LabGuest[] = [
   { vif: 'vif1.0', bridge: 'xenbr0.10', role: 'access port on VLAN 10', ifaces: [{ address: '10.10.0.11/24' }] },
-  { vif: 'vif2.0', bridge: 'xenbr0', role: 'trunk: the guest tags VLANs 10 and 20 itself', ifaces: [{ vlan: 20, address: '10.20.0.12/24' }, { vlan: 10, address: '10.10.0.12/24' }] },
+  { vif: 'vif2.0', bridge: 'xenbr0:10:20', role: 'trunk: the guest tags VLANs 10 and 20 itself', ifaces: [{ vlan: 20, address: '10.20.0.12/24' }, { vlan: 10, address: '10.10.0.12/24' }] },
   { vif: 'vif3.0', bridge: 'xenbr0', role: 'untagged', ifaces: [{ address: '192.0.2.13/24' }] },
 ];
 

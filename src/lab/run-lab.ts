@@ -14,7 +14,7 @@ import { renderTree } from '../show/render.js';
 import { renderTraffic } from '../verify/traffic/report.js';
 import { verifyTraffic } from '../verify/traffic/traffic.js';
 import { attachVif } from '../xen/vif-hook.js';
-import { LAB_CHECKS, LAB_GUESTS, labTopology } from './example.js';
+import { LAB_CHECKS, LAB_GUESTS, labGuestMac, labTopology } from './example.js';
 import { buildSandbox, labNames, teardownSandbox, type LabNames } from './sandbox.js';
 
 export interface LabOptions {
@@ -49,7 +49,7 @@ export const runLab = async (o: LabOptions): Promise<LabResult> => {
     const applied = await applyTopology(topology, dom0);
     o.print(`applied ${applied.plan.steps.length} changes to ${n.dom0} (xenbridge apply --netns ${n.dom0})`);
     for (const g of LAB_GUESTS) {
-      await attachVif(dom0, topology, g.vif, g.bridge);
+      await attachVif(dom0, topology, g.vif, g.bridge, labGuestMac(g.vif));
       o.print(`attached ${g.vif} with bridge=${g.bridge}: ${g.role}`);
     }
     o.print('');

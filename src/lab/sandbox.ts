@@ -5,7 +5,7 @@
 import type { Runner } from '../exec/runner.js';
 import { createRunner } from '../exec/runner.js';
 import { XbError } from '../errors.js';
-import { DOM0_NIC, LAB_GUESTS, SWITCH, type LabGuest } from './example.js';
+import { DOM0_NIC, LAB_GUESTS, SWITCH, labGuestMac, type LabGuest } from './example.js';
 
 export interface LabNames {
   sw: string;
@@ -51,7 +51,7 @@ export const buildSandbox = async (host: Runner, n: LabNames): Promise<void> => 
   ], 'build the switch');
   await must(createRunner(n.dom0), [
     'link set dev lo up', `addr add ${DOM0_NIC.address} dev eth0`, 'link set dev eth0 up', `route add default via ${DOM0_NIC.gateway} dev eth0`,
-    ...LAB_GUESTS.map((g) => `link add name ${g.vif} type veth peer name eth0 netns ${n.guest(g)}`),
+    ...LAB_GUESTS.map((g) => `link add name ${g.vif} type veth peer name eth0 address ${labGuestMac(g.vif)} netns ${n.guest(g)}`),
   ], 'build dom0');
   for (const g of LAB_GUESTS) {
     await must(createRunner(n.guest(g)), [

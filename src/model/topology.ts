@@ -43,6 +43,10 @@ export interface BridgeSpec {
   dom0: Dom0Spec;
   vlans: VlanSpec[];
   vifVlans: VidRange[];
+  /** Guests on this bridge send only from their xenstore mac (and ip, when set). Off only for labs. */
+  vifAntispoof: boolean;
+  /** `bridge=BR` alone carries every tag (classic) / every declared VLAN (filtering), unfiltered. */
+  insecureVifAllTags: boolean;
   /** Where each part was written, for errors found after validation ("file:line:col"). */
   where: Record<string, string>;
 }

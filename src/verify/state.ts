@@ -7,6 +7,9 @@ import { makePlan } from '../plan/diff.js';
 import { readStateFor } from '../state/read.js';
 import type { HostState } from '../state/types.js';
 import { lint, type Finding } from './lint.js';
+import { guardFindings } from './guards.js';
+import { readGuardChecks } from '../apply/guard-check.js';
+import { runDir } from '../apply/store.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -37,5 +40,6 @@ export const verifyTopology = async (t: Topology, runner: Runner, attempts = 3):
     await sleep(500);
     report = verifyState(t, await readStateFor(t, runner));
   }
-  return report;
+  const guards = guardFindings(await readGuardChecks(runner, runDir(runner.netns)));
+  return { ...report, ok: report.ok && !guards.some((f) => f.level === 'error'), findings: [...report.findings, ...guards] };
 };

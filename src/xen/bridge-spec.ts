@@ -7,6 +7,8 @@ export interface BridgeRequest {
   /** Access VID (untagged on the port) or, with trunks, the native VLAN. */
   tag?: number;
   trunks: number[];
+  /** xl's vlan= `u` terms: further VLANs that leave the port untagged (filtering mode only). */
+  untagged?: number[];
 }
 
 const vid = (text: string, what: string, raw: string): number => {

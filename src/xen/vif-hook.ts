@@ -21,6 +21,10 @@ import { planOffline, planOnDemandCleanup, planOnline } from './vif-plan.js';
 import { resolveTarget, type VifTarget } from './vif-target.js';
 import { ownLink, vifnameFor } from './vif-owner.js';
 import { forgetVifRecord, readVifRecord, writeVifRecord } from './vif-record.js';
+import { guardOf, planGuard } from './vif-guard.js';
+import { forgetGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
+import { combineVlanKey } from './vlan-key.js';
+import type { VifGuard } from '../plan/guard.js';
 import { frontendMtu, readVifKeys, writeStatus, type VifKey } from './xenstore.js';
 
 export interface HookContext {
@@ -37,7 +41,7 @@ type Keys = Partial<Record<VifKey, string>>;
 const targetOf = (keys: Keys, t: Topology): VifTarget => {
   const raw = keys.bridge ?? (t.bridges.length === 1 ? t.bridges[0]?.name : undefined);
   if (raw === undefined) throw new XbError('xenstore', `xenstore bridge is not set and the topology has ${t.bridges.length} bridges: set bridge= in the vif spec`);
-  return resolveTarget(parseBridgeRequest(raw), t);
+  return resolveTarget(combineVlanKey(parseBridgeRequest(raw), keys.vlan), t);
 };
 
 const mtuOf = (keys: Keys): number | undefined => {
@@ -47,9 +51,11 @@ const mtuOf = (keys: Keys): number | undefined => {
   return n;
 };
 
-const describe = (t: VifTarget, name: string, mtu: number | undefined): string => {
+const describe = (t: VifTarget, name: string, mtu: number | undefined, g: VifGuard | undefined): string => {
   const vlans = t.entries.map((e) => (e.pvid ? `${e.vid} untagged` : e.vidEnd ? `${e.vid}-${e.vidEnd}` : `${e.vid}`));
-  return `${name} -> ${t.bridge}${vlans.length > 0 ? ` (VLANs ${vlans.join(', ')})` : ''}${mtu ? `, mtu ${mtu}` : ''}`;
+  const shape = !g?.vlans ? 'any tag' : g.vlans.tagged.length === 0 ? 'untagged only' : `${g.vlans.untagged ? 'untagged + ' : ''}tagged ${g.vlans.tagged.map((r) => r.start).join(' ')}`;
+  const spoof = g?.mac ? `, from ${g.mac}${g.ips ? ` ${g.ips.join(' ')}` : ''} only` : '';
+  return `${name} -> ${t.bridge}${vlans.length > 0 ? ` (VLANs ${vlans.join(', ')})` : ''}${mtu ? `, mtu ${mtu}` : ''}; ${shape}${spoof}`;
 };
 
 /** The event's log line, and the MTU the port got (the guest's frontend is told it, as set_mtu does). */
@@ -58,6 +64,7 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
   const name = vifnameFor(ev, keys.vifname, t);
   let mtu = mtuOf(keys);
   let created = '';
+  const guard = guardOf(target, keys, name);
   await withLock(dir, async () => {
     const od = target.onDemand;
     const rec = readVifRecord(dir, ev);
@@ -75,10 +82,13 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
     }
     // Recorded before the rename, so a crash after it still lets offline find the device.
     if (own && own.name !== name) writeVifRecord(dir, ev, { ifindex: own.ifindex, name });
-    await execute(runner, dir, plan.setup, `vif ${name}`);
+    // The guard goes in first: it matches the port by its final name, so no frame passes unguarded.
+    await execute(runner, dir, [...planGuard(dir, name, guard), ...plan.setup], `vif ${name}`);
+    if (guard) saveGuardRecord(dir, guard);
+    else forgetGuardRecord(dir, name);
     removeFile(journalFile(dir));
   });
-  return { text: `${ev.action} ${describe(target, name, mtu)}${created}`, mtu };
+  return { text: `${ev.action} ${describe(target, name, mtu, guard)}${created}`, mtu };
 };
 
 /** Offline acts on the guest's own link only, whatever xenstore's vifname says now. */
@@ -103,7 +113,11 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
     }
     const steps = planOffline(own);
     const cleanup = target ? planOnDemandCleanup(target, own ? [own.name] : [], s) : [];
-    await execute(runner, dir, [...steps, ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
+    // Guards match by name and outlive a vanished device: drop every one this guest's port had.
+    const guarded = [...new Set([ev.dev, ...(rec ? [rec.name] : []), ...(own ? [own.name] : [])])];
+    const unguard = guarded.flatMap((n) => planGuard(dir, n, undefined));
+    await execute(runner, dir, [...steps, ...unguard, ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
+    guarded.forEach((n) => forgetGuardRecord(dir, n));
     removeFile(journalFile(dir));
     const removed = od && cleanup.length > 0 ? `; removed VLAN ${od.id}: its last vif left ${od.bridge}` : '';
     if (od && removed) forgetOnDemand(dir, od.bridge);
@@ -116,11 +130,11 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
 };
 
 /** Attach a vif as an xl `online` would, minus xenstore: for the lab and for tests of the attach path. */
-export const attachVif = async (runner: Runner, t: Topology, dev: string, bridge: string): Promise<void> => {
+export const attachVif = async (runner: Runner, t: Topology, dev: string, bridge: string, mac?: string): Promise<void> => {
   const m = /^vif(\d+)\.(\d+)$/.exec(dev);
   if (!m) throw new XbError('usage', `${dev} is not a vif name (vifD.N)`);
   const ev: VifEvent = { action: 'online', typeIf: 'vif', dev, xenbusPath: `backend/vif/${m[1]}/${m[2]}`, domid: Number(m[1]), devid: Number(m[2]) };
-  await online(ev, { bridge }, t, runner, runDir(runner.netns));
+  await online(ev, { bridge, ...(mac ? { mac } : {}) }, t, runner, runDir(runner.netns));
 };
 
 /** The error goes to xl (hotplug-error, so xl fails at once with it) and to the logs. */

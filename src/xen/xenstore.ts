@@ -6,7 +6,7 @@
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 
-export const VIF_KEYS = ['bridge', 'mtu', 'vifname', 'mac', 'ip'] as const;
+export const VIF_KEYS = ['bridge', 'mtu', 'vifname', 'mac', 'ip', 'vlan'] as const;
 export type VifKey = (typeof VIF_KEYS)[number];
 
 const timeoutMs = (): number => Number(process.env.XENBRIDGE_XENSTORE_TIMEOUT ?? 10) * 1000;

@@ -15,3 +15,11 @@ bridges:
       ifname: int0
       addresses: [203.0.113.1/24]
 `;
+
+/** The NIC taken over into one classic bridge, nothing else. */
+export const TAKEOVER_ONLY = `version: 1
+bridges:
+  - name: xenbr0
+    uplink: eth0
+    mtu: 1500
+`;

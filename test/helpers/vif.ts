@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import type { Sandbox } from './netns.js';
 import { cli, ROOT, sh, type CliResult } from './sh.js';
 
+/** The MAC makeVif gives domU d's eth0 n, and setVif writes as xenstore mac unless told otherwise. */
+export const guestMac = (d: number, n: number): string => `00:16:3e:00:${d.toString(16).padStart(2, '0')}:${n.toString(16).padStart(2, '0')}`;
+
 export interface XenBed {
   store: string;
   env: Record<string, string>;
@@ -37,13 +40,13 @@ export const makeXenBed = (sb: Sandbox, topologyFile: string): XenBed => {
     env,
     setVif: (d, n, keys) => {
       mkdirSync(base(d, n), { recursive: true });
-      for (const [k, v] of Object.entries(keys)) writeFileSync(join(base(d, n), k), v);
+      for (const [k, v] of Object.entries({ mac: guestMac(d, n), ...keys })) writeFileSync(join(base(d, n), k), v);
     },
     read: (d, n, key) => (existsSync(join(base(d, n), key)) ? readFileSync(join(base(d, n), key), 'utf8') : undefined),
     makeVif: async (d, n, addr) => {
       const ns = `${sb.dom0}u${d}x${n}`;
       domUs.push(ns);
-      await sh(`ip netns add ${ns} && ip -n ${sb.dom0} link add name vif${d}.${n} type veth peer name eth0 netns ${ns}`);
+      await sh(`ip netns add ${ns} && ip -n ${sb.dom0} link add name vif${d}.${n} type veth peer name eth0 address ${guestMac(d, n)} netns ${ns}`);
       await sh(`ip -n ${ns} link set lo up && ip -n ${ns} link set eth0 up${addr ? ` && ip -n ${ns} addr add ${addr} dev eth0` : ''}`);
       return ns;
     },

@@ -3,13 +3,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { cli, ROOT, sh } from '../helpers/sh.js';
+import { TAKEOVER_ONLY } from '../helpers/topologies.js';
 
-const TOPO = `version: 1
-bridges:
-  - name: xenbr0
-    uplink: eth0
-    mtu: 1500
-`;
+const TOPO = TAKEOVER_ONLY;
 
 let sb: Sandbox;
 let cfg: string;

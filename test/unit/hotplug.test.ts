@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/validate.js';
-import { XbError } from '../../src/errors.js';
+import { errorMessage } from '../helpers/errors.js';
 import { parseBridgeRequest } from '../../src/xen/bridge-spec.js';
 import { parseHotplug } from '../../src/xen/hotplug-env.js';
 import { resolveTarget } from '../../src/xen/vif-target.js';
 
 const env = { vif: 'vif3.1', XENBUS_PATH: 'backend/vif/3/1', XENBUS_TYPE: 'vif', XENBUS_BASE_PATH: 'backend', netdev: '', script: '/etc/xen/scripts/vif-xenbridge' };
-const message = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof XbError) return e.message;
-    throw e;
-  }
-  return 'no error';
-};
+const message = errorMessage;
 
 describe('the hotplug contract: argv and env', () => {
   it('takes online/offline type_if=vif with the PV device from $vif', () => {
@@ -85,18 +77,18 @@ bridges:
     expect(target('xenbr0v20')).toMatchObject({ bridge: 'xenbr0v20' });
     expect(target('xenbr0.150')).toMatchObject({ bridge: 'xenbr0v150', onDemand: { id: 150, device: 'eth0.150', bridge: 'xenbr0v150' } });
   });
-  it('filtering: access, trunk, native+trunk and the bridge as configured', () => {
+  it('filtering: access, trunk, native+trunk and the bridge alone (the untagged native VLAN)', () => {
     expect(target('xenbr1.10')).toMatchObject({ bridge: 'xenbr1', keepNative: false, entries: [{ vid: 10, pvid: true, untagged: true }] });
     expect(target('xenbr1:10:20')).toMatchObject({ keepNative: false, entries: [{ vid: 10, pvid: false, untagged: false }, { vid: 20, pvid: false, untagged: false }] });
     expect(target('xenbr1.20:10:300')).toMatchObject({ keepNative: false, entries: [{ vid: 20, pvid: true, untagged: true }, { vid: 10 }, { vid: 300 }] });
-    expect(target('xenbr1')).toMatchObject({ keepNative: true, entries: [{ vid: 10 }, { vid: 20 }, { vid: 300, vidEnd: 300 }] });
+    expect(target('xenbr1')).toMatchObject({ keepNative: true, entries: [], shape: { untagged: true, tagged: [] } });
   });
   it.each([
     ['xenbr9', 'bridge xenbr9 is not in the topology (bridges: xenbr0, xenbr1)'],
     ['xenbr0.30', 'VLAN 30 is not allowed on xenbr0'],
     ['xenbr0.200', 'VLAN 200 is not allowed on xenbr0'],
     ['xenbr1:10:30', 'VLAN 30 is not allowed on xenbr1'],
-    ['xenbr0:10:20', 'bridge xenbr0: trunk VLAN lists need mode: filtering'],
+    ['xenbr0.10:20', 'bridge xenbr0: a native VLAN with tagged VLANs needs mode: filtering'],
     ['xenbr0.5:10', 'VLAN 5 is not allowed on xenbr0'],
   ])('%s is refused', (raw, msg) => expect(message(() => target(raw))).toBe(msg));
 });

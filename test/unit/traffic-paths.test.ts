@@ -30,9 +30,9 @@ describe('derivePaths', () => {
 
   it('adds each vif on the networks its bridge= value gives it, with the tag frames have on it', () => {
     const t = lab('classic');
-    const vifs = [expectFromRequest(t, 'vif1.0', 'xenbr0.10', 'given'), expectFromRequest(t, 'vif2.0', 'xenbr0', 'given')];
+    const vifs = [expectFromRequest(t, 'vif1.0', 'xenbr0.10', 'given'), expectFromRequest(t, 'vif2.0', 'xenbr0:10:20', 'given'), expectFromRequest(t, 'vif3.0', 'xenbr0', 'given')];
     expect((chain('classic', 'vlan 10', vifs)?.[4] as string[]).slice(5)).toEqual(['vif1.0:vif:-', 'vif2.0:vif:10']);
-    expect((chain('classic', 'untagged', vifs)?.[4] as string[]).slice(3)).toEqual(['vif2.0:vif:-']);
+    expect((chain('classic', 'untagged', vifs)?.[4] as string[]).slice(3)).toEqual(['vif3.0:vif:-']);
     const f = lab('filtering');
     expect(expectFromRequest(f, 'vif1.0', 'xenbr0.10', 'xenstore').carries).toEqual([{ vid: 10, tag: null }]);
     expect(expectFromRequest(f, 'vif2.0', 'xenbr0:10', 'xenstore').carries).toEqual([{ vid: 10, tag: 10 }]);
@@ -61,7 +61,7 @@ describe('derivePaths', () => {
 });
 
 describe('findFailures', () => {
-  const path = (id: string) => derivePaths(lab('classic'), labState('classic'), [expectFromRequest(lab('classic'), 'vif2.0', 'xenbr0', 'given')]).paths.find((p) => p.id === id)!;
+  const path = (id: string) => derivePaths(lab('classic'), labState('classic'), [expectFromRequest(lab('classic'), 'vif2.0', 'xenbr0:10:20', 'given')]).paths.find((p) => p.id === id)!;
 
   it('finds nothing when every hop saw its frames with the right tag', () => {
     const p = path('vlan 10');
@@ -101,7 +101,7 @@ describe('findFailures', () => {
 
 describe('listen flags', () => {
   const t = lab('classic');
-  const { paths } = derivePaths(t, labState('classic'), [expectFromRequest(t, 'vif2.0', 'xenbr0', 'given')], [], true);
+  const { paths } = derivePaths(t, labState('classic'), [expectFromRequest(t, 'vif2.0', 'xenbr0:10:20', 'given')], [], true);
   const hop = (dev: string, frames: Record<string, number>): ListenHop => ({ dev, role: 'bridge-port', frames, broadcasts: {} });
   const bcast = (src: string, vid: number | null): Frame => ({ dst: BROADCAST, src, vids: vid === null ? [] : [vid], ethertype: 0x0806, length: 46, body: Buffer.from(src) });
   const heardAt = (byDev: Record<string, Frame[]>): Heard => {

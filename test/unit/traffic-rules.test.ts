@@ -19,6 +19,7 @@ interface Case {
   edit?: (dev: string, c: Check) => Tag | 'none' | undefined;
   errors?: Record<string, string>;
   probes?: ProbeRun[];
+  guardDrops?: Record<string, Record<string, number>>;
 }
 
 const analyse = (k: Case) => {
@@ -26,7 +27,7 @@ const analyse = (k: Case) => {
   const p = derivePaths(k.t, k.s, vifs).paths.find((x) => x.id === k.path)!;
   const hops = hopResults(p, captures(p, k.edit, k.errors), NONCE);
   const failures = findFailures(p, hops);
-  return { failures, diagnoses: diagnose({ path: p, hops, probes: k.probes ?? [], state: k.s, vifs }, failures) };
+  return { failures, diagnoses: diagnose({ path: p, hops, probes: k.probes ?? [], state: k.s, vifs, guardDrops: k.guardDrops }, failures) };
 };
 
 /** Drop a check's frames at these hops. */
@@ -95,10 +96,17 @@ describe('traffic diagnosis rules', () => {
   });
 
   it('vlan-device-steals-vid: the naive peth0.10 keeps VLAN 10 away from the trunk guest, naming device and bridge', () => {
-    const d = only({ t: lab('classic'), s: naiveState(), path: 'vlan 10', vifs: [['vif2.0', 'xenbr0']], edit: drop(['vif2.0']) });
+    const d = only({ t: lab('classic'), s: naiveState(), path: 'vlan 10', vifs: [['vif2.0', 'xenbr0:10:20']], edit: drop(['vif2.0']) });
     expect([d.rule, d.hop]).toEqual(['vlan-device-steals-vid', 'vif2.0']);
     expect(d.message).toBe('peth0.10 (VLAN 10) sits on peth0, a port of xenbr0: the kernel hands VLAN 10 frames to peth0.10 before xenbr0 sees them, so vif2.0 (guest port of xenbr0) never gets VLAN 10');
     expect(d.fix).toMatch(/^delete peth0\.10/);
+  });
+
+  it('dropped-by-guard: a frame the vif\'s guard dropped during the run is named as guest isolation, with its reason', () => {
+    const k = { ...classic(drop(['vif1.0'])), path: 'vlan 10', vifs: [['vif1.0', 'xenbr0.10']] as [string, string][] };
+    const d = only({ ...k, guardDrops: { 'vif1.0': { 'tagged frame on an untagged port': 2, 'spoofed source MAC': 0 } } });
+    expect([d.rule, d.hop, d.message]).toEqual(['dropped-by-guard', 'vif1.0', "vif1.0's guard dropped 2 frame(s) while the probes ran (2 tagged frame on an untagged port): the ARP request was stopped by guest isolation, not lost"]);
+    expect(only({ ...k, guardDrops: { 'vif1.0': { 'spoofed source MAC': 0 } } }).rule).not.toBe('dropped-by-guard');
   });
 
   it('vif-wrong-bridge: xenstore says xenbr0.10, the kernel has the vif on xenbr0v20', () => {
@@ -175,7 +183,7 @@ describe('traffic diagnosis rules', () => {
   it('several vifs failing for one reason are told once per vif, each by the same rule', () => {
     const s = naiveState();
     s.links.push({ ...s.links.find((l) => l.name === 'vif2.0')!, name: 'vif3.0' });
-    const r = analyse({ t: lab('classic'), s, path: 'vlan 10', vifs: [['vif2.0', 'xenbr0'], ['vif3.0', 'xenbr0']], edit: drop(['vif2.0', 'vif3.0']) });
+    const r = analyse({ t: lab('classic'), s, path: 'vlan 10', vifs: [['vif2.0', 'xenbr0:10:20'], ['vif3.0', 'xenbr0:10']], edit: drop(['vif2.0', 'vif3.0']) });
     expect(r.diagnoses.map((d) => [d.rule, d.hop])).toEqual([['vlan-device-steals-vid', 'vif2.0'], ['vlan-device-steals-vid', 'vif3.0']]);
   });
 });

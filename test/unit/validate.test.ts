@@ -19,7 +19,7 @@ describe('topology validation: each bad input gets a clear message with file:lin
     ['unknown top-level key', 'version: 1\nbridge: []\n', ['t.yaml:2:1: unknown key "bridge" in the top level (allowed: version, bridges, names)']],
     ['missing version', 'bridges: []\n', ['t.yaml:1:1: the file needs "version: 1"']],
     ['wrong version', 'version: 2\n', ['t.yaml:1:10: version must be 1, got 2']],
-    ['unknown bridge key', bridge('    uplnk: eth0\n'), ['t.yaml:4:5: unknown key "uplnk" in bridges[0] (allowed: name, uplink, uplink-port, mode, mtu, stp, forward-delay, mac, dom0, vlans, vif-vlans)']],
+    ['unknown bridge key', bridge('    uplnk: eth0\n'), ['t.yaml:4:5: unknown key "uplnk" in bridges[0] (allowed: name, uplink, uplink-port, mode, mtu, stp, forward-delay, mac, dom0, vlans, vif-vlans, vif-antispoof, insecure-vif-all-tags)']],
     ['name too long', 'version: 1\nbridges:\n  - name: averyveryverylongname\n', ['t.yaml:3:11: bridges[0].name: interface name "averyveryverylongname" is longer than 15 bytes']],
     ['name with slash', 'version: 1\nbridges:\n  - name: xen/br\n', ['t.yaml:3:11: bridges[0].name: interface name "xen/br" contains "/", ":" or whitespace']],
     ['name with colon', 'version: 1\nbridges:\n  - name: "xen:0"\n', ['t.yaml:3:11: bridges[0].name: interface name "xen:0" contains "/", ":" or whitespace']],

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyTopology, stopNetwork } from '../../src/apply/apply.js';
 import { parseTopology } from '../../src/config/validate.js';
-import { labTopology } from '../../src/lab/example.js';
+import { labGuestMac, labTopology } from '../../src/lab/example.js';
 import { attachVif } from '../../src/xen/vif-hook.js';
 import { readState } from '../../src/state/read.js';
 import { lint } from '../../src/verify/lint.js';
@@ -38,9 +38,9 @@ describe.each(['classic', 'filtering'] as const)('the same intent applied by xen
   it('reaches every network from dom0 and from access, trunk and untagged guests', async () => {
     const t = parseTopology(labTopology(mode));
     await applyTopology(t, bed.dom0);
-    await attachVif(bed.dom0, t, 'vif1.0', 'xenbr0.10');
-    await attachVif(bed.dom0, t, 'vif2.0', 'xenbr0');
-    await attachVif(bed.dom0, t, 'vif3.0', 'xenbr0');
+    await attachVif(bed.dom0, t, 'vif1.0', 'xenbr0.10', labGuestMac('vif1.0'));
+    await attachVif(bed.dom0, t, 'vif2.0', 'xenbr0:10:20', labGuestMac('vif2.0'));
+    await attachVif(bed.dom0, t, 'vif3.0', 'xenbr0', labGuestMac('vif3.0'));
     const paths: [string, boolean][] = await Promise.all([
       ['dom0 untagged', bed.ping(bed.dom0, '192.0.2.1')],
       ['dom0 VLAN 10', bed.ping(bed.dom0, '10.10.0.1')],

@@ -14,7 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MODULES=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
   netfs fscache 9pnet 9pnet_virtio 9p overlay llc stp garp mrp 8021q bridge veth)
 
-vm_apt_install qemu-system-x86 busybox-static cpio tcpdump iputils-ping iputils-arping
+vm_apt_install qemu-system-x86 busybox-static cpio tcpdump iputils-ping iputils-arping nftables python3
 
 cache=$(vm_cache_dir)
 mkdir -p "$cache"

@@ -20,10 +20,12 @@ XEN_PKGS=(xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common xenstore-uti
   libxencall1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 libxenstore4 libxentoollog1
   libxenhypfs1 libxendevicemodel1 libxentoolcore1 libyajl2)
 # Load order = dependency order: the VM bed's set (+ virtio_console for the command's output
-# channel), then Xen's devices (xenfs after privcmd).
+# channel), then Xen's devices (xenfs after privcmd), then nf_tables for the vif guards
+# (dom0 has no modprobe on demand).
 DOM0_MODS=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_console
   netfs fscache 9pnet 9pnet_virtio 9p overlay llc stp garp mrp 8021q bridge veth
-  xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback)
+  xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback
+  crc32c_generic libcrc32c nfnetlink nf_tables)
 DOMU_MODS=(xen-netfront llc stp garp mrp 8021q)
 
 t0=$(date +%s.%N)

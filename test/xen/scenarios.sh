@@ -177,7 +177,7 @@ stage_files() {
 
 stage_files
 switch_up
-scenario_mode classic xenbr0
+scenario_mode classic 'xenbr0:10:20'
 scenario_mode filtering 'xenbr0:10:20'
 scenario_refused
 step "done in $((SECONDS - t0)) s"

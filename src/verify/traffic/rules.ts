@@ -5,13 +5,14 @@
 import type { RuleInput, Rule } from './evidence.js';
 import { mtuTooSmall, probeNotSent, replyToOtherMac, upstreamNotTrunking, vanishedUnexplained, vifWrongBridge, vlanDeviceSteals } from './rules-layout.js';
 import { hopMissing, portDown, pvidMismatch, stpNotForwarding, vidNotOnPort } from './rules-ports.js';
+import { droppedByGuard } from './rules-guard.js';
 import type { Diagnosis, Vanish } from './types.js';
 
 export type { RuleInput } from './evidence.js';
 
 /** Order matters: a missing or down port explains everything after it; "vanished" explains nothing and comes last. */
 export const RULES: readonly Rule[] = [
-  hopMissing, portDown, vifWrongBridge, stpNotForwarding, vlanDeviceSteals, replyToOtherMac, pvidMismatch, vidNotOnPort,
+  hopMissing, portDown, vifWrongBridge, droppedByGuard, stpNotForwarding, vlanDeviceSteals, replyToOtherMac, pvidMismatch, vidNotOnPort,
   mtuTooSmall, upstreamNotTrunking, probeNotSent, vanishedUnexplained,
 ];
 

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readGuards, type LiveGuard } from '../../state/guards.js';
 import { XbError } from '../../errors.js';
 import { createRunner, type Runner } from '../../exec/runner.js';
 import type { Topology } from '../../model/topology.js';
@@ -42,6 +43,12 @@ export interface TrafficReport {
   vifs: VifExpectation[];
 }
 
+type GuardDrops = Record<string, Record<string, number>>;
+
+/** Frames each guard dropped between two reads of its counters. */
+export const guardDropsBetween = (a: Map<string, LiveGuard>, b: Map<string, LiveGuard>): GuardDrops =>
+  Object.fromEntries([...b].map(([dev, g]) => [dev, Object.fromEntries(Object.entries(g.drops).map(([why, n]) => [why, n - (a.get(dev)?.drops[why] ?? 0)]))]));
+
 export interface Prepared {
   state: HostState;
   vifs: VifExpectation[];
@@ -72,10 +79,10 @@ export const captureHops = async (runner: Runner, paths: PathSpec[], dir: string
   return caps;
 };
 
-const evaluate = (p: PathSpec, captured: Captured, nonce: Buffer, probes: ProbeRun[], pre: Prepared): PathResult => {
+const evaluate = (p: PathSpec, captured: Captured, nonce: Buffer, probes: ProbeRun[], pre: Prepared, guardDrops?: GuardDrops): PathResult => {
   const hops = hopResults(p, captured, nonce);
   const failures = findFailures(p, hops);
-  const diagnoses = failures.length === 0 ? [] : diagnose({ path: p, hops, probes, state: pre.state, vifs: pre.vifs }, failures);
+  const diagnoses = failures.length === 0 ? [] : diagnose({ path: p, hops, probes, state: pre.state, vifs: pre.vifs, guardDrops }, failures);
   return { spec: p, ok: failures.length === 0, hops, vanished: failures[0], failures, probes, diagnoses };
 };
 
@@ -85,6 +92,7 @@ export const verifyTraffic = async (t: Topology, runner: Runner, o: TrafficOptio
   try {
     const { paths, skipped } = derivePaths(t, pre.state, pre.vifs, o.networks);
     const nonce = randomBytes(6);
+    const before = await readGuards(runner);
     const caps = await captureHops(runner, paths, pre.dir, { filter: PROBE_FILTER });
     let probes: ProbeRun[][];
     try {
@@ -96,7 +104,8 @@ export const verifyTraffic = async (t: Topology, runner: Runner, o: TrafficOptio
     // Carrier, operstate and bridge port states reach userspace through linkwatch up to a second
     // late: the rules judge the state as it is after the probes, not as it was read before them.
     const after = { ...pre, state: await readState(runner, { bridgeVlans: true }) };
-    const results = paths.map((p, i) => evaluate(p, captured, nonce, probes[i] ?? [], after));
+    const drops = guardDropsBetween(before, await readGuards(runner));
+    const results = paths.map((p, i) => evaluate(p, captured, nonce, probes[i] ?? [], after, drops));
     return {
       ok: results.every((r) => r.ok), elapsedMs: Date.now() - started, pcapDir: pre.keep ? pre.dir : undefined,
       paths: results, skipped, vifs: pre.vifs,

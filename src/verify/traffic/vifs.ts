@@ -8,7 +8,8 @@ import type { BridgeSpec, Topology } from '../../model/topology.js';
 import type { HostState, VlanEntry } from '../../state/types.js';
 import { linkByName } from '../../state/types.js';
 import { parseBridgeRequest } from '../../xen/bridge-spec.js';
-import { resolveTarget } from '../../xen/vif-target.js';
+import { resolveTarget, type VifTarget } from '../../xen/vif-target.js';
+import { combineVlanKey } from '../../xen/vlan-key.js';
 import { readVifKeys } from '../../xen/xenstore.js';
 import type { Tag, VifExpectation } from './types.js';
 
@@ -33,15 +34,21 @@ const carriesOfEntries = (b: BridgeSpec, entries: Omit<VlanEntry, 'dev'>[]): Car
 
 const trunkCarries = (b: BridgeSpec): Carry[] => [{ vid: null, tag: null }, ...b.vlans.map((v) => ({ vid: v.id, tag: v.id }))];
 
+/** Classic mode's trunk bridge: the port's guard lets through only what its request names. */
+const shapeCarries = (b: BridgeSpec, shape: NonNullable<VifTarget['shape']>): Carry[] => [
+  ...(shape.untagged ? [{ vid: null, tag: null }] : []),
+  ...b.vlans.filter((v) => shape.tagged.some((r) => v.id >= r.start && v.id <= r.end)).map((v) => ({ vid: v.id, tag: v.id })),
+];
+
 /** The expectation a `bridge=` value gives, or a note saying why it gives none. */
-export const expectFromRequest = (t: Topology, vif: string, raw: string, source: 'xenstore' | 'given'): VifExpectation => {
+export const expectFromRequest = (t: Topology, vif: string, raw: string, source: 'xenstore' | 'given', vlan?: string): VifExpectation => {
   try {
-    const target = resolveTarget(parseBridgeRequest(raw), t);
+    const target = resolveTarget(combineVlanKey(parseBridgeRequest(raw), vlan), t);
     const b = target.spec;
     let carries: Carry[];
     if (b.mode === 'classic') {
       const v = b.vlans.find((x) => x.bridge === target.bridge);
-      carries = target.bridge === b.name ? trunkCarries(b) : v ? [{ vid: v.id, tag: null }] : [];
+      carries = target.bridge !== b.name ? (v ? [{ vid: v.id, tag: null }] : []) : target.shape ? shapeCarries(b, target.shape) : trunkCarries(b);
     } else {
       carries = [...(target.keepNative ? [{ vid: null, tag: null }] : []), ...carriesOfEntries(b, target.entries)];
     }
@@ -82,7 +89,7 @@ export const vifExpectations = async (t: Topology, s: HostState, reqs: VifReques
       // The hook's own default: with one bridge in the file, an unset bridge means that one.
       const raw = keys.bridge ?? (t.bridges.length === 1 ? t.bridges[0]?.name : undefined);
       if (raw === undefined) return expectFromLive(t, s, r.vif, `${base}/bridge is not set`);
-      return expectFromRequest(t, r.vif, raw, 'xenstore');
+      return expectFromRequest(t, r.vif, raw, 'xenstore', keys.vlan);
     } catch (e) {
       if (!isXbError(e)) throw e;
       return expectFromLive(t, s, r.vif, `xenstore: ${e.message}`);

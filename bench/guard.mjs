@@ -1,0 +1,156 @@
+// vif guards: the hook's online/offline time with guards vs without (same namespace, alternating,
+// medians), whether the online time grows with the number of vifs already guarded, and forwarding
+// throughput between two guests (iperf3, namespaces on this machine) with the guard chains vs without.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sh = (args, env) => execFileSync(args[0], args.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const mac = (d) => `00:16:3e:00:${(d >> 8).toString(16).padStart(2, '0')}:${(d & 255).toString(16).padStart(2, '0')}`;
+
+const bed = (name, topo) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xenbridge-guardbench-'));
+  const ns = `xbgb${name}${process.pid}`;
+  const cfg = join(dir, 'topology.yaml');
+  writeFileSync(cfg, topo);
+  sh(['ip', 'netns', 'add', ns]);
+  sh(['ip', 'netns', 'exec', ns, 'node', join(ROOT, 'bin/xenbridge'), 'apply', '-c', cfg], { ...process.env, XENBRIDGE_RUN_DIR: dir });
+  const env = (d) => ({
+    PATH: `${join(ROOT, 'test/fixtures/xenstore')}:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, XENSTORE_DIR: join(dir, 'store'),
+    XENBRIDGE_RUN_DIR: dir, XENBRIDGE_CONFIG: cfg, XENBRIDGE_HOTPLUG_LOG: join(dir, 'hotplug.log'),
+    vif: `vif${d}.0`, XENBUS_PATH: `backend/vif/${d}/0`, XENBUS_TYPE: 'vif', XENBUS_BASE_PATH: 'backend', netdev: '',
+  });
+  const hook = (d, action) => {
+    const t = process.hrtime.bigint();
+    sh(['ip', 'netns', 'exec', ns, 'node', join(ROOT, 'bin/xenbridge'), 'vif', action, 'type_if=vif'], env(d));
+    return Number(process.hrtime.bigint() - t) / 1e6;
+  };
+  const vif = (d) => {
+    const base = join(dir, 'store', `backend/vif/${d}/0`);
+    mkdirSync(base, { recursive: true });
+    writeFileSync(join(base, 'bridge'), 'xenbr0');
+    writeFileSync(join(base, 'mac'), mac(d));
+    writeFileSync(join(base, 'ip'), `10.9.${d >> 8}.${d & 255}`);
+    sh(['ip', '-n', ns, 'link', 'add', 'name', `vif${d}.0`, 'type', 'veth', 'peer', 'name', `g${d}`, 'address', mac(d)]);
+  };
+  return { ns, hook, vif, done: () => sh(['ip', 'netns', 'del', ns]) };
+};
+
+const TOPO = 'version: 1\nbridges:\n  - name: xenbr0\n    dom0: {ifname: h0}\n';
+const OFF = `${TOPO}    vif-antispoof: false\n    insecure-vif-all-tags: true\n`;
+
+export const benchGuardHook = (n = 11) => {
+  const on = bed('on', TOPO);
+  const off = bed('off', OFF);
+  try {
+    const t = { on: [[], []], off: [[], []] };
+    for (let i = 1; i <= n; i++) {
+      for (const [k, b] of [['on', on], ['off', off]]) {
+        b.vif(i);
+        t[k][0].push(b.hook(i, 'online'));
+        t[k][1].push(b.hook(i, 'offline'));
+      }
+    }
+    return { n, onOnline: median(t.on[0]), onOffline: median(t.on[1]), offOnline: median(t.off[0]), offOffline: median(t.off[1]) };
+  } finally {
+    on.done();
+    off.done();
+  }
+};
+
+/** Online time of the first and the last `sample` of `count` guarded vifs attached one after another. */
+export const benchGuardGrowth = (count = 128, sample = 16) => {
+  const b = bed('grow', TOPO);
+  try {
+    const times = [];
+    for (let i = 1; i <= count; i++) {
+      b.vif(i);
+      times.push(b.hook(i, 'online'));
+    }
+    return { count, first: median(times.slice(0, sample)), last: median(times.slice(-sample)) };
+  } finally {
+    b.done();
+  }
+};
+
+const iperf = (ns, server, seconds) => {
+  const srv = spawn('ip', ['netns', 'exec', `${ns}g2`, 'iperf3', '-s', '-1', '-B', server], { stdio: 'ignore' });
+  execFileSync('sleep', ['0.5']);
+  try {
+    const out = sh(['ip', 'netns', 'exec', `${ns}g1`, 'iperf3', '-c', server, '-t', String(seconds), '-J']);
+    return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+  } finally {
+    srv.kill();
+  }
+};
+
+/** Two guests on one bridge, iperf3 between them: rounds alternate between guarded and not. */
+export const benchGuardThroughput = (rounds = 3, seconds = 3) => {
+  const b = bed('tput', TOPO);
+  try {
+    for (const d of [1, 2]) {
+      b.vif(d);
+      sh(['ip', 'netns', 'add', `${b.ns}g${d}`]);
+      sh(['ip', '-n', b.ns, 'link', 'set', `g${d}`, 'netns', `${b.ns}g${d}`]);
+      sh(['ip', '-n', `${b.ns}g${d}`, 'addr', 'add', `10.9.0.${d}/24`, 'dev', `g${d}`]);
+      sh(['ip', '-n', `${b.ns}g${d}`, 'link', 'set', `g${d}`, 'up']);
+      b.hook(d, 'online');
+    }
+    const rules = sh(['ip', 'netns', 'exec', b.ns, 'nft', 'list', 'table', 'bridge', 'xenbridge']);
+    const on = [];
+    const off = [];
+    for (let r = 0; r < rounds; r++) {
+      on.push(iperf(b.ns, '10.9.0.2', seconds));
+      sh(['ip', 'netns', 'exec', b.ns, 'nft', 'delete', 'table', 'bridge', 'xenbridge']);
+      off.push(iperf(b.ns, '10.9.0.2', seconds));
+      execFileSync('ip', ['netns', 'exec', b.ns, 'nft', '-f', '-'], { input: rules });
+    }
+    return { rounds, seconds, on: median(on), off: median(off) };
+  } finally {
+    for (const d of [1, 2]) sh(['ip', 'netns', 'del', `${b.ns}g${d}`]);
+    b.done();
+  }
+};
+
+export const printGuard = (h, g, tp) => {
+  console.log(`vif hook with guards vs without (median of ${h.n}): online ${h.onOnline.toFixed(0)} vs ${h.offOnline.toFixed(0)} ms (x${(h.onOnline / h.offOnline).toFixed(2)}), offline ${h.onOffline.toFixed(0)} vs ${h.offOffline.toFixed(0)} ms (x${(h.onOffline / h.offOffline).toFixed(2)})`);
+  console.log(`guarded online with ${g.count} vifs: first vifs ${g.first.toFixed(0)} ms, last ${g.last.toFixed(0)} ms (x${(g.last / g.first).toFixed(2)})`);
+  console.log(`forwarding between two guests (iperf3, median of ${tp.rounds} x ${tp.seconds} s): ${tp.on.toFixed(2)} Gbit/s guarded vs ${tp.off.toFixed(2)} without (x${(tp.on / tp.off).toFixed(3)})`);
+};
+
+/** One guard's nft transaction (add, then remove) on a table already holding `existing` guards. */
+export const benchGuardScale = async (existing = 256, n = 21) => {
+  const { guardCommands, unguardCommands } = await import('../dist/plan/guard.js');
+  const g = (i) => ({ dev: `vif${i}.0`, vlans: { untagged: true, tagged: [] }, mac: mac(i), ips: [`10.9.${i >> 8}.${i & 255}`] });
+  const ns = `xbgs${process.pid}`;
+  sh(['ip', 'netns', 'add', ns]);
+  try {
+    const nft = (lines) => {
+      const t = process.hrtime.bigint();
+      execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: `${lines.join('; ')}\n` });
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    const round = () => {
+      const add = [];
+      const del = [];
+      for (let i = 0; i < n; i++) {
+        add.push(nft(guardCommands(g(9000))));
+        del.push(nft(unguardCommands('vif9000.0')));
+      }
+      return [median(add), median(del)];
+    };
+    const empty = round();
+    for (let i = 1; i <= existing; i += 32) nft(Array.from({ length: Math.min(32, existing - i + 1) }, (_, k) => guardCommands(g(i + k)).join('; ')));
+    const full = round();
+    return { existing, n, emptyAdd: empty[0], emptyDel: empty[1], fullAdd: full[0], fullDel: full[1] };
+  } finally {
+    sh(['ip', 'netns', 'del', ns]);
+  }
+};
+
+export const printGuardScale = (s) =>
+  console.log(`one guard's nft transaction with ${s.existing} guards already vs none (median of ${s.n}): add ${s.fullAdd.toFixed(1)} vs ${s.emptyAdd.toFixed(1)} ms (x${(s.fullAdd / s.emptyAdd).toFixed(2)}), remove ${s.fullDel.toFixed(1)} vs ${s.emptyDel.toFixed(1)} ms (x${(s.fullDel / s.emptyDel).toFixed(2)})`);

@@ -1,0 +1,151 @@
+/**
+ * A vif's guard: the frames its port may carry, as bridge-family nftables rules in one table. Each
+ * guarded port has its own pair of chains (from the guest: in-NAME, toward it: out-NAME), reached
+ * through one verdict-map element per direction, so attaching or detaching a vif adds or removes
+ * only its own chains and elements, whatever the number of vifs already there. Pure: nothing runs.
+ */
+import { createHash } from 'node:crypto';
+import { XbError } from '../errors.js';
+import type { VidRange } from '../model/topology.js';
+
+export const GUARD_TABLE = 'bridge xenbridge';
+export const MAP_IN = 'vifs-in';
+export const MAP_OUT = 'vifs-out';
+
+export interface VifGuard {
+  /** The port's final name (ifname matching, so the chains may exist before a rename). */
+  dev: string;
+  /** The VLAN shape the port carries; absent: any (the bridge's insecure-vif-all-tags). */
+  vlans?: { untagged: boolean; tagged: VidRange[] };
+  /** Antispoofing: the guest's MAC (xenstore mac). */
+  mac?: string;
+  /** Antispoofing: the guest's addresses (xenstore ip); absent: any address from its MAC. */
+  ips?: string[];
+}
+
+/** Every drop rule carries one of these as its comment, so a counter names why a frame died. */
+export const DROP_REASON = {
+  mac: 'spoofed source MAC',
+  outerQinQ: 'S-tagged (802.1ad) frame',
+  stacked: 'stacked VLAN tags (QinQ)',
+  tagged: 'tagged frame on an untagged port',
+  vid: 'VLAN not carried by this vif',
+  untagged: 'untagged frame on a trunk-only port',
+  arpMac: 'ARP from another MAC',
+  arpIp: 'ARP for an address not in xenstore ip',
+  router: 'IPv6 router advertisement or redirect',
+  ip4: 'IPv4 from an address not in xenstore ip',
+  ip6: 'IPv6 from an address not in xenstore ip',
+  proto: 'protocol other than IPv4, ARP, IPv6',
+} as const;
+
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+
+export const chainIn = (dev: string): string => `in-${dev}`;
+export const chainOut = (dev: string): string => `out-${dev}`;
+
+const checkName = (dev: string): string => {
+  if (!NAME_RE.test(dev)) throw new XbError('xenstore', `cannot guard port "${dev}": its name has characters other than letters, digits, "_", "." and "-"`);
+  return dev;
+};
+
+const vids = (r: VidRange): string => (r.start === r.end ? `${r.start}` : `${r.start}-${r.end}`);
+const drop = (match: string, why: string): string => `${match === '' ? '' : `${match} `}counter drop comment "${why}"`;
+
+/** A short digest of everything the rules depend on: equal digests, equal rules. */
+export const guardDigest = (g: VifGuard): string =>
+  createHash('sha256').update(JSON.stringify([g.dev, g.vlans ?? null, g.mac ?? null, g.ips ?? null])).digest('hex').slice(0, 16);
+
+export const HEAD_COMMENT = (g: VifGuard): string => `xenbridge ${guardDigest(g)}`;
+
+/*
+ * No anonymous sets (`{ a, b }`): nft 1.0.6 reads every set of the ruleset, with its elements, before
+ * each transaction, so a set per rule made one vif's transaction cost grow with the number of vifs
+ * (measured: 40 ms alone, 1 s with 256 guarded vifs). One rule per value keeps it flat.
+ */
+
+/** VLAN shape rules; the same both ways, so nothing the guest may not send reaches it either. */
+const vlanRules = (v: NonNullable<VifGuard['vlans']>): string[] => [
+  drop('ether type 8021ad', DROP_REASON.outerQinQ),
+  drop('ether type 0x9100', DROP_REASON.outerQinQ),
+  ...['8021q', '8021ad', '0x9100'].map((t) => drop(`vlan type ${t}`, DROP_REASON.stacked)),
+  ...v.tagged.map((r) => `vlan id ${vids(r)} accept`),
+  drop('ether type 8021q', v.tagged.length === 0 ? DROP_REASON.tagged : DROP_REASON.vid),
+  ...(v.untagged ? [] : [drop('', DROP_REASON.untagged)]),
+];
+
+const v4 = (ips: string[]): string[] => ips.filter((a) => !a.includes(':'));
+const v6 = (ips: string[]): string[] => ips.filter((a) => a.includes(':'));
+
+/** As vif-bridge's `ip=`, for untagged frames: addresses, ARP and NDP, and a DHCP client's first request. */
+const addressRules = (g: VifGuard, ips: string[]): string[] => [
+  ...(g.mac ? [drop(`arp saddr ether != ${g.mac}`, DROP_REASON.arpMac)] : []),
+  ...['0.0.0.0', ...v4(ips)].map((a) => `arp saddr ip ${a} accept`),
+  drop('ether type arp', DROP_REASON.arpIp),
+  'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
+  ...v4(ips).map((a) => `ip saddr ${a} accept`),
+  drop('ether type ip', DROP_REASON.ip4),
+  drop('icmpv6 type nd-router-advert', DROP_REASON.router),
+  drop('icmpv6 type nd-redirect', DROP_REASON.router),
+  ...['::', 'fe80::/10', ...v6(ips)].map((a) => `ip6 saddr ${a} accept`),
+  drop('ether type ip6', DROP_REASON.ip6),
+  drop('', DROP_REASON.proto),
+];
+
+export const inRules = (g: VifGuard): string[] => [
+  `counter comment "${HEAD_COMMENT(g)}"`,
+  ...(g.mac ? [drop(`ether saddr != ${g.mac}`, DROP_REASON.mac)] : []),
+  ...(g.vlans ? vlanRules(g.vlans) : []),
+  ...(g.ips ? addressRules(g, g.ips) : []),
+];
+
+export const outRules = (g: VifGuard): string[] => [`counter comment "${HEAD_COMMENT(g)}"`, ...(g.vlans ? vlanRules(g.vlans) : [])];
+
+/** The shared table, maps and hook chains: idempotent (flush then one rule, in one transaction). */
+export const baseCommands = (): string[] => [
+  `add table ${GUARD_TABLE}`,
+  `add map ${GUARD_TABLE} ${MAP_IN} { type ifname : verdict; }`,
+  `add map ${GUARD_TABLE} ${MAP_OUT} { type ifname : verdict; }`,
+  `add chain ${GUARD_TABLE} pre { type filter hook prerouting priority -200; policy accept; }`,
+  `flush chain ${GUARD_TABLE} pre`,
+  `add rule ${GUARD_TABLE} pre iifname vmap @${MAP_IN}`,
+  `add chain ${GUARD_TABLE} post { type filter hook postrouting priority -200; policy accept; }`,
+  `flush chain ${GUARD_TABLE} post`,
+  `add rule ${GUARD_TABLE} post oifname vmap @${MAP_OUT}`,
+];
+
+/** Creates or replaces the port's chains and map elements (atomically: nft -f is one transaction). */
+export const guardCommands = (g: VifGuard): string[] => {
+  const dev = checkName(g.dev);
+  const chain = (name: string, rules: string[]): string[] => [
+    `add chain ${GUARD_TABLE} ${name}`,
+    `flush chain ${GUARD_TABLE} ${name}`,
+    ...rules.map((r) => `add rule ${GUARD_TABLE} ${name} ${r}`),
+  ];
+  return [
+    ...baseCommands(),
+    ...chain(chainIn(dev), inRules(g)),
+    ...chain(chainOut(dev), outRules(g)),
+    `add element ${GUARD_TABLE} ${MAP_IN} { "${dev}" : jump ${chainIn(dev)} }`,
+    `add element ${GUARD_TABLE} ${MAP_OUT} { "${dev}" : jump ${chainOut(dev)} }`,
+  ];
+};
+
+/**
+ * Removes the port's elements and chains (elements first: a chain a map jumps to cannot go). They
+ * are added first in the same transaction, so the removal succeeds whatever is left of them.
+ */
+export const unguardCommands = (dev: string): string[] => {
+  const d = checkName(dev);
+  return [
+    ...baseCommands(),
+    `add chain ${GUARD_TABLE} ${chainIn(d)}`,
+    `add chain ${GUARD_TABLE} ${chainOut(d)}`,
+    `add element ${GUARD_TABLE} ${MAP_IN} { "${d}" : jump ${chainIn(d)} }`,
+    `add element ${GUARD_TABLE} ${MAP_OUT} { "${d}" : jump ${chainOut(d)} }`,
+    `delete element ${GUARD_TABLE} ${MAP_IN} { "${d}" }`,
+    `delete element ${GUARD_TABLE} ${MAP_OUT} { "${d}" }`,
+    `delete chain ${GUARD_TABLE} ${chainIn(d)}`,
+    `delete chain ${GUARD_TABLE} ${chainOut(d)}`,
+  ];
+};

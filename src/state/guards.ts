@@ -1,0 +1,73 @@
+/**
+ * Reading vif guards back from the kernel (`nft -j list table`), for verify, show and apply.
+ */
+import { isXbError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import { GUARD_TABLE, MAP_IN, MAP_OUT } from '../plan/guard.js';
+
+export interface LiveGuard {
+  dev: string;
+  /** The digest in the in-chain's first rule (plan/guard.ts guardDigest), if any. */
+  digest?: string;
+  inChain: boolean;
+  outChain: boolean;
+  /** Which verdict maps send the port's frames to its chains. */
+  inMapped: boolean;
+  outMapped: boolean;
+  /** Drop rules by reason (their comment), with the frames each has dropped, both directions summed. */
+  drops: Record<string, number>;
+}
+
+interface NftRule {
+  chain: string;
+  comment?: string;
+  expr?: Record<string, unknown>[];
+}
+type NftItem = { rule?: NftRule; chain?: { name: string }; map?: { name: string; elem?: unknown[] } };
+
+const HEAD = /^xenbridge ([0-9a-f]+)$/;
+
+const nftList = async (runner: Runner, what: string[]): Promise<NftItem[] | undefined> => {
+  let r;
+  try {
+    r = await runner.run('nft', ['-j', 'list', ...what], { inNetns: true, timeoutMs: 10_000 });
+  } catch (e) {
+    // nft not installed: no guard can exist.
+    if (isXbError(e) && e.kind === 'command') return undefined;
+    throw e;
+  }
+  if (r.exitCode !== 0) return undefined;
+  return (JSON.parse(r.stdout) as { nftables: NftItem[] }).nftables;
+};
+
+const packets = (r: NftRule): number => {
+  const c = r.expr?.find((e) => 'counter' in e)?.counter as { packets?: number } | undefined;
+  return c?.packets ?? 0;
+};
+
+const mappedNames = (items: NftItem[], map: string): Set<string> =>
+  new Set((items.find((i) => i.map?.name === map)?.map?.elem ?? []).map((e) => (Array.isArray(e) ? String(e[0]) : String(e))));
+
+export const readGuards = async (runner: Runner): Promise<Map<string, LiveGuard>> => {
+  const items = (await nftList(runner, ['table', ...GUARD_TABLE.split(' ')])) ?? [];
+  const out = new Map<string, LiveGuard>();
+  const get = (dev: string): LiveGuard => {
+    let g = out.get(dev);
+    if (!g) out.set(dev, (g = { dev, inChain: false, outChain: false, inMapped: false, outMapped: false, drops: {} }));
+    return g;
+  };
+  for (const i of items) {
+    const m = /^(in|out)-(.+)$/.exec(i.chain?.name ?? '');
+    if (m?.[2]) get(m[2])[m[1] === 'in' ? 'inChain' : 'outChain'] = true;
+    const r = i.rule;
+    const rm = r ? /^(in|out)-(.+)$/.exec(r.chain) : null;
+    if (!r || !rm?.[2]) continue;
+    const g = get(rm[2]);
+    const head = HEAD.exec(r.comment ?? '');
+    if (head && rm[1] === 'in') g.digest = head[1];
+    else if (r.comment && !head) g.drops[r.comment] = (g.drops[r.comment] ?? 0) + packets(r);
+  }
+  for (const dev of mappedNames(items, MAP_IN)) get(dev).inMapped = true;
+  for (const dev of mappedNames(items, MAP_OUT)) get(dev).outMapped = true;
+  return out;
+};

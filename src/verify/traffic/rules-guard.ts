@@ -1,0 +1,14 @@
+/** A frame a vif's guard dropped on purpose: guest isolation at work, not a mystery loss. */
+import { trail, what, type Rule } from './evidence.js';
+
+export const droppedByGuard: Rule = (inp, f) => {
+  const drops = Object.entries(inp.guardDrops?.[f.hop] ?? {}).filter(([, n]) => n > 0);
+  if (drops.length === 0) return undefined;
+  const total = drops.reduce((n, [, k]) => n + k, 0);
+  return {
+    rule: 'dropped-by-guard', hop: f.hop,
+    message: `${f.hop}'s guard dropped ${total} frame(s) while the probes ran (${drops.map(([why, n]) => `${n} ${why}`).join('; ')}): ${what(inp, f)} was stopped by guest isolation, not lost`,
+    evidence: [trail(inp, f), `nft list table bridge xenbridge: counters of in-${f.hop} / out-${f.hop}`],
+    fix: `the frame is outside what ${f.hop}'s xenstore bridge/vlan/mac/ip allow: change those keys (and re-attach the vif) if the guest should carry it`,
+  };
+};

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Crafted Ethernet frames for guest-isolation tests, sent and captured raw (AF_PACKET).
+
+  frames.py send IFACE JSON      JSON: a list of frame specs (see frame())
+  frames.py capture IFACE SECS   prints "ready", then at SIGTERM (or after SECS) the JSON list of marker ids seen
+
+Every frame carries "XBMARK-<id>-" in its payload, so a capture knows which crafted frame it saw
+whatever tags the bridge added or removed on the way.
+"""
+import json
+import signal
+import socket
+import struct
+import sys
+import time
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+TYPES = {'ipv4': 0x0800, 'arp': 0x0806, 'ipv6': 0x86DD}
+
+
+def mac(text):
+    return bytes.fromhex(text.replace(':', ''))
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4(src, dst, payload, proto=17):
+    head = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
+    head = head[:10] + struct.pack('!H', checksum(head)) + head[12:]
+    return head + payload
+
+
+def udp(sport, dport, data):
+    return struct.pack('!HHHH', sport, dport, 8 + len(data), 0) + data
+
+
+def ipv6(src, dst, nexthdr, payload):
+    return struct.pack('!IHBB16s16s', 6 << 28, len(payload), nexthdr, 255, socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)) + payload
+
+
+def body(spec, marker):
+    kind = spec.get('kind', 'raw')
+    if kind == 'ipv4':
+        return ipv4(spec['sip'], spec.get('dip', '255.255.255.255'), udp(spec.get('sport', 40000), spec.get('dport', 9), marker))
+    if kind == 'arp':
+        sha = mac(spec.get('sha', spec['src']))
+        tha = mac(spec.get('tha', '00:00:00:00:00:00'))
+        arp = struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, spec.get('op', 1), sha, socket.inet_aton(spec['sip']), tha, socket.inet_aton(spec.get('dip', spec['sip'])))
+        return arp + marker
+    if kind == 'ra':
+        icmp = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0) + marker
+        return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp)
+    if kind == 'ipv6':
+        return ipv6(spec['sip'], spec.get('dip', 'ff02::1'), 17, udp(40000, 9, marker))
+    return marker * 4
+
+
+def frame(spec):
+    marker = ('XBMARK-%s-' % spec['id']).encode()
+    kind = spec.get('kind', 'raw')
+    out = mac(spec.get('dst', 'ff:ff:ff:ff:ff:ff')) + mac(spec['src'])
+    for tpid, vid in spec.get('tags', []):
+        out += struct.pack('!HH', tpid, vid)
+    out += struct.pack('!H', spec.get('type', TYPES.get(kind, 0x88B5))) + body(spec, marker)
+    return out + b'\0' * max(0, 60 - len(out))
+
+
+def send(iface, specs):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    for spec in specs:
+        for _ in range(spec.get('count', 2)):
+            s.send(frame(spec))
+
+
+def capture(iface, seconds):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.bind((iface, 0))
+    s.settimeout(0.1)
+    print('ready', flush=True)
+    seen = set()
+    end = time.time() + seconds
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    while time.time() < end and not stop:
+        try:
+            data, addr = s.recvfrom(65535)
+        except socket.timeout:
+            continue
+        if addr[2] == PACKET_OUTGOING:
+            continue
+        at = data.find(b'XBMARK-')
+        if at >= 0:
+            seen.add(data[at + 7:].split(b'-', 1)[0].decode(errors='replace'))
+    print(json.dumps(sorted(seen)), flush=True)
+
+
+if __name__ == '__main__':
+    if sys.argv[1] == 'send':
+        send(sys.argv[2], json.loads(sys.argv[3]))
+    else:
+        capture(sys.argv[2], float(sys.argv[3]))

@@ -1,0 +1,130 @@
+/**
+ * Guest isolation on this kernel (no 802.1Q here, so tags are only ever crafted): a hostile guest
+ * sends tagged, stacked, spoofed frames from a raw socket and captures on the switch, dom0 and
+ * another guest show none of them; its own legitimate frames still arrive, and the switch's tagged
+ * frames never reach an untagged guest.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
+import { sendAndCapture, type FrameSpec } from '../helpers/frames.js';
+import { cli, sh } from '../helpers/sh.js';
+import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
+import { TAKEOVER_ONLY } from '../helpers/topologies.js';
+
+const TOPO = TAKEOVER_ONLY;
+
+let sb: Sandbox;
+let xen: XenBed;
+let cfg: string;
+let evil: string;
+let victim: string;
+let dom0Mac: string;
+const EVIL = guestMac(1, 0);
+const VICTIM = guestMac(2, 0);
+
+beforeAll(async () => {
+  ({ sb, cfg } = await sandboxWithTopology(TOPO));
+  expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+  xen = makeXenBed(sb, cfg);
+  evil = await xen.makeVif(1, 0, '192.0.2.51/24');
+  victim = await xen.makeVif(2, 0, '192.0.2.52/24');
+  xen.setVif(1, 0, { bridge: 'xenbr0', ip: '192.0.2.51' });
+  xen.setVif(2, 0, { bridge: 'xenbr0', ip: '192.0.2.52' });
+  for (const d of [1, 2]) expect((await xen.hook('online', d, 0)).stderr).toContain('untagged only');
+  dom0Mac = JSON.parse(await sb.ip('-j link show dev eth0'))[0].address;
+}, 120_000);
+afterAll(async () => {
+  await xen.cleanup();
+  await sb.cleanup();
+});
+
+const watch = (): [string, string, string][] => [['switch', sb.sw, 'sw0'], ['dom0', sb.dom0, 'eth0'], ['victim', victim, 'eth0']];
+const own = { src: EVIL, kind: 'ipv4' as const, sip: '192.0.2.51' };
+
+describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.51)', () => {
+  it('gets no crafted frame anywhere, while its own plain frames arrive everywhere', async () => {
+    const hostile: FrameSpec[] = [
+      { id: 'tag20', ...own, tags: [[0x8100, 20]] },
+      { id: 'tag10', ...own, tags: [[0x8100, 10]] },
+      { id: 'vid0', ...own, tags: [[0x8100, 0]] },
+      { id: 'vid4095', ...own, tags: [[0x8100, 4095]] },
+      { id: 'qinq88a8', ...own, tags: [[0x88a8, 100], [0x8100, 20]] },
+      { id: 'qinq8100', ...own, tags: [[0x8100, 10], [0x8100, 20]] },
+      { id: 'tag9100', ...own, tags: [[0x9100, 20]] },
+      { id: 'macdom0', ...own, src: dom0Mac },
+      { id: 'macvictim', ...own, src: VICTIM },
+      { id: 'ipdom0', ...own, sip: '192.0.2.10' },
+      { id: 'garpdom0', src: EVIL, kind: 'arp', sip: '192.0.2.10', op: 2 },
+      { id: 'arpothermac', src: EVIL, kind: 'arp', sip: '192.0.2.51', sha: VICTIM },
+      { id: 'ra', src: EVIL, kind: 'ra' },
+      { id: 'ip6global', src: EVIL, kind: 'ipv6', sip: '2001:db8::51' },
+      { id: 'ipx', src: EVIL, type: 0x8137 },
+    ];
+    const legit: FrameSpec[] = [{ id: 'ok', ...own }, { id: 'okarp', src: EVIL, kind: 'arp', sip: '192.0.2.51' }, { id: 'okdhcp', src: EVIL, kind: 'ipv4', sip: '0.0.0.0', sport: 68, dport: 67 }];
+    const seen = await sendAndCapture([evil, 'eth0'], [...hostile, ...legit], watch());
+    expect(seen).toEqual({ switch: ['ok', 'okarp', 'okdhcp'], dom0: ['ok', 'okarp', 'okdhcp'], victim: ['ok', 'okarp', 'okdhcp'] });
+  });
+
+  it('cannot take dom0\'s or another guest\'s MAC in the forwarding table', async () => {
+    await sendAndCapture([evil, 'eth0'], [{ id: 'steal', ...own, src: dom0Mac, count: 5 }, { id: 'steal2', ...own, src: VICTIM, count: 5 }], [], 0);
+    const fdb = await sb.ip('-j -d link show master xenbr0').then(() => sh(`bridge -n ${sb.dom0} -j fdb show br xenbr0`));
+    const onEvil = (JSON.parse(fdb) as { mac: string; ifname: string }[]).filter((e) => e.ifname === 'vif1.0').map((e) => e.mac);
+    expect(onEvil).not.toContain(dom0Mac);
+    expect(onEvil).not.toContain(VICTIM);
+    await sh(`ip netns exec ${victim} ping -c1 -W2 192.0.2.10`);
+  });
+
+  it('show lists each guard and the frames it dropped, by reason', async () => {
+    const r = await cli(['show', '--netns', sb.dom0, '--format', 'json'], sb.env);
+    const g = JSON.parse(r.stdout).guards.find((x: { port: string }) => x.port === 'vif1.0');
+    expect(g).toMatchObject({ state: 'ok', vlans: 'untagged only', mac: EVIL, ips: ['192.0.2.51'] });
+    expect(Object.keys(g.drops)).toEqual(expect.arrayContaining(['spoofed source MAC', 'tagged frame on an untagged port', 'stacked VLAN tags (QinQ)', 'IPv4 from an address not in xenstore ip']));
+    expect((await cli(['show', '--netns', sb.dom0], sb.env)).stdout).toMatch(/vif guards\n  vif1\.0  untagged only, from 00:16:3e:00:01:00 192\.0\.2\.51  dropped: /);
+  });
+
+  it('still reaches the switch, dom0 and the other guest', async () => {
+    for (const to of ['192.0.2.1', '192.0.2.10', '192.0.2.52']) await sh(`ip netns exec ${evil} ping -c1 -W2 ${to}`);
+  });
+
+  it('receives none of the switch\'s tagged frames, and its untagged ones', async () => {
+    const sw = JSON.parse(await sh(`ip -n ${sb.sw} -j link show dev sw0`))[0].address as string;
+    const frames: FrameSpec[] = [
+      { id: 'sw10', src: sw, kind: 'ipv4', sip: '192.0.2.1', tags: [[0x8100, 10]] },
+      { id: 'sw999', src: sw, kind: 'ipv4', sip: '192.0.2.1', tags: [[0x8100, 999]] },
+      { id: 'swqinq', src: sw, kind: 'ipv4', sip: '192.0.2.1', tags: [[0x88a8, 5], [0x8100, 10]] },
+      { id: 'swplain', src: sw, kind: 'ipv4', sip: '192.0.2.1' },
+    ];
+    const seen = await sendAndCapture([sb.sw, 'sw0'], frames, [['evil', evil, 'eth0'], ['victim', victim, 'eth0']]);
+    expect(seen).toEqual({ evil: ['swplain'], victim: ['swplain'] });
+  });
+});
+
+describe('the guard\'s life: verify sees it, apply restores it, offline removes it', () => {
+  const nft = (cmd: string): Promise<string> => sh(`ip netns exec ${sb.dom0} nft ${cmd}`);
+  const hostile: FrameSpec[] = [{ id: 'tag20', ...own, tags: [[0x8100, 20]] }, { id: 'macdom0', ...own, src: '02:00:00:00:00:99' }];
+
+  it('a guard deleted behind the hook\'s back lets frames through; verify names the vif; apply puts it back', async () => {
+    await nft('delete element bridge xenbridge vifs-in { "vif1.0" }');
+    // The victim's own guard still keeps tags from it; the switch gets everything.
+    expect(await sendAndCapture([evil, 'eth0'], hostile, [['victim', victim, 'eth0'], ['switch', sb.sw, 'sw0']])).toEqual({ victim: ['macdom0'], switch: ['macdom0', 'tag20'] });
+    const v = await cli(['verify', '-c', cfg, '--netns', sb.dom0, '--json'], sb.env);
+    expect(v.code).toBe(3);
+    expect(JSON.parse(v.stdout).findings).toContainEqual(expect.objectContaining({ rule: 'vif-guard-incomplete', message: 'vif1.0 has only part of its guard (a chain or map element is gone)' }));
+    await nft('delete table bridge xenbridge');
+    expect(JSON.parse((await cli(['verify', '-c', cfg, '--netns', sb.dom0, '--json'], sb.env)).stdout).findings.map((f: { rule: string }) => f.rule)).toContain('vif-guard-missing');
+    const a = await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env);
+    expect([a.code, a.stderr]).toEqual([0, expect.stringContaining('xenbridge: re-created the guard of vif1.0 (it was missing)')]);
+    expect(a.stderr).toContain('re-created the guard of vif2.0 (it was missing)');
+    expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+    expect(await sendAndCapture([evil, 'eth0'], hostile, [['victim', victim, 'eth0'], ['switch', sb.sw, 'sw0']])).toEqual({ victim: [], switch: [] });
+  });
+
+  it('offline removes the guard with the port; online puts it back', async () => {
+    expect((await xen.hook('offline', 2, 0)).code).toBe(0);
+    expect(await nft('list chains bridge')).not.toContain('in-vif2.0');
+    expect(await nft('list map bridge xenbridge vifs-in')).not.toContain('vif2.0');
+    expect((await xen.hook('online', 2, 0)).code).toBe(0);
+    expect(await nft('list map bridge xenbridge vifs-out')).toContain('"vif2.0" : jump out-vif2.0');
+    await sh(`ip netns exec ${victim} ping -c1 -W2 192.0.2.51`);
+  });
+});

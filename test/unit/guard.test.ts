@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { guardCommands, guardDigest, inRules, outRules, unguardCommands } from '../../src/plan/guard.js';
+import { addGuard, delGuard } from '../../src/plan/steps-guard.js';
+
+const access = { dev: 'vif1.0', vlans: { untagged: true, tagged: [] }, mac: '00:16:3e:00:01:00' };
+
+describe('vif guard rules (bridge-family nftables)', () => {
+  it('an untagged port with antispoofing by MAC: tagged and stacked frames and other MACs die, both ways for tags', () => {
+    expect(inRules(access).slice(1)).toEqual([
+      'ether saddr != 00:16:3e:00:01:00 counter drop comment "spoofed source MAC"',
+      'ether type 8021ad counter drop comment "S-tagged (802.1ad) frame"',
+      'ether type 0x9100 counter drop comment "S-tagged (802.1ad) frame"',
+      'vlan type 8021q counter drop comment "stacked VLAN tags (QinQ)"',
+      'vlan type 8021ad counter drop comment "stacked VLAN tags (QinQ)"',
+      'vlan type 0x9100 counter drop comment "stacked VLAN tags (QinQ)"',
+      'ether type 8021q counter drop comment "tagged frame on an untagged port"',
+    ]);
+    expect(outRules(access).slice(1)).toEqual(inRules({ ...access, mac: undefined }).slice(1));
+    expect(inRules(access)[0]).toBe(`counter comment "xenbridge ${guardDigest(access)}"`);
+  });
+  it('a trunk-only port carries only its VIDs, tagged once', () => {
+    expect(inRules({ dev: 'web0', vlans: { untagged: false, tagged: [{ start: 10, end: 10 }, { start: 100, end: 110 }] } }).slice(6)).toEqual([
+      'vlan id 10 accept',
+      'vlan id 100-110 accept',
+      'ether type 8021q counter drop comment "VLAN not carried by this vif"',
+      'counter drop comment "untagged frame on a trunk-only port"',
+    ]);
+  });
+  it('with xenstore ip: only those addresses, ARP from its MAC, a DHCP client, NDP; no RA', () => {
+    expect(inRules({ ...access, ips: ['192.0.2.51', '2001:db8::51'] }).slice(8)).toEqual([
+      'arp saddr ether != 00:16:3e:00:01:00 counter drop comment "ARP from another MAC"',
+      'arp saddr ip 0.0.0.0 accept',
+      'arp saddr ip 192.0.2.51 accept',
+      'ether type arp counter drop comment "ARP for an address not in xenstore ip"',
+      'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
+      'ip saddr 192.0.2.51 accept',
+      'ether type ip counter drop comment "IPv4 from an address not in xenstore ip"',
+      'icmpv6 type nd-router-advert counter drop comment "IPv6 router advertisement or redirect"',
+      'icmpv6 type nd-redirect counter drop comment "IPv6 router advertisement or redirect"',
+      'ip6 saddr :: accept',
+      'ip6 saddr fe80::/10 accept',
+      'ip6 saddr 2001:db8::51 accept',
+      'ether type ip6 counter drop comment "IPv6 from an address not in xenstore ip"',
+      'counter drop comment "protocol other than IPv4, ARP, IPv6"',
+    ]);
+    expect(inRules({ ...access, ips: ['2001:db8::51'] })).toContain('ether type ip counter drop comment "IPv4 from an address not in xenstore ip"');
+  });
+  it('no rule holds an anonymous set: nft 1.0.6 reads them all before every transaction', () => {
+    const g = { ...access, vlans: { untagged: true, tagged: [{ start: 10, end: 20 }] }, ips: ['192.0.2.51', '2001:db8::51'] };
+    expect([...inRules(g), ...outRules(g)].filter((r) => r.includes('{'))).toEqual([]);
+  });
+  it('steps: one atomic nft transaction each way, undone exactly', () => {
+    const step = addGuard(access);
+    expect(step.tool).toBe('nft');
+    expect(step.line).toBe(guardCommands(access).join('; '));
+    expect(step.undo).toEqual([{ tool: 'nft', line: unguardCommands('vif1.0').join('; ') }]);
+    const changed = addGuard({ ...access, mac: '00:16:3e:00:01:01' }, access);
+    expect(changed.undo[0]?.line).toBe(step.line);
+    expect(delGuard(access)).toEqual({ tool: 'nft', line: step.undo[0]?.line, undo: [{ tool: 'nft', line: step.line }] });
+  });
+  it('refuses a port name nft could misread', () => {
+    expect(() => guardCommands({ ...access, dev: 'a"b' })).toThrow('cannot guard port "a"b": its name has characters other than');
+  });
+});
