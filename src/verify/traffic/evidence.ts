@@ -46,7 +46,7 @@ export const roleText = (inp: RuleInput, dev: string): string => {
   const h = inp.hops.find((x) => x.hop.dev === dev)?.hop;
   if (!h) return dev;
   const of = h.master ? ` of ${h.master}` : '';
-  const names: Record<string, string> = { dom0: "dom0's interface", 'vlan-device': "dom0's VLAN device", 'dom0-veth': "dom0's veth end", 'bridge-port': `port${of}`, uplink: `uplink port${of}`, vif: `guest port${of}` };
+  const names: Record<string, string> = { dom0: "dom0's interface", 'vlan-device': "dom0's VLAN device", 'dom0-veth': "dom0's veth end", 'bridge-port': `port${of}`, uplink: `uplink port${of}`, vif: `guest port${of}`, probe: `probe port${of}, standing in for a guest` };
   return `${dev} (${names[h.role] ?? h.role})`;
 };
 

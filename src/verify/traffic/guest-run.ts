@@ -1,0 +1,76 @@
+/**
+ * The guests' half of a traffic verify: probe ports added, waited for until their bridges forward
+ * through them, the probe round run with them, and removed again (probe-ports.ts).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isXbError } from '../../errors.js';
+import type { Runner } from '../../exec/runner.js';
+import type { BridgeSpec, Topology } from '../../model/topology.js';
+import { readState } from '../../state/read.js';
+import type { HostState } from '../../state/types.js';
+import { guestPlan, type GuestPlan } from './guests.js';
+import type { NetworkSel } from './paths.js';
+import { probeNames, withProbePorts } from './probe-ports.js';
+import type { Target } from './targets.js';
+import type { PathSpec, SkippedPath } from './types.js';
+
+export interface GuestRound<T> {
+  result: T;
+  plan?: GuestPlan;
+  skipped: SkippedPath[];
+  notes: string[];
+}
+
+/** A new port forwards once linkwatch has seen its carrier (and, with STP, after the forward delay). */
+const waitForwarding = async (runner: Runner, ports: string[], maxMs: number): Promise<HostState | undefined> => {
+  const start = Date.now();
+  let s: HostState | undefined;
+  while (Date.now() - start < maxMs) {
+    s = await readState(runner, { bridgeVlans: true });
+    const state = s;
+    if (ports.every((p) => state.links.find((l) => l.name === p)?.portState === 'forwarding')) return s;
+    await sleep(100);
+  }
+  return s;
+};
+
+/** Forward delay of the probed bridges with STP on, in ms (the ports wait that long twice). */
+const stpWaitMs = (s: HostState, bridges: string[]): number =>
+  Math.max(0, ...bridges.map((b) => {
+    const l = s.links.find((x) => x.name === b);
+    return l?.bridge?.stp ? l.bridge.forwardDelay * 10 * 2 : 0;
+  }));
+
+export interface GuestInputs {
+  t: Topology;
+  state: HostState;
+  extra: Map<string, number[]>;
+  sel: NetworkSel[];
+  targetOf: (b: BridgeSpec, vid: number | null) => Target;
+  firstIndex: number;
+}
+
+/**
+ * Runs `round` with the guest paths that could be set up (none when the probe ports could not be
+ * added: then why is in skipped/notes, and the round still runs for dom0's paths).
+ */
+export const withGuests = async <T>(runner: Runner, g: GuestInputs, round: (paths: PathSpec[], inside?: Runner) => Promise<T>): Promise<GuestRound<T>> => {
+  const plan = guestPlan({ ...g, s: g.state, names: probeNames });
+  const skipped = [...plan.skipped];
+  const ns = plan.paths[0]?.guest?.ns;
+  if (plan.paths.length === 0 || ns === undefined) return { result: await round([]), plan, skipped, notes: [] };
+  try {
+    return await withProbePorts(runner, ns, plan.ports, plan.tagged, async (c) => {
+      const usable = plan.paths.filter((p) => c.present.has(p.origin));
+      for (const p of plan.paths.filter((x) => !c.present.has(x.origin))) {
+        skipped.push({ id: p.id, reason: `the probe's VLAN device ${p.origin} could not be made (does this kernel have 802.1Q?)` });
+      }
+      await waitForwarding(runner, plan.ports.map((p) => p.port), 3_000 + stpWaitMs(g.state, plan.ports.map((p) => p.bridge)));
+      return { result: await round(usable, c.probe.runner), plan, skipped, notes: c.notes };
+    });
+  } catch (e) {
+    if (!isXbError(e) || (e.kind !== 'state' && e.kind !== 'rolled-back')) throw e;
+    for (const p of plan.paths) skipped.push({ id: p.id, reason: `no probe port: ${e.message}` });
+    return { result: await round([]), plan, skipped, notes: [e.message, ...e.detail] };
+  }
+};
