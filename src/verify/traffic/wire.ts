@@ -42,7 +42,7 @@ export const sampleWire = async (runner: Runner, devs: string[], seconds: number
   if (devs.length === 0 || seconds <= 0) return [];
   const dir = mkdtempSync(join(tmpdir(), 'xenbridge-wire-'));
   try {
-    const caps = await startCaptures(runner, devs, dir, { snaplen: 96 });
+    const caps = await startCaptures(runner, devs, dir, { snaplen: 96, maxSeconds: seconds + 30 });
     try {
       await sleep(seconds * 1000);
     } finally {
