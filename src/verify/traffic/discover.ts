@@ -7,10 +7,8 @@
  */
 import type { BridgeSpec, Topology, VlanSpec } from '../../model/topology.js';
 import { linkByName, portsOf, type HostState, type Link } from '../../state/types.js';
-import { uplinkOf, VIF_NAME } from './paths.js';
+import { DISCOVERED, uplinkOf } from './paths.js';
 import type { WireSample } from './targets.js';
-
-export const DISCOVERED = '(live state)';
 
 /** Entries wider than this are "allow everything" ranges (Proxmox's 2-4094), not VLANs in use. */
 const MAX_RANGE = 16;
@@ -37,7 +35,8 @@ const perVlanBridges = (s: HostState): Map<string, { trunk: string; vid: number;
 };
 
 const dom0Of = (s: HostState, bridge: string): { ifname: string; peer: string } => {
-  const port = portsOf(s, bridge).find((p) => p.kind === 'veth' && !p.peerElsewhere && p.link && !linkByName(s, p.link)?.master && !VIF_NAME.test(p.name));
+  // network-bridge named this port vif0.0: a veth whose peer is here is dom0's, whatever its name.
+  const port = portsOf(s, bridge).find((p) => p.kind === 'veth' && !p.peerElsewhere && p.link && !linkByName(s, p.link)?.master);
   return port?.link ? { ifname: port.link, peer: port.name } : { ifname: bridge, peer: bridge };
 };
 

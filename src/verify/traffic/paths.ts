@@ -14,6 +14,9 @@ import { vifTag } from './vifs.js';
 /** The untagged network is written "untagged" where a VLAN ID would go. */
 export type NetworkSel = number | 'untagged';
 
+/** The source of a topology read off the live state (discover.ts). */
+export const DISCOVERED = '(live state)';
+
 export const VIF_NAME = /^(vif|tap)\d+\.\d+/;
 
 const v4Holding = (l: Link, target: string): string | undefined =>
@@ -145,6 +148,11 @@ export const derivePaths = (
       }
       const target = why ? undefined : n.target;
       const origin = findOrigin(s, b, n.vid, target);
+      // A discovered VLAN that dom0 has no interface on is a guests' network only: probe ports cover it.
+      if (t.source === DISCOVERED && !linkByName(s, origin.dev) && !passive) {
+        skipped.push({ id, reason: `dom0 has no interface on VLAN ${n.vid}` });
+        continue;
+      }
       const primary = origin.source ? 'echo' : 'arp';
       const originLink = linkByName(s, origin.dev);
       const dfSize = primary === 'echo' ? n.mtu ?? originLink?.mtu : undefined;
