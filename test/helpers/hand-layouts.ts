@@ -6,7 +6,7 @@
 
 /** network-bridge's layout: the NIC renamed peth0 in xenbr0, dom0's eth0 on a veth whose peer vif0.0 is a port. */
 const networkBridge = [
-  'addr flush dev eth0', 'route flush dev eth0', 'link set dev eth0 down', 'link set dev eth0 name peth0',
+  'addr flush dev eth0', 'link set dev eth0 down', 'link set dev eth0 name peth0',
   'link add name xenbr0 type bridge stp_state 0 forward_delay 0', 'link set dev peth0 master xenbr0',
   'link add name eth0 type veth peer name vif0.0', 'link set dev vif0.0 master xenbr0',
   'link set dev peth0 up', 'link set dev vif0.0 up', 'link set dev xenbr0 up', 'link set dev eth0 up',
@@ -20,7 +20,7 @@ export const LAYOUTS = {
   naiveFixed: [...networkBridge, 'link add link eth0 name eth0.10 type vlan id 10', 'addr add 10.10.0.2/24 dev eth0.10', 'link set dev eth0.10 up'],
   /** The NIC in a bond, the bond in the bridge, dom0's VLAN device on the bond. */
   bond: [
-    'addr flush dev eth0', 'route flush dev eth0', 'link set dev eth0 down',
+    'addr flush dev eth0', 'link set dev eth0 down',
     'link add name bond0 type bond mode active-backup miimon 100', 'link set dev eth0 master bond0',
     'link add name xenbr0 type bridge stp_state 0 forward_delay 0', 'link set dev bond0 master xenbr0',
     'link set dev eth0 up', 'link set dev bond0 up', 'link set dev xenbr0 up',
@@ -36,7 +36,7 @@ export const LAYOUTS = {
   ],
   /** Proxmox: a VLAN-aware vmbr0 whose NIC port carries 2-4094 but VLAN 20, dom0 on VLAN 10 through vmbr0.10, a guest on VLAN 20. */
   proxmox: (guest: string): string[] => [
-    'addr flush dev eth0', 'route flush dev eth0',
+    'addr flush dev eth0',
     'link add name vmbr0 type bridge stp_state 0 forward_delay 0 vlan_filtering 1', 'link set dev eth0 master vmbr0',
     `link set dev ${guest} master vmbr0`, 'link set dev vmbr0 up', `link set dev ${guest} up`,
     'addr add 192.0.2.10/24 dev vmbr0', 'route add default via 192.0.2.1 dev vmbr0',

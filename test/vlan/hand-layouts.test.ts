@@ -31,7 +31,8 @@ const talk = async (...to: string[]): Promise<void> => {
 
 const discovered = async (o: { file?: Topology; networks?: (number | 'untagged')[] } = {}): Promise<TrafficReport> => {
   const found = o.file ? { topology: o.file, wire: [] } : await discoverLive(bed.dom0, 1);
-  return verifyTraffic(found.topology, bed.dom0, { guests: true, wire: found.wire, networks: o.networks });
+  // Emulation on a loaded machine: a probe process can take seconds just to start.
+  return verifyTraffic(found.topology, bed.dom0, { guests: true, wire: found.wire, networks: o.networks, waitSeconds: 3 });
 };
 
 /** Per path: ok, or where frames vanish and the rules that explain it; then the layout errors. */

@@ -5,13 +5,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isXbError } from '../../errors.js';
 import type { Runner } from '../../exec/runner.js';
-import type { BridgeSpec, Topology } from '../../model/topology.js';
 import { readState } from '../../state/read.js';
 import type { HostState } from '../../state/types.js';
-import { guestPlan, type GuestPlan } from './guests.js';
-import type { NetworkSel } from './paths.js';
+import { guestPlan, type GuestInput, type GuestPlan } from './guests.js';
 import { probeNames, withProbePorts } from './probe-ports.js';
-import type { Target } from './targets.js';
 import type { PathSpec, SkippedPath } from './types.js';
 
 export interface GuestRound<T> {
@@ -41,21 +38,15 @@ const stpWaitMs = (s: HostState, bridges: string[]): number =>
     return l?.bridge?.stp ? l.bridge.forwardDelay * 10 * 2 : 0;
   }));
 
-export interface GuestInputs {
-  t: Topology;
-  state: HostState;
-  extra: Map<string, number[]>;
-  sel: NetworkSel[];
-  targetOf: (b: BridgeSpec, vid: number | null) => Target;
-  firstIndex: number;
-}
+/** What the guest plan needs, but the names (each run makes its own). */
+export type GuestInputs = Omit<GuestInput, 'names'>;
 
 /**
  * Runs `round` with the guest paths that could be set up (none when the probe ports could not be
  * added: then why is in skipped/notes, and the round still runs for dom0's paths).
  */
 export const withGuests = async <T>(runner: Runner, g: GuestInputs, round: (paths: PathSpec[], inside?: Runner) => Promise<T>): Promise<GuestRound<T>> => {
-  const plan = guestPlan({ ...g, s: g.state, names: probeNames });
+  const plan = guestPlan({ ...g, names: probeNames });
   const skipped = [...plan.skipped];
   const ns = plan.paths[0]?.guest?.ns;
   if (plan.paths.length === 0 || ns === undefined) return { result: await round([]), plan, skipped, notes: [] };
@@ -65,7 +56,7 @@ export const withGuests = async <T>(runner: Runner, g: GuestInputs, round: (path
       for (const p of plan.paths.filter((x) => !c.present.has(x.origin))) {
         skipped.push({ id: p.id, reason: `the probe's VLAN device ${p.origin} could not be made (does this kernel have 802.1Q?)` });
       }
-      await waitForwarding(runner, plan.ports.map((p) => p.port), 3_000 + stpWaitMs(g.state, plan.ports.map((p) => p.bridge)));
+      await waitForwarding(runner, plan.ports.map((p) => p.port), 3_000 + stpWaitMs(g.s, plan.ports.map((p) => p.bridge)));
       return { result: await round(usable, c.probe.runner), plan, skipped, notes: c.notes };
     });
   } catch (e) {

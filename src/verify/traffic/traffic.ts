@@ -125,7 +125,7 @@ export const verifyTraffic = async (t: Topology, runner: Runner, o: TrafficOptio
     };
     const targetOf = (b: BridgeSpec, vid: number | null): Target => pickTarget(pre.state, neigh, wire, b, vid);
     const g = o.guests
-      ? await withGuests(runner, { t, state: pre.state, extra: extraVids(t, o.networks ?? [], wire), sel: o.networks ?? [], targetOf, firstIndex: paths.length }, round)
+      ? await withGuests(runner, { t, s: pre.state, extra: extraVids(t, o.networks ?? [], wire), sel: o.networks ?? [], targetOf, firstIndex: paths.length }, round)
       : { result: await round([]), plan: undefined, skipped: [], notes: [] };
     const results = g.result;
     const targets = [...(g.plan?.targets ?? [])].filter(([id]) => results.some((r) => r.spec.id === id)).map(([id, x]) => ({ id, ...x }));
