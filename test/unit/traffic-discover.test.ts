@@ -130,6 +130,12 @@ describe('guest paths from probe ports', () => {
     ]);
     expect(plan(t, { ...s, links: [] }).skipped).toEqual([{ id: 'guest on xenbr0', reason: 'xenbr0 is not a bridge in the live state' }]);
   });
+
+  it('a bridge whose name ip -batch would read as a comment or a quote gets no probe port', () => {
+    const s: HostState = { ...naiveState(), links: naiveState().links.map((l) => (l.name === 'xenbr0' ? { ...l, name: 'br#0' } : l.master === 'xenbr0' ? { ...l, master: 'br#0' } : l)) };
+    const p = plan(discoverTopology(s), s);
+    expect([p.ports, p.skipped]).toEqual([[], [{ id: 'guest on "br#0"', reason: 'its name cannot be written in an ip -batch line (quotes, #, backslash)' }]]);
+  });
 });
 
 describe('probe targets', () => {

@@ -41,6 +41,16 @@ const stpWaitMs = (s: HostState, bridges: string[]): number =>
 /** What the guest plan needs, but the names (each run makes its own). */
 export type GuestInputs = Omit<GuestInput, 'names'>;
 
+/** Errors that cost the guests' paths but not dom0's: the journal's directory unwritable, the lock held, a port refused. */
+const noPortsBecause = (e: unknown): string[] | undefined => {
+  if (isXbError(e)) return ['state', 'rolled-back', 'lock'].includes(e.kind) ? [e.message, ...e.detail] : undefined;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code && ['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT'].includes(code)) {
+    return [`cannot record the probe ports' journal: ${(e as Error).message.split('\n')[0]}`];
+  }
+  return undefined;
+};
+
 /**
  * Runs `round` with the guest paths that could be set up (none when the probe ports could not be
  * added: then why is in skipped/notes, and the round still runs for dom0's paths).
@@ -60,8 +70,9 @@ export const withGuests = async <T>(runner: Runner, g: GuestInputs, round: (path
       return { result: await round(usable, c.probe.runner), plan, skipped, notes: c.notes };
     });
   } catch (e) {
-    if (!isXbError(e) || (e.kind !== 'state' && e.kind !== 'rolled-back')) throw e;
-    for (const p of plan.paths) skipped.push({ id: p.id, reason: `no probe port: ${e.message}` });
-    return { result: await round([]), plan, skipped, notes: [e.message, ...e.detail] };
+    const why = noPortsBecause(e);
+    if (why === undefined) throw e;
+    for (const p of plan.paths) skipped.push({ id: p.id, reason: `no probe port: ${why[0]}` });
+    return { result: await round([]), plan, skipped, notes: why };
   }
 };

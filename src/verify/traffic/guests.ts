@@ -67,11 +67,18 @@ interface Attach {
   access: boolean;
 }
 
+/** The kernel allows quotes and # in names; ip -batch reads them as quoting and comments. */
+const batchSafe = (name: string): boolean => /^[^\s#"'\\]{1,15}$/.test(name);
+
 const attachments = (g: GuestInput, skipped: SkippedPath[]): Attach[] => {
   const wanted = (vid: number | null): boolean => g.sel.length === 0 || g.sel.includes(vid ?? 'untagged');
   const out: Attach[] = [];
   for (const b of g.t.bridges) {
     const trunk = linkByName(g.s, b.name);
+    if (!batchSafe(b.name)) {
+      skipped.push({ id: `guest on ${JSON.stringify(b.name)}`, reason: 'its name cannot be written in an ip -batch line (quotes, #, backslash)' });
+      continue;
+    }
     if (!trunk || trunk.kind !== 'bridge') {
       skipped.push({ id: `guest on ${b.name}`, reason: `${b.name} is not a bridge in the live state` });
       continue;
@@ -81,7 +88,7 @@ const attachments = (g: GuestInput, skipped: SkippedPath[]): Attach[] => {
     out.push({ b, bridge: b.name, filtering, access: false, nets: [null, ...vids].filter(wanted).map((vid) => ({ vid, tagged: vid !== null })) });
     if (filtering) continue;
     for (const v of b.vlans) {
-      if (v.bridge && v.bridge !== b.name && linkByName(g.s, v.bridge)?.kind === 'bridge' && wanted(v.id)) {
+      if (v.bridge && v.bridge !== b.name && batchSafe(v.bridge) && linkByName(g.s, v.bridge)?.kind === 'bridge' && wanted(v.id)) {
         out.push({ b, bridge: v.bridge, filtering: false, access: true, nets: [{ vid: v.id, tagged: false }] });
       }
     }
