@@ -12,8 +12,10 @@ let sb: Sandbox;
 
 beforeAll(async () => {
   sb = await makeSandbox();
-  // What network-bridge made: the NIC renamed and enslaved, dom0's address on the bridge itself.
-  await sb.ip('-batch - <<EOF\naddr flush dev eth0\nlink set dev eth0 down\nlink set dev eth0 name peth0\n'
+  // What network-bridge made: the NIC renamed and enslaved, dom0's address on the bridge itself. The
+  // NIC's MAC is high, so that a probe port with any other than Xen's fe:ff:ff:ff:ff:ff would become
+  // the bridge's MAC (a bridge without a fixed one takes its lowest port's) and break dom0's path.
+  await sb.ip('-batch - <<EOF\naddr flush dev eth0\nlink set dev eth0 down\nlink set dev eth0 name peth0\nlink set dev peth0 address fe:ff:ff:ff:ff:fe\n'
     + 'link add name xenbr0 type bridge stp_state 0 forward_delay 0\nlink set dev peth0 master xenbr0\nlink set dev peth0 up\n'
     + 'link set dev xenbr0 up\naddr add 192.0.2.10/24 dev xenbr0\nroute add default via 192.0.2.1 dev xenbr0\nEOF');
 });

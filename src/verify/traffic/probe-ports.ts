@@ -16,6 +16,7 @@ import { withLock } from '../../apply/lock.js';
 import { readJson, removeFile, runDir } from '../../apply/store.js';
 import { XbError } from '../../errors.js';
 import { createRunner, type Runner } from '../../exec/runner.js';
+import { XEN_PORT_MAC } from '../../model/net.js';
 import type { Step } from '../../plan/steps.js';
 
 /** The journal's `what`: how recovery tells our runs from an interrupted apply. */
@@ -66,7 +67,9 @@ const namespaceSteps = (ns: string): Step[] => [ip(`netns add ${ns}`, `netns del
  */
 const portSteps = (ns: string, ports: ProbePort[], alsoNs: boolean): Step[] => [
   ...ports.flatMap((p, i) => [
-    ip(`link add name ${p.port} type veth peer name ${p.peer} address ${p.mac} netns ${ns}`, `link del dev ${p.port}`, ...(alsoNs && i === 0 ? [`netns del ${ns}`] : [])),
+    // Xen's vif MAC on the bridge side: a bridge without a fixed MAC takes its lowest port's, and a
+    // probe port must never change it (dom0's neighbours would lose it while the port exists).
+    ip(`link add name ${p.port} address ${XEN_PORT_MAC} type veth peer name ${p.peer} address ${p.mac} netns ${ns}`, `link del dev ${p.port}`, ...(alsoNs && i === 0 ? [`netns del ${ns}`] : [])),
     ip(`link set dev ${p.port} master ${p.bridge} up`),
   ]),
   ...ports.filter((p) => p.filtering).flatMap((p) => p.vids.map((v) => br(`vlan add dev ${p.port} vid ${v}`))),
