@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BridgeSpec, Topology } from '../../src/model/topology.js';
 import type { HostState } from '../../src/state/types.js';
-import { discoverTopology } from '../../src/verify/traffic/discover.js';
+import { coalesce, discoverTopology } from '../../src/verify/traffic/discover.js';
 import { guestPlan } from '../../src/verify/traffic/guests.js';
 import { layoutFindings } from '../../src/verify/traffic/layout-findings.js';
 import { derivePaths } from '../../src/verify/traffic/paths.js';
@@ -68,6 +68,23 @@ describe('discovery from the live state', () => {
     expect(summary(discoverTopology(proxmoxState()))).toEqual([
       { name: 'vmbr0', mode: 'filtering', uplink: 'eno1', dom0: 'vmbr0/vmbr0', vlans: ['10:vmbr0.10=10.10.0.2/24', '20:vmbr0.20'] },
     ]);
+  });
+
+  it("bridge -j lists a range VID by VID: it is joined back, so Proxmox's 2-4094 is no list of 4093 VLANs", () => {
+    const each = [...Array(4093).keys()].map((i) => ({ dev: 'eno1', vid: i + 2, pvid: false, untagged: false }));
+    const s = { ...proxmoxState([]), vlans: [...proxmoxState([]).vlans, ...each] };
+    expect(coalesce(s.vlans).filter((e) => e.dev === 'eno1')).toEqual([
+      { dev: 'eno1', vid: 1, pvid: true, untagged: true }, { dev: 'eno1', vid: 2, vidEnd: 4094, pvid: false, untagged: false },
+    ]);
+    expect(discoverTopology(s).bridges[0]?.vlans.map((v) => v.id)).toEqual([10, 20]);
+    expect(layoutFindings(discoverTopology(s), s)).toEqual([]);
+  });
+
+  it('at most 32 VLANs per bridge get a probe; the others are named', () => {
+    const s = naiveState();
+    const p = plan(discoverTopology(s), s, { extra: [...Array(40).keys()].map((i) => i + 100) });
+    expect(p.ports[0]?.vids).toHaveLength(32);
+    expect(p.skipped).toEqual([{ id: 'guest on xenbr0', reason: '41 VLANs: probed the first 32; ask for others with --vlan (131, 132, 133, 134, 135, …)' }]);
   });
 
   it('VLANs heard on the uplink join the ones the state shows', () => {

@@ -14,6 +14,8 @@ import { cli, sh } from '../helpers/sh.js';
 let bed: LabBed;
 beforeEach(async () => {
   bed = await makeLabBed();
+  // The switch stays quiet (no IPv6 chatter on its VLANs), so the VLANs heard on the uplink are the file's or dom0's.
+  await bed.sw.run('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'], { inNetns: true });
 });
 afterEach(async () => bed.cleanup());
 

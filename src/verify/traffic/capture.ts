@@ -54,7 +54,7 @@ export const startCaptures = async (runner: Runner, devs: string[], dir: string,
   await Promise.all(caps.map(async (c) => {
     const bg = c.bg;
     if (!bg) return;
-    if (await bg.waitFor(/listening on/, o.readyMs ?? 10_000)) return;
+    if (await bg.waitFor(/listening on/, o.readyMs ?? 30_000)) return;
     c.error = tcpdumpError(bg.output(), c.dev);
     await bg.stop();
     c.bg = undefined;

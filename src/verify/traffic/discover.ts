@@ -6,7 +6,7 @@
  * its uplink. The traffic verify then runs on it as on a file. Pure.
  */
 import type { BridgeSpec, Topology, VlanSpec } from '../../model/topology.js';
-import { linkByName, portsOf, type HostState, type Link } from '../../state/types.js';
+import { linkByName, portsOf, type HostState, type Link, type VlanEntry } from '../../state/types.js';
 import { DISCOVERED, uplinkOf } from './paths.js';
 import type { WireSample } from './targets.js';
 
@@ -42,10 +42,25 @@ const dom0Of = (s: HostState, bridge: string): { ifname: string; peer: string } 
 
 const v4Of = (l: Link | undefined): string[] => (l?.addrs ?? []).filter((a) => a.family === 4 && !a.managed).map((a) => `${a.local}/${a.prefixlen}`);
 
+/**
+ * `bridge -j vlan show` lists every VID of a range on its own (2, 3, … 4094): consecutive VIDs of
+ * one port with the same flags are joined back into ranges, so "allow everything" is seen as such.
+ */
+export const coalesce = (es: VlanEntry[]): VlanEntry[] => {
+  const out: VlanEntry[] = [];
+  for (const e of [...es].sort((a, b) => (a.dev === b.dev ? a.vid - b.vid : a.dev < b.dev ? -1 : 1))) {
+    const last = out[out.length - 1];
+    if (last && last.dev === e.dev && last.pvid === e.pvid && last.untagged === e.untagged && !e.pvid && (last.vidEnd ?? last.vid) + 1 === e.vid) {
+      last.vidEnd = e.vidEnd ?? e.vid;
+    } else out.push({ ...e });
+  }
+  return out;
+};
+
 /** VIDs a filtering bridge's ports (and the bridge itself) carry, leaving out allow-all ranges and the native VLAN 1. */
 const entryVids = (s: HostState, bridge: string): number[] => {
   const devs = new Set([bridge, ...portsOf(s, bridge).map((p) => p.name)]);
-  return s.vlans.filter((e) => devs.has(e.dev) && (e.vidEnd ?? e.vid) - e.vid < MAX_RANGE).flatMap((e) => {
+  return coalesce(s.vlans).filter((e) => devs.has(e.dev) && (e.vidEnd ?? e.vid) - e.vid < MAX_RANGE).flatMap((e) => {
     const out: number[] = [];
     for (let v = e.vid; v <= (e.vidEnd ?? e.vid); v++) if (!(v === 1 && e.pvid)) out.push(v);
     return out;

@@ -30,6 +30,9 @@ export interface GuestNames {
   macs: string[];
 }
 
+/** VLANs probed per bridge at most. */
+const MAX_VLANS = 32;
+
 const REQUEST: Check = { probe: 'arp', dir: 'request' };
 const REPLY: Check = { probe: 'arp', dir: 'reply' };
 
@@ -83,7 +86,10 @@ const attachments = (g: GuestInput, skipped: SkippedPath[]): Attach[] => {
       skipped.push({ id: `guest on ${b.name}`, reason: `${b.name} is not a bridge in the live state` });
       continue;
     }
-    const vids = [...new Set([...b.vlans.map((v) => v.id), ...(g.extra.get(b.name) ?? [])])].sort((x, y) => x - y);
+    const all = [...new Set([...b.vlans.map((v) => v.id), ...(g.extra.get(b.name) ?? [])])].sort((x, y) => x - y).filter(wanted);
+    // Bounded: one VLAN device and one path per VID; the rest are named, to be asked for with --vlan.
+    const vids = all.slice(0, MAX_VLANS);
+    if (all.length > MAX_VLANS) skipped.push({ id: `guest on ${b.name}`, reason: `${all.length} VLANs: probed the first ${MAX_VLANS}; ask for others with --vlan (${all.slice(MAX_VLANS, MAX_VLANS + 5).join(', ')}${all.length > MAX_VLANS + 5 ? ', …' : ''})` });
     const filtering = trunk.bridge?.vlanFiltering === true;
     out.push({ b, bridge: b.name, filtering, access: false, nets: [null, ...vids].filter(wanted).map((vid) => ({ vid, tagged: vid !== null })) });
     if (filtering) continue;

@@ -7,6 +7,7 @@
 import type { BridgeSpec, Topology } from '../../model/topology.js';
 import { linkByName, type HostState, type VlanEntry } from '../../state/types.js';
 import { lint, type Finding } from '../lint.js';
+import { coalesce } from './discover.js';
 import { covers, entriesOf, entriesText } from './evidence.js';
 
 export interface LayoutFinding extends Finding {
@@ -38,7 +39,7 @@ const vlanOnPort = (s: HostState): LayoutFinding[] =>
   });
 
 const vidsOf = (es: VlanEntry[]): number[] =>
-  es.filter((e) => (e.vidEnd ?? e.vid) - e.vid < MAX_RANGE).flatMap((e) => {
+  coalesce(es).filter((e) => (e.vidEnd ?? e.vid) - e.vid < MAX_RANGE).flatMap((e) => {
     const out: number[] = [];
     for (let v = e.vid; v <= (e.vidEnd ?? e.vid); v++) out.push(v);
     return out;

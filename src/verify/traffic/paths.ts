@@ -117,9 +117,9 @@ const pathId = (t: Topology, b: BridgeSpec, vid: number | null): string =>
   `${t.bridges.length > 1 ? `${b.name} ` : ''}${vid === null ? 'untagged' : `vlan ${vid}`}`;
 
 /** The untagged network's probe: dom0's gateway from the file, else the live default route's. */
-const untaggedTarget = (s: HostState, b: BridgeSpec): string | undefined =>
+const untaggedTarget = (s: HostState, b: BridgeSpec, only: boolean): string | undefined =>
   b.dom0.gateway ?? s.routes.find((r) => r.family === 4 && r.dst === 'default' && r.gateway && r.dev === b.dom0.ifname)?.gateway
-    ?? s.routes.find((r) => r.family === 4 && r.dst === 'default' && r.gateway)?.gateway;
+    ?? (only ? s.routes.find((r) => r.family === 4 && r.dst === 'default' && r.gateway)?.gateway : undefined);
 
 /**
  * The paths to probe. `passive` (--listen) keeps every network of the file, probe address or not,
@@ -134,7 +134,7 @@ export const derivePaths = (
   const wanted = (vid: number | null): boolean => sel.length === 0 || sel.includes(vid === null ? 'untagged' : vid);
   for (const b of t.bridges) {
     const nets: { vid: number | null; target?: string; mtu?: number }[] = [
-      { vid: null, target: untaggedTarget(s, b) ?? fallback?.(b, null), mtu: b.mtu },
+      { vid: null, target: untaggedTarget(s, b, t.bridges.length === 1) ?? fallback?.(b, null), mtu: b.mtu },
       ...b.vlans.map((v) => ({ vid: v.id, target: v.probe ?? fallback?.(b, v.id), mtu: v.mtu ?? b.mtu })),
     ];
     for (const n of nets.filter((x) => wanted(x.vid))) {
@@ -149,7 +149,8 @@ export const derivePaths = (
       const target = why ? undefined : n.target;
       const origin = findOrigin(s, b, n.vid, target);
       // A discovered VLAN that dom0 has no interface on is a guests' network only: probe ports cover it.
-      if (t.source === DISCOVERED && !linkByName(s, origin.dev) && !passive) {
+      const device = b.vlans.find((v) => v.id === n.vid)?.device;
+      if (t.source === DISCOVERED && !passive && (!linkByName(s, origin.dev) || (device !== undefined && !linkByName(s, device)))) {
         skipped.push({ id, reason: `dom0 has no interface on VLAN ${n.vid}` });
         continue;
       }
