@@ -68,7 +68,7 @@ export const registerCore = (reg: Register): void => {
   });
 
   reg('verify', (c) => trafficOptions(common(c.description('live state vs the file, plus known-bad layouts')).option('--json', 'machine-readable report')), async (o) => {
-    if (o.traffic || o.listen !== undefined || o.vlan || o.vif || o.pcapDir) return runTrafficVerify(o);
+    if (o.traffic || o.listen !== undefined || o.vlan || o.vif || o.pcapDir || o.discover) return runTrafficVerify(o);
     const report = await verifyTopology(topologyFor(o as CommonOpts), runnerFor(o as CommonOpts));
     if (o.json) json(report);
     else {

@@ -1,4 +1,5 @@
 /** `xenbridge verify --traffic [--listen S]`: the options and the run, kept out of the core commands. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { XbError } from '../errors.js';
 import { ifnameProblem } from '../model/ifname.js';
@@ -6,7 +7,8 @@ import { listenTraffic } from '../verify/traffic/listen.js';
 import type { NetworkSel } from '../verify/traffic/paths.js';
 import { renderListen, renderTraffic, trafficJson } from '../verify/traffic/report.js';
 import { verifyTraffic } from '../verify/traffic/traffic.js';
-import { runnerFor, topologyFor, type CommonOpts } from './context.js';
+import { discoverLive } from '../verify/traffic/wire.js';
+import { configPath, runnerFor, topologyFor, type CommonOpts } from './context.js';
 import { json, out, tick } from './output.js';
 
 export const trafficOptions = (c: Command): Command => c
@@ -14,7 +16,16 @@ export const trafficOptions = (c: Command): Command => c
   .option('--vlan <id...>', 'with --traffic: only these VLANs ("untagged" for the untagged network)')
   .option('--vif <name...>', 'with --traffic: also check these vif ports against their xenstore bridge')
   .option('--pcap-dir <dir>', 'with --traffic: keep the captures here (one pcap per interface)')
-  .option('--listen <seconds>', 'with --traffic: send nothing; tally frames per VLAN per hop for this long');
+  .option('--listen <seconds>', 'with --traffic: send nothing; tally frames per VLAN per hop for this long')
+  .option('--discover', 'with --traffic: no file; read the bridges, uplinks, dom0 and VLANs off the live state (the default when there is no topology file)')
+  .option('--no-probe-ports', 'with --traffic: probe from dom0 only, with no probe ports standing in for guests');
+
+/** Seconds the uplinks are listened to before a discovered layout is probed. */
+const DISCOVER_LISTEN = 1;
+
+/** No -c, no $XENBRIDGE_CONFIG and no default file: the layout is discovered. */
+const wantsDiscover = (o: Record<string, unknown>): boolean =>
+  o.discover === true || (o.config === undefined && process.env.XENBRIDGE_CONFIG === undefined && !existsSync(configPath(o as CommonOpts)));
 
 const networks = (raw: unknown): NetworkSel[] =>
   (Array.isArray(raw) ? raw : []).flatMap((v: unknown) => String(v).split(',')).map((v) => {
@@ -39,18 +50,21 @@ const seconds = (raw: unknown): number => {
 
 /** Runs the traffic verify and prints it; returns the exit code (3 when any path fails). */
 export const runTrafficVerify = async (o: Record<string, unknown>): Promise<number> => {
-  if (!o.traffic && o.listen === undefined) throw new XbError('usage', '--vlan, --vif and --pcap-dir go with --traffic');
+  if (!o.traffic && o.listen === undefined) throw new XbError('usage', '--vlan, --vif, --pcap-dir and --discover go with --traffic');
+  if (o.discover && o.config !== undefined) throw new XbError('usage', '--discover reads the layout off the live state: it takes no -c FILE');
   if (process.getuid?.() !== 0) throw new XbError('usage', 'verify --traffic captures packets and needs root (CAP_NET_RAW and CAP_NET_ADMIN)');
-  const t = topologyFor(o as CommonOpts);
   const runner = runnerFor(o as CommonOpts);
-  const common = { networks: networks(o.vlan), vifs: vifNames(o.vif).map((vif) => ({ vif })), pcapDir: o.pcapDir as string | undefined };
+  const sel = networks(o.vlan);
+  const found = wantsDiscover(o) ? await discoverLive(runner, o.listen === undefined ? DISCOVER_LISTEN : 0) : undefined;
+  const t = found?.topology ?? topologyFor(o as CommonOpts);
+  const common = { networks: sel, vifs: vifNames(o.vif).map((vif) => ({ vif })), pcapDir: o.pcapDir as string | undefined };
   if (o.listen !== undefined) {
     const r = await listenTraffic(t, runner, { ...common, seconds: seconds(o.listen) });
     if (o.json) json(r);
     else out(renderListen(r, tick).join('\n'));
     return r.ok ? 0 : 3;
   }
-  const r = await verifyTraffic(t, runner, common);
+  const r = await verifyTraffic(t, runner, { ...common, guests: o.probePorts !== false, wire: found?.wire });
   if (o.json) json(trafficJson(r));
   else out(renderTraffic(r, tick).join('\n'));
   return r.ok ? 0 : 3;

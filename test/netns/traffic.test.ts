@@ -128,7 +128,8 @@ describe('verify --traffic on the untagged path', () => {
       const j = JSON.parse(r.stdout) as { ok: boolean; pcapDir: string; paths: { vanished: { hop: string; dir: string }; hops: { dev: string; request: { ok: boolean } }[]; diagnoses: { rule: string }[] }[] };
       expect([j.ok, j.pcapDir, j.paths[0]?.vanished.hop, j.paths[0]?.vanished.dir, j.paths[0]?.diagnoses.map((d) => d.rule)]).toEqual([false, dir, 'peth0', 'reply', ['upstream-not-trunking']]);
       expect(j.paths[0]?.hops.map((h) => [h.dev, h.request.ok])).toEqual([['eth0', true], ['xenbr0-d0', true], ['peth0', true]]);
-      expect(readdirSync(dir).sort()).toEqual(['eth0.pcap', 'peth0.pcap', 'xenbr0-d0.pcap']);
+      // One pcap per hop, the probe port standing in for a guest included.
+      expect(readdirSync(dir).map((f) => f.replace(/^xbp0-\w+/, 'xbp0-ID')).sort()).toEqual(['eth0.pcap', 'peth0.pcap', 'xbp0-ID.pcap', 'xenbr0-d0.pcap']);
       expect(readFileSync(join(dir, 'peth0.pcap')).readUInt32LE(0)).toBe(0xa1b2c3d4);
     } finally {
       await sb.inSw('sysctl -qw net.ipv4.icmp_echo_ignore_all=0');
@@ -166,6 +167,6 @@ describe('verify --traffic on the untagged path', () => {
     const bad = await cli(['verify', '--traffic', '--vlan', '5000', '-c', cfg, '--netns', sb.dom0], sb.env);
     expect([bad.code, bad.stderr.trim()]).toEqual([2, 'xenbridge: --vlan: "5000" is not a VLAN ID (1-4094) or "untagged"']);
     const alone = await cli(['verify', '--vif', 'vif1.0', '-c', cfg, '--netns', sb.dom0], sb.env);
-    expect([alone.code, alone.stderr.trim()]).toEqual([2, 'xenbridge: --vlan, --vif and --pcap-dir go with --traffic']);
+    expect([alone.code, alone.stderr.trim()]).toEqual([2, 'xenbridge: --vlan, --vif, --pcap-dir and --discover go with --traffic']);
   });
 });

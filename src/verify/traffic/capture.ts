@@ -27,6 +27,8 @@ export interface CaptureOptions {
   /** A pcap-filter expression; none in --listen, which tallies everything. */
   filter?: string;
   readyMs?: number;
+  /** Hard end of every capture, in seconds: a verify killed -9 leaves no tcpdump behind for longer. */
+  maxSeconds?: number;
 }
 
 /** Our probes and nothing else, tagged or not (the vlan keyword covers tags held out of band too). */
@@ -35,6 +37,7 @@ export const PROBE_FILTER = 'arp or icmp or (vlan and (arp or icmp))';
 const captureFile = (dir: string, dev: string): string => join(dir, `${dev.replace(/[^A-Za-z0-9_.-]/g, '_')}.pcap`);
 
 const tcpdumpError = (text: string, dev: string): string => {
+  if (/failed to run command .tcpdump.: No such file/.test(text)) return 'tcpdump is not installed (not found in PATH)';
   const line = text.split('\n').map((l) => l.replace(/^tcpdump: /, '').trim()).find((l) => l !== '' && !l.startsWith('listening on'));
   return line ?? `tcpdump on ${dev} stopped before it was listening`;
 };
@@ -44,12 +47,14 @@ export const startCaptures = async (runner: Runner, devs: string[], dir: string,
     const file = captureFile(dir, dev);
     // -Z root: Debian's tcpdump otherwise drops to its own user before creating the file.
     const args = ['-p', '-U', '--immediate-mode', '-n', '-Z', 'root', '-s', String(o.snaplen ?? 256), '-i', dev, '-w', file, ...(o.filter ? [o.filter] : [])];
-    return { dev, file, bg: runner.start('tcpdump', args, { inNetns: true, timeoutMs: 10 * 60_000 }) };
+    // Under timeout(1), which passes our SIGINT on to tcpdump and ends it by itself if we are gone.
+    const max = o.maxSeconds ?? 120;
+    return { dev, file, bg: runner.start('timeout', ['-s', 'INT', String(max), 'tcpdump', ...args], { inNetns: true, timeoutMs: (max + 5) * 1000 }) };
   });
   await Promise.all(caps.map(async (c) => {
     const bg = c.bg;
     if (!bg) return;
-    if (await bg.waitFor(/listening on/, o.readyMs ?? 10_000)) return;
+    if (await bg.waitFor(/listening on/, o.readyMs ?? 30_000)) return;
     c.error = tcpdumpError(bg.output(), c.dev);
     await bg.stop();
     c.bg = undefined;

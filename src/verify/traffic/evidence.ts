@@ -1,5 +1,6 @@
 /** What the diagnosis rules read (pure data) and the evidence lines they quote. */
 import { linkByName, type HostState, type Link, type VlanEntry } from '../../state/types.js';
+import { coalesce } from './discover.js';
 import { resultOf, tagText } from './observe.js';
 import type { Diagnosis, HopResult, PathSpec, ProbeKind, ProbeRun, Tag, Vanish, VifExpectation } from './types.js';
 
@@ -48,7 +49,7 @@ export const roleText = (inp: RuleInput, dev: string): string => {
   const h = inp.hops.find((x) => x.hop.dev === dev)?.hop;
   if (!h) return dev;
   const of = h.master ? ` of ${h.master}` : '';
-  const names: Record<string, string> = { dom0: "dom0's interface", 'vlan-device': "dom0's VLAN device", 'dom0-veth': "dom0's veth end", 'bridge-port': `port${of}`, uplink: `uplink port${of}`, vif: `guest port${of}` };
+  const names: Record<string, string> = { dom0: "dom0's interface", 'vlan-device': "dom0's VLAN device", 'dom0-veth': "dom0's veth end", 'bridge-port': `port${of}`, uplink: `uplink port${of}`, vif: `guest port${of}`, probe: `probe port${of}, standing in for a guest` };
   return `${dev} (${names[h.role] ?? h.role})`;
 };
 
@@ -58,7 +59,7 @@ export const linkText = (l: Link): string =>
 export const entriesOf = (s: HostState, dev: string): VlanEntry[] => s.vlans.filter((e) => e.dev === dev);
 
 export const entriesText = (s: HostState, dev: string): string => {
-  const es = entriesOf(s, dev);
+  const es = coalesce(entriesOf(s, dev));
   const one = (e: VlanEntry): string => `${e.vid}${e.vidEnd ? `-${e.vidEnd}` : ''}${e.pvid ? ' PVID' : ''}${e.untagged ? ' untagged' : ''}`;
   return `bridge vlan show dev ${dev}: ${es.length === 0 ? 'no VLANs' : es.map(one).join(', ')}`;
 };

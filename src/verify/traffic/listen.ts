@@ -115,7 +115,7 @@ export const listenTraffic = async (t: Topology, runner: Runner, o: ListenOption
   const pre = await prepare(t, runner, o);
   try {
     const { paths } = derivePaths(t, pre.state, pre.vifs, o.networks, true);
-    const caps = await captureHops(runner, paths, pre.dir, {});
+    const caps = await captureHops(runner, paths, pre.dir, { maxSeconds: o.seconds + 60 });
     try {
       await o.onListening?.();
       await sleep(o.seconds * 1000);

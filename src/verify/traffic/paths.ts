@@ -8,24 +8,31 @@ import { inSubnet, ipFamily } from '../../model/net.js';
 import type { BridgeSpec, Topology } from '../../model/topology.js';
 import { linkByName, portsOf, type HostState, type Link } from '../../state/types.js';
 import type { Check, Hop, HopRole, PathSpec, SkippedPath, Tag, VifExpectation } from './types.js';
+import { NOBODY } from './targets.js';
 import { vifTag } from './vifs.js';
 
 /** The untagged network is written "untagged" where a VLAN ID would go. */
 export type NetworkSel = number | 'untagged';
 
-const VIF_NAME = /^(vif|tap)\d+\.\d+/;
+/** The source of a topology read off the live state (discover.ts). */
+export const DISCOVERED = '(live state)';
+
+export const VIF_NAME = /^(vif|tap)\d+\.\d+/;
 
 const v4Holding = (l: Link, target: string): string | undefined =>
   l.addrs.find((a) => a.family === 4 && a.scope !== 'host' && inSubnet({ family: 4, address: a.local, prefix: a.prefixlen }, target))?.local;
 
+/** Links that stand for NICs joined together. */
+const AGGREGATE = new Set(['bond', 'team']);
+
 /** The bridge's way out: the file's uplink port, else a NIC-like port that is no guest's. */
-const uplinkOf = (s: HostState, bridge: string, b: BridgeSpec, vifs: Set<string>): Link | undefined => {
+export const uplinkOf = (s: HostState, bridge: string, b: BridgeSpec, vifs: Set<string>): Link | undefined => {
   const ports = portsOf(s, bridge);
   if (bridge === b.name && b.uplinkPort) {
     const named = ports.find((p) => p.name === b.uplinkPort);
     if (named) return named;
   }
-  return ports.find((p) => (p.kind === 'device' || (p.kind === 'veth' && p.peerElsewhere)) && !VIF_NAME.test(p.name) && !vifs.has(p.name));
+  return ports.find((p) => (p.kind === 'device' || AGGREGATE.has(p.kindName) || (p.kind === 'veth' && p.peerElsewhere)) && !VIF_NAME.test(p.name) && !vifs.has(p.name));
 };
 
 interface Origin {
@@ -53,7 +60,7 @@ const findOrigin = (s: HostState, b: BridgeSpec, vid: number | null, target: str
   return { dev: master && master.name !== b.name ? master.name : dev.name };
 };
 
-const chainChecks = (primary: 'echo' | 'arp', df: boolean): Check[] => [
+export const chainChecks = (primary: 'echo' | 'arp', df: boolean): Check[] => [
   { probe: primary, dir: 'request' }, { probe: primary, dir: 'reply' },
   ...(df ? [{ probe: 'df' as const, dir: 'request' as const }, { probe: 'df' as const, dir: 'reply' as const }] : []),
 ];
@@ -82,7 +89,7 @@ const nextOf = (s: HostState, b: BridgeSpec, l: Link, vifs: Set<string>): { next
 };
 
 /** Follows the live links from the origin to the uplink; stops (with a problem) at a missing link. */
-const walk = (s: HostState, b: BridgeSpec, origin: string, vifs: Set<string>, checks: Check[]): { hops: Hop[]; problems: string[] } => {
+export const walk = (s: HostState, b: BridgeSpec, origin: string, vifs: Set<string>, checks: Check[]): { hops: Hop[]; problems: string[] } => {
   const hops: Hop[] = [];
   const problems: string[] = [];
   let tag: Tag = null;
@@ -110,23 +117,25 @@ const pathId = (t: Topology, b: BridgeSpec, vid: number | null): string =>
   `${t.bridges.length > 1 ? `${b.name} ` : ''}${vid === null ? 'untagged' : `vlan ${vid}`}`;
 
 /** The untagged network's probe: dom0's gateway from the file, else the live default route's. */
-const untaggedTarget = (s: HostState, b: BridgeSpec): string | undefined =>
+const untaggedTarget = (s: HostState, b: BridgeSpec, only: boolean): string | undefined =>
   b.dom0.gateway ?? s.routes.find((r) => r.family === 4 && r.dst === 'default' && r.gateway && r.dev === b.dom0.ifname)?.gateway
-    ?? s.routes.find((r) => r.family === 4 && r.dst === 'default' && r.gateway)?.gateway;
+    ?? (only ? s.routes.find((r) => r.family === 4 && r.dst === 'default' && r.gateway)?.gateway : undefined);
 
 /**
  * The paths to probe. `passive` (--listen) keeps every network of the file, probe address or not,
  * and asks nothing of any hop.
  */
-export const derivePaths = (t: Topology, s: HostState, vifs: VifExpectation[], sel: NetworkSel[] = [], passive = false): { paths: PathSpec[]; skipped: SkippedPath[] } => {
+export const derivePaths = (
+  t: Topology, s: HostState, vifs: VifExpectation[], sel: NetworkSel[] = [], passive = false, fallback?: (b: BridgeSpec, vid: number | null) => string | undefined,
+): { paths: PathSpec[]; skipped: SkippedPath[] } => {
   const paths: PathSpec[] = [];
   const skipped: SkippedPath[] = [];
   const vifNames = new Set(vifs.map((v) => v.vif));
   const wanted = (vid: number | null): boolean => sel.length === 0 || sel.includes(vid === null ? 'untagged' : vid);
   for (const b of t.bridges) {
     const nets: { vid: number | null; target?: string; mtu?: number }[] = [
-      { vid: null, target: untaggedTarget(s, b), mtu: b.mtu },
-      ...b.vlans.map((v) => ({ vid: v.id, target: v.probe, mtu: v.mtu ?? b.mtu })),
+      { vid: null, target: untaggedTarget(s, b, t.bridges.length === 1) ?? fallback?.(b, null), mtu: b.mtu },
+      ...b.vlans.map((v) => ({ vid: v.id, target: v.probe ?? fallback?.(b, v.id), mtu: v.mtu ?? b.mtu })),
     ];
     for (const n of nets.filter((x) => wanted(x.vid))) {
       const id = pathId(t, b, n.vid);
@@ -139,10 +148,18 @@ export const derivePaths = (t: Topology, s: HostState, vifs: VifExpectation[], s
       }
       const target = why ? undefined : n.target;
       const origin = findOrigin(s, b, n.vid, target);
+      // A discovered VLAN that dom0 has no interface on is a guests' network only: probe ports cover it.
+      const device = b.vlans.find((v) => v.id === n.vid)?.device;
+      if (t.source === DISCOVERED && !passive && (!linkByName(s, origin.dev) || (device !== undefined && !linkByName(s, device)))) {
+        skipped.push({ id, reason: `dom0 has no interface on VLAN ${n.vid}` });
+        continue;
+      }
       const primary = origin.source ? 'echo' : 'arp';
       const originLink = linkByName(s, origin.dev);
       const dfSize = primary === 'echo' ? n.mtu ?? originLink?.mtu : undefined;
-      const { hops, problems } = walk(s, b, origin.dev, vifNames, passive ? [] : chainChecks(primary, dfSize !== undefined));
+      // Nothing known answers there: the ARP request is a broadcast the uplink must still carry.
+      const checks = passive ? [] : target === NOBODY ? [{ probe: 'arp' as const, dir: 'request' as const }] : chainChecks(primary, dfSize !== undefined);
+      const { hops, problems } = walk(s, b, origin.dev, vifNames, checks);
       for (const x of vifs) {
         const tag = vifTag(x, n.vid);
         if (tag === undefined || (x.bridge !== undefined && !isOnBridge(b, x.bridge))) continue;

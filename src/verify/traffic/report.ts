@@ -1,5 +1,6 @@
 /** The traffic verify for a person (a table per path, diagnosis lines) and for a program (--json). */
 import { tagText } from './observe.js';
+import { NOBODY } from './targets.js';
 import type { ListenReport } from './listen.js';
 import type { TrafficReport } from './traffic.js';
 import type { CheckResult, Direction, HopResult, PathResult, ProbeKind } from './types.js';
@@ -31,13 +32,18 @@ const verdict = (p: PathResult, h: HopResult, tick: Tick): string => {
   return `${tick(false)} ${probeWord(p, f.probe)}${f.dir} ${f.why === 'wrong-tag' ? 'has the wrong tag' : 'vanishes'} here`;
 };
 
-const headline = (p: PathResult): string => {
+const headline = (p: PathResult, from?: string): string => {
   const s = p.spec;
-  const probe = s.primary === 'echo' ? `ping ${s.target} from ${s.source}` : `ARP who-has ${s.target} (dom0 has no address here)`;
+  if (s.guest) {
+    const how = s.vid === null || !s.hops[0] || s.hops[0].tag === null ? 'untagged' : `tagged ${s.vid}`;
+    return `${s.id}: ARP who-has ${s.target} (${from ?? '?'}) from probe port ${s.guest.port}, sent ${how} as a guest would`;
+  }
+  const probe = s.primary === 'echo' ? `ping ${s.target} from ${s.source}`
+    : s.target === NOBODY ? `ARP who-has ${s.target} (nothing known answers here: a broadcast the uplink must carry)` : `ARP who-has ${s.target} (dom0 has no address here)`;
   return `${s.id}: ${probe} via ${s.origin}${s.dfSize ? `; DF ${s.dfSize} bytes` : ''}`;
 };
 
-export const renderPath = (p: PathResult, tick: Tick): string[] => {
+export const renderPath = (p: PathResult, tick: Tick, from?: string): string[] => {
   const primary = p.spec.primary;
   const df = p.spec.dfSize !== undefined;
   const rows = [['hop', 'expected', 'request', 'reply', ...(df ? [`df ${p.spec.dfSize}`] : []), 'verdict']];
@@ -45,7 +51,7 @@ export const renderPath = (p: PathResult, tick: Tick): string[] => {
     const vif = h.hop.role === 'vif';
     const dfCell = `${cell(find(h, 'df', 'request'), tick)}/${cell(find(h, 'df', 'reply'), tick)}`;
     rows.push([
-      `${h.hop.dev}${vif ? ' (vif)' : ''}`, tagText(h.hop.tag),
+      `${h.hop.dev}${vif ? ' (vif)' : h.hop.role === 'probe' ? ' (probe)' : ''}`, tagText(h.hop.tag),
       vif ? `${cell(find(h, 'arp', 'request'), tick)} arp` : cell(find(h, primary, 'request'), tick),
       vif ? '-' : cell(find(h, primary, 'reply'), tick),
       ...(df ? [vif ? '-' : dfCell] : []), verdict(p, h, tick),
@@ -56,15 +62,23 @@ export const renderPath = (p: PathResult, tick: Tick): string[] => {
     ? `${tick(false)} ${p.spec.id}: ${v.probe === 'df' ? `the ${p.spec.dfSize}-byte DF ` : probeWord(p, v.probe)}${v.dir} vanishes at ${v.hop}${v.after ? ` after ${v.after}` : ''}`
     : `${tick(true)} ${p.spec.id}: every hop saw its frames`;
   const diag = p.diagnoses.flatMap((d) => [`  diagnosis [${d.rule}]: ${d.message}`, ...d.evidence.map((e) => `    evidence: ${e}`), `    fix: ${d.fix}`]);
-  return [headline(p), ...table(rows), ...p.spec.problems.map((x) => `  note: ${x}`), summary, ...diag];
+  return [headline(p, from), ...table(rows), ...p.spec.problems.map((x) => `  note: ${x}`), summary, ...diag];
 };
 
+const renderFindings = (r: TrafficReport, tick: Tick): string[] => r.findings.flatMap((f) => [
+  `${f.level === 'error' ? tick(false) : 'warning'} layout [${f.rule}]: ${f.message}`, ...f.evidence.map((e) => `    evidence: ${e}`), `    fix: ${f.fix}`,
+]);
+
 export const renderTraffic = (r: TrafficReport, tick: Tick): string[] => {
-  const out = r.paths.flatMap((p) => [...renderPath(p, tick), '']);
+  const from = new Map(r.targets.map((x) => [x.id, x.from]));
+  const out = r.paths.flatMap((p) => [...renderPath(p, tick, from.get(p.spec.id)), '']);
   for (const s of r.skipped) out.push(`- ${s.id}: not probed: ${s.reason}`);
   for (const x of r.vifs) if (x.note) out.push(`note: ${x.vif}: ${x.note}`);
+  for (const n of r.notes) out.push(`note: ${n}`);
+  out.push(...renderFindings(r, tick));
   const failed = r.paths.filter((p) => !p.ok).length;
-  out.push(`${tick(failed === 0)} ${r.paths.length - failed} of ${r.paths.length} paths pass (${(r.elapsedMs / 1000).toFixed(1)} s)`);
+  const errors = r.findings.filter((f) => f.level === 'error').length;
+  out.push(`${tick(r.ok)} ${r.paths.length - failed} of ${r.paths.length} paths pass${errors > 0 ? `; ${errors} layout error(s)` : ''} (${(r.elapsedMs / 1000).toFixed(1)} s)`);
   if (r.pcapDir) out.push(`captures kept in ${r.pcapDir} (one pcap per interface)`);
   return out;
 };
@@ -85,12 +99,16 @@ export const trafficJson = (r: TrafficReport): object => ({
       reply: checkJson(find(h, p.spec.primary, 'reply')),
       df: p.spec.dfSize === undefined || h.hop.role === 'vif' ? null : { request: checkJson(find(h, 'df', 'request')), reply: checkJson(find(h, 'df', 'reply')) },
     })),
+    guest: p.spec.guest ?? null,
     problems: p.spec.problems,
     probes: p.probes,
     diagnoses: p.diagnoses,
   })),
   skipped: r.skipped,
   vifs: r.vifs,
+  findings: r.findings,
+  targets: r.targets,
+  notes: r.notes,
 });
 
 export const renderListen = (r: ListenReport, tick: Tick): string[] => {

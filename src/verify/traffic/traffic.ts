@@ -10,16 +10,20 @@ import { join } from 'node:path';
 import { readGuards, type LiveGuard } from '../../state/guards.js';
 import { XbError } from '../../errors.js';
 import { createRunner, type Runner } from '../../exec/runner.js';
-import type { Topology } from '../../model/topology.js';
+import type { BridgeSpec, Topology } from '../../model/topology.js';
 import { readState } from '../../state/read.js';
 import type { HostState } from '../../state/types.js';
 import { PROBE_FILTER, readCapture, startCaptures, stopCaptures, type Capture, type CaptureOptions } from './capture.js';
 import { findFailures, hopResults, type Captured } from './observe.js';
+import { withGuests } from './guest-run.js';
+import { layoutFindings, type LayoutFinding } from './layout-findings.js';
 import { derivePaths, type NetworkSel } from './paths.js';
 import { sendProbes } from './probe.js';
 import { diagnose } from './rules.js';
 import type { PathResult, PathSpec, ProbeRun, SkippedPath, VifExpectation } from './types.js';
+import { pickTarget, upstreamTarget, type Target, type WireSample } from './targets.js';
 import { vifExpectations, type VifRequest } from './vifs.js';
+import { readNeighbours } from './wire.js';
 
 export interface TrafficOptions {
   /** Networks to probe (VLAN IDs, or "untagged"); all with a probe address when empty. */
@@ -32,6 +36,10 @@ export interface TrafficOptions {
   waitSeconds?: number;
   /** Where xenstore-* run (the host, not the network namespace). */
   xenstore?: Runner;
+  /** Probe every bridge and VLAN a guest could use, from probe ports standing in for guests. */
+  guests?: boolean;
+  /** What a short listen on the uplinks heard (VLANs to probe, addresses that answer). */
+  wire?: WireSample[];
 }
 
 export interface TrafficReport {
@@ -41,6 +49,11 @@ export interface TrafficReport {
   paths: PathResult[];
   skipped: SkippedPath[];
   vifs: VifExpectation[];
+  /** Layouts that lose frames whatever the probes saw; an error fails the verify. */
+  findings: LayoutFinding[];
+  /** Per guest path: what it probed and why that address. */
+  targets: { id: string; address: string; answers: Target['answers']; from: string }[];
+  notes: string[];
 }
 
 type GuardDrops = Record<string, Record<string, number>>;
@@ -86,29 +99,48 @@ const evaluate = (p: PathSpec, captured: Captured, nonce: Buffer, probes: ProbeR
   return { spec: p, ok: failures.length === 0, hops, vanished: failures[0], failures, probes, diagnoses };
 };
 
+/** VIDs a guest could use beyond the file's: those given with --vlan and those heard on each bridge's uplink. */
+const extraVids = (t: Topology, sel: NetworkSel[], wire: WireSample[]): Map<string, number[]> =>
+  new Map(t.bridges.map((b) => [b.name, [
+    ...sel.filter((x): x is number => typeof x === 'number'),
+    ...(wire.find((w) => w.dev === b.uplinkPort)?.vids ?? []),
+  ]]));
+
 export const verifyTraffic = async (t: Topology, runner: Runner, o: TrafficOptions = {}): Promise<TrafficReport> => {
   const started = Date.now();
   const pre = await prepare(t, runner, o);
   try {
-    const { paths, skipped } = derivePaths(t, pre.state, pre.vifs, o.networks);
+    const wire = o.wire ?? [];
+    const neigh = await readNeighbours(runner);
+    const { paths, skipped } = derivePaths(t, pre.state, pre.vifs, o.networks, false, upstreamTarget(pre.state, neigh, wire));
+    const findings = layoutFindings(t, pre.state);
     const nonce = randomBytes(6);
-    const before = await readGuards(runner);
-    const caps = await captureHops(runner, paths, pre.dir, { filter: PROBE_FILTER });
-    let probes: ProbeRun[][];
-    try {
-      probes = await Promise.all(paths.map((p) => sendProbes(runner, p, nonce, o.waitSeconds ?? 1)));
-    } finally {
-      await stopCaptures(caps);
-    }
-    const captured: Captured = new Map(caps.map((c) => [c.dev, readCapture(c)]));
-    // Carrier, operstate and bridge port states reach userspace through linkwatch up to a second
-    // late: the rules judge the state as it is after the probes, not as it was read before them.
-    const after = { ...pre, state: await readState(runner, { bridgeVlans: true }) };
-    const drops = guardDropsBetween(before, await readGuards(runner));
-    const results = paths.map((p, i) => evaluate(p, captured, nonce, probes[i] ?? [], after, drops));
+    const round = async (guestPaths: PathSpec[], inside?: Runner): Promise<PathResult[]> => {
+      const all = [...paths, ...guestPaths];
+      const before = await readGuards(runner);
+      const caps = await captureHops(runner, all, pre.dir, { filter: PROBE_FILTER });
+      let probes: ProbeRun[][];
+      try {
+        probes = await Promise.all(all.map((p) => sendProbes(p.guest && inside ? inside : runner, p, nonce, o.waitSeconds ?? 1)));
+      } finally {
+        await stopCaptures(caps);
+      }
+      const captured: Captured = new Map(caps.map((c) => [c.dev, readCapture(c)]));
+      // Carrier, operstate and bridge port states reach userspace through linkwatch up to a second
+      // late: the rules judge the state as it is after the probes, not as it was read before them.
+      const after = { ...pre, state: await readState(runner, { bridgeVlans: true }) };
+      const drops = guardDropsBetween(before, await readGuards(runner));
+      return all.map((p, i) => evaluate(p, captured, nonce, probes[i] ?? [], after, drops));
+    };
+    const targetOf = (b: BridgeSpec, vid: number | null): Target => pickTarget(pre.state, neigh, wire, b, vid);
+    const g = o.guests
+      ? await withGuests(runner, { t, s: pre.state, extra: extraVids(t, o.networks ?? [], wire), sel: o.networks ?? [], targetOf, firstIndex: paths.length }, round)
+      : { result: await round([]), plan: undefined, skipped: [], notes: [] };
+    const results = g.result;
+    const targets = [...(g.plan?.targets ?? [])].filter(([id]) => results.some((r) => r.spec.id === id)).map(([id, x]) => ({ id, ...x }));
     return {
-      ok: results.every((r) => r.ok), elapsedMs: Date.now() - started, pcapDir: pre.keep ? pre.dir : undefined,
-      paths: results, skipped, vifs: pre.vifs,
+      ok: results.every((r) => r.ok) && !findings.some((f) => f.level === 'error'), elapsedMs: Date.now() - started,
+      pcapDir: pre.keep ? pre.dir : undefined, paths: results, skipped: [...skipped, ...g.skipped], vifs: pre.vifs, findings, targets, notes: g.notes,
     };
   } finally {
     finish(pre);

@@ -9,7 +9,7 @@ import type { BridgeMode } from '../../model/topology.js';
 export type Tag = number | null;
 export type ProbeKind = 'arp' | 'echo' | 'df';
 export type Direction = 'request' | 'reply';
-export type HopRole = 'dom0' | 'vlan-device' | 'dom0-veth' | 'bridge-port' | 'uplink' | 'vif';
+export type HopRole = 'dom0' | 'vlan-device' | 'dom0-veth' | 'bridge-port' | 'uplink' | 'vif' | 'probe';
 
 export interface Check {
   probe: ProbeKind;
@@ -63,6 +63,8 @@ export interface PathSpec {
   problems: string[];
   /** Distinguishes this path's echo payloads from every other path's. */
   index: number;
+  /** Sent from a probe port standing in for a guest: the port (in the verified namespace) and where its other end lives. */
+  guest?: { port: string; ns: string };
 }
 
 export interface Seen {
