@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
 import { FAIL_LINE, RECORDED, failedLineOf, failpoint, recordFiles, type Tool } from './batch-text.js';
 
-export { failedLineOf, recordFiles, type Tool } from './batch-text.js';
+export { failedLineOf, failedLinesOf, recordFiles, type Tool } from './batch-text.js';
 
 export interface BatchOptions {
   /** Keep going after a failed line (rollback: undo as much as possible). */
@@ -118,6 +118,8 @@ const launch = (file: string, argv: string[], o: RunOptions & { detached?: boole
   };
 };
 
+let failpointSpent = false;
+
 export const createRunner = (netns?: string): Runner => {
   const wrap = (cmd: string, args: string[], inNetns: boolean | undefined): [string, string[]] =>
     netns !== undefined && inNetns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
@@ -158,10 +160,13 @@ export const createRunner = (netns?: string): Runner => {
   const batch = async (tool: Tool, lines: string[], opts: BatchOptions = {}): Promise<BatchResult> => {
     if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
     let input = lines;
-    const fp = opts.firstIndex === undefined ? undefined : failpoint();
+    // The failpoint fails one run only: not the undo that follows its failure.
+    const fp = opts.firstIndex === undefined || failpointSpent ? undefined : failpoint();
     const local = fp ? fp.at - (opts.firstIndex ?? 0) : -1;
     const hit = local >= 0 && local < lines.length;
-    if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool]];
+    // Under -force the failed line stands in for op k and the batch goes on, as it would past a real failure.
+    if (fp && hit) failpointSpent = true;
+    if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool], ...(opts.force ? lines.slice(local + 1) : [])];
     const flags = [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.force ? ['-force'] : [])];
     const r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
       : opts.record !== undefined ? await runRecorded(tool, flags, input, opts.record)

@@ -6,10 +6,15 @@
 import { loadTopology } from '../config/validate.js';
 import { XbError, isXbError } from '../errors.js';
 import { createRunner, type Runner } from '../exec/runner.js';
-import { execute, journalFile } from '../apply/execute.js';
-import { withLock } from '../apply/lock.js';
-import { forgetOnDemand, recordOnDemand } from '../apply/on-demand.js';
-import { removeFile, runDir } from '../apply/store.js';
+import { commitRun, execute } from '../txn/execute.js';
+import { recoverVifLocked } from '../txn/recover-run.js';
+import { lockLimitMs } from '../txn/lock.js';
+import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
+
+/** libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT): the hook gives up on the lock well before, naming its holder. */
+const HOOK_LOCK_MS = 20_000;
+import { forgetOnDemand, recordOnDemand } from '../txn/on-demand.js';
+import { runDir } from '../txn/store.js';
 import { ifnameProblem } from '../model/ifname.js';
 import type { Topology } from '../model/topology.js';
 import { readLinks } from '../state/read.js';
@@ -59,7 +64,9 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
   const target = targetOf(keys, t);
   const name = finalName(ev, keys);
   let mtu = mtuOf(keys);
-  await withLock(dir, async () => {
+  await withTxn(dir, async () => {
+    const recovered = await recoverVifLocked(runner, dir);
+    if (recovered) hotplugLog(recovered);
     const od = target.onDemand;
     const s = await readLinks(runner, {
       names: [ev.dev, name, target.bridge, target.spec.dom0.ifname, ...(od ? [od.device] : [])],
@@ -68,13 +75,12 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
     const plan = planOnline({ dev: ev.dev, name, mtu, target }, s);
     mtu = plan.mtu;
     if (od && plan.onDemand.length > 0) {
-      await execute(runner, dir, plan.onDemand, `vif ${name}: VLAN ${od.id}`);
-      recordOnDemand(dir, od.bridge, plan.onDemand);
+      const j = await execute(runner, dir, plan.onDemand, `vif ${name}: VLAN ${od.id}`);
+      commitRun(dir, j, (id) => recordOnDemand(dir, od.bridge, plan.onDemand, id));
       hotplugLog(`created VLAN ${od.id} on demand: ${od.device} in ${od.bridge}`);
     }
-    await execute(runner, dir, plan.setup, `vif ${name}`);
-    removeFile(journalFile(dir));
-  });
+    commitRun(dir, await execute(runner, dir, plan.setup, `vif ${name}`));
+  }, { records: HOOK_RECORDS, lockMs: Math.min(lockLimitMs(), HOOK_LOCK_MS) });
   hotplugLog(`${ev.action} ${describe(target, name, mtu)}`);
 };
 
@@ -88,19 +94,22 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
     // Offline must succeed whatever xenstore holds now; without a valid target there is nothing to tidy.
   }
   const od = target?.onDemand;
-  await withLock(dir, async () => {
+  await withTxn(dir, async () => {
+    const recovered = await recoverVifLocked(runner, dir);
+    if (recovered) hotplugLog(recovered);
     const s = await readLinks(runner, { names: [...names, ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
     const steps = planOffline(names, s);
     const cleanup = target ? planOnDemandCleanup(target, names, s) : [];
-    await execute(runner, dir, [...steps, ...cleanup], `vif ${names[0]} ${ev.action}`);
-    removeFile(journalFile(dir));
+    const j = await execute(runner, dir, [...steps, ...cleanup], `vif ${names[0]} ${ev.action}`);
+    commitRun(dir, j, (id) => {
+      if (od && cleanup.length > 0) forgetOnDemand(dir, od.bridge, id);
+    });
     if (od && cleanup.length > 0) {
-      forgetOnDemand(dir, od.bridge);
       hotplugLog(`removed VLAN ${od.id}: its last vif left ${od.bridge}`);
     }
     const gone = !names.some((n) => s.links.some((l) => l.name === n));
     hotplugLog(`${ev.action} ${names[0]}${gone ? ' (already gone)' : steps.length === 0 ? ' (already detached)' : ''}`);
-  });
+  }, { records: HOOK_RECORDS, lockMs: Math.min(lockLimitMs(), HOOK_LOCK_MS) });
 };
 
 /** Attach a vif as an xl `online` would, minus xenstore: for the lab and for tests of the attach path. */
