@@ -23,9 +23,6 @@ export const failedLineOf = (stderr: string): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
-/** Every line a -force batch failed, 1-based. */
-export const failedLinesOf = (stderr: string): number[] => [...stderr.matchAll(/Command failed \S*:(\d+)/g)].map((m) => Number(m[1]));
-
 /** A recorded batch: the lines ip was given, the pid of its shell, its output, its exit status. */
 export const recordFiles = (base: string) => ({ lines: `${base}.batch`, pid: `${base}.pid`, out: `${base}.out`, rc: `${base}.rc` });
 

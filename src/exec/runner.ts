@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
 import { FAIL_LINE, RECORDED, failedLineOf, failpoint, recordFiles, type Tool } from './batch-text.js';
 
-export { failedLineOf, failedLinesOf, recordFiles, type Tool } from './batch-text.js';
+export { failedLineOf, recordFiles, type Tool } from './batch-text.js';
 
 export interface BatchOptions {
   /** Keep going after a failed line (rollback: undo as much as possible). */

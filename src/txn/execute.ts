@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { XbError } from '../errors.js';
 import type { Line, Step } from '../plan/steps.js';
-import { failedLinesOf, type Runner, type Tool } from '../exec/runner.js';
+import type { Runner, Tool } from '../exec/runner.js';
 import { HISTORY, historyFile, JOURNAL, journalFile, type History, type Journal } from './records.js';
 import { ensureSpace, readRecord, removeFile, writeRecord } from './store.js';
 
@@ -81,17 +81,15 @@ export interface RunOptions {
 const sameStopBatch = (a: Step, b: Step): boolean => a.tool === b.tool && a.uncertain === b.uncertain;
 
 export interface Ran extends Journal {
-  /** stop: the errors of the lines that failed, and those lines. */
+  /** stop, undo: what ip said of the lines that failed. */
   errors: string[];
-  failed: Step[];
 }
 
 export const execute = async (runner: Runner, dir: string, steps: Step[], what: string, opts: RunOptions = {}): Promise<Ran> => {
   const jf = journalFile(dir);
   const journal = newJournal(steps, what, opts.kind);
   const errors: string[] = [];
-  const failed: Step[] = [];
-  if (steps.length === 0) return { ...journal, errors, failed };
+  if (steps.length === 0) return { ...journal, errors };
   checkSpace(dir, journal, opts.commitBytes ?? []);
   clearRecords(dir);
   for (const g of groups(steps, opts.kind ? sameStopBatch : undefined)) {
@@ -108,8 +106,7 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
     if (opts.kind) {
       journal.done = g.from + g.items.length;
       if (g.items[0]?.uncertain) continue;
-      errors.push(...nonEmpty(r.stderr).filter((l) => !l.startsWith('Command failed')));
-      failed.push(...failedLinesOf(r.stderr).flatMap((n) => g.items.slice(n - 1, n)));
+      errors.push(...nonEmpty(r.stderr));
       continue;
     }
     journal.done = g.from + r.done;
@@ -133,7 +130,7 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
   journal.done = steps.length;
   writeRecord(jf, journal);
   clearRecords(dir);
-  return { ...journal, errors, failed };
+  return { ...journal, errors };
 };
 
 /** A run that cannot record its next batch stops there, and what it did is undone (a stop is left to be finished). */
@@ -168,15 +165,13 @@ export const undoLines = (steps: Step[]): Step[] =>
   [...steps].reverse().flatMap((s) => s.undo.map((u): Step => ({ ...u, undo: [], ...(s.uncertain ? { uncertain: true as const } : {}) })));
 
 /**
- * Ends an undo-only run (stop, undo): what commits it (done before its journal goes), and its lines
- * that failed, kept in a journal of their own for the next run to try once more, since a line
- * failed by a transient error would otherwise leave that change in place for good.
+ * Ends an undo-only run (stop, undo): what commits it runs before its journal goes. Lines that
+ * failed are reported, not kept for later: run after the lines that followed them, they could undo
+ * what those restored (a route deleted from the NIC that got it back).
  */
-export const endUndoRun = (dir: string, r: Ran & { retry?: boolean }, commit: () => void = () => undefined): void => {
-  const retry = r.failed.length > 0 && r.retry !== true;
-  if (retry) writeRecord(journalFile(dir), { ...newJournal(r.failed, r.what, r.kind), retry: true });
+export const endUndoRun = (dir: string, commit: () => void = () => undefined): void => {
   commit();
-  if (!retry) removeFile(journalFile(dir));
+  removeFile(journalFile(dir));
   clearRecords(dir);
 };
 
@@ -187,6 +182,6 @@ export const undoJournaled = async (runner: Runner, dir: string, steps: Step[], 
     return [];
   }
   const r = await execute(runner, dir, undoLines(steps), what, { kind: 'undo' });
-  endUndoRun(dir, r, commit);
+  endUndoRun(dir, commit);
   return r.errors;
 };

@@ -35,12 +35,10 @@ export interface Journal {
    * whatever runs next: what they undid is what was asked for. stop also ends the history.
    */
   kind?: 'stop' | 'undo';
-  /** A stop's lines that failed, kept for one more try by the next stop. */
-  retry?: boolean;
 }
 
 const journalShape = object({
-  id: optional(str), pid: int, started: str, what: str, steps: list(stepCheck), done: int, inflight: optional(pair), batch: optional(str), kind: optional(oneOf('stop', 'undo')), retry: optional(bool),
+  id: optional(str), pid: int, started: str, what: str, steps: list(stepCheck), done: int, inflight: optional(pair), batch: optional(str), kind: optional(oneOf('stop', 'undo')),
 });
 
 export const JOURNAL: RecordKind<Journal> = {

@@ -36,8 +36,8 @@ const commitStop = (dir: string): void => {
 /** Finishes an interrupted undo-only run (stop, undo): its remaining lines run, then it commits. */
 export const finishRun = async (runner: Runner, dir: string, j: Journal): Promise<StopResult> => {
   const { steps, settled } = await stepsToFinish(j, runner);
-  const r = { ...(await execute(runner, dir, steps, j.what, { kind: j.kind })), retry: j.retry };
-  endUndoRun(dir, r, j.kind === 'stop' ? () => commitStop(dir) : undefined);
+  const r = await execute(runner, dir, steps, j.what, { kind: j.kind });
+  endUndoRun(dir, j.kind === 'stop' ? () => commitStop(dir) : undefined);
   return { undone: settled.done + steps.length, errors: r.errors, found: j, settled };
 };
 
@@ -61,11 +61,11 @@ export const stopLocked = async (runner: Runner, dir: string): Promise<StopResul
   const { steps, settled } = await toUndo(runner, dir, j);
   if (steps.length === 0) {
     commitStop(dir);
-    if (j) endUndoRun(dir, { ...j, errors: [], failed: [] });
+    if (j) endUndoRun(dir);
     return { undone: 0, errors: [] };
   }
   const r = await execute(runner, dir, undoLines(steps), 'stop', { kind: 'stop' });
-  endUndoRun(dir, r, () => commitStop(dir));
+  endUndoRun(dir, () => commitStop(dir));
   return { undone: steps.length, errors: r.errors, ...(j && settled ? { found: j, settled } : {}) };
 };
 
