@@ -38,7 +38,7 @@ export interface ApplyOptions {
 const recoverStale = async (runner: Runner, dir: string): Promise<string[]> => {
   const r = await recoverLocked(runner, dir);
   if (!r.found || !r.settled) return [];
-  const did = r.found.kind === 'stop' ? 'it was finished' : 'what it did was undone and the file is applied afresh';
+  const did = r.found.kind ? 'it was finished' : 'what it did was undone and the file is applied afresh';
   return [`an earlier ${describeInterrupted(r.found, r.settled)}; ${did}`, ...r.errors.map((e) => `undo: ${e}`)];
 };
 
