@@ -8,6 +8,7 @@ import { appendHistory, commitRun, readHistory, readJournal, undoJournaled } fro
 import { withTxn } from '../txn/txn.js';
 import { dropPending, readPending, type Pending } from '../txn/pending.js';
 import { stepsToUndo } from '../txn/recover.js';
+import { finishRun } from '../txn/stop.js';
 import { runDir } from '../txn/store.js';
 
 export interface Reverted {
@@ -21,13 +22,19 @@ export interface Reverted {
  * before the change was complete, its journal (same pid) says which steps ran.
  */
 const revertPendingLocked = async (runner: Runner, dir: string, p: Pending): Promise<Reverted> => {
-  const j = readJournal(dir);
-  const mine = j !== undefined && j.pid === p.pid && j.kind !== 'stop';
-  const steps = p.applied ? p.steps : mine ? (await stepsToUndo(j, runner)).steps : [];
+  let j = readJournal(dir);
+  if (j?.kind) {
+    // An interrupted undo (this revert, killed halfway, or another) is finished, never run again.
+    await finishRun(runner, dir, j);
+    if (readPending(dir)?.id !== p.id) return { id: p.id, steps: [], errors: [] };
+    j = readJournal(dir);
+  }
+  const mine = j !== undefined && j.pid === p.pid && j.kind === undefined ? j : undefined;
+  const steps = p.applied ? p.steps : mine ? (await stepsToUndo(mine, runner)).steps : [];
   const errors = await undoJournaled(runner, dir, steps, `revert of change ${p.id}`, () => {
     dropPending(dir);
-    if (mine && steps.length === 0) commitRun(dir, j);
-  });
+    if (mine && steps.length === 0) commitRun(dir, mine);
+  }, p.id);
   return { id: p.id, steps, errors };
 };
 

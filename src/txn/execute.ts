@@ -74,6 +74,8 @@ export interface RunOptions {
   kind?: 'stop' | 'undo';
   /** Sizes of the records the commit of this run will write (checked before anything runs). */
   commitBytes?: number[];
+  /** The pending change an undo reverts (see Journal.ends). */
+  ends?: string;
 }
 
 /** Journaled run; returns its journal (on disk, done) only when every step ran. */
@@ -87,7 +89,7 @@ export interface Ran extends Journal {
 
 export const execute = async (runner: Runner, dir: string, steps: Step[], what: string, opts: RunOptions = {}): Promise<Ran> => {
   const jf = journalFile(dir);
-  const journal = newJournal(steps, what, opts.kind);
+  const journal = { ...newJournal(steps, what, opts.kind), ...(opts.ends ? { ends: opts.ends } : {}) };
   const errors: string[] = [];
   if (steps.length === 0) return { ...journal, errors };
   checkSpace(dir, journal, opts.commitBytes ?? []);
@@ -176,12 +178,12 @@ export const endUndoRun = (dir: string, commit: () => void = () => undefined): v
 };
 
 /** Undoes steps as a journaled run: a crash halfway leaves a journal the next run finishes. */
-export const undoJournaled = async (runner: Runner, dir: string, steps: Step[], what: string, commit?: () => void): Promise<string[]> => {
+export const undoJournaled = async (runner: Runner, dir: string, steps: Step[], what: string, commit?: () => void, ends?: string): Promise<string[]> => {
   if (steps.length === 0) {
     commit?.();
     return [];
   }
-  const r = await execute(runner, dir, undoLines(steps), what, { kind: 'undo' });
+  const r = await execute(runner, dir, undoLines(steps), what, { kind: 'undo', ends });
   endUndoRun(dir, commit);
   return r.errors;
 };

@@ -35,10 +35,12 @@ export interface Journal {
    * whatever runs next: what they undid is what was asked for. stop also ends the history.
    */
   kind?: 'stop' | 'undo';
+  /** The change waiting for confirm that this undo reverts: its record goes when the undo ends. */
+  ends?: string;
 }
 
 const journalShape = object({
-  id: optional(str), pid: int, started: str, what: str, steps: list(stepCheck), done: int, inflight: optional(pair), batch: optional(str), kind: optional(oneOf('stop', 'undo')),
+  id: optional(str), pid: int, started: str, what: str, steps: list(stepCheck), done: int, inflight: optional(pair), batch: optional(str), kind: optional(oneOf('stop', 'undo')), ends: optional(str),
 });
 
 export const JOURNAL: RecordKind<Journal> = {

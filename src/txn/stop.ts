@@ -36,8 +36,11 @@ const commitStop = (dir: string): void => {
 /** Finishes an interrupted undo-only run (stop, undo): its remaining lines run, then it commits. */
 export const finishRun = async (runner: Runner, dir: string, j: Journal): Promise<StopResult> => {
   const { steps, settled } = await stepsToFinish(j, runner);
-  const r = await execute(runner, dir, steps, j.what, { kind: j.kind });
-  endUndoRun(dir, j.kind === 'stop' ? () => commitStop(dir) : undefined);
+  const r = await execute(runner, dir, steps, j.what, { kind: j.kind, ends: j.ends });
+  endUndoRun(dir, () => {
+    if (j.kind === 'stop') commitStop(dir);
+    else if (j.ends !== undefined && readPending(dir)?.id === j.ends) dropPending(dir);
+  });
   return { undone: settled.done + steps.length, errors: r.errors, found: j, settled };
 };
 
@@ -56,8 +59,13 @@ const toUndo = async (runner: Runner, dir: string, j: Journal | undefined): Prom
 
 /** The caller holds the lock. */
 export const stopLocked = async (runner: Runner, dir: string): Promise<StopResult> => {
-  const j = readJournal(dir);
-  if (j?.kind) return finishRun(runner, dir, j);
+  let j = readJournal(dir);
+  if (j?.kind === 'stop') return finishRun(runner, dir, j);
+  // An interrupted rollback or revert is finished first; what it leaves, stop undoes.
+  if (j?.kind) {
+    await finishRun(runner, dir, j);
+    j = undefined;
+  }
   const { steps, settled } = await toUndo(runner, dir, j);
   if (steps.length === 0) {
     commitStop(dir);
