@@ -22,7 +22,7 @@ export { checkFleet, checkPair, type CompatReport, type PairResult } from './com
 export { renderMatrix } from './compat/render.js';
 export type { HostNet, NetBridge } from './compat/host-net.js';
 export { rollbackNow, confirmChange, revertWhenDue, type Reverted, type RollbackResult } from './apply/revert.js';
-export { pendingStatus, type Pending, type PendingStatus } from './apply/pending.js';
+export { pendingStatus, type Pending, type PendingStatus } from './txn/pending.js';
 export type { ApplyOptions } from './apply/apply.js';
 export { install, type InstallOptions, type Installed } from './install/install.js';
 export { serviceUnit, vifHook, withDefaultScript, SAMPLE_TOPOLOGY } from './install/files.js';

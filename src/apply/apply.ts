@@ -4,13 +4,18 @@ import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
 import { makePlan, type Plan } from '../plan/diff.js';
 import { readStateFor } from '../state/read.js';
-import { appendHistory, clearRecords, execute, historyFile, journalFile, undo, type History, type Journal } from './execute.js';
-import { withLock } from './lock.js';
-import { allOnDemand, clearOnDemand } from './on-demand.js';
+import { appendHistory, commitRun, execute, readHistory, readJournal, undo, undoJournaled, type Journal } from '../txn/execute.js';
+import { withTxn } from '../txn/txn.js';
+import { allOnDemand } from '../txn/on-demand.js';
+import { beginPending, dropPending, markApplied, pendingStatus, refuseWhilePending, type Pending, type PendingStatus } from '../txn/pending.js';
+import { describeInterrupted, settle } from '../txn/recover.js';
+import { recoverLocked } from '../txn/recover-run.js';
 import { repairGuards } from './guard-repair.js';
-import { beginPending, dropPending, foldPending, markApplied, pendingStatus, refuseWhilePending, type Pending, type PendingStatus } from './pending.js';
-import { describeInterrupted, settle, stepsToUndo, type Settled } from './recover.js';
-import { readJson, removeFile, runDir } from './store.js';
+import { isCommitted, stopLocked, type StopResult } from '../txn/stop.js';
+import { fsError, runDir } from '../txn/store.js';
+
+export type { StopResult } from '../txn/stop.js';
+export { recoverLocked } from '../txn/recover-run.js';
 
 export interface ApplyResult {
   plan: Plan;
@@ -25,87 +30,73 @@ export interface ApplyOptions {
   confirmSeconds?: number;
 }
 
-
-/**
- * A journal left by a run that died: stop adopts the steps it ran (settled from its batch record)
- * into the history rather than undoing them first, so that on-demand VLAN bridges, which sit on
- * links those steps made, are still undone before them.
- */
-const adoptStaleJournal = async (runner: Runner, dir: string): Promise<void> => {
-  const j = readJson<Journal>(journalFile(dir));
-  if (!j) return;
-  appendHistory(dir, (await stepsToUndo(j, runner)).steps);
-  removeFile(journalFile(dir));
-  clearRecords(dir);
-};
-
 /**
  * Apply undoes an interrupted run before planning. Planning from the half-changed kernel would not
  * converge: a takeover killed between taking the default route off the NIC and putting it on dom0's
- * interface leaves a host whose file asks for no route, and whose route is gone.
+ * interface leaves a host whose file asks for no route, and whose route is gone. An interrupted
+ * stop is finished instead: undoing it would re-apply what the admin asked to remove.
  */
-const undoStaleJournal = async (runner: Runner, dir: string): Promise<string[]> => {
-  const r = await undoJournalLocked(runner, dir);
+const recoverStale = async (runner: Runner, dir: string): Promise<string[]> => {
+  const r = await recoverLocked(runner, dir);
   if (!r.found || !r.settled) return [];
-  return [`an earlier ${describeInterrupted(r.found, r.settled)}; what it did was undone and the file is applied afresh`, ...r.errors.map((e) => `undo: ${e}`)];
+  const did = r.found.kind ? 'it was finished' : 'what it did was undone and the file is applied afresh';
+  return [`an earlier ${describeInterrupted(r.found, r.settled)}; ${did}`, ...r.errors.map((e) => `undo: ${e}`)];
 };
 
 export const planTopology = async (t: Topology, runner: Runner): Promise<Plan> => makePlan(t, await readStateFor(t, runner));
 
-const executeVerified = async (t: Topology, runner: Runner, dir: string, plan: Plan): Promise<void> => {
-  await execute(runner, dir, plan.steps, 'apply');
+const historyBytes = (dir: string, plan: Plan): number => JSON.stringify(readHistory(dir) ?? {}).length + JSON.stringify(plan.steps).length;
+
+const executeVerified = async (t: Topology, runner: Runner, dir: string, plan: Plan): Promise<Journal> => {
+  const j = await execute(runner, dir, plan.steps, 'apply', { commitBytes: [historyBytes(dir, plan)] });
   const residual = makePlan(t, await readStateFor(t, runner));
-  if (residual.steps.length === 0) return;
-  const errors = await undo(runner, plan.steps);
-  removeFile(journalFile(dir));
+  if (residual.steps.length === 0) return j;
+  const errors = await undoJournaled(runner, dir, plan.steps, 'undo of the unverified apply');
   throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
     detail: ['still different:', ...residual.steps.map((s) => `  ${s.tool} ${s.line}`), ...errors],
   });
 };
 
+/** A run that cannot record its outcome is undone: no change stays without a record. */
+const commitOrUndo = async (runner: Runner, dir: string, j: Journal, record: (id: string) => void): Promise<void> => {
+  try {
+    commitRun(dir, j, record);
+  } catch (e) {
+    const errors = await undo(runner, j.steps);
+    const err = fsError(e, 'record', dir);
+    throw new XbError(errors.length > 0 ? 'rollback-failed' : 'state', `${err.message}; the change was ${errors.length > 0 ? 'not fully undone' : 'undone'}`, { detail: [...err.detail, ...errors] });
+  }
+};
+
 export const applyTopology = async (t: Topology, runner: Runner, opts: ApplyOptions = {}): Promise<ApplyResult> => {
   const dir = runDir(runner.netns);
-  return withLock(dir, async () => {
+  return withTxn(dir, async () => {
     refuseWhilePending(dir);
-    const notes = await undoStaleJournal(runner, dir);
+    const notes = await recoverStale(runner, dir);
     notes.push(...(await repairGuards(runner, dir)));
     const plan = makePlan(t, await readStateFor(t, runner));
     if (plan.steps.length === 0) return { plan, changed: notes.length > 0, notes };
     const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(runner, dir, plan.steps, opts.confirmSeconds, t.source);
+    let j: Journal;
     try {
-      await executeVerified(t, runner, dir, plan);
+      j = await executeVerified(t, runner, dir, plan);
     } catch (e) {
       if (pending) dropPending(dir);
       throw e;
     }
     if (pending) {
-      const applied = markApplied(dir, pending);
-      removeFile(journalFile(dir));
+      let applied: Pending | undefined;
+      await commitOrUndo(runner, dir, j, (id) => { applied = markApplied(dir, pending, id); });
       return { plan, changed: true, notes, pending: applied };
     }
-    appendHistory(dir, plan.steps);
-    removeFile(journalFile(dir));
+    await commitOrUndo(runner, dir, j, (id) => appendHistory(dir, plan.steps, id));
     return { plan, changed: true, notes };
   });
 };
 
-export interface StopResult {
-  undone: number;
-  errors: string[];
-}
-
 export const stopNetwork = async (runner: Runner): Promise<StopResult> => {
   const dir = runDir(runner.netns);
-  return withLock(dir, async () => {
-    foldPending(dir);
-    await adoptStaleJournal(runner, dir);
-    const steps = [...(readJson<History>(historyFile(dir))?.steps ?? []), ...allOnDemand(dir)];
-    if (steps.length === 0) return { undone: 0, errors: [] };
-    const errors = await undo(runner, steps);
-    removeFile(historyFile(dir));
-    clearOnDemand(dir);
-    return { undone: steps.length, errors };
-  });
+  return withTxn(dir, () => stopLocked(runner, dir));
 };
 
 export interface Status {
@@ -114,32 +105,36 @@ export interface Status {
   applied: number;
   since?: string;
   pending?: PendingStatus;
+  /** Records that cannot be read: one line each, naming the file and what to do. */
+  unreadable?: string[];
 }
+
+const readable = <T>(read: () => T, problems: string[]): T | undefined => {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof XbError)) throw e;
+    problems.push([e.message, ...e.detail].join('; '));
+    return undefined;
+  }
+};
 
 export const readStatus = (netns: string | undefined): Status => {
   const dir = runDir(netns);
-  const j = readJson<Journal>(journalFile(dir));
-  const h = readJson<History>(historyFile(dir));
-  const status: Status = { applied: h?.steps.length ?? 0, since: h?.started, pending: pendingStatus(dir) };
-  if (j) {
+  const problems: string[] = [];
+  const j = readable(() => readJournal(dir), problems);
+  const h = readable(() => readHistory(dir), problems);
+  const status: Status = { applied: h?.steps.length ?? 0, since: h?.started, pending: readable(() => pendingStatus(dir), problems) };
+  readable(() => allOnDemand(dir), problems);
+  if (problems.length > 0) status.unreadable = problems;
+  if (j && !readable(() => isCommitted(dir, j), problems)) {
     const s = settle(j);
     status.interrupted = { pid: j.pid, started: j.started, what: j.what, done: s.done, uncertain: s.uncertain, total: j.steps.length, message: describeInterrupted(j, s) };
   }
   return status;
 };
 
-/** Undo an interrupted run (the steps its journal and batch record say ran); the caller holds the lock. */
-export const undoJournalLocked = async (runner: Runner, dir: string): Promise<StopResult & { found?: Journal; settled?: Settled }> => {
-  const j = readJson<Journal>(journalFile(dir));
-  if (!j) return { undone: 0, errors: [] };
-  const { steps, settled } = await stepsToUndo(j, runner);
-  const errors = await undo(runner, steps);
-  removeFile(journalFile(dir));
-  clearRecords(dir);
-  return { undone: steps.length, errors, found: j, settled };
-};
-
 export const rollbackInterrupted = async (runner: Runner): Promise<StopResult> => {
   const dir = runDir(runner.netns);
-  return withLock(dir, () => undoJournalLocked(runner, dir));
+  return withTxn(dir, () => recoverLocked(runner, dir));
 };

@@ -2,15 +2,29 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VifGuard } from '../plan/guard.js';
-import { ensureDir, readJson, removeFile, writeJson } from './store.js';
+import { bool, int, list, object, optional, str, type Check } from '../txn/shape.js';
+import { ensureDir, readRecord, removeFile, writeRecord, type RecordKind } from '../txn/store.js';
 
 const recordDir = (dir: string): string => join(dir, 'guards');
 const recordFile = (dir: string, dev: string): string => join(recordDir(dir), `${dev}.json`);
 
-export const readGuardRecord = (dir: string, dev: string): VifGuard | undefined => readJson<VifGuard>(recordFile(dir, dev));
+const guardCheck: Check<VifGuard> = object({
+  dev: str,
+  vlans: optional(object({ untagged: bool, tagged: list(object({ start: int, end: int })) })),
+  mac: optional(str),
+  ips: optional(list(str)),
+});
+
+const GUARD: RecordKind<VifGuard> = {
+  what: "record of a vif's guard",
+  check: guardCheck,
+  fix: 'apply and verify cannot compare that guard with the kernel: delete the file, then run the vif\'s online again (xl network-detach/attach) or reboot the guest',
+};
+
+export const readGuardRecord = (dir: string, dev: string): VifGuard | undefined => readRecord(recordFile(dir, dev), GUARD);
 export const saveGuardRecord = (dir: string, g: VifGuard): void => {
   ensureDir(recordDir(dir));
-  writeJson(recordFile(dir, g.dev), g);
+  writeRecord(recordFile(dir, g.dev), g);
 };
 export const forgetGuardRecord = (dir: string, dev: string): void => removeFile(recordFile(dir, dev));
 

@@ -8,8 +8,7 @@ import type { Step } from '../plan/steps.js';
 import { addGuard, delGuard } from '../plan/steps-guard.js';
 import { readGuardChecks } from './guard-check.js';
 import { forgetGuardRecord } from './guard-records.js';
-import { execute, journalFile } from './execute.js';
-import { removeFile } from './store.js';
+import { commitRun, execute } from '../txn/execute.js';
 
 export const repairGuards = async (runner: Runner, dir: string): Promise<string[]> => {
   const checks = await readGuardChecks(runner, dir);
@@ -28,8 +27,6 @@ export const repairGuards = async (runner: Runner, dir: string): Promise<string[
     }
   }
   if (steps.length === 0) return [];
-  await execute(runner, dir, steps, 'apply: vif guards');
-  removeFile(journalFile(dir));
-  gone.forEach((d) => forgetGuardRecord(dir, d));
+  commitRun(dir, await execute(runner, dir, steps, 'apply: vif guards'), () => gone.forEach((d) => forgetGuardRecord(dir, d)));
   return notes;
 };

@@ -3,12 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isXbError, XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Step } from '../plan/steps.js';
-import { undoJournalLocked, type StopResult } from './apply.js';
-import { appendHistory, clearRecords, journalFile, undo, type Journal } from './execute.js';
-import { withLock } from './lock.js';
-import { dropPending, readPending, type Pending } from './pending.js';
-import { stepsToUndo } from './recover.js';
-import { readJson, removeFile, runDir } from './store.js';
+import { recoverLocked, type StopResult } from './apply.js';
+import { appendHistory, commitRun, readHistory, readJournal, undoJournaled } from '../txn/execute.js';
+import { withTxn } from '../txn/txn.js';
+import { dropPending, readPending, type Pending } from '../txn/pending.js';
+import { stepsToUndo } from '../txn/recover.js';
+import { finishRun } from '../txn/stop.js';
+import { runDir } from '../txn/store.js';
 
 export interface Reverted {
   id: string;
@@ -21,21 +22,25 @@ export interface Reverted {
  * before the change was complete, its journal (same pid) says which steps ran.
  */
 const revertPendingLocked = async (runner: Runner, dir: string, p: Pending): Promise<Reverted> => {
-  const j = readJson<Journal>(journalFile(dir));
-  const mine = j !== undefined && j.pid === p.pid;
-  const steps = p.applied ? p.steps : mine ? (await stepsToUndo(j, runner)).steps : [];
-  const errors = await undo(runner, steps);
-  if (mine) {
-    removeFile(journalFile(dir));
-    clearRecords(dir);
+  let j = readJournal(dir);
+  if (j?.kind) {
+    // An interrupted undo (this revert, killed halfway, or another) is finished, never run again.
+    await finishRun(runner, dir, j);
+    if (readPending(dir)?.id !== p.id) return { id: p.id, steps: [], errors: [] };
+    j = readJournal(dir);
   }
-  dropPending(dir);
+  const mine = j !== undefined && j.pid === p.pid && j.kind === undefined ? j : undefined;
+  const steps = p.applied ? p.steps : mine ? (await stepsToUndo(mine, runner)).steps : [];
+  const errors = await undoJournaled(runner, dir, steps, `revert of change ${p.id}`, () => {
+    dropPending(dir);
+    if (mine && steps.length === 0) commitRun(dir, mine);
+  }, p.id);
   return { id: p.id, steps, errors };
 };
 
 export const confirmChange = async (netns: string | undefined): Promise<Pending> => {
   const dir = runDir(netns);
-  return withLock(dir, async () => {
+  return withTxn(dir, async () => {
     const p = readPending(dir);
     if (!p) throw new XbError('state', 'nothing to confirm: no change is waiting for confirmation', { detail: ['"xenbridge status" shows what is applied'] });
     if (!p.applied) {
@@ -43,7 +48,8 @@ export const confirmChange = async (netns: string | undefined): Promise<Pending>
         detail: [`run "xenbridge rollback" to revert it now (its timer does at ${p.deadline})`],
       });
     }
-    appendHistory(dir, p.steps);
+    // Marked, so that a crash before the pending record goes cannot count the change twice.
+    if (readHistory(dir)?.committed !== `confirm:${p.id}`) appendHistory(dir, p.steps, `confirm:${p.id}`);
     dropPending(dir);
     return p;
   });
@@ -58,10 +64,10 @@ export interface RollbackResult extends StopResult {
 /** `xenbridge rollback`: the pending change, then whatever an interrupted run left. */
 export const rollbackNow = async (runner: Runner): Promise<RollbackResult> => {
   const dir = runDir(runner.netns);
-  return withLock(dir, async () => {
+  return withTxn(dir, async () => {
     const p = readPending(dir);
     const pending = p ? await revertPendingLocked(runner, dir, p) : undefined;
-    const j = await undoJournalLocked(runner, dir);
+    const j = await recoverLocked(runner, dir);
     const interrupted = j.found ? { what: j.found.what, pid: j.found.pid, undone: j.undone } : undefined;
     return { pending, interrupted, undone: (pending?.steps.length ?? 0) + j.undone, errors: [...(pending?.errors ?? []), ...j.errors] };
   });
@@ -71,7 +77,7 @@ export const rollbackNow = async (runner: Runner): Promise<RollbackResult> => {
 const withLockPatiently = async <T>(dir: string, fn: () => Promise<T>): Promise<T> => {
   for (;;) {
     try {
-      return await withLock(dir, fn);
+      return await withTxn(dir, fn);
     } catch (e) {
       if (!isXbError(e) || e.kind !== 'lock') throw e;
     }

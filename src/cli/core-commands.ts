@@ -8,7 +8,7 @@ import { readState } from '../state/read.js';
 import { showModel } from '../show/model.js';
 import { renderGuards, showGuards } from '../show/guards.js';
 import { readGuardChecks } from '../apply/guard-check.js';
-import { runDir } from '../apply/store.js';
+import { runDir } from '../txn/store.js';
 import { renderTopologyYaml, renderTree } from '../show/render.js';
 import { verifyTopology } from '../verify/state.js';
 import { stableNames } from '../names/match.js';
@@ -96,9 +96,10 @@ export const registerCore = (reg: Register): void => {
       out(s.applied === 0 ? 'nothing applied' : `${s.applied} change(s) applied since ${s.since}`);
       for (const l of pendingLines(s.pending)) out(l);
       const i = s.interrupted;
-      if (i) out(`interrupted: ${i.message}; run "xenbridge rollback" or "xenbridge apply"`);
+      if (i) out(`interrupted: ${i.message}; run ${i.what === 'stop' ? '"xenbridge stop" to finish it' : '"xenbridge rollback" or "xenbridge apply"'}`);
+      for (const u of s.unreadable ?? []) out(`unreadable: ${u}`);
     }
-    return s.interrupted ? 1 : 0;
+    return s.interrupted || s.unreadable ? 1 : 0;
   });
 
   reg('rollback', (c) => common(c.description('revert a change waiting for confirm, or undo an interrupted apply, now'), false), async (o) => {

@@ -1,7 +1,7 @@
 /** --netns and XENBRIDGE_NETNS, checked the same way wherever they are read, before any file is touched; and the run directory they lead to. */
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { runDir } from '../apply/store.js';
+import { runDir } from '../txn/store.js';
 import { XbError } from '../errors.js';
 import { NETNS_RUN_DIR, netnsNameProblem } from '../model/netns-name.js';
 

@@ -1,5 +1,5 @@
 /** How a pending (apply --confirm) change is shown: after apply, and in status. */
-import type { Pending, PendingStatus } from '../apply/pending.js';
+import type { Pending, PendingStatus } from '../txn/pending.js';
 import { XbError } from '../errors.js';
 
 export const DEFAULT_CONFIRM_SECONDS = 120;

@@ -1,7 +1,7 @@
 /** try, confirm, install, and the hidden revert-timer that apply --confirm starts. */
 import type { Command } from 'commander';
 import { confirmChange, revertWhenDue } from '../apply/revert.js';
-import { cliBin } from '../apply/timer.js';
+import { cliBin } from '../txn/timer.js';
 import { XbError } from '../errors.js';
 import { install, installHook, type InstallOptions } from '../install/install.js';
 import { needRoot, runnerFor, type CommonOpts } from './context.js';

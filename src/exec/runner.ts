@@ -118,6 +118,8 @@ const launch = (file: string, argv: string[], o: RunOptions & { detached?: boole
   };
 };
 
+let failpointSpent = false;
+
 export const createRunner = (netns?: string): Runner => {
   /** ip and bridge take -n NS; nft has no namespace option, so it runs under ip netns exec. */
   const batchArgv = (tool: Tool, flags: string[], file: string): string[] =>
@@ -162,10 +164,13 @@ export const createRunner = (netns?: string): Runner => {
   const batch = async (tool: Tool, lines: string[], opts: BatchOptions = {}): Promise<BatchResult> => {
     if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
     let input = lines;
-    const fp = opts.firstIndex === undefined ? undefined : failpoint();
+    // The failpoint fails one run only: not the undo that follows its failure.
+    const fp = opts.firstIndex === undefined || failpointSpent ? undefined : failpoint();
     const local = fp ? fp.at - (opts.firstIndex ?? 0) : -1;
     const hit = local >= 0 && local < lines.length;
-    if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool]];
+    // Under -force the failed line stands in for op k and the batch goes on, as it would past a real failure.
+    if (fp && hit) failpointSpent = true;
+    if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool], ...(opts.force ? lines.slice(local + 1) : [])];
     const flags = tool === 'nft' ? [] : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.force ? ['-force'] : [])];
     const [cmd, ...args] = batchArgv(tool, flags, '-');
     let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }

@@ -4,7 +4,7 @@
  */
 import { rmSync } from 'node:fs';
 import { applyTopology } from '../apply/apply.js';
-import { runDir } from '../apply/store.js';
+import { runDir } from '../txn/store.js';
 import { parseTopology } from '../config/validate.js';
 import { createRunner, type Runner } from '../exec/runner.js';
 import type { BridgeMode, Topology } from '../model/topology.js';

@@ -78,7 +78,7 @@ class Planner {
       }
       const was = cur.bridge ?? opts;
       if (was.stp !== opts.stp || was.forwardDelay !== opts.forwardDelay || was.vlanFiltering !== opts.vlanFiltering) {
-        this.steps.push(op.setBridge(w.name, opts, was));
+        this.steps.push(...op.splitBridgeChange(w.name, opts, was));
         cur.bridge = opts;
       }
       if (w.mac && cur.mac !== w.mac) {

@@ -2,6 +2,7 @@
  * Kernel operations as batch lines, each built together with the lines that undo it, from the state
  * it changes. Pure: nothing here runs.
  */
+import { XbError } from '../errors.js';
 import type { Tool } from '../exec/runner.js';
 import type { Addr, Link, Route, VlanEntry } from '../state/types.js';
 
@@ -40,8 +41,32 @@ const opt = (key: string, v: string | number | undefined): string => (v === unde
 export const addBridge = (name: string, o: BridgeOpts & { mac?: string; mtu?: number }): Step =>
   step(ip(`link add name ${name}${opt('address', o.mac)}${opt('mtu', o.mtu)} type bridge ${bridgeArgs(o)}`), ip(`link del dev ${name}`));
 
-export const setBridge = (name: string, o: BridgeOpts, was: BridgeOpts): Step =>
-  step(ip(`link set dev ${name} type bridge ${bridgeArgs(o, was)}`), ip(`link set dev ${name} type bridge ${bridgeArgs(was, o)}`));
+/** While STP is on the kernel accepts forward delays of 200..3000 cs only (BR_MIN/MAX_FORWARD_DELAY). */
+export const stpDelayOk = (cs: number): boolean => cs >= 200 && cs <= 3000;
+
+/**
+ * The kernel applies forward_delay before stp_state within one message, so a line that turns STP on
+ * is valid with any delay; one that turns it off while setting a delay STP forbids is not, and is
+ * written as two lines: STP off, then the delay.
+ */
+const bridgeLines = (name: string, o: BridgeOpts, was: BridgeOpts): Line[] =>
+  was.stp && !o.stp && was.forwardDelay !== o.forwardDelay && !stpDelayOk(o.forwardDelay)
+    ? [ip(`link set dev ${name} type bridge ${bridgeArgs({ ...was, stp: false }, was)}`), ip(`link set dev ${name} type bridge ${bridgeArgs(o, { ...was, stp: false })}`)]
+    : [ip(`link set dev ${name} type bridge ${bridgeArgs(o, was)}`)];
+
+/** A change that turns STP off under a delay it forbids is planned as two steps (see bridgeLines). */
+export const setBridge = (name: string, o: BridgeOpts, was: BridgeOpts): Step => {
+  const [forward] = bridgeLines(name, o, was);
+  if (forward === undefined || bridgeLines(name, o, was).length > 1) throw new XbError('bug', `setBridge ${name}: a change that needs two lines goes through splitBridgeChange`);
+  return step(forward, ...bridgeLines(name, was, o));
+};
+
+/** The steps for a bridge option change, each valid forwards and backwards. */
+export const splitBridgeChange = (name: string, o: BridgeOpts, was: BridgeOpts): Step[] => {
+  if (bridgeLines(name, o, was).length === 1) return [setBridge(name, o, was)];
+  const off = { ...was, stp: false };
+  return [setBridge(name, off, was), setBridge(name, o, off)];
+};
 
 export const addVeth = (name: string, o: { mac?: string; mtu?: number; peer: string; peerMac?: string }): Step =>
   step(

@@ -19,6 +19,12 @@ const parseJsonLine = (line: string | undefined, what: string): unknown => {
   }
 };
 
+/**
+ * XENBRIDGE_KERNEL plans as for another kernel: the tests reach the EBUSY (down-rename-up) path on
+ * new ones. One reader, so the vif hook and apply cannot disagree about the kernel.
+ */
+const kernelRelease = (): string => process.env.XENBRIDGE_KERNEL ?? release();
+
 export const readState = async (runner: Runner, opts: { bridgeVlans?: boolean } = {}): Promise<HostState> => {
   const r = await runner.batch('ip', READ_LINES, { json: true, details: true });
   if (!r.ok) {
@@ -33,8 +39,7 @@ export const readState = async (runner: Runner, opts: { bridgeVlans?: boolean } 
     links: withDevices(parseLinks(parseJsonLine(links, 'ip addr show')), sysfsLookup({ netns: runner.netns })),
     routes: [...parseRoutes(parseJsonLine(v4, 'ip route show'), 4), ...parseRoutes(parseJsonLine(v6, 'ip -6 route show'), 6)],
     vlans: [],
-    // XENBRIDGE_KERNEL plans as for another kernel: the tests reach the EBUSY (down-rename-up) path on new ones.
-    kernel: process.env.XENBRIDGE_KERNEL ?? release(),
+    kernel: kernelRelease(),
   };
   const filtering = state.links.some((l) => l.bridge?.vlanFiltering);
   if (opts.bridgeVlans || filtering) {
@@ -63,7 +68,7 @@ export const readLinks = async (runner: Runner, q: { names: string[]; masters?: 
   for (const line of r.stdout.split('\n').filter((l) => l.trim() !== '')) {
     for (const l of parseLinks(parseJsonLine(line, 'ip link show'))) seen.set(l.name, l);
   }
-  const state: HostState = { links: [...seen.values()], routes: [], vlans: [], kernel: release() };
+  const state: HostState = { links: [...seen.values()], routes: [], vlans: [], kernel: kernelRelease() };
   if (q.vlansOf !== undefined && seen.has(q.vlansOf)) {
     const b = await runner.batch('bridge', [`vlan show dev ${q.vlansOf}`], { json: true });
     if (b.ok) state.vlans = parseBridgeVlans(parseJsonLine(b.stdout.trim() || '[]', 'bridge vlan show'));

@@ -9,7 +9,7 @@ import type { HostState } from '../state/types.js';
 import { lint, type Finding } from './lint.js';
 import { guardFindings } from './guards.js';
 import { readGuardChecks } from '../apply/guard-check.js';
-import { runDir } from '../apply/store.js';
+import { runDir } from '../txn/store.js';
 
 export interface VerifyReport {
   ok: boolean;

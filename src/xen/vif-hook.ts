@@ -6,10 +6,13 @@
 import { loadTopology } from '../config/validate.js';
 import { XbError, isXbError } from '../errors.js';
 import { createRunner, type Runner } from '../exec/runner.js';
-import { execute, journalFile } from '../apply/execute.js';
-import { withLock } from '../apply/lock.js';
-import { forgetOnDemand, recordOnDemand } from '../apply/on-demand.js';
-import { removeFile, runDir } from '../apply/store.js';
+import { commitRun, execute } from '../txn/execute.js';
+import { recoverVifLocked } from '../txn/recover-run.js';
+import { lockLimitMs } from '../txn/lock.js';
+import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
+
+import { forgetOnDemand, recordOnDemand } from '../txn/on-demand.js';
+import { runDir } from '../txn/store.js';
 import { ifnameProblem } from '../model/ifname.js';
 import type { Topology } from '../model/topology.js';
 import { readLinks } from '../state/read.js';
@@ -26,6 +29,9 @@ import { forgetGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
 import { combineVlanKey } from './vlan-key.js';
 import type { VifGuard } from '../plan/guard.js';
 import { frontendMtu, readVifKeys, writeStatus, type VifKey } from './xenstore.js';
+
+/** libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT): the hook gives up on the lock well before, naming its holder. */
+const HOOK_LOCK_MS = 20_000;
 
 export interface HookContext {
   argv: string[];
@@ -63,9 +69,11 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
   const target = targetOf(keys, t);
   const name = vifnameFor(ev, keys.vifname, t);
   let mtu = mtuOf(keys);
-  let created = '';
+  let notes = '';
   const guard = guardOf(target, keys, name);
-  await withLock(dir, async () => {
+  await withTxn(dir, async () => {
+    const recovered = await recoverVifLocked(runner, dir);
+    if (recovered) notes += `; ${recovered}`;
     const od = target.onDemand;
     const rec = readVifRecord(dir, ev);
     const s = await readLinks(runner, {
@@ -76,19 +84,17 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
     const plan = planOnline({ dev: ev.dev, name, mtu, target, own }, s);
     mtu = plan.mtu;
     if (od && plan.onDemand.length > 0) {
-      await execute(runner, dir, plan.onDemand, `vif ${name}: VLAN ${od.id}`);
-      recordOnDemand(dir, od.bridge, plan.onDemand);
-      created = `; created VLAN ${od.id} on demand: ${od.device} in ${od.bridge}`;
+      const j = await execute(runner, dir, plan.onDemand, `vif ${name}: VLAN ${od.id}`);
+      commitRun(dir, j, (id) => recordOnDemand(dir, od.bridge, plan.onDemand, id));
+      notes += `; created VLAN ${od.id} on demand: ${od.device} in ${od.bridge}`;
     }
     // Recorded before the rename, so a crash after it still lets offline find the device.
     if (own && own.name !== name) writeVifRecord(dir, ev, { ifindex: own.ifindex, name });
     // The guard goes in first: it matches the port by its final name, so no frame passes unguarded.
-    await execute(runner, dir, [...planGuard(dir, name, guard), ...plan.setup], `vif ${name}`);
-    if (guard) saveGuardRecord(dir, guard);
-    else forgetGuardRecord(dir, name);
-    removeFile(journalFile(dir));
-  });
-  return { text: `${ev.action} ${describe(target, name, mtu, guard)}${created}`, mtu };
+    const j = await execute(runner, dir, [...planGuard(dir, name, guard), ...plan.setup], `vif ${name}`);
+    commitRun(dir, j, () => (guard ? saveGuardRecord(dir, guard) : forgetGuardRecord(dir, name)));
+  }, { records: HOOK_RECORDS, lockMs: Math.min(lockLimitMs(), HOOK_LOCK_MS) });
+  return { text: `${ev.action} ${describe(target, name, mtu, guard)}${notes}`, mtu };
 };
 
 /** Offline acts on the guest's own link only, whatever xenstore's vifname says now. */
@@ -100,31 +106,33 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
     // Offline must succeed whatever xenstore holds now; without a valid target there is nothing to tidy.
   }
   const od = target?.onDemand;
-  const text = await withLock(dir, async () => {
+  const text = await withTxn(dir, async () => {
+    const recovered = await recoverVifLocked(runner, dir);
     const rec = readVifRecord(dir, ev);
     const asked = keys.vifname ? [ev.typeIf === 'tap' ? `${keys.vifname}-emu` : keys.vifname].filter((n) => !ifnameProblem(n)) : [];
     const s = await readLinks(runner, { names: [ev.dev, ...(rec ? [rec.name] : []), ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
     let own: Link | undefined;
-    let why = '';
+    let why = recovered ? `; ${recovered}` : '';
     try {
       own = ownLink(ev, rec, s);
     } catch (e) {
-      why = `; ${(e as Error).message}`;
+      why += `; ${(e as Error).message}`;
     }
     const steps = planOffline(own);
     const cleanup = target ? planOnDemandCleanup(target, own ? [own.name] : [], s) : [];
     // Guards match by name and outlive a vanished device: drop every one this guest's port had.
     const guarded = [...new Set([ev.dev, ...(rec ? [rec.name] : []), ...(own ? [own.name] : [])])];
     const unguard = guarded.flatMap((n) => planGuard(dir, n, undefined));
-    await execute(runner, dir, [...steps, ...unguard, ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
-    guarded.forEach((n) => forgetGuardRecord(dir, n));
-    removeFile(journalFile(dir));
+    const j = await execute(runner, dir, [...steps, ...unguard, ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
+    commitRun(dir, j, (id) => {
+      guarded.forEach((n) => forgetGuardRecord(dir, n));
+      if (od && cleanup.length > 0) forgetOnDemand(dir, od.bridge, id);
+    });
     const removed = od && cleanup.length > 0 ? `; removed VLAN ${od.id}: its last vif left ${od.bridge}` : '';
-    if (od && removed) forgetOnDemand(dir, od.bridge);
     const note = own ? (steps.length === 0 ? ' (already detached)' : '') : ' (already gone)';
     const other = asked.find((n) => n !== ev.dev && n !== own?.name);
     return `${ev.action} ${own?.name ?? ev.dev}${note}${removed}${other ? `; ${other} left alone: not this guest's device` : ''}${why}`;
-  });
+  }, { records: HOOK_RECORDS, lockMs: Math.min(lockLimitMs(), HOOK_LOCK_MS) });
   forgetVifRecord(dir, ev);
   return text;
 };

@@ -92,3 +92,6 @@ export const addNic = async (sb: Sandbox, name: string, opts: { mac?: string; ad
 
 /** The MAC of a link in dom0's namespace. */
 export const macOf = async (sb: Sandbox, name: string): Promise<string> => JSON.parse(await sb.ip(`-j link show dev ${name}`))[0].address;
+
+/** A dump less what a bridge moves by itself while it runs (its timers): for comparing a namespace with bridges over time. */
+export const withoutTimers = (text: string): string => text.replace(/"(hello_timer|tcn_timer|topology_change_timer|gc_timer)":[\d.]+/g, '"$1":_');

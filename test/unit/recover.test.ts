@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Journal } from '../../src/apply/execute.js';
-import { describeInterrupted, guardUncertain, settle } from '../../src/apply/recover.js';
+import type { Journal } from '../../src/txn/execute.js';
+import { describeInterrupted, guardUncertain, settle } from '../../src/txn/recover.js';
 import { recordFiles } from '../../src/exec/runner.js';
 import { addVeth, rename, setUp } from '../../src/plan/steps.js';
 

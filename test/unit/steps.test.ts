@@ -16,7 +16,9 @@ describe('every step carries the lines that undo it', () => {
     ['bridge', op.addBridge('xenbr0', { stp: true, forwardDelay: 400, vlanFiltering: true, mac: '02:00:00:00:00:01', mtu: 9000 }),
       'ip link add name xenbr0 address 02:00:00:00:00:01 mtu 9000 type bridge stp_state 1 forward_delay 400 vlan_filtering 1\n  undo: ip link del dev xenbr0'],
     ['bridge options write only what changes', op.setBridge('xenbr0', { stp: true, forwardDelay: 1500, vlanFiltering: false }, { stp: false, forwardDelay: 0, vlanFiltering: false }),
-      'ip link set dev xenbr0 type bridge stp_state 1 forward_delay 1500\n  undo: ip link set dev xenbr0 type bridge stp_state 0 forward_delay 0'],
+      'ip link set dev xenbr0 type bridge stp_state 1 forward_delay 1500\n  undo: ip link set dev xenbr0 type bridge stp_state 0\n  undo: ip link set dev xenbr0 type bridge forward_delay 0'],
+    ['STP on within its bounds is one line both ways', op.setBridge('xenbr0', { stp: true, forwardDelay: 400, vlanFiltering: false }, { stp: false, forwardDelay: 1500, vlanFiltering: false }),
+      'ip link set dev xenbr0 type bridge stp_state 1 forward_delay 400\n  undo: ip link set dev xenbr0 type bridge stp_state 0 forward_delay 1500'],
     ['veth', op.addVeth('eth0', { mac: '52:54:00:12:34:56', mtu: 1500, peer: 'xenbr0-d0', peerMac: 'fe:ff:ff:ff:ff:ff' }),
       'ip link add name eth0 address 52:54:00:12:34:56 mtu 1500 type veth peer name xenbr0-d0 address fe:ff:ff:ff:ff:ff mtu 1500\n  undo: ip link del dev eth0'],
     ['deleting a VLAN device recreates it as it was', op.delVlan(vlanDev),
@@ -35,4 +37,13 @@ describe('every step carries the lines that undo it', () => {
       'bridge vlan del dev vif1.0 vid 10\n  undo: bridge vlan add dev vif1.0 vid 10 pvid untagged'],
   ];
   it.each(cases)('%s', (_n, step, expected) => expect(text(step)).toBe(expected));
+
+  it('turning STP off under a delay it forbids is two steps, each valid forwards and backwards', () => {
+    const steps = op.splitBridgeChange('xenbr0', { stp: false, forwardDelay: 0, vlanFiltering: false }, { stp: true, forwardDelay: 1500, vlanFiltering: false });
+    expect(steps.map(text).join('\n')).toBe([
+      'ip link set dev xenbr0 type bridge stp_state 0', '  undo: ip link set dev xenbr0 type bridge stp_state 1',
+      'ip link set dev xenbr0 type bridge forward_delay 0', '  undo: ip link set dev xenbr0 type bridge forward_delay 1500',
+    ].join('\n'));
+    expect(() => op.setBridge('xenbr0', { stp: false, forwardDelay: 0, vlanFiltering: false }, { stp: true, forwardDelay: 1500, vlanFiltering: false })).toThrow(/splitBridgeChange/);
+  });
 });

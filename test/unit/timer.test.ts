@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { systemdRunArgs, timerArgs, unitName } from '../../src/apply/timer.js';
+import { systemdRunArgs, timerArgs, unitName } from '../../src/txn/timer.js';
 
 const cmd = { id: 'ab12cd34', netns: 'lab', node: '/usr/bin/node', bin: '/opt/xenbridge/bin/xenbridge', logFile: '/run/xenbridge/netns-lab/revert.log' };
 

@@ -10,10 +10,10 @@
  * is therefore created by a host-scope run and the ports by the NS-scope run: two journals.
  */
 import { randomBytes } from 'node:crypto';
-import { undoJournalLocked } from '../../apply/apply.js';
-import { execute, journalFile, type Journal } from '../../apply/execute.js';
-import { withLock } from '../../apply/lock.js';
-import { readJson, removeFile, runDir } from '../../apply/store.js';
+import { execute, readJournal } from '../../txn/execute.js';
+import { withLock } from '../../txn/lock.js';
+import { recoverLocked } from '../../txn/recover-run.js';
+import { runDir } from '../../txn/store.js';
 import { XbError } from '../../errors.js';
 import { createRunner, type Runner } from '../../exec/runner.js';
 import { XEN_PORT_MAC } from '../../model/net.js';
@@ -87,23 +87,23 @@ const scopesOf = (runner: Runner): { host: Scope; own: Scope } => {
 
 /** Undoes a probe run that died; refuses to touch (or overwrite) an interrupted apply's journal. */
 const recover = async (s: Scope): Promise<string[]> => {
-  const j = readJson<Journal>(journalFile(s.dir));
+  const j = readJournal(s.dir);
   if (!j) return [];
-  if (j.what !== PROBE_WHAT) {
+  // Its own undo, interrupted, is named after it ("rollback of …").
+  if (!j.what.endsWith(PROBE_WHAT)) {
     throw new XbError('state', `an interrupted ${j.what} (pid ${j.pid}, ${j.started}) has left its journal: probe ports cannot be added now`, {
       detail: ['run "xenbridge rollback" (or apply again), then verify'],
     });
   }
-  const r = await undoJournalLocked(s.runner, s.dir);
+  const r = await recoverLocked(s.runner, s.dir);
   return [`removed the probe ports of an earlier verify (pid ${j.pid}) that was interrupted: ${r.undone} step(s) undone`];
 };
 
 /** Undoes this run's own journal (an undo killed halfway is simply run again by recovery). */
 const release = async (s: Scope): Promise<void> => {
-  const j = readJson<Journal>(journalFile(s.dir));
+  const j = readJournal(s.dir);
   if (j?.what !== PROBE_WHAT || j.pid !== process.pid) return;
-  await undoJournalLocked(s.runner, s.dir);
-  removeFile(journalFile(s.dir));
+  await recoverLocked(s.runner, s.dir);
 };
 
 /** The ends inside the private namespace: up, with one VLAN device per tagged VID (their names: peer.VID). */

@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Step } from '../plan/steps.js';
-import { appendHistory } from './execute.js';
+import { readHistory } from './execute.js';
 import { alive } from './lock.js';
-import { readJson, removeFile, writeJson } from './store.js';
+import { stepCheck } from './records.js';
+import { ShapeError, bool, int, list, object, oneOf, optional, str, type Check } from './shape.js';
+import { readRecord, removeFile, writeRecord, type RecordKind } from './store.js';
 import { startRevertTimer, type TimerInfo } from './timer.js';
 
 export interface Pending {
@@ -25,7 +27,25 @@ export interface Pending {
   applied: boolean;
   steps: Step[];
   timer?: TimerInfo;
+  /** The journal id of the run that applied it, once applied. */
+  committed?: string;
 }
+
+const timerCheck: Check<TimerInfo> = (v, at) => {
+  const kind = object({ kind: oneOf('systemd', 'process') })(v, at).kind;
+  if (kind === 'systemd') return { kind, unit: object({ unit: str })(v, at).unit };
+  const pid = object({ pid: int })(v, at).pid;
+  if (pid === 0) throw new ShapeError(`${at}.pid should be a process id`);
+  return { kind, pid };
+};
+
+const PENDING: RecordKind<Pending> = {
+  what: 'change waiting for confirmation',
+  check: object({
+    id: str, pid: int, started: str, seconds: int, deadline: str, source: str, applied: bool, steps: list(stepCheck), timer: optional(timerCheck), committed: optional(str),
+  }),
+  fix: 'neither confirm nor the revert timer can act on it: compare "xenbridge show" with the file, put the network right by hand, then delete the file',
+};
 
 export interface PendingStatus {
   id: string;
@@ -39,7 +59,11 @@ export interface PendingStatus {
 }
 
 export const pendingFile = (dir: string): string => join(dir, 'pending.json');
-export const readPending = (dir: string): Pending | undefined => readJson<Pending>(pendingFile(dir));
+/** A change a confirm already moved into the history (a crash kept its record) is no longer pending. */
+export const readPending = (dir: string): Pending | undefined => {
+  const p = readRecord(pendingFile(dir), PENDING);
+  return p && readHistory(dir)?.committed === `confirm:${p.id}` ? undefined : p;
+};
 
 export const secondsLeft = (p: Pending, now = Date.now()): number => Math.max(0, Math.ceil((Date.parse(p.deadline) - now) / 1000));
 
@@ -69,30 +93,23 @@ export const beginPending = async (runner: Runner, dir: string, steps: Step[], s
   const p: Pending = {
     id: randomBytes(4).toString('hex'), pid: process.pid, started: new Date().toISOString(), seconds, deadline: deadlineIn(seconds), source, applied: false, steps,
   };
-  writeJson(pendingFile(dir), p);
+  writeRecord(pendingFile(dir), p);
   try {
     p.timer = await startRevertTimer(runner, dir, p.id);
   } catch (e) {
     removeFile(pendingFile(dir));
     throw e;
   }
-  writeJson(pendingFile(dir), p);
+  writeRecord(pendingFile(dir), p);
   return p;
 };
 
 /** The admin's time to confirm starts once the change is in place, however long applying took. */
-export const markApplied = (dir: string, p: Pending): Pending => {
-  const done = { ...p, applied: true, deadline: deadlineIn(p.seconds) };
-  writeJson(pendingFile(dir), done);
+export const markApplied = (dir: string, p: Pending, committed: string): Pending => {
+  const done = { ...p, applied: true, deadline: deadlineIn(p.seconds), committed };
+  writeRecord(pendingFile(dir), done);
   return done;
 };
 
 export const dropPending = (dir: string): void => removeFile(pendingFile(dir));
 
-/** stop undoes everything: an applied pending change joins the history it will be undone with. */
-export const foldPending = (dir: string): void => {
-  const p = readPending(dir);
-  if (!p) return;
-  if (p.applied) appendHistory(dir, p.steps);
-  dropPending(dir);
-};

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { failedLineOf, recordFiles, type Runner } from '../exec/runner.js';
 import type { Step } from '../plan/steps.js';
 import { readState } from '../state/read.js';
-import type { Journal } from './execute.js';
+import type { Journal } from './records.js';
 import { alive } from './lock.js';
 
 export interface Settled {
@@ -36,7 +36,8 @@ export const settle = (j: Journal): Settled => {
   const f = recordFiles(j.batch);
   const rc = readText(f.rc)?.trim();
   if (rc !== undefined && rc !== '') {
-    if (Number(rc) === 0) return { done: from + (readText(f.lines) ?? '').split('\n').filter((l) => l !== '').length, uncertain: 0, running: false };
+    // A stop's batches run with -force: a batch that ended tried every line.
+    if (Number(rc) === 0 || j.kind === 'stop') return { done: from + (readText(f.lines) ?? '').split('\n').filter((l) => l !== '').length, uncertain: 0, running: false };
     const failed = failedLineOf(readText(f.out) ?? '');
     return failed === undefined ? unknown : { done: from + failed - 1, uncertain: 0, running: false };
   }
@@ -68,13 +69,41 @@ export const guardUncertain = (steps: Step[], names: Set<string>): Step[] => {
   return steps.map((s) => (s.uncertain ? { ...s, undo: s.undo.filter((u) => u.tool !== 'ip' || keep(u.line)) } : s));
 };
 
-/** The steps to undo for an interrupted run, waiting first for a batch that is still running. */
-export const stepsToUndo = async (j: Journal, runner: Runner): Promise<{ steps: Step[]; settled: Settled }> => {
+/** How far an interrupted run got, once a batch it left running has ended (or 10 s have passed). */
+export const settleWaiting = async (j: Journal): Promise<Settled> => {
   let s = settle(j);
   for (let i = 0; i < 100 && s.running; i++) {
     await sleep(100);
     s = settle(j);
   }
+  return s;
+};
+
+/**
+ * The steps an interrupted stop has left: those after the ones known to have run. Of those that may
+ * have run, a delete of a name a later step renames a link to is kept only while that link still
+ * has its old name (else the delete ran, and would now hit the renamed link).
+ */
+export const stepsToFinish = async (j: Journal, runner: Runner): Promise<{ steps: Step[]; settled: Settled }> => {
+  const s = await settleWaiting(j);
+  const rest = j.steps.slice(s.done).map((st, i): Step => (i < s.uncertain ? { ...st, uncertain: true } : st));
+  if (s.uncertain === 0) return { steps: rest, settled: s };
+  const names = new Set((await readState(runner)).links.map((l) => l.name));
+  const renamedFrom = new Map<string, string>();
+  for (const st of rest) {
+    const m = RENAME.exec(st.line);
+    if (m?.[1] !== undefined && m[2] !== undefined) renamedFrom.set(m[2], m[1]);
+  }
+  const keep = (st: Step): boolean => {
+    const from = renamedFrom.get(DELETE.exec(st.line)?.[1] ?? '');
+    return !st.uncertain || st.tool !== 'ip' || from === undefined || names.has(from);
+  };
+  return { steps: rest.filter(keep), settled: s };
+};
+
+/** The steps to undo for an interrupted run, waiting first for a batch that is still running. */
+export const stepsToUndo = async (j: Journal, runner: Runner): Promise<{ steps: Step[]; settled: Settled }> => {
+  const s = await settleWaiting(j);
   const uncertain = j.steps.slice(s.done, s.done + s.uncertain).map((st): Step => ({ ...st, uncertain: true }));
   const steps = [...j.steps.slice(0, s.done), ...uncertain];
   if (uncertain.length === 0) return { steps, settled: s };

@@ -1,0 +1,189 @@
+/**
+ * Runs steps as one batch process per phase (a run of consecutive steps for the same tool). The
+ * journal is written and fsync'd before each batch, so no kernel change exists without a record of
+ * what may have run; a run that cannot record itself is undone. On failure the done steps are
+ * undone in reverse. A finished run's journal stays until its outcome is committed (commitRun).
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { XbError } from '../errors.js';
+import type { Line, Step } from '../plan/steps.js';
+import type { Runner, Tool } from '../exec/runner.js';
+import { HISTORY, historyFile, JOURNAL, journalFile, type History, type Journal } from './records.js';
+import { ensureSpace, readRecord, removeFile, writeRecord } from './store.js';
+
+export { historyFile, journalFile, type History, type Journal } from './records.js';
+
+export const groups = <T extends Line>(lines: T[], same: (a: T, b: T) => boolean = (a, b) => a.tool === b.tool): { tool: Tool; from: number; items: T[] }[] => {
+  const out: { tool: Tool; from: number; items: T[] }[] = [];
+  lines.forEach((l, i) => {
+    const last = out[out.length - 1];
+    const prev = last?.items[last.items.length - 1];
+    if (last && prev && same(prev, l)) last.items.push(l);
+    else out.push({ tool: l.tool, from: i, items: [l] });
+  });
+  return out;
+};
+
+const nonEmpty = (stderr: string): string[] => stderr.split('\n').filter((l) => l.trim() !== '');
+
+/**
+ * Undo lines run with -force: after a failure, undoing as much as possible beats stopping halfway.
+ * Errors from the undo of an uncertain step only say it never ran, so they are not reported.
+ */
+export const undo = async (runner: Runner, steps: Step[]): Promise<string[]> => {
+  const lines = [...steps].reverse().flatMap((s) => s.undo.map((l) => ({ ...l, uncertain: s.uncertain === true })));
+  const errors: string[] = [];
+  for (const g of groups(lines, (a, b) => a.tool === b.tool && a.uncertain === b.uncertain)) {
+    const r = await runner.batch(g.tool, g.items.map((l) => l.line), { force: true });
+    if (!r.ok && !g.items[0]?.uncertain) errors.push(...nonEmpty(r.stderr));
+  }
+  return errors;
+};
+
+/** Removes every batch record in dir: once a run has ended or been recovered they say nothing. */
+export const clearRecords = (dir: string): void => {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith('batch-')) removeFile(join(dir, n));
+};
+
+const firstError = (stderr: string): string =>
+  stderr.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Command failed')) ?? stderr.trim();
+
+export const readJournal = (dir: string): Journal | undefined => readRecord(journalFile(dir), JOURNAL);
+export const readHistory = (dir: string): History | undefined => readRecord(historyFile(dir), HISTORY);
+
+export const newJournal = (steps: Step[], what: string, kind?: 'stop' | 'undo'): Journal => ({
+  id: randomBytes(6).toString('hex'), pid: process.pid, started: new Date().toISOString(), what, steps, done: 0, ...(kind ? { kind } : {}),
+});
+
+/** The run directory must hold the journal, every batch record and the records a commit writes. */
+const checkSpace = (dir: string, j: Journal, commitBytes: number[]): void => {
+  const sizes = groups(j.steps).flatMap((g) => [g.items.reduce((n, s) => n + s.line.length + 1, 0), 16, 256, 16]);
+  ensureSpace(dir, [JSON.stringify(j).length + 256, ...sizes, ...commitBytes], j.what);
+};
+
+export interface RunOptions {
+  /** stop, undo: every line is tried (-force) and the errors returned; nothing is undone. */
+  kind?: 'stop' | 'undo';
+  /** Sizes of the records the commit of this run will write (checked before anything runs). */
+  commitBytes?: number[];
+  /** The pending change an undo reverts (see Journal.ends). */
+  ends?: string;
+}
+
+/** Journaled run; returns its journal (on disk, done) only when every step ran. */
+/** A stop's lines run in batches of one tool and one certainty: errors from lines that may already have run say nothing. */
+const sameStopBatch = (a: Step, b: Step): boolean => a.tool === b.tool && a.uncertain === b.uncertain;
+
+export interface Ran extends Journal {
+  /** stop, undo: what ip said of the lines that failed. */
+  errors: string[];
+}
+
+export const execute = async (runner: Runner, dir: string, steps: Step[], what: string, opts: RunOptions = {}): Promise<Ran> => {
+  const jf = journalFile(dir);
+  const journal = { ...newJournal(steps, what, opts.kind), ...(opts.ends ? { ends: opts.ends } : {}) };
+  const errors: string[] = [];
+  if (steps.length === 0) return { ...journal, errors };
+  checkSpace(dir, journal, opts.commitBytes ?? []);
+  clearRecords(dir);
+  for (const g of groups(steps, opts.kind ? sameStopBatch : undefined)) {
+    journal.inflight = [g.from, g.from + g.items.length];
+    journal.batch = join(dir, `batch-${g.from}`);
+    let r;
+    try {
+      writeRecord(jf, journal);
+      r = await runner.batch(g.tool, g.items.map((s) => s.line), { firstIndex: g.from, record: journal.batch, force: opts.kind !== undefined });
+    } catch (e) {
+      // Nothing of this batch ran: its record could not be written.
+      throw await abandon(runner, dir, journal, g.from, e);
+    }
+    if (opts.kind) {
+      journal.done = g.from + g.items.length;
+      if (g.items[0]?.uncertain) continue;
+      errors.push(...nonEmpty(r.stderr));
+      continue;
+    }
+    journal.done = g.from + r.done;
+    if (r.ok) continue;
+    clearRecords(dir);
+    const failedStep = steps[journal.done];
+    const undoErrors = await undoJournaled(runner, dir, steps.slice(0, journal.done), `undo of the failed ${what}`, () => {
+      if (journal.done === 0) removeFile(jf);
+    });
+    if (undoErrors.length > 0) {
+      throw new XbError('rollback-failed', `${what} failed and could not be fully undone`, {
+        detail: [`failed: ${failedStep?.tool} ${failedStep?.line}: ${firstError(r.stderr)}`, 'undo errors:', ...undoErrors, `journal kept in ${jf}`],
+      });
+    }
+    throw new XbError('rolled-back', `${what} failed at step ${journal.done + 1} of ${steps.length}; the host was restored`, {
+      detail: [`${failedStep?.tool} ${failedStep?.line}`, firstError(r.stderr), `${journal.done} step(s) undone`],
+    });
+  }
+  delete journal.inflight;
+  delete journal.batch;
+  journal.done = steps.length;
+  writeRecord(jf, journal);
+  clearRecords(dir);
+  return { ...journal, errors };
+};
+
+/** A run that cannot record its next batch stops there, and what it did is undone (a stop is left to be finished). */
+const abandon = async (runner: Runner, dir: string, j: Journal, done: number, e: unknown): Promise<unknown> => {
+  if (!(e instanceof XbError) || e.kind !== 'state' || j.kind) return e;
+  const errors = await undo(runner, j.steps.slice(0, done));
+  if (errors.length > 0) return new XbError('rollback-failed', `${e.message}; ${j.what} stopped after ${done} step(s) and could not undo them`, { detail: [...e.detail, ...errors] });
+  try {
+    removeFile(journalFile(dir));
+    clearRecords(dir);
+  } catch {
+    // The undo is done; a journal that cannot be removed is one the next run undoes again harmlessly.
+  }
+  return new XbError('state', `${e.message}; ${j.what} stopped and the host was restored (${done} step(s) undone)`, { detail: e.detail });
+};
+
+/** Ends a finished run: its outcome is recorded (marked with its id), then its journal goes. */
+export const commitRun = (dir: string, j: Journal, record: (id: string) => void = () => undefined): void => {
+  record(j.id ?? '');
+  removeFile(journalFile(dir));
+  clearRecords(dir);
+};
+
+export const appendHistory = (dir: string, steps: Step[], committed?: string): void => {
+  if (steps.length === 0 && committed === undefined) return;
+  const h = readHistory(dir) ?? { started: new Date().toISOString(), steps: [] };
+  writeRecord(historyFile(dir), { started: h.started, steps: [...h.steps, ...steps], ...(committed ? { committed } : h.committed ? { committed: h.committed } : {}) });
+};
+
+/** The undo lines of steps, last step first, as the steps of a run of their own. */
+export const undoLines = (steps: Step[]): Step[] =>
+  [...steps].reverse().flatMap((s) => s.undo.map((u): Step => ({ ...u, undo: [], ...(s.uncertain ? { uncertain: true as const } : {}) })));
+
+/**
+ * Ends an undo-only run (stop, undo): what commits it runs before its journal goes. Lines that
+ * failed are reported, not kept for later: run after the lines that followed them, they could undo
+ * what those restored (a route deleted from the NIC that got it back).
+ */
+export const endUndoRun = (dir: string, commit: () => void = () => undefined): void => {
+  commit();
+  removeFile(journalFile(dir));
+  clearRecords(dir);
+};
+
+/** Undoes steps as a journaled run: a crash halfway leaves a journal the next run finishes. */
+export const undoJournaled = async (runner: Runner, dir: string, steps: Step[], what: string, commit?: () => void, ends?: string): Promise<string[]> => {
+  if (steps.length === 0) {
+    commit?.();
+    return [];
+  }
+  const r = await execute(runner, dir, undoLines(steps), what, { kind: 'undo', ends });
+  endUndoRun(dir, commit);
+  return r.errors;
+};

@@ -1,0 +1,154 @@
+/**
+ * One lock per namespace, shared by apply, stop, rollback, confirm, the revert timer and every vif
+ * hook. Node has no flock, so the lock is a file naming its holder by pid AND start time (field 22
+ * of /proc/<pid>/stat): a holder that died (kill -9, crash) is known dead even once its pid is
+ * reused, with no helper process on the hook's hot path. The file is written whole before it
+ * appears (link(2) of a finished temporary file), so a live holder never leaves it empty; an empty
+ * or unreadable one is a crash's leftover (or an older xenbridge's) and is broken after a short
+ * grace. Breaking is serialised by a second lock, so two waiters cannot both break, one of them
+ * the lock the other has just taken.
+ */
+import { closeSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { XbError } from '../errors.js';
+import { ensureDir, fsError } from './store.js';
+
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Start time of a process in clock ticks since boot, or undefined when it does not exist. */
+export const startTime = (pid: number): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+};
+
+const me = (): string => `${process.pid} ${startTime(process.pid) ?? '?'}\n`;
+
+export interface Holder {
+  pid: number;
+  start: string;
+}
+
+/** The holder a lock file names, or undefined when it names none (empty, garbage). */
+export const parseHolder = (text: string): Holder | undefined => {
+  const m = /^(\d+) (\d+|\?)\n$/.exec(text);
+  return m && Number(m[1]) > 0 ? { pid: Number(m[1]), start: m[2] ?? '?' } : undefined;
+};
+
+export const holderAlive = (h: Holder): boolean => (h.start === '?' ? alive(h.pid) : startTime(h.pid) === h.start);
+
+const GRACE_MS = 2000;
+
+const readText = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+const ageMs = (file: string): number => {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+};
+
+/** Stale: its holder is dead, or it names no holder and is older than a crash's window. */
+const stale = (file: string, text: string): boolean => {
+  const h = parseHolder(text);
+  return h ? !holderAlive(h) : ageMs(file) > GRACE_MS;
+};
+
+const tryCreate = (file: string, content: string): boolean => {
+  const tmp = `${file}.${process.pid}.new`;
+  try {
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw fsError(e, 'take the lock', file);
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created
+    }
+  }
+};
+
+const unlinkIf = (file: string, text: string): void => {
+  if (readText(file) !== text) return;
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone
+  }
+};
+
+/** Removes the lock if it is stale, under the breaking lock (itself broken when stale). */
+const breakIfStale = (file: string): void => {
+  const text = readText(file);
+  if (text === undefined || !stale(file, text)) return;
+  const breaker = `${file}.break`;
+  if (!tryCreate(breaker, me())) {
+    const b = readText(breaker);
+    if (b !== undefined && stale(breaker, b)) unlinkIf(breaker, b);
+    return;
+  }
+  try {
+    unlinkIf(file, text);
+  } finally {
+    unlinkIf(breaker, me());
+  }
+};
+
+const describeHolder = (file: string): string => {
+  const text = readText(file);
+  const h = text === undefined ? undefined : parseHolder(text);
+  if (!h) return `an unidentified process (${file} is ${text === undefined ? 'gone' : 'not a lock this xenbridge wrote'})`;
+  const cmd = (readText(`/proc/${h.pid}/cmdline`) ?? '').split('\0').filter((a) => a !== '').slice(1).join(' ');
+  return `pid ${h.pid}${cmd ? ` (${cmd})` : ''}`;
+};
+
+export const lockLimitMs = (): number => Number(process.env.XENBRIDGE_LOCK_TIMEOUT ?? 30) * 1000;
+
+export const withLock = async <T>(dir: string, fn: () => Promise<T>, limitMs = lockLimitMs()): Promise<T> => {
+  const file = join(ensureDir(dir), 'lock');
+  const mine = me();
+  const start = Date.now();
+  let wait = 5;
+  while (!tryCreate(file, mine)) {
+    breakIfStale(file);
+    if (Date.now() - start > limitMs) {
+      throw new XbError('lock', `${describeHolder(file)} has held ${file} for over ${Math.round(limitMs / 1000)} s`, {
+        detail: ['wait for it to finish; a lock whose holder has died is broken automatically'],
+      });
+    }
+    await sleep(wait + Math.random() * wait);
+    wait = Math.min(wait * 2, 50);
+  }
+  try {
+    return await fn();
+  } finally {
+    unlinkIf(file, mine);
+  }
+};
