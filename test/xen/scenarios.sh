@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# test/xen/scenarios.sh — xenbridge under Xen 4.17's own toolstack. Run: test/xen/run.sh -- test/xen/scenarios.sh
+# test/xen/scenarios.sh — xenbridge under Xen's own toolstack (either bed):
+#   test/xen/run.sh [--bed 4.20] -- test/xen/scenarios.sh
 # dom0's "NIC" eth0 is a veth to a switch namespace that answers untagged (192.0.2.1), on VLAN 10
 # (10.10.0.1) and VLAN 20 (10.20.0.1). xenbridge apply configures dom0; xl creates PV domUs whose
-# vifs are plugged by hooks/vif-xenbridge; each guest pings its peer on the switch.
+# vifs are plugged by the vif-xenbridge hook; each guest pings its peer on the switch.
+# With XENBRIDGE_XEN_DEB=PATH (a xenbridge_*_all.deb), dom0 installs it with dpkg -i first and
+# every step uses what it installed: /usr/bin/xenbridge, /etc/xen/scripts/vif-xenbridge (named by
+# xl from its bare name) and /etc/xenbridge/topology.yaml. Without it, this checkout is used.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 [[ -n ${XENBRIDGE_XEN_DOM0:-} ]] || { echo "scenarios.sh: run me inside dom0: test/xen/run.sh -- $0" >&2; exit 2; }
-# xl runs hotplug scripts with its own environment: this is how the hook finds the CLI and the file.
-export XENBRIDGE_BIN="$root/bin/xenbridge" XENBRIDGE_CONFIG=/run/xenbridge-topology.yaml
-hook=$root/hooks/vif-xenbridge
 fails=0 passes=0 t0=$SECONDS
+deb=${XENBRIDGE_XEN_DEB:-}
+if [[ -n $deb ]]; then
+  cli=(/usr/bin/xenbridge) hook=vif-xenbridge config=/etc/xenbridge/topology.yaml
+  unset XENBRIDGE_BIN XENBRIDGE_CONFIG
+else
+  # xl runs hotplug scripts with its own environment: this is how the hook finds the CLI and the file.
+  export XENBRIDGE_BIN="$root/bin/xenbridge" XENBRIDGE_CONFIG=/run/xenbridge-topology.yaml
+  cli=(node "$root/bin/xenbridge") hook=$root/hooks/vif-xenbridge config=$XENBRIDGE_CONFIG
+fi
 step() { printf 'xen: [%3ss] %s\n' "$((SECONDS - t0))" "$*"; }
 ok() { step "ok   $*"; passes=$((passes + 1)); }
 bad() { step "FAIL $*"; fails=$((fails + 1)); }
@@ -29,7 +39,7 @@ emulator_crash() { # STATUS STDERR-FILE
 xb() {
   local try rc err=/run/xb-stderr.$$
   for try in 1 2 3 4; do
-    node "$root/bin/xenbridge" "$@" 2>"$err"; rc=$?
+    "${cli[@]}" "$@" 2>"$err"; rc=$?
     cat "$err" >&2
     emulator_crash "$rc" "$err" && ((try < 4)) || return "$rc"
     crashes=$((crashes + 1)); step "note: node died under emulation (status $rc): running xenbridge $1 again"
@@ -40,7 +50,8 @@ master_of() { basename "$(readlink "/sys/class/net/$1/master" 2>/dev/null)" 2>/d
 vif_ports() { ls /sys/class/net/*/brif/ 2>/dev/null | grep '^vif' || true; }
 
 topology() { # MODE
-  cat > "$XENBRIDGE_CONFIG" <<YAML
+  mkdir -p "${config%/*}"
+  cat > "$config" <<YAML
 version: 1
 bridges:
   - name: xenbr0
@@ -172,9 +183,22 @@ stage_files() {
   cp "$XENBRIDGE_XEN_KERNEL" /run/xb-boot/vmlinux && cp "$XENBRIDGE_XEN_DOMU_INITRD" /run/xb-boot/domu-initrd.gz
   export XENBRIDGE_XEN_KERNEL=/run/xb-boot/vmlinux XENBRIDGE_XEN_DOMU_INITRD=/run/xb-boot/domu-initrd.gz
   cat "$(command -v node)" >/dev/null
-  find "$root/dist" "$root/bin" "$root/hooks" "$root/node_modules/commander" "$root/node_modules/yaml" "$root/node_modules/netmask" -type f -exec cat {} + >/dev/null
+  if [[ -n $deb ]]; then
+    find /usr/lib/xenbridge -type f -exec cat {} + >/dev/null
+  else
+    find "$root/dist" "$root/bin" "$root/hooks" "$root/node_modules/commander" "$root/node_modules/yaml" "$root/node_modules/netmask" -type f -exec cat {} + >/dev/null
+  fi
 }
 
+install_deb() {
+  step "--- package ${deb##*/}"
+  check "dpkg -i ${deb##*/}" dpkg -i "$deb"
+  check "it installed /usr/bin/xenbridge, the hook and the unit" test -x /usr/bin/xenbridge -a -x /etc/xen/scripts/vif-xenbridge -a -f /lib/systemd/system/xenbridge.service
+  check "the hook names /usr/bin/xenbridge (xl gives hooks a minimal PATH)" grep -q /usr/bin/xenbridge /etc/xen/scripts/vif-xenbridge
+}
+
+step "Xen $(xl info 2>/dev/null | awk '$1 == "xen_version" { print $3 }'), dom0 kernel $(uname -r), node $(node --version)"
+[[ -n $deb ]] && install_deb
 stage_files
 switch_up
 scenario_mode classic xenbr0
