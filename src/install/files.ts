@@ -9,10 +9,11 @@ export const checkBinPath = (bin: string): string => {
   return bin;
 };
 
-export const serviceUnit = (bin: string): string => `# Installed by "xenbridge install". Enable with: systemctl enable xenbridge
+/** The package's unit also names its man pages, which an install from npm does not have. */
+export const serviceUnit = (bin: string, from: 'install' | 'package' = 'install'): string => `# ${from === 'install' ? 'Installed by "xenbridge install"' : 'Installed by the xenbridge package'}. Enable with: systemctl enable xenbridge
 [Unit]
 Description=xenbridge: Xen dom0 bridges, veth pairs and VLANs from ${CONFIG_PATH}
-# Before anything configures addresses (network.target) and before guests start, whose vif hooks
+${from === 'package' ? 'Documentation=man:xenbridge(8) man:xenbridge-topology(5)\n' : ''}# Before anything configures addresses (network.target) and before guests start, whose vif hooks
 # need the bridges; stopped after them at shutdown, for the same reason.
 After=network-pre.target
 Wants=network-pre.target
