@@ -3,7 +3,8 @@
 # status says whether all passed.
 #   host   unit + real-kernel namespace tests on this machine's kernel (vitest)
 #   xen    xenbridge under Xen 4.17's own xl, PV dom0 + domUs in QEMU (test/xen)
-#   xen420 the same scenarios on Debian 13's Xen 4.20 and kernel 6.12, in a Debian 13 dom0
+#   xen420 the same scenarios on Debian 13's Xen 4.20 and kernel 6.12, in a Debian 13 dom0 that
+#          installs our .deb (npm run package) with dpkg -i
 #   vlan   802.1Q and vlan_filtering suites on Debian's stock kernel in QEMU (test/vm), last so that
 #          vitest's summary closes the run
 set -uo pipefail
@@ -37,11 +38,14 @@ suite host vitest run
 suite xen-prepare test/xen/prepare.sh
 [[ ${status[xen-prepare]} == 0 ]] && suite xen test/xen/run.sh -- test/xen/scenarios.sh
 suite xen420-prepare test/xen/prepare-4.20.sh
-[[ ${status[xen420-prepare]} == 0 ]] && suite xen420 test/xen/run.sh --bed 4.20 -- test/xen/scenarios.sh
+suite package npm run package
+deb=$PWD/build/xenbridge_$(node -p 'require("./package.json").version')_all.deb
+[[ ${status[xen420-prepare]} == 0 && ${status[package]} == 0 ]] &&
+  suite xen420 env XENBRIDGE_XEN_DEB="$deb" test/xen/run.sh --bed 4.20 -- test/xen/scenarios.sh
 suite vm-prepare test/vm/prepare.sh
 [[ ${status[vm-prepare]} == 0 ]] && suite vlan test/vm/run.sh -- vitest run -c vitest.vm.config.ts
 failed=0
-for name in host xen-prepare xen xen420-prepare xen420 vm-prepare vlan; do
+for name in host xen-prepare xen xen420-prepare package xen420 vm-prepare vlan; do
   rc=${status[$name]:-skipped}
   echo "suite $name: $([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)")"
   [[ $rc == 0 ]] || failed=1

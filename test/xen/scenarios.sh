@@ -16,11 +16,15 @@ deb=${XENBRIDGE_XEN_DEB:-}
 if [[ -n $deb ]]; then
   cli=(/usr/bin/xenbridge) hook=vif-xenbridge config=/etc/xenbridge/topology.yaml
   unset XENBRIDGE_BIN XENBRIDGE_CONFIG
+  # dom0 runs no systemd: apply and stop are the unit's own ExecStart and ExecStop lines.
+  unit=/lib/systemd/system/xenbridge.service via=' (xenbridge.service)'
 else
   # xl runs hotplug scripts with its own environment: this is how the hook finds the CLI and the file.
   export XENBRIDGE_BIN="$root/bin/xenbridge" XENBRIDGE_CONFIG=/run/xenbridge-topology.yaml
   cli=(node "$root/bin/xenbridge") hook=$root/hooks/vif-xenbridge config=$XENBRIDGE_CONFIG
+  unit='' via=''
 fi
+apply=(apply) stop=(stop)
 step() { printf 'xen: [%3ss] %s\n' "$((SECONDS - t0))" "$*"; }
 ok() { step "ok   $*"; passes=$((passes + 1)); }
 bad() { step "FAIL $*"; fails=$((fails + 1)); }
@@ -32,7 +36,7 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 crashes=0
 # node's own errors about its internal state (a module format code that is garbage, a source file
 # that does not parse) mean its memory or its reads were corrupted; ours print "xenbridge: ...".
-CORRUPTED='SyntaxError|Invalid or unexpected token|ERR_UNKNOWN_MODULE_FORMAT|ERR_INTERNAL_ASSERTION'
+CORRUPTED='SyntaxError|Invalid or unexpected token|ERR_UNKNOWN_MODULE_FORMAT|ERR_INTERNAL_ASSERTION|ERR_BUFFER_TOO_LARGE'
 emulator_crash() { # STATUS STDERR-FILE
   (($1 >= 128)) || grep -q -E "$CORRUPTED" "$2"
 }
@@ -136,7 +140,7 @@ scenario_mode() { # MODE TRUNK-SPEC
   local mode=$1 trunk=$2
   step "--- $mode mode"
   topology "$mode"
-  check "xenbridge apply ($mode)" xb apply
+  check "xenbridge apply ($mode)$via" xb "${apply[@]}"
   guests "acc$mode|xenbr0.10|xb.ip=10.10.0.21/24 xb.ping=10.10.0.1" \
          "trk$mode|$trunk|xb.vlan=20 xb.vip=10.20.0.22/24 xb.ping=10.20.0.1" \
          "unt$mode|xenbr0|xb.ip=192.0.2.23/24 xb.ping=192.0.2.1"
@@ -159,13 +163,13 @@ scenario_mode() { # MODE TRUNK-SPEC
     ip link del dev peth0.10
   fi
   destroy_all "acc$mode" "trk$mode" "unt$mode"
-  check "xenbridge stop" xb stop
+  check "xenbridge stop$via" xb "${stop[@]}"
 }
 
 scenario_refused() {
   step "--- allow-list"
   topology classic
-  xb apply >/dev/null || bad "apply"
+  xb "${apply[@]}" >/dev/null || bad "apply"
   local err
   err=$("$here/domu.sh" start bad30 --script "$hook" --vif 'mac=00:16:3e:00:0b:01,bridge=xenbr0.30' --extra 'xb.ip=10.30.0.5/24' 2>&1 >/dev/null)
   local rc=$?
@@ -173,7 +177,7 @@ scenario_refused() {
   check "xl prints our hotplug-error" grep -q 'VLAN 30 is not allowed on xenbr0' <<<"$err"
   check "nothing is left attached" test -z "$(vif_ports)"
   check "the refused domain is gone" bash -c '! xl domid bad30 >/dev/null 2>&1'
-  xb stop >/dev/null || bad "stop"
+  xb "${stop[@]}" >/dev/null || bad "stop"
 }
 
 # xl reads the domU kernel and initramfs on every create: from RAM, not over 9p. node and our code
@@ -195,6 +199,11 @@ install_deb() {
   check "dpkg -i ${deb##*/}" dpkg -i "$deb"
   check "it installed /usr/bin/xenbridge, the hook and the unit" test -x /usr/bin/xenbridge -a -x /etc/xen/scripts/vif-xenbridge -a -f /lib/systemd/system/xenbridge.service
   check "the hook names /usr/bin/xenbridge (xl gives hooks a minimal PATH)" grep -q /usr/bin/xenbridge /etc/xen/scripts/vif-xenbridge
+  local start stop_line
+  start=$(sed -n 's|^ExecStart=/usr/bin/xenbridge ||p' "$unit") stop_line=$(sed -n 's|^ExecStop=/usr/bin/xenbridge ||p' "$unit")
+  check "xenbridge.service starts and stops /usr/bin/xenbridge" test -n "$start" -a -n "$stop_line"
+  read -r -a apply <<<"$start"
+  read -r -a stop <<<"$stop_line"
 }
 
 step "Xen $(xl info 2>/dev/null | awk '$1 == "xen_version" { print $3 }'), dom0 kernel $(uname -r), node $(node --version)"
