@@ -16,7 +16,7 @@
 #   xb_apt_private DIR MIRROR SUITE sets XB_APT (apt-get/apt-cache options) to a private apt
 #                                   configuration in DIR for SUITE; updates its lists when they are
 #                                   missing or a week old. The machine's own sources are not touched.
-#   xb_apt_candidate PKG            the version XB_APT would install
+#   xb_apt_candidates PKG...        "PKG=VERSION" lines: what XB_APT would install (one apt-cache run)
 
 _xb_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ -f $_xb_here/../vm/lib.sh ]] || { echo "xenbridge-xen: test/vm/lib.sh is missing" >&2; exit 125; }
@@ -109,9 +109,10 @@ xb_apt_private() {
   fi
 }
 
-xb_apt_candidate() {
-  local v
-  v=$(apt-cache "${XB_APT[@]}" policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
-  [[ -n $v && $v != '(none)' ]] || xb_die "no candidate for $1 in the private apt configuration"
-  printf '%s\n' "$v"
+xb_apt_candidates() {
+  local out
+  out=$(apt-cache "${XB_APT[@]}" policy "$@" 2>/dev/null |
+    awk '/^[^ ].*:$/ { p = substr($0, 1, length($0) - 1) } $1 == "Candidate:" && $2 != "(none)" { print p "=" $2 }')
+  (($(grep -c . <<<"$out") == $#)) || xb_die "no candidate for some of $* in the private apt configuration"
+  printf '%s\n' "$out"
 }

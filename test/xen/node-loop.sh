@@ -4,15 +4,15 @@
 # Starts two idle PV domUs on a plain bridge plugged by Xen's own vif-bridge (the scenarios'
 # crashes happened while guests ran), then starts `node -e` RUNS times (default 100). Each run
 # loads node's ES module loader, JSON, RegExp and Buffer code and does some work, as a CLI start
-# does; nothing of xenbridge is loaded. A run counts as a crash when node dies by a signal or
-# reports that its own state is broken (the signatures scenarios.sh reruns on).
-# Env: XB_NODE_FLAGS (e.g. --jitless), XB_LOOP_DOMUS (default 2; 0 = no guests).
-# Prints one line per crash and closes with "node-loop: RUNS runs, N crashed (...)".
+# does; nothing of xenbridge is loaded. The program and its input never change and pass natively,
+# so every run that fails counts as a crash: a signal, or node reporting nonsense about it.
+# Env: XB_NODE_FLAGS (e.g. --jitless), XB_LOOP_DOMUS (default 2; 0 = no guests), XB_LOOP_SECONDS
+# (default 480: no new run starts after that, so a slow machine still gets its closing line).
+# Prints one line per crash and closes with "node-loop: N runs, K crashed (...)".
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ -n ${XENBRIDGE_XEN_DOM0:-} ]] || { echo "node-loop.sh: run me inside dom0: test/xen/run.sh -- $0" >&2; exit 2; }
-runs=${1:-100} flags=${XB_NODE_FLAGS:-} domus=${XB_LOOP_DOMUS:-2}
-CORRUPTED='SyntaxError|Invalid or unexpected token|ERR_UNKNOWN_MODULE_FORMAT|ERR_INTERNAL_ASSERTION|ERR_BUFFER_TOO_LARGE|Fatal error|Check failed'
+runs=${1:-100} flags=${XB_NODE_FLAGS:-} domus=${XB_LOOP_DOMUS:-2} budget=${XB_LOOP_SECONDS:-480}
 
 mkdir -p /run/xb-boot
 cp "$XENBRIDGE_XEN_KERNEL" /run/xb-boot/vmlinux && cp "$XENBRIDGE_XEN_DOMU_INITRD" /run/xb-boot/domu-initrd.gz
@@ -37,15 +37,15 @@ import("data:text/javascript," + encodeURIComponent(src)).then((m) => {
 });'
 crashes=0 t0=$SECONDS sigs=''
 for ((i = 1; i <= runs; i++)); do
+  ((SECONDS - t0 < budget)) || { i=$((i - 1)); break; }
   # shellcheck disable=SC2086 # flags are words
   node $flags -e "$prog" 2>/run/node-loop.err
   rc=$?
-  if ((rc >= 128)) || grep -q -E "$CORRUPTED" /run/node-loop.err; then
+  if ((rc != 0)); then
     crashes=$((crashes + 1)) sigs+=" $rc"
-    echo "node-loop: run $i: status $rc: $(grep -m1 -E "$CORRUPTED|Error" /run/node-loop.err)"
-  elif ((rc != 0)); then
-    echo "node-loop: run $i: status $rc (not a crash signature): $(head -c 300 /run/node-loop.err)"
+    echo "node-loop: run $i: status $rc: $(grep -m1 -E "Error|error" /run/node-loop.err)"
   fi
 done
 dmesg | grep -E 'segfault|general protection|invalid opcode|traps:' | tail -5
-echo "node-loop: $runs runs, $crashes crashed (statuses:${sigs:- none}) in $((SECONDS - t0)) s"
+((i > runs)) && i=$runs
+echo "node-loop: $i runs, $crashes crashed (statuses:${sigs:- none}) in $((SECONDS - t0)) s"

@@ -39,9 +39,14 @@ vm_apt_install qemu-system-x86 debootstrap cpio xz-utils debian-archive-keyring
 mirror=${XENBRIDGE_XEN420_MIRROR:-$(xb_debian_mirror)}
 xb_apt_private "$cache/apt" "$mirror" "$SUITE"
 
+# One apt-cache run for every version this script needs (each run parses all of trixie's lists).
+kpkg=$(apt-cache "${XB_APT[@]}" depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+[[ -n $kpkg ]] || xb_die "cannot resolve the kernel package behind $SUITE's linux-image-amd64"
+declare -A ver=()
+while IFS== read -r p v; do ver[$p]=$v; done < <(xb_apt_candidates "${ROOT_PKGS[@]}" xen-hypervisor-4.20-amd64 "$kpkg")
+
 fetch() { # DIR PKG: the .deb of PKG's candidate version in DIR (downloaded once)
-  local dir=$1 pkg=$2 v
-  v=$(xb_apt_candidate "$pkg")
+  local dir=$1 pkg=$2 v=${ver[$2]}
   mkdir -p "$dir"
   compgen -G "$dir/${pkg}_${v//:/%3a}_*.deb" >/dev/null ||
     (cd "$dir" && apt-get -q=2 "${XB_APT[@]}" download "$pkg=$v" >&2) || xb_die "apt-get download $pkg failed"
@@ -49,7 +54,7 @@ fetch() { # DIR PKG: the .deb of PKG's candidate version in DIR (downloaded once
 }
 
 # 1. dom0's root, rebuilt when the version of one of its packages changes.
-versions=$(for p in "${ROOT_PKGS[@]}"; do printf '%s=%s ' "$p" "$(xb_apt_candidate "$p")"; done)
+versions=$(for p in "${ROOT_PKGS[@]}"; do printf '%s=%s ' "$p" "${ver[$p]}"; done)
 key=$(vm_hash "$SUITE" "$versions")
 if [[ $(cat "$cache/root/.key" 2>/dev/null) != "$key" ]]; then
   xb_say "debootstrap $SUITE (minbase + ${ROOT_PKGS[*]}) from $mirror"
@@ -82,8 +87,6 @@ if [[ $(cat "$cache/boot/xen.key" 2>/dev/null) != "${hdeb##*/}" || ! -s $cache/b
 fi
 
 # 3. Debian 13's kernel, uncompressed; its modules go into the initramfs images.
-kpkg=$(apt-cache "${XB_APT[@]}" depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
-[[ -n $kpkg ]] || xb_die "cannot resolve the kernel package behind $SUITE's linux-image-amd64"
 kver=${kpkg#linux-image-}
 kdir=$cache/kernel/$kver
 if [[ ! -f $kdir/root/.complete ]]; then
