@@ -12,6 +12,9 @@
 #   xb_merge_usr ROOT               move ROOT/{bin,sbin,lib,lib64} under ROOT/usr (the host is
 #                                   merged-/usr: the overlay must not shadow its /lib symlink)
 #   xb_vmlinux_from_bzimage IN OUT  the uncompressed ELF vmlinux inside an xz-compressed bzImage
+#   xb_build_initrd CACHE NAME INIT MODDIR KEY MODULE...
+#                                   CACHE/boot/NAME.gz (vm_build_initramfs), rebuilt (and CACHE/ready
+#                                   removed) when KEY, INIT, test/vm/lib.sh or the modules change
 #   xb_debian_mirror                the Debian archive URL this machine's apt uses (for bookworm/main)
 #   xb_apt_private DIR MIRROR SUITE sets XB_APT (apt-get/apt-cache options) to a private apt
 #                                   configuration in DIR for SUITE; updates its lists when they are
@@ -115,4 +118,15 @@ xb_apt_candidates() {
     awk '/^[^ ].*:$/ { p = substr($0, 1, length($0) - 1) } $1 == "Candidate:" && $2 != "(none)" { print p "=" $2 }')
   (($(grep -c . <<<"$out") == $#)) || xb_die "no candidate for some of $* in the private apt configuration"
   printf '%s\n' "$out"
+}
+
+xb_build_initrd() {
+  local cache=$1 name=$2 init=$3 moddir=$4 key=$5 k
+  shift 5
+  k=$(vm_hash "$key" "$init" "$_xb_here/../vm/lib.sh" "$*")
+  [[ $(cat "$cache/boot/$name.key" 2>/dev/null) == "$k" && -s $cache/boot/$name.gz ]] && return 0
+  xb_say "building $name.gz"
+  rm -f "$cache/ready"
+  vm_build_initramfs "$cache/boot/$name.gz" "$init" "$moddir" "$@"
+  printf '%s\n' "$k" >"$cache/boot/$name.key"
 }

@@ -109,18 +109,9 @@ fi
 
 # 4. initramfs images, with Debian 13's static busybox (rebuilt when their inputs change).
 export XENBRIDGE_VM_BUSYBOX=$cache/root/usr/bin/busybox
-build_initrd() { # NAME INIT MODULE...
-  local name=$1 init=$2 k
-  shift 2
-  k=$(vm_hash "$kver" "$init" "$XENBRIDGE_VM_BUSYBOX" "$here/../vm/lib.sh" "$*")
-  [[ $(cat "$cache/boot/$name.key" 2>/dev/null) == "$k" && -s $cache/boot/$name.gz ]] && return 0
-  xb_say "building $name.gz"
-  rm -f "$cache/ready"
-  vm_build_initramfs "$cache/boot/$name.gz" "$init" "$moddir" "$@"
-  printf '%s\n' "$k" >"$cache/boot/$name.key"
-}
-build_initrd dom0-initrd "$here/dom0-init.sh" "${DOM0_MODS[@]}"
-build_initrd domu-initrd "$here/domu-init.sh" "${DOMU_MODS[@]}"
+ikey="$kver $(vm_hash "$XENBRIDGE_VM_BUSYBOX")"
+xb_build_initrd "$cache" dom0-initrd "$here/dom0-init.sh" "$moddir" "$ikey" "${DOM0_MODS[@]}"
+xb_build_initrd "$cache" domu-initrd "$here/domu-init.sh" "$moddir" "$ikey" "${DOMU_MODS[@]}"
 
 if [[ ! -f $cache/ready ]]; then
   printf 'kernel=%s\nxen=%s\n' "$kver" "$(cat "$cache/boot/xen.key")" >"$cache/ready"
