@@ -6,13 +6,15 @@
 # loads node's ES module loader, JSON, RegExp and Buffer code and does some work, as a CLI start
 # does; nothing of xenbridge is loaded. The program and its input never change and pass natively,
 # so every run that fails counts as a crash: a signal, or node reporting nonsense about it.
-# Env: XB_NODE_FLAGS (e.g. --jitless), XB_LOOP_DOMUS (default 2; 0 = no guests), XB_LOOP_SECONDS
-# (default 480: no new run starts after that, so a slow machine still gets its closing line).
+# Env (XENBRIDGE_* pass through run.sh): XENBRIDGE_LOOP_NODE_FLAGS (e.g. --jitless),
+# XENBRIDGE_LOOP_DOMUS (default 2; 0 = no guests), XENBRIDGE_LOOP_SECONDS (default 480: no new
+# run starts after that, so a slow machine still gets its closing line).
 # Prints one line per crash and closes with "node-loop: N runs, K crashed (...)".
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ -n ${XENBRIDGE_XEN_DOM0:-} ]] || { echo "node-loop.sh: run me inside dom0: test/xen/run.sh -- $0" >&2; exit 2; }
-runs=${1:-100} flags=${XB_NODE_FLAGS:-} domus=${XB_LOOP_DOMUS:-2} budget=${XB_LOOP_SECONDS:-480}
+runs=${1:-100} flags=${XENBRIDGE_LOOP_NODE_FLAGS:-} domus=${XENBRIDGE_LOOP_DOMUS:-2}
+budget=${XENBRIDGE_LOOP_SECONDS:-480}
 
 mkdir -p /run/xb-boot
 cp "$XENBRIDGE_XEN_KERNEL" /run/xb-boot/vmlinux && cp "$XENBRIDGE_XEN_DOMU_INITRD" /run/xb-boot/domu-initrd.gz

@@ -29,11 +29,11 @@ step() { printf 'xen: [%3ss] %s\n' "$((SECONDS - t0))" "$*"; }
 ok() { step "ok   $*"; passes=$((passes + 1)); }
 bad() { step "FAIL $*"; fails=$((fails + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-# Under QEMU's multi-threaded TCG, processes in dom0 died of SIGSEGV or computed garbage (a source
-# file that does not parse, a length of 4 GiB) whatever they ran: a plain `node -e` loop and
-# coreutils' sleep did too (node-loop.sh, README.md). run.sh therefore runs QEMU single-threaded.
-# Should node still die so, the step is run again, at most three times, and every rerun is counted
-# in the closing lines: a real failure of ours fails every attempt.
+# Under this TCG, processes in dom0 sometimes die by a signal or compute garbage (a source file that
+# does not parse, a length of 4 GiB) whatever they run: a plain `node -e` loop with no xenbridge and
+# coreutils' sleep did too (node-loop.sh, README.md). Should node die so, the step is run again, at
+# most three times, and every rerun is counted in the closing lines: a real failure of ours fails
+# every attempt.
 crashes=0
 # node's own errors about its internal state (a module format code that is garbage, a source file
 # that does not parse) mean its memory or its reads were corrupted; ours print "xenbridge: ...".
