@@ -1,8 +1,10 @@
-// vif hook wall time: ours (xenbridge vif) vs Xen's own vif-bridge, same bridge, same namespace,
-// same file-backed xenstore, online then offline, median of N each. Xen's scripts come from the
-// Xen bed's extracted packages (test/xen/prepare.sh), never from an install on this host.
+// vif hook wall time: ours from the checkout (a module graph under dist/), ours from the bundle the
+// package ships (one file per entry, npm run package), and Xen's own vif-bridge; same bridge, same
+// namespace, same file-backed xenstore, online then offline, median of N each, in turn. Xen's
+// scripts come from the Xen bed's extracted packages (test/xen/prepare.sh), never from this host.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { bundle } from '../dist/package/bundle.js';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +14,14 @@ const XEN_SCRIPTS = join(process.env.XENBRIDGE_XEN_CACHE ?? join(homedir(), '.ca
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sh = (args, env) => execFileSync(args[0], args.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
 
-export const benchHook = (n = 15) => {
+export const benchHook = async (n = 15) => {
   if (!existsSync(join(XEN_SCRIPTS, 'vif-bridge'))) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'xenbridge-hookbench-'));
   const ns = `xbhook${process.pid}`;
   const store = join(dir, 'store');
   const cfg = join(dir, 'topology.yaml');
+  const bundled = join(dir, 'bundle');
+  await bundle({ repo: ROOT, out: bundled });
   writeFileSync(cfg, 'version: 1\nbridges:\n  - name: xenbr0\n    dom0: {ifname: h0}\n');
   mkdirSync('/var/log/xen', { recursive: true });
   sh(['ip', 'netns', 'add', ns]);
@@ -41,14 +45,17 @@ export const benchHook = (n = 15) => {
       return times;
     };
     const ours = [];
+    const pkg = [];
     const xen = [];
     for (let i = 0; i < n; i++) {
       ours.push(run(100 + i, join(ROOT, 'hooks/vif-xenbridge'), ['node', join(ROOT, 'bin/xenbridge'), 'vif']));
+      pkg.push(run(300 + i, join(bundled, 'hooks/vif-xenbridge'), ['node', join(bundled, 'bin/xenbridge'), 'vif']));
       xen.push(run(200 + i, join(XEN_SCRIPTS, 'vif-bridge'), ['bash', join(XEN_SCRIPTS, 'vif-bridge')]));
     }
     return {
       n,
       oursOnline: median(ours.map((t) => t[0])), oursOffline: median(ours.map((t) => t[1])),
+      pkgOnline: median(pkg.map((t) => t[0])), pkgOffline: median(pkg.map((t) => t[1])),
       xenOnline: median(xen.map((t) => t[0])), xenOffline: median(xen.map((t) => t[1])),
     };
   } finally {
@@ -63,6 +70,8 @@ export const printHook = (r) => {
   }
   const f = (x) => `${x.toFixed(0)} ms`;
   console.log(`vif hook, median of ${r.n} (native speed; the real-Xen bed measures it inside an emulated dom0):`);
-  console.log(`  online:  ours ${f(r.oursOnline)}  vif-bridge ${f(r.xenOnline)}  -> ${(r.oursOnline / r.xenOnline).toFixed(2)}x`);
-  console.log(`  offline: ours ${f(r.oursOffline)}  vif-bridge ${f(r.xenOffline)}  -> ${(r.oursOffline / r.xenOffline).toFixed(2)}x`);
+  const x = (a, b) => `${(a / b).toFixed(2)}x`;
+  for (const [what, ours, pkg, xen] of [['online: ', r.oursOnline, r.pkgOnline, r.xenOnline], ['offline:', r.oursOffline, r.pkgOffline, r.xenOffline]]) {
+    console.log(`  ${what} checkout ${f(ours)}  bundle ${f(pkg)}  vif-bridge ${f(xen)}  -> bundle/checkout ${x(pkg, ours)}, checkout/vif-bridge ${x(ours, xen)}, bundle/vif-bridge ${x(pkg, xen)}`);
+  }
 };

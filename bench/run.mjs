@@ -7,4 +7,4 @@ if (process.getuid?.() !== 0) {
   process.exit(2);
 }
 for (const n of [100, 1000]) printApply(await benchApply(n));
-printHook(benchHook());
+printHook(await benchHook());

@@ -2,33 +2,46 @@
 # Inside real Xen dom0 (test/xen/run.sh -- bench/xen-hook.sh): the vif hook's `online` and `offline`
 # wall time, ours (hooks/vif-xenbridge) vs Xen's own vif-bridge, on the same bridge, with the real
 # xenstored; the vif is a veth standing in for netback's device. Median of N (default 11) each.
+# Ours runs from the checkout (dist/) and, once `npm run package` has built it, from the package's
+# bundle (build/pkgroot/usr/lib/xenbridge), in turn.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [[ -n ${XENBRIDGE_XEN_DOM0:-} ]] || { echo "run me inside dom0: test/xen/run.sh -- $0" >&2; exit 2; }
 n=${1:-11}
-export XENBRIDGE_BIN=$root/bin/xenbridge XENBRIDGE_CONFIG=/run/xenbridge-bench.yaml
+export XENBRIDGE_CONFIG=/run/xenbridge-bench.yaml
+bundle=$root/build/pkgroot/usr/lib/xenbridge
 printf 'version: 1\nbridges:\n  - name: xenbr0\n    dom0: {ifname: h0}\n' >"$XENBRIDGE_CONFIG"
 node "$root/bin/xenbridge" apply >/dev/null || exit 1
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-hook() { # SCRIPT DOMID ACTION
+hook() { # SCRIPT DOMID ACTION (XENBRIDGE_BIN: the CLI our hook runs)
   env vif="vif$2.0" XENBUS_PATH="backend/vif/$2/0" XENBUS_TYPE=vif XENBUS_BASE_PATH=backend netdev= script="$1" "$1" "$3" type_if=vif >/dev/null 2>&1
 }
-run() { # SCRIPT DOMID: prints "online_ms offline_ms"
+run() { # SCRIPT DOMID [CLI]: prints "online_ms offline_ms"
+  export XENBRIDGE_BIN=${3:-$root/bin/xenbridge}
   ip link add name "vif$2.0" type veth peer name "g$2"
   xenstore-write "backend/vif/$2/0/bridge" xenbr0
-  local t; t=$(date +%s%N); hook "$1" "$2" online || echo "online failed: $1" >&2; local on; on=$(ms "$t")
-  t=$(date +%s%N); hook "$1" "$2" offline || echo "offline failed: $1" >&2; local off; off=$(ms "$t")
+  local t; t=$(date +%s%N); hook "$1" "$2" online || echo "online failed: $1 $XENBRIDGE_BIN" >&2; local on; on=$(ms "$t")
+  t=$(date +%s%N); hook "$1" "$2" offline || echo "offline failed: $1 $XENBRIDGE_BIN" >&2; local off; off=$(ms "$t")
   ip link del dev "vif$2.0"; xenstore-rm "backend/vif/$2" 2>/dev/null
   echo "$on $off"
 }
-ours=() xen=()
+ours=() pkg=() xen=()
 for ((i = 0; i < n; i++)); do
   ours+=("$(run "$root/hooks/vif-xenbridge" $((100 + i)))")
+  [[ -x $bundle/bin/xenbridge ]] && pkg+=("$(run "$root/hooks/vif-xenbridge" $((300 + i)) "$bundle/bin/xenbridge")")
   xen+=("$(run /etc/xen/scripts/vif-bridge $((200 + i)))")
 done
 col() { local c=$1; shift; printf '%s\n' "$@" | awk -v c="$c" '{print $c}' | median; }
-oo=$(col 1 "${ours[@]}") of=$(col 2 "${ours[@]}") xo=$(col 1 "${xen[@]}") xf=$(col 2 "${xen[@]}")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 echo "vif hook in an emulated Xen dom0 (TCG), median of $n:"
-echo "  online:  ours $oo ms  vif-bridge $xo ms  -> $(awk -v a="$oo" -v b="$xo" 'BEGIN {printf "%.2f", a / b}')x"
-echo "  offline: ours $of ms  vif-bridge $xf ms  -> $(awk -v a="$of" -v b="$xf" 'BEGIN {printf "%.2f", a / b}')x"
+for c in 1 2; do
+  what=$([[ $c == 1 ]] && echo "online: " || echo "offline:")
+  o=$(col $c "${ours[@]}") x=$(col $c "${xen[@]}")
+  if ((${#pkg[@]})); then
+    p=$(col $c "${pkg[@]}")
+    echo "  $what checkout $o ms  bundle $p ms  vif-bridge $x ms  -> bundle/checkout $(ratio "$p" "$o"), checkout/vif-bridge $(ratio "$o" "$x"), bundle/vif-bridge $(ratio "$p" "$x")"
+  else
+    echo "  $what ours $o ms  vif-bridge $x ms  -> $(ratio "$o" "$x")  (npm run package first to measure the bundle too)"
+  fi
+done

@@ -5,6 +5,7 @@ import { cliBin } from '../apply/timer.js';
 import { XbError } from '../errors.js';
 import { install, installHook, type InstallOptions } from '../install/install.js';
 import { needRoot, runnerFor, type CommonOpts } from './context.js';
+import { defaultBridge } from './default-bridge.js';
 import { applyAction, common, type Register } from './core-commands.js';
 import { out } from './output.js';
 import { DEFAULT_CONFIRM_SECONDS } from './pending-text.js';
@@ -22,12 +23,13 @@ const secondsOperand = (c: Command): Command =>
 const installOptions = (c: Command): Command => c
   .option('--root <dir>', 'write into this directory tree (an image) instead of /')
   .option('--bin <path>', 'the CLI path the installed files run (default: this CLI)')
-  .option('--set-default', 'make vif-xenbridge the default vif script in /etc/xen/xl.conf');
+  .option('--set-default [bridge]', 'in /etc/xen/xl.conf, make vif-xenbridge the default vif script and BRIDGE (default: the topology\'s only bridge) the default bridge');
 
 const installTarget = (o: Record<string, unknown>, what: string): InstallOptions => {
   const root = o.root as string | undefined;
   if (root === undefined && process.getuid?.() !== 0) throw new XbError('usage', `${what} writes to /etc and needs root; --root DIR writes into a directory tree instead`);
-  return { root, bin: o.bin as string | undefined, setDefault: o.setDefault === true };
+  const setDefault = o.setDefault === undefined ? undefined : { bridge: defaultBridge(o.setDefault as string | true, root) };
+  return { root, bin: o.bin as string | undefined, setDefault };
 };
 
 export const registerSafe = (reg: Register): void => {
@@ -51,7 +53,7 @@ export const registerSafe = (reg: Register): void => {
 
   reg('install-hook', (c) => installOptions(c.description('install only the vif hook as /etc/xen/scripts/vif-xenbridge')), async (o) => {
     for (const d of installHook(installTarget(o, 'install-hook'))) out(`wrote ${d.path}`);
-    out(o.setDefault ? 'xl now uses vif-xenbridge for every vif without script=' : "use it per vif: vif = ['mac=…,bridge=xenbr0.10,script=vif-xenbridge'] (or --set-default)");
+    out(o.setDefault !== undefined ? 'xl now uses vif-xenbridge for every vif without script=, and its bridge for every vif without bridge=' : "use it per vif: vif = ['mac=…,bridge=xenbr0.10,script=vif-xenbridge'] (or --set-default)");
     return 0;
   });
 

@@ -8,7 +8,9 @@ import { report } from './output.js';
 
 export const main = async (argv: string[]): Promise<number> => {
   try {
-    await runVifHook({ argv, env: process.env, topologyFile: configPath({}), netns: process.env.XENBRIDGE_NETNS || undefined });
+    await runVifHook({
+      argv, env: process.env, topologyFile: configPath({}), netns: process.env.XENBRIDGE_NETNS || undefined, logFile: process.env.XENBRIDGE_HOTPLUG_LOG || undefined,
+    });
     return 0;
   } catch (e) {
     report(e, false);

@@ -54,14 +54,21 @@ bridges: []
 #         addresses: [10.10.0.2/24]
 `;
 
-const XL_DEFAULT = /^\s*vif\.default\.script\s*=/;
-const XL_LINE = 'vif.default.script="vif-xenbridge"';
-
-/** xl.conf with vif-xenbridge as the default vif script: the active setting replaced, or added. */
-export const withDefaultScript = (xlConf: string): string => {
+/** xl.conf with `key="value"`: the active setting replaced, or added at the end. */
+export const withXlSetting = (xlConf: string, key: string, value: string): string => {
   const lines = xlConf === '' ? [] : xlConf.replace(/\n$/, '').split('\n');
-  const at = lines.findIndex((l) => XL_DEFAULT.test(l));
-  if (at >= 0) lines[at] = XL_LINE;
-  else lines.push(XL_LINE);
+  const active = new RegExp(`^\\s*${key.replace(/\./g, '\\.')}\\s*=`);
+  const line = `${key}="${value}"`;
+  const at = lines.findIndex((l) => active.test(l));
+  if (at >= 0) lines[at] = line;
+  else lines.push(line);
   return `${lines.join('\n')}\n`;
 };
+
+export const withDefaultScript = (xlConf: string): string => withXlSetting(xlConf, 'vif.default.script', 'vif-xenbridge');
+
+/**
+ * Both defaults: libxl writes vif.default.bridge (xenbr0 unless set) into xenstore for every vif
+ * without bridge=, and the hook refuses a bridge the topology does not have.
+ */
+export const withXlDefaults = (xlConf: string, bridge: string): string => withXlSetting(withDefaultScript(xlConf), 'vif.default.bridge', bridge);

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliBin } from '../apply/timer.js';
-import { checkBinPath, SAMPLE_TOPOLOGY, serviceUnit, vifHook, withDefaultScript } from './files.js';
+import { checkBinPath, SAMPLE_TOPOLOGY, serviceUnit, vifHook, withXlDefaults } from './files.js';
 
 export const HOOK_PATH = 'etc/xen/scripts/vif-xenbridge';
 export const UNIT_PATH = 'etc/systemd/system/xenbridge.service';
@@ -18,8 +18,8 @@ export interface InstallOptions {
   root?: string;
   /** The CLI as the installed system will see it (default: this one). */
   bin?: string;
-  /** Make vif-xenbridge xl's default vif script. */
-  setDefault?: boolean;
+  /** Make vif-xenbridge xl's default vif script, and this (validated) bridge its default bridge. */
+  setDefault?: { bridge: string };
 }
 
 export interface Installed {
@@ -44,7 +44,7 @@ export const installHook = (o: InstallOptions = {}): Installed[] => {
   const done: Installed[] = [{ path: at(HOOK_PATH), action: 'written' }];
   if (o.setDefault) {
     const xl = existsSync(at(XL_CONF_PATH)) ? readFileSync(at(XL_CONF_PATH), 'utf8') : '';
-    put(at(XL_CONF_PATH), withDefaultScript(xl), 0o644);
+    put(at(XL_CONF_PATH), withXlDefaults(xl, o.setDefault.bridge), 0o644);
     done.push({ path: at(XL_CONF_PATH), action: 'written' });
   }
   return done;

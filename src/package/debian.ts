@@ -1,7 +1,7 @@
 /** The Debian control files of the package, as text. Pure: the package test reads what lands. */
 import { XbError } from '../errors.js';
 
-export const MAINTAINER = 'xenbridge maintainers <maintainers@xenbridge.org>';
+export const MAINTAINER = 'xenbridge maintainers <maintainers@xenbridge.invalid>';
 export const BIN = '/usr/bin/xenbridge';
 export const UNIT = 'lib/systemd/system/xenbridge.service';
 export const HOOK = 'etc/xen/scripts/vif-xenbridge';

@@ -1,12 +1,35 @@
-/** One line per action, to stderr (libxl captures it) and to Xen's hotplug log as its own scripts do. */
+/**
+ * One line per vif event, where Xen's own hotplug scripts log theirs: Xen's hotplug log and syslog
+ * (facility daemon, through logger(1) as their log() does), plus stderr, which libxl captures.
+ * The line names the domain, and the device as xl created it.
+ */
 import { appendFileSync } from 'node:fs';
+import type { Runner } from '../exec/runner.js';
 
-export const hotplugLog = (line: string): void => {
-  const text = `vif-xenbridge: ${line}\n`;
-  process.stderr.write(text);
+export const HOTPLUG_LOG = '/var/log/xen/xen-hotplug.log';
+export const SYSLOG_TAG = 'vif-xenbridge';
+
+export interface EventLog {
+  /** Xen's hotplug log (default HOTPLUG_LOG). */
+  file: string;
+  /** Runs logger(1). */
+  runner: Runner;
+}
+
+export const logLine = (domid: number, text: string): string => `domain ${domid}: ${text}`;
+
+/** Never fails: a host without Xen's log directory or without logger still attaches the guest. */
+export const logEvent = async (log: EventLog, domid: number, text: string, level: 'notice' | 'err'): Promise<void> => {
+  const line = logLine(domid, text);
+  process.stderr.write(`${SYSLOG_TAG}: ${line}\n`);
   try {
-    appendFileSync(process.env.XENBRIDGE_HOTPLUG_LOG ?? '/var/log/xen/xen-hotplug.log', `[${new Date().toISOString()}] ${text}`);
+    appendFileSync(log.file, `[${new Date().toISOString()}] ${SYSLOG_TAG}: ${line}\n`);
   } catch {
-    // No Xen log directory (not a Xen host, or a test): stderr already has the line.
+    // No Xen log directory (not a Xen host): stderr and syslog have the line.
+  }
+  try {
+    await log.runner.run('logger', ['-p', `daemon.${level}`, '-t', SYSLOG_TAG, '--', line], { timeoutMs: 2000 });
+  } catch {
+    // No logger (util-linux's bsdutils): the hotplug log has the line.
   }
 };

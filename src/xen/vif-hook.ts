@@ -15,16 +15,18 @@ import type { Topology } from '../model/topology.js';
 import { readLinks } from '../state/read.js';
 import { parseBridgeRequest } from './bridge-spec.js';
 import { parseHotplug, type VifEvent } from './hotplug-env.js';
-import { hotplugLog } from './hotplug-log.js';
+import { HOTPLUG_LOG, logEvent } from './hotplug-log.js';
 import { planOffline, planOnDemandCleanup, planOnline } from './vif-plan.js';
 import { resolveTarget, type VifTarget } from './vif-target.js';
-import { readVifKeys, writeStatus, type VifKey } from './xenstore.js';
+import { frontendMtu, readVifKeys, writeStatus, type VifKey } from './xenstore.js';
 
 export interface HookContext {
   argv: string[];
   env: Record<string, string | undefined>;
   topologyFile: string;
   netns?: string;
+  /** Xen's hotplug log (default /var/log/xen/xen-hotplug.log). */
+  logFile?: string;
 }
 
 type Keys = Partial<Record<VifKey, string>>;
@@ -55,10 +57,12 @@ const describe = (t: VifTarget, name: string, mtu: number | undefined): string =
   return `${name} -> ${t.bridge}${vlans.length > 0 ? ` (VLANs ${vlans.join(', ')})` : ''}${mtu ? `, mtu ${mtu}` : ''}`;
 };
 
-const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<void> => {
+/** The event's log line, and the MTU the port got (the guest's frontend is told it, as set_mtu does). */
+const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<{ text: string; mtu?: number }> => {
   const target = targetOf(keys, t);
   const name = finalName(ev, keys);
   let mtu = mtuOf(keys);
+  let created = '';
   await withLock(dir, async () => {
     const od = target.onDemand;
     const s = await readLinks(runner, {
@@ -70,15 +74,15 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
     if (od && plan.onDemand.length > 0) {
       await execute(runner, dir, plan.onDemand, `vif ${name}: VLAN ${od.id}`);
       recordOnDemand(dir, od.bridge, plan.onDemand);
-      hotplugLog(`created VLAN ${od.id} on demand: ${od.device} in ${od.bridge}`);
+      created = `; created VLAN ${od.id} on demand: ${od.device} in ${od.bridge}`;
     }
     await execute(runner, dir, plan.setup, `vif ${name}`);
     removeFile(journalFile(dir));
   });
-  hotplugLog(`${ev.action} ${describe(target, name, mtu)}`);
+  return { text: `${ev.action} ${describe(target, name, mtu)}${created}`, mtu };
 };
 
-const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<void> => {
+const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<string> => {
   let target: VifTarget | undefined;
   let names = [ev.dev];
   try {
@@ -88,18 +92,16 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
     // Offline must succeed whatever xenstore holds now; without a valid target there is nothing to tidy.
   }
   const od = target?.onDemand;
-  await withLock(dir, async () => {
+  return withLock(dir, async () => {
     const s = await readLinks(runner, { names: [...names, ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
     const steps = planOffline(names, s);
     const cleanup = target ? planOnDemandCleanup(target, names, s) : [];
     await execute(runner, dir, [...steps, ...cleanup], `vif ${names[0]} ${ev.action}`);
     removeFile(journalFile(dir));
-    if (od && cleanup.length > 0) {
-      forgetOnDemand(dir, od.bridge);
-      hotplugLog(`removed VLAN ${od.id}: its last vif left ${od.bridge}`);
-    }
+    const removed = od && cleanup.length > 0 ? `; removed VLAN ${od.id}: its last vif left ${od.bridge}` : '';
+    if (od && removed) forgetOnDemand(dir, od.bridge);
     const gone = !names.some((n) => s.links.some((l) => l.name === n));
-    hotplugLog(`${ev.action} ${names[0]}${gone ? ' (already gone)' : steps.length === 0 ? ' (already detached)' : ''}`);
+    return `${ev.action} ${names[0]}${gone ? ' (already gone)' : steps.length === 0 ? ' (already detached)' : ''}${removed}`;
   });
 };
 
@@ -116,21 +118,27 @@ export const runVifHook = async (ctx: HookContext): Promise<void> => {
   const xs = createRunner();
   const runner = createRunner(ctx.netns);
   const dir = runDir(ctx.netns);
+  const log = { file: ctx.logFile ?? HOTPLUG_LOG, runner: xs };
   try {
     const keys = await readVifKeys(xs, ev.xenbusPath);
     const t = loadTopology(ctx.topologyFile);
-    if (ev.action === 'online' || ev.action === 'add') await online(ev, keys, t, runner, dir);
-    else await offline(ev, keys, t, runner, dir);
-    if (ev.action === 'online') await writeStatus(xs, ev.xenbusPath, 'connected');
+    if (ev.action === 'online' || ev.action === 'add') {
+      const r = await online(ev, keys, t, runner, dir);
+      // The status write and the log line are independent: neither waits for the other.
+      const logged = logEvent(log, ev.domid, r.text, 'notice');
+      if (ev.action === 'online') await writeStatus(xs, ev.xenbusPath, 'connected', r.mtu === undefined ? [] : [frontendMtu(ev.domid, ev.devid, r.mtu)]);
+      await logged;
+    } else await logEvent(log, ev.domid, await offline(ev, keys, t, runner, dir), 'notice');
   } catch (e) {
     const err = isXbError(e) ? e : new XbError('bug', (e as Error).message);
     const line = `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`;
-    hotplugLog(line);
+    const logged = logEvent(log, ev.domid, line, 'err');
     try {
       await writeStatus(xs, ev.xenbusPath, { error: line });
     } catch (w) {
-      hotplugLog(`cannot report the error to xenstore: ${(w as Error).message}`);
+      process.stderr.write(`vif-xenbridge: cannot report the error to xenstore: ${(w as Error).message}\n`);
     }
+    await logged;
     throw err;
   }
 };

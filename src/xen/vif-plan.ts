@@ -56,7 +56,8 @@ export const planOnline = (input: OnlineInput, s: HostState): { setup: Step[]; o
   const onDemand = onDemandSteps(target, s);
   const bridge = linkByName(s, target.bridge);
   if (!bridge && !target.onDemand) throw new XbError('state', `bridge ${target.bridge} does not exist: run xenbridge apply first`);
-  const mtu = input.mtu ?? bridge?.mtu ?? target.spec.mtu;
+  // A VLAN bridge made on demand takes its VLAN device's MTU, which is dom0's interface's.
+  const mtu = input.mtu ?? bridge?.mtu ?? target.spec.mtu ?? (target.onDemand ? linkByName(s, target.spec.dom0.ifname)?.mtu : undefined);
   const setup: Step[] = [];
   const needsDown = cur.up && (cur.mac !== XEN_PORT_MAC || (cur.name !== name && !canRenameLive(s.kernel)));
   if (needsDown) setup.push(op.setUp(cur.name, false));

@@ -28,9 +28,17 @@ export const readVifKeys = async (runner: Runner, base: string): Promise<Partial
   return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? '']));
 };
 
-export const writeStatus = async (runner: Runner, base: string, status: 'connected' | { error: string }): Promise<void> => {
+/**
+ * The guest's frontend MTU, as Xen's set_mtu writes it: netfront reads it when it connects. Its
+ * path comes from the validated backend path's numbers, never from a value in xenstore.
+ */
+export const frontendMtu = (domid: number, devid: number, mtu: number): [string, string] =>
+  [`/local/domain/${domid}/device/vif/${devid}/mtu`, String(mtu)];
+
+/** `before` is written first, in the same call: connected is the last thing the backend sees. */
+export const writeStatus = async (runner: Runner, base: string, status: 'connected' | { error: string }, before: [string, string][] = []): Promise<void> => {
   const args = status === 'connected'
-    ? [`${base}/hotplug-status`, 'connected']
+    ? [...before.flat(), `${base}/hotplug-status`, 'connected']
     : [`${base}/hotplug-error`, status.error, `${base}/hotplug-status`, 'error'];
   await call(runner, 'xenstore-write', args);
 };

@@ -29,6 +29,7 @@ export const makeXenBed = (sb: Sandbox, topologyFile: string): XenBed => {
     XENBRIDGE_NETNS: sb.dom0,
     XENBRIDGE_CONFIG: topologyFile,
     XENBRIDGE_HOTPLUG_LOG: join(sb.runDir, 'xen-hotplug.log'),
+    XENBRIDGE_TEST_SYSLOG: join(sb.runDir, 'syslog'),
   };
   const base = (d: number, n: number) => join(store, `backend/vif/${d}/${n}`);
   return {

@@ -36,13 +36,13 @@ describe('vif-xenbridge online/offline against real veth vifs', () => {
     const domU = await xen.makeVif(1, 0, '192.0.2.50/24');
     xen.setVif(1, 0, { bridge: 'xenbr0', mac: '00:16:3e:00:00:01', ip: '192.0.2.50' });
     const r = await xen.hook('online', 1, 0);
-    expect([r.code, r.stderr]).toEqual([0, 'vif-xenbridge: online vif1.0 -> xenbr0, mtu 1500']);
+    expect([r.code, r.stderr]).toEqual([0, 'vif-xenbridge: domain 1: online vif1.0 -> xenbr0, mtu 1500']);
     expect(xen.read(1, 0, 'hotplug-status')).toBe('connected');
     const link = JSON.parse(await sb.ip('-j link show dev vif1.0'))[0];
     expect([link.master, link.address, link.mtu, link.flags.includes('UP')]).toEqual(['xenbr0', 'fe:ff:ff:ff:ff:ff', 1500, true]);
     await sh(`ip netns exec ${domU} ping -c1 -W2 192.0.2.1`);
     await sh(`ip netns exec ${domU} ping -c1 -W2 192.0.2.10`);
-    expect(readFileSync(xen.env.XENBRIDGE_HOTPLUG_LOG, 'utf8')).toMatch(/vif-xenbridge: online vif1\.0 -> xenbr0, mtu 1500\n$/);
+    expect(readFileSync(xen.env.XENBRIDGE_HOTPLUG_LOG, 'utf8')).toMatch(/^\[[0-9T:.Z-]+\] vif-xenbridge: domain 1: online vif1\.0 -> xenbr0, mtu 1500\n$/);
   });
 
   it('renames to vifname and takes the MTU from xenstore', async () => {
@@ -67,7 +67,7 @@ describe('vif-xenbridge online/offline against real veth vifs', () => {
     expect((await xen.hook('offline', 3, 0)).code).toBe(0);
     await sb.ip('link del dev vif3.0');
     const gone = await xen.hook('offline', 3, 0);
-    expect([gone.code, gone.stderr]).toEqual([0, 'vif-xenbridge: offline vif3.0 (already gone)']);
+    expect([gone.code, gone.stderr]).toEqual([0, 'vif-xenbridge: domain 3: offline vif3.0 (already gone)']);
   });
 
   it.each([
@@ -86,7 +86,7 @@ describe('vif-xenbridge online/offline against real veth vifs', () => {
     expect(r.code).toBe(1);
     expect(xen.read(4, 0, 'hotplug-status')).toBe('error');
     expect(xen.read(4, 0, 'hotplug-error')).toBe(msg);
-    expect(r.stderr.split('\n')[0]).toBe(`vif-xenbridge: ${msg}`);
+    expect(r.stderr.split('\n')[0]).toBe(`vif-xenbridge: domain 4: ${msg}`);
     expect(await master('vif4.0')).toBeUndefined();
   });
 

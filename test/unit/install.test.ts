@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/validate.js';
-import { withDefaultScript } from '../../src/install/files.js';
+import { withDefaultScript, withXlDefaults } from '../../src/install/files.js';
 import { CLI, cli, ROOT } from '../helpers/sh.js';
 
 const GOLDEN = join(ROOT, 'test/golden/install');
@@ -70,24 +70,48 @@ describe('install --root', () => {
     expect(readFileSync(join(root, 'etc/xenbridge/topology.yaml'), 'utf8')).toBe('version: 1 # mine\n');
   });
 
-  it('--set-default makes vif-xenbridge the default vif script in xl.conf; --bin names another CLI', async () => {
+  it('--set-default makes vif-xenbridge the default vif script and the topology\'s bridge the default bridge in xl.conf; --bin names another CLI', async () => {
     mkdirSync(join(root, 'etc/xen'), { recursive: true });
-    writeFileSync(join(root, 'etc/xen/xl.conf'), '# xl.conf\nautoballoon="off"\n#vif.default.script="vif-bridge"\n');
+    mkdirSync(join(root, 'etc/xenbridge'), { recursive: true });
+    writeFileSync(join(root, 'etc/xenbridge/topology.yaml'), 'version: 1\nbridges:\n  - name: xenbr7\n');
+    writeFileSync(join(root, 'etc/xen/xl.conf'), '# xl.conf\nautoballoon="off"\n#vif.default.script="vif-bridge"\nvif.default.bridge="xenbr0"\n');
     const r = await cli(['install', '--root', root, '--set-default', '--bin', '/usr/local/bin/xenbridge']);
     expect(r.code, r.stderr).toBe(0);
-    expect(readFileSync(join(root, 'etc/xen/xl.conf'), 'utf8')).toBe('# xl.conf\nautoballoon="off"\n#vif.default.script="vif-bridge"\nvif.default.script="vif-xenbridge"\n');
+    expect(readFileSync(join(root, 'etc/xen/xl.conf'), 'utf8')).toBe('# xl.conf\nautoballoon="off"\n#vif.default.script="vif-bridge"\nvif.default.bridge="xenbr7"\nvif.default.script="vif-xenbridge"\n');
     expect(readFileSync(join(root, 'etc/systemd/system/xenbridge.service'), 'utf8')).toContain('ExecStart=/usr/local/bin/xenbridge apply -c /etc/xenbridge/topology.yaml\n');
     expect(readFileSync(join(root, 'etc/xen/scripts/vif-xenbridge'), 'utf8')).toContain('\nXENBRIDGE_BIN=/usr/local/bin/xenbridge\nexec ');
     expect((await cli(['install', '--root', root, '--bin', 'xen bridge'])).code).toBe(2);
   });
 
-  it('install-hook writes the hook alone, the same as install does, and --set-default edits xl.conf', async () => {
-    const r = await cli(['install-hook', '--root', root, '--set-default']);
+  it('install-hook writes the hook alone, the same as install does, and --set-default BRIDGE edits xl.conf', async () => {
+    const r = await cli(['install-hook', '--root', root, '--set-default', 'xenbr1.10']);
     expect(r.code, r.stderr).toBe(0);
     expect(walk(root).map((f) => relative(root, f)).sort()).toEqual(['etc/xen/scripts/vif-xenbridge', 'etc/xen/xl.conf']);
     expect(readFileSync(join(root, 'etc/xen/scripts/vif-xenbridge'), 'utf8').replaceAll(CLI, '@BIN@')).toBe(readFileSync(join(GOLDEN, 'etc/xen/scripts/vif-xenbridge'), 'utf8'));
     expect(statSync(join(root, 'etc/xen/scripts/vif-xenbridge')).mode & 0o777).toBe(0o755);
-    expect(readFileSync(join(root, 'etc/xen/xl.conf'), 'utf8')).toBe('vif.default.script="vif-xenbridge"\n');
+    expect(readFileSync(join(root, 'etc/xen/xl.conf'), 'utf8')).toBe('vif.default.script="vif-xenbridge"\nvif.default.bridge="xenbr1.10"\n');
+  });
+
+  it.each([
+    [[], 'xenbridge: --set-default needs the bridge for vifs without bridge=: @ROOT@/etc/xenbridge/topology.yaml does not exist'],
+    [['xenbr0; reboot'], 'xenbridge: --set-default: bridge "xenbr0; reboot": interface name "xenbr0; reboot" contains "/", ":" or whitespace'],
+    [['xenbr0.5000'], 'xenbridge: --set-default: bridge "xenbr0.5000": tag 5000 is not a VLAN ID (1-4094)'],
+  ])('--set-default %j without a topology: one clear line, exit 2, nothing written', async (value, line) => {
+    const r = await cli(['install', '--root', root, '--set-default', ...value]);
+    expect([r.code, r.stderr.split('\n')[0]]).toEqual([2, line.replace('@ROOT@', root)]);
+    expect(walk(root)).toEqual([]);
+  });
+
+  it('--set-default refuses a bridge or VLAN the topology would refuse for a vif, and a topology with two bridges and none named', async () => {
+    mkdirSync(join(root, 'etc/xenbridge'), { recursive: true });
+    writeFileSync(join(root, 'etc/xenbridge/topology.yaml'), 'version: 1\nbridges:\n  - name: xenbr0\n    vlans: [{id: 10}]\n  - name: xenbr1\n');
+    const bad = await cli(['install-hook', '--root', root, '--set-default', 'xenbr9']);
+    expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([2, 'xenbridge: --set-default: bridge xenbr9 is not in the topology (bridges: xenbr0, xenbr1)']);
+    expect((await cli(['install-hook', '--root', root, '--set-default', 'xenbr0.20'])).code).toBe(2);
+    const two = await cli(['install-hook', '--root', root, '--set-default']);
+    expect([two.code, two.stderr.split('\n')[0]]).toEqual([2, `xenbridge: --set-default needs the bridge for vifs without bridge=: ${root}/etc/xenbridge/topology.yaml has 2 bridges`]);
+    expect(walk(root).map((f) => relative(root, f))).toEqual(['etc/xenbridge/topology.yaml']);
+    expect((await cli(['install-hook', '--root', root, '--set-default', 'xenbr0.10'])).code).toBe(0);
   });
 
   it('withDefaultScript replaces an active setting and is idempotent', () => {
@@ -95,5 +119,7 @@ describe('install --root', () => {
     expect(once).toBe('vif.default.script="vif-xenbridge"\nlockfile="/var/lock/xl"\n');
     expect(withDefaultScript(once)).toBe(once);
     expect(withDefaultScript('')).toBe('vif.default.script="vif-xenbridge"\n');
+    expect(withXlDefaults(once, 'xenbr1')).toBe('vif.default.script="vif-xenbridge"\nlockfile="/var/lock/xl"\nvif.default.bridge="xenbr1"\n');
+    expect(withXlDefaults('  vif.default.bridge = "xenbr0" # old\n', 'br0')).toBe('vif.default.bridge="br0"\nvif.default.script="vif-xenbridge"\n');
   });
 });

@@ -41,6 +41,7 @@ const hook = (action: string, domid: number, keys?: Record<string, string>) => {
     env: { vif: `vif${domid}.0`, XENBUS_PATH: `backend/vif/${domid}/0` },
     topologyFile: cfg,
     netns: bed.names.dom0,
+    logFile: join(store, 'hotplug.log'),
   });
 };
 const status = (domid: number) => readFileSync(join(store, `backend/vif/${domid}/0/hotplug-status`), 'utf8');
@@ -53,7 +54,6 @@ beforeEach(async () => {
   mkdirSync(store, { recursive: true });
   process.env.XENSTORE_DIR = store;
   process.env.PATH = `${join(ROOT, 'test/fixtures/xenstore')}:${process.env.PATH}`;
-  process.env.XENBRIDGE_HOTPLUG_LOG = join(store, 'hotplug.log');
 });
 afterEach(async () => bed.cleanup());
 
@@ -75,7 +75,9 @@ describe('classic mode', () => {
       ['eth0.150', 'vlan', 'xenbr0v150'], ['xenbr0v150', 'bridge', undefined],
     ]);
     expect(s.links.filter((l) => l.master === 'xenbr0v150').map((l) => l.name).sort()).toEqual(['eth0.150', 'vif1.0', 'vif2.0', 'vif3.0', 'vif4.0', 'vif5.0']);
-    expect(readFileSync(process.env.XENBRIDGE_HOTPLUG_LOG!, 'utf8').match(/created VLAN 150/g)).toHaveLength(1);
+    expect(readFileSync(join(store, 'hotplug.log'), 'utf8').match(/created VLAN 150/g)).toHaveLength(1);
+    // Every guest's frontend is told the port's MTU, the first one's too, whose hook made the bridge.
+    expect([1, 2, 3, 4, 5].map((d) => readFileSync(join(store, `local/domain/${d}/device/vif/0/mtu`), 'utf8'))).toEqual(Array(5).fill('1500'));
     for (const d of [1, 2, 3, 4]) await hook('offline', d);
     expect((await readState(bed.dom0)).links.some((l) => l.name === 'xenbr0v150')).toBe(true);
     await hook('offline', 5);
