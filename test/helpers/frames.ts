@@ -22,7 +22,7 @@ export interface FrameSpec {
 }
 
 export const sendFrames = async (ns: string, iface: string, frames: FrameSpec[]): Promise<void> => {
-  await execa('ip', ['netns', 'exec', ns, 'python3', SCRIPT, 'send', iface, JSON.stringify(frames)]);
+  await execa('ip', ['netns', 'exec', ns, '/usr/bin/python3', SCRIPT, 'send', iface, JSON.stringify(frames)]);
 };
 
 export interface Capture {
@@ -33,7 +33,7 @@ export interface Capture {
 
 /** Starts a capture on ns/iface, resolved once its socket is listening. */
 export const startCapture = async (ns: string, iface: string, maxSeconds = 60): Promise<Capture> => {
-  const p = execa('ip', ['netns', 'exec', ns, 'python3', SCRIPT, 'capture', iface, String(maxSeconds)]);
+  const p = execa('ip', ['netns', 'exec', ns, '/usr/bin/python3', SCRIPT, 'capture', iface, String(maxSeconds)]);
   await new Promise<void>((resolve, reject) => {
     p.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
     p.catch(reject);

@@ -1,7 +1,8 @@
 #!/bin/busybox sh
-# /init of the dom0 initramfs (busybox). Built into dom0-initrd.gz by test/xen/prepare.sh.
+# /init of the dom0 initramfs (busybox). Built into dom0-initrd.gz by test/xen/prepare*.sh.
 # Loads the modules, assembles the root  = tmpfs over (Xen root 9p "xen") over (host root 9p
-# "host"), and runs the script named by xb.run= on the kernel command line inside it, with
+# "host"), or, with xb.bind=PATH[:PATH...] (the Debian 13 bed), tmpfs over the Xen root alone
+# with each PATH of the host bound at the same place (read-only); and runs the script named by xb.run= on the kernel command line inside it, with
 # XB_OUT = the virtio serial port named xb.out. Prints "@@XENBRIDGE-XEN-EXIT=<status>@@" on
 # XB_OUT and the console when that script ends, and reboots (qemu runs -no-reboot).
 export PATH=/bin
@@ -37,9 +38,12 @@ for p in /sys/class/virtio-ports/*; do
   [ "$(cat "$p/name" 2>/dev/null)" = xb.out ] && out=/dev/${p##*/}
 done
 
-run=
+run= binds=
 for a in $(cat /proc/cmdline); do
-  case $a in xb.run=*) run=${a#xb.run=} ;; esac
+  case $a in
+    xb.run=*) run=${a#xb.run=} ;;
+    xb.bind=*) binds=$(echo "${a#xb.bind=}" | tr : ' ') ;;
+  esac
 done
 
 say "mounting"
@@ -49,7 +53,9 @@ mount -t 9p -o "ro,$p9" host /mnt/host || fail "cannot mount the host root (9p t
 mount -t 9p -o "ro,$p9" xen /mnt/xen || fail "cannot mount the Xen root (9p tag xen)"
 mount -t tmpfs -o mode=0755 rw /mnt/rw || fail "tmpfs"
 mkdir -p /mnt/rw/upper /mnt/rw/work
-mount -t overlay -o lowerdir=/mnt/xen:/mnt/host,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work overlay /newroot ||
+lower=/mnt/xen:/mnt/host
+[ -n "$binds" ] && lower=/mnt/xen
+mount -t overlay -o lowerdir=$lower,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work overlay /newroot ||
   fail "overlay mount failed"
 
 r=/newroot
@@ -62,6 +68,10 @@ mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $r/dev/pts
 mount -t tmpfs -o mode=1777 shm $r/dev/shm
 mount -t tmpfs -o mode=0755 run $r/run
 hostname dom0
+# Parents come before children in the list (run.sh sorts it), so a later bind is not hidden.
+for b in $binds; do
+  mkdir -p "$r$b" && mount --bind "/mnt/host$b" "$r$b" || fail "cannot bind the host's $b"
+done
 
 [ -n "$run" ] || fail "no xb.run= on the kernel command line"
 say "running $run"

@@ -12,6 +12,14 @@
 #   xb_merge_usr ROOT               move ROOT/{bin,sbin,lib,lib64} under ROOT/usr (the host is
 #                                   merged-/usr: the overlay must not shadow its /lib symlink)
 #   xb_vmlinux_from_bzimage IN OUT  the uncompressed ELF vmlinux inside an xz-compressed bzImage
+#   xb_build_initrd CACHE NAME INIT MODDIR KEY MODULE...
+#                                   CACHE/boot/NAME.gz (vm_build_initramfs), rebuilt (and CACHE/ready
+#                                   removed) when KEY, INIT, test/vm/lib.sh or the modules change
+#   xb_debian_mirror                the Debian archive URL this machine's apt uses (for bookworm/main)
+#   xb_apt_private DIR MIRROR SUITE sets XB_APT (apt-get/apt-cache options) to a private apt
+#                                   configuration in DIR for SUITE; updates its lists when they are
+#                                   missing or a week old. The machine's own sources are not touched.
+#   xb_apt_candidates PKG...        "PKG=VERSION" lines: what XB_APT would install (one apt-cache run)
 
 _xb_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ -f $_xb_here/../vm/lib.sh ]] || { echo "xenbridge-xen: test/vm/lib.sh is missing" >&2; exit 125; }
@@ -79,4 +87,46 @@ xb_vmlinux_from_bzimage() {
   done
   rm -f "$out.tmp"
   xb_die "no xz-compressed ELF payload found in $in"
+}
+
+xb_debian_mirror() {
+  local m
+  m=$(apt-cache policy 2>/dev/null | awk '$2 ~ /^https?:/ && $3 ~ /^[a-z]+\/main$/ && $3 !~ /-(updates|security|backports)/ { print $2; exit }')
+  [[ -n $m ]] || xb_die "cannot find the Debian archive in apt's sources (apt-cache policy)"
+  printf '%s\n' "$m"
+}
+
+XB_APT=()
+xb_apt_private() {
+  local dir=$1 mirror=$2 suite=$3
+  mkdir -p "$dir/lists/partial" "$dir/archives/partial"
+  : >>"$dir/status"
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$mirror" "$suite" >"$dir/sources.list"
+  # No lock: the directory is ours alone. APT::Sandbox::User=root: _apt cannot write into it.
+  XB_APT=(-o Dir::Etc::sourcelist="$dir/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State="$dir"
+    -o Dir::State::lists="$dir/lists" -o Dir::State::status="$dir/status" -o Dir::Cache="$dir"
+    -o Dir::Cache::archives="$dir/archives" -o APT::Sandbox::User=root -o Debug::NoLocking=1)
+  if [[ -z $(find "$dir/lists" -maxdepth 1 -name '*_Packages*' -mtime -7 2>/dev/null) ]]; then
+    xb_say "apt-get update ($suite, private lists in $dir)"
+    apt-get -q=2 "${XB_APT[@]}" update >&2 || xb_die "apt-get update of $suite from $mirror failed"
+  fi
+}
+
+xb_apt_candidates() {
+  local out
+  out=$(apt-cache "${XB_APT[@]}" policy "$@" 2>/dev/null |
+    awk '/^[^ ].*:$/ { p = substr($0, 1, length($0) - 1) } $1 == "Candidate:" && $2 != "(none)" { print p "=" $2 }')
+  (($(grep -c . <<<"$out") == $#)) || xb_die "no candidate for some of $* in the private apt configuration"
+  printf '%s\n' "$out"
+}
+
+xb_build_initrd() {
+  local cache=$1 name=$2 init=$3 moddir=$4 key=$5 k
+  shift 5
+  k=$(vm_hash "$key" "$init" "$_xb_here/../vm/lib.sh" "$*")
+  [[ $(cat "$cache/boot/$name.key" 2>/dev/null) == "$k" && -s $cache/boot/$name.gz ]] && return 0
+  xb_say "building $name.gz"
+  rm -f "$cache/ready"
+  vm_build_initramfs "$cache/boot/$name.gz" "$init" "$moddir" "$@"
+  printf '%s\n' "$k" >"$cache/boot/$name.key"
 }

@@ -69,18 +69,8 @@ if [[ $(cat "$cache/boot/vmlinux.key" 2>/dev/null) != "$kver" || ! -s $cache/boo
 fi
 
 # 3. initramfs images (rebuilt when their init, the module list or the kernel changes).
-build_initrd() { # NAME INIT MODULE...
-  local name=$1 init=$2 k
-  shift 2
-  k=$(vm_hash "$kver" "$init" "$here/../vm/lib.sh" "$*")
-  [[ $(cat "$cache/boot/$name.key" 2>/dev/null) == "$k" && -s $cache/boot/$name.gz ]] && return 0
-  xb_say "building $name.gz"
-  rm -f "$cache/ready"
-  vm_build_initramfs "$cache/boot/$name.gz" "$init" "$moddir" "$@"
-  printf '%s\n' "$k" >"$cache/boot/$name.key"
-}
-build_initrd dom0-initrd "$here/dom0-init.sh" "${DOM0_MODS[@]}"
-build_initrd domu-initrd "$here/domu-init.sh" "${DOMU_MODS[@]}"
+xb_build_initrd "$cache" dom0-initrd "$here/dom0-init.sh" "$moddir" "$kver" "${DOM0_MODS[@]}"
+xb_build_initrd "$cache" domu-initrd "$here/domu-init.sh" "$moddir" "$kver" "${DOMU_MODS[@]}"
 
 if [[ ! -f $cache/ready ]]; then
   printf 'kernel=%s\n' "$kver" >"$cache/ready"

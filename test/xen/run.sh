@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# test/xen/run.sh [--] CMD [ARGS...] — boot Xen 4.17 + a PV dom0 (Debian's kernel) under QEMU
-# TCG and run CMD inside dom0; stream its output; exit with its status.
+# test/xen/run.sh [--bed 4.17|4.20] [--] CMD [ARGS...] — boot Xen + a PV dom0 (Debian's kernel)
+# under QEMU TCG and run CMD inside dom0; stream its output; exit with its status.
 #
-# Inside dom0, CMD runs in the host root (read-only 9p) with the Xen packages' root layered over
-# it and a tmpfs on top (writes are allowed and lost at the end), with:
+# Bed 4.17 (default; test/xen/prepare.sh): CMD runs in the host root (read-only 9p) with the Xen
+# packages' root layered over it and a tmpfs on top (writes are allowed and lost at the end).
+# Bed 4.20 (test/xen/prepare-4.20.sh): CMD runs in a Debian 13 root with a tmpfs on top; of the
+# host, only the caller's cwd, this checkout, the bed's cache, the run's temp dir and the paths in
+# XENBRIDGE_XEN_BIND (comma-separated) are there, read-only, at the same paths. In both:
 #   cwd      = the caller's cwd
-#   PATH     = /usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin:<caller's PATH> (xl, xenstore-*)
+#   PATH     = /usr/lib/xen-4.NN/bin:/usr/sbin:/usr/bin:/sbin:/bin:<caller's PATH> (xl, xenstore-*)
 #   env      = the caller's XENBRIDGE_* and CI, plus
 #              XENBRIDGE_XEN_DOM0=1, XENBRIDGE_XEN_CACHE, XENBRIDGE_XEN_KERNEL (vmlinux for domUs),
 #              XENBRIDGE_XEN_DOMU_INITRD, XENBRIDGE_XEN_CONSOLE_DIR (xenconsoled's guest logs)
@@ -13,11 +16,14 @@
 # oxenstored, xen-init-dom0 and xenconsoled are running; `xl list` shows Domain-0.
 #
 # Environment (host side):
-#   XENBRIDGE_XEN_CACHE    cache of prepare.sh (default ~/.cache/xenbridge-xen)
+#   XENBRIDGE_XEN_CACHE    cache of prepare.sh (default ~/.cache/xenbridge-xen); for --bed 4.20
+#                          XENBRIDGE_XEN420_CACHE (default ~/.cache/xenbridge-xen420)
 #   XENBRIDGE_XEN_TIMEOUT  seconds for the whole run, boot included (default 900) -> exit 124
 #   XENBRIDGE_XEN_VERBOSE  1: show Xen's "(XEN)" lines and the timings on stderr
 #   XENBRIDGE_XEN_LOG      copy the full serial console log (Xen + dom0; each line prefixed with
 #                          the seconds since qemu started) to this file
+#   XENBRIDGE_XEN_CPU, XENBRIDGE_XEN_ACCEL, XENBRIDGE_XEN_SMP  qemu's -cpu (max), -accel (tcg)
+#                          and -smp (2), for experiments
 #   XENBRIDGE_XEN_XEN_ARGS  extra hypervisor options; XENBRIDGE_XEN_DOM0_ARGS dom0 kernel
 #                          options instead of "quiet"
 # Exit: CMD's status; 124 timeout; 125 the bed failed (not prepared, qemu missing, boot failed;
@@ -28,16 +34,25 @@ XB_DIE_STATUS=125
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
+bed=4.17
+[[ ${1:-} == --bed ]] && { bed=${2:-}; shift 2; }
 [[ ${1:-} == -- ]] && shift
-(($#)) || { echo "usage: test/xen/run.sh [--] CMD [ARGS...]" >&2; exit 125; }
+[[ $bed == 4.17 || $bed == 4.20 ]] && (($#)) ||
+  { echo "usage: test/xen/run.sh [--bed 4.17|4.20] [--] CMD [ARGS...]" >&2; exit 125; }
 
-cache=${XENBRIDGE_XEN_CACHE:-$HOME/.cache/xenbridge-xen}
+if [[ $bed == 4.20 ]]; then
+  cache=${XENBRIDGE_XEN420_CACHE:-$HOME/.cache/xenbridge-xen420}
+  prepare=test/xen/prepare-4.20.sh
+else
+  cache=${XENBRIDGE_XEN_CACHE:-$HOME/.cache/xenbridge-xen}
+  prepare=test/xen/prepare.sh
+fi
 timeout_s=${XENBRIDGE_XEN_TIMEOUT:-900}
 verbose=${XENBRIDGE_XEN_VERBOSE:-}
 qemu=$(command -v qemu-system-x86_64) ||
   xb_die "qemu-system-x86_64 not found: run test/xen/prepare.sh (apt-get install qemu-system-x86)"
-for f in ready boot/xen boot/vmlinux boot/dom0-initrd.gz boot/domu-initrd.gz root/usr/sbin/xl; do
-  [[ -e $cache/$f ]] || xb_die "the Xen bed is not prepared ($cache/$f missing): run test/xen/prepare.sh"
+for f in ready boot/xen boot/vmlinux boot/dom0-initrd.gz boot/domu-initrd.gz root/usr/lib/xen-$bed/bin/xl; do
+  [[ -e $cache/$f ]] || xb_die "the Xen $bed bed is not prepared ($cache/$f missing): run $prepare"
 done
 [[ $cache != *[,\ ]* ]] || xb_die "XENBRIDGE_XEN_CACHE must not contain a comma or a space: $cache"
 
@@ -56,10 +71,10 @@ trap 'exit 130' INT TERM
 # inner.sh (test/vm/lib.sh vm_write_cmd_script: the caller's cwd and chosen variables, exec CMD).
 # CMD's output thus bypasses Xen's console, which drops characters when flooded and interleaves
 # Xen's and the kernel's messages; CMD's stdout/stderr are that port (not a terminal).
-xenpath=/usr/lib/xen-4.17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+xenpath=/usr/lib/xen-$bed/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 (
   export PATH=$xenpath:$PATH LANG=C.UTF-8
-  export XENBRIDGE_XEN_DOM0=1 XENBRIDGE_XEN_CACHE=$cache XENBRIDGE_XEN_KERNEL=$cache/boot/vmlinux \
+  export XENBRIDGE_XEN_DOM0=1 XENBRIDGE_XEN_BED=$bed XENBRIDGE_XEN_CACHE=$cache XENBRIDGE_XEN_KERNEL=$cache/boot/vmlinux \
     XENBRIDGE_XEN_DOMU_INITRD=$cache/boot/domu-initrd.gz XENBRIDGE_XEN_CONSOLE_DIR=/var/log/xen/console
   mapfile -t vars < <(compgen -e | grep -E '^XENBRIDGE_')
   vm_write_cmd_script "$tmp/inner.sh" "$PWD" PATH HOME LANG CI "${vars[@]}" -- "$@"
@@ -73,22 +88,30 @@ echo @@XENBRIDGE-XEN-START@@
 exec bash $tmp/inner.sh
 EOF
 chmod 0755 "$tmp" "$tmp/cmd.sh"
+binds=
+if [[ $bed == 4.20 ]]; then
+  # Sorted, so that a parent is bound before its children (dom0-init.sh binds in this order).
+  IFS=, read -r -a extra <<<"${XENBRIDGE_XEN_BIND:-}"
+  binds=$(printf '%s\n' "$tmp" "$cache" "$PWD" "$(cd "$here/../.." && pwd)" "${extra[@]}" | sed '/^$/d' | LC_ALL=C sort -u)
+  [[ $binds != *[\ ,:]* ]] || xb_die "paths bound into the 4.20 dom0 must contain no space, comma or colon: $binds"
+  binds="xb.bind=$(paste -sd: <<<"$binds")"
+fi
 
 mkfifo "$tmp/serial" "$tmp/out"
 t0=$(date +%s.%N)
 t0us=${EPOCHREALTIME/./}
-# dom0 gets one vCPU: under TCG, a PV dom0 with two corrupted the memory of multi-threaded node
-# processes while domUs ran (SIGSEGV, garbage in source files that are fine on disk), 1 to 4 times
-# a suite; with one vCPU it never did, and the suite runs faster. XENBRIDGE_XEN_XEN_ARGS may say
-# dom0_max_vcpus=2 again (Xen takes the last value).
-timeout -s TERM "$timeout_s" "$qemu" -accel tcg -cpu "${XENBRIDGE_XEN_CPU:-max}" -smp 2 -m 2048 \
+# dom0 gets one vCPU (as measured when it was chosen, the suite runs faster so). Under this TCG,
+# processes in dom0 sometimes die or compute garbage whatever they run: see README.md, "Processes
+# dying under emulation"; XENBRIDGE_XEN_ACCEL/CPU/SMP are the knobs those measurements used.
+timeout -s TERM "$timeout_s" "$qemu" -accel "${XENBRIDGE_XEN_ACCEL:-tcg}" -cpu "${XENBRIDGE_XEN_CPU:-max}" \
+  -smp "${XENBRIDGE_XEN_SMP:-2}" -m 2048 \
   -nodefaults -no-user-config -display none -monitor none -no-reboot \
   -chardev file,id=con,path="$tmp/serial" -serial chardev:con \
   -device virtio-serial-pci,id=vser0 \
   -chardev file,id=out,path="$tmp/out" -device virtserialport,bus=vser0.0,chardev=out,name=xb.out \
   -kernel "$cache/boot/xen" \
   -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 bootscrub=0 smap=0 ${XENBRIDGE_XEN_XEN_ARGS:-}" \
-  -initrd "$cache/boot/vmlinux console=hvc0 ${XENBRIDGE_XEN_DOM0_ARGS:-quiet} xb.run=$tmp/cmd.sh,$cache/boot/dom0-initrd.gz" \
+  -initrd "$cache/boot/vmlinux console=hvc0 ${XENBRIDGE_XEN_DOM0_ARGS:-quiet} xb.run=$tmp/cmd.sh $binds,$cache/boot/dom0-initrd.gz" \
   -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$cache/root",mount_tag=xen,security_model=none,readonly=on \
   </dev/null >/dev/null 2>"$tmp/qemu.err" &
