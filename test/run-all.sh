@@ -54,5 +54,6 @@ read -r passed tfailed reruns < <(count)
 # A suite that failed before reporting any test (a bed that would not boot) still counts as a failure.
 ((failed && tfailed == 0)) && tfailed=1
 echo "all suites: $((SECONDS - t0)) s"
-echo "all: $passed passed, $tfailed failed, $reruns rerun(s) after node died under emulation"
+echo "reruns after node died under emulation: $reruns"
+echo "all: $passed passed, $tfailed failed"
 exit $failed
