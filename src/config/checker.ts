@@ -61,7 +61,9 @@ export class Checker {
   ifname(o: Obj, key: string, path: Path, required = false): string | undefined {
     const v = this.str(o, key, path, required);
     if (v === undefined) return undefined;
-    const why = ifnameProblem(v) ?? (XEN_VIF_RE.test(v) ? `interface name "${v}" is the name Xen gives a guest's vif` : undefined);
+    // vif0.N is domain 0's: network-bridge named dom0's veth so, and netback never makes one.
+    const guests = XEN_VIF_RE.test(v) && !v.startsWith('vif0.');
+    const why = ifnameProblem(v) ?? (guests ? `interface name "${v}" is the name Xen gives a guest's vif` : undefined);
     if (why) {
       this.fail([...path, key], `${pathText([...path, key])}: ${why}`);
       return undefined;

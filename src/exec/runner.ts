@@ -118,7 +118,8 @@ const launch = (file: string, argv: string[], o: RunOptions & { detached?: boole
   };
 };
 
-let failpointSpent = false;
+/** The failpoint that already fired in this process: it fails one run only, not the undo after it. */
+let failpointSpent: string | undefined;
 
 export const createRunner = (netns?: string): Runner => {
   /** ip and bridge take -n NS; nft has no namespace option, so it runs under ip netns exec. */
@@ -165,11 +166,12 @@ export const createRunner = (netns?: string): Runner => {
     if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
     let input = lines;
     // The failpoint fails one run only: not the undo that follows its failure.
-    const fp = opts.firstIndex === undefined || failpointSpent ? undefined : failpoint();
+    const armed = opts.firstIndex === undefined ? undefined : failpoint();
+    const fp = armed && `${armed.kill}:${armed.at}` !== failpointSpent ? armed : undefined;
     const local = fp ? fp.at - (opts.firstIndex ?? 0) : -1;
     const hit = local >= 0 && local < lines.length;
     // Under -force the failed line stands in for op k and the batch goes on, as it would past a real failure.
-    if (fp && hit) failpointSpent = true;
+    if (fp && hit) failpointSpent = `${fp.kill}:${fp.at}`;
     if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool], ...(opts.force ? lines.slice(local + 1) : [])];
     const flags = tool === 'nft' ? [] : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.force ? ['-force'] : [])];
     const [cmd, ...args] = batchArgv(tool, flags, '-');

@@ -16,6 +16,9 @@ export interface LiveGuard {
   outMapped: boolean;
   /** Drop rules by reason (their comment), with the frames each has dropped, both directions summed. */
   drops: Record<string, number>;
+  /** The same, from the guest (in-PORT) and toward it (out-PORT). */
+  dropsIn: Record<string, number>;
+  dropsOut: Record<string, number>;
 }
 
 interface NftRule {
@@ -53,7 +56,7 @@ export const readGuards = async (runner: Runner): Promise<Map<string, LiveGuard>
   const out = new Map<string, LiveGuard>();
   const get = (dev: string): LiveGuard => {
     let g = out.get(dev);
-    if (!g) out.set(dev, (g = { dev, inChain: false, outChain: false, inMapped: false, outMapped: false, drops: {} }));
+    if (!g) out.set(dev, (g = { dev, inChain: false, outChain: false, inMapped: false, outMapped: false, drops: {}, dropsIn: {}, dropsOut: {} }));
     return g;
   };
   for (const i of items) {
@@ -65,7 +68,11 @@ export const readGuards = async (runner: Runner): Promise<Map<string, LiveGuard>
     const g = get(rm[2]);
     const head = HEAD.exec(r.comment ?? '');
     if (head && rm[1] === 'in') g.digest = head[1];
-    else if (r.comment && !head) g.drops[r.comment] = (g.drops[r.comment] ?? 0) + packets(r);
+    else if (r.comment && !head) {
+      const side = rm[1] === 'in' ? g.dropsIn : g.dropsOut;
+      g.drops[r.comment] = (g.drops[r.comment] ?? 0) + packets(r);
+      side[r.comment] = (side[r.comment] ?? 0) + packets(r);
+    }
   }
   for (const dev of mappedNames(items, MAP_IN)) get(dev).inMapped = true;
   for (const dev of mappedNames(items, MAP_OUT)) get(dev).outMapped = true;

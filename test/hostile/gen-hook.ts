@@ -6,7 +6,7 @@
  */
 
 export const BAD_IFNAMES = [
-  'eth0', 'peth0', 'xenbr0', 'xenbr0-d0', 'xenbr1', 'int0', 'vif2.0', 'vif2.0-emu', 'if2', 'br%d', '%d', 'vif%d', 'x%s', '#br', 'br#x', '"q"', "'q'",
+  'eth0', 'peth0', 'xenbr0', 'xenbr0-d0', 'xenbr1', 'int0', 'vif99.0', 'vif99.0-emu', 'if2', 'br%d', '%d', 'vif%d', 'x%s', '#br', 'br#x', '"q"', "'q'",
   'all', 'default', '.', '..', 'a/b', '../evil', 'a:b', 'a b', 'lo', 'a'.repeat(16), 'é', '\u0001x', '-x', 'a\\b', 'xenbr0v10', 'int0.10',
 ];
 

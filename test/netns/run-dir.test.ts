@@ -21,7 +21,7 @@ afterEach(async () => sb.cleanup());
  * nothing of the machine's own mounts changes; $XB is the CLI for the sandbox's namespace.
  */
 const inTinyRun = async (script: string, mountOpts = 'size=64k') => {
-  const r = await execa('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o ${mountOpts} xbtest ${run} && ${script}`], {
+  const r = await execa('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o mode=0700,${mountOpts} xbtest ${run} && ${script}`], {
     reject: false,
     env: { ...sb.env, XENBRIDGE_RUN_DIR: run, XB: `node ${CLI}`, CFG: cfg, NS: sb.dom0 },
   });

@@ -83,11 +83,11 @@ describe('one log line per event, in xen-hotplug.log and syslog', () => {
     expect((await xen.hook('online', 7, 1)).code).toBe(0);
     expect((await xen.hook('offline', 7, 1)).code).toBe(0);
     expect(logLines().map((l) => l.replace(/^\[[^\]]+\] /, ''))).toEqual([
-      'vif-xenbridge: domain 7: online vif7.1 -> xenbr0, mtu 1500',
+      'vif-xenbridge: domain 7: online vif7.1 -> xenbr0, mtu 1500; untagged only, from 00:16:3e:00:07:01 only',
       'vif-xenbridge: domain 7: offline vif7.1',
     ]);
     expect(syslog()).toEqual([
-      '-p daemon.notice -t vif-xenbridge -- domain 7: online vif7.1 -> xenbr0, mtu 1500',
+      '-p daemon.notice -t vif-xenbridge -- domain 7: online vif7.1 -> xenbr0, mtu 1500; untagged only, from 00:16:3e:00:07:01 only',
       '-p daemon.notice -t vif-xenbridge -- domain 7: offline vif7.1',
     ]);
   });

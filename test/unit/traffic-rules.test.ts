@@ -104,9 +104,9 @@ describe('traffic diagnosis rules', () => {
 
   it('dropped-by-guard: a frame the vif\'s guard dropped during the run is named as guest isolation, with its reason', () => {
     const k = { ...classic(drop(['vif1.0'])), path: 'vlan 10', vifs: [['vif1.0', 'xenbr0.10']] as [string, string][] };
-    const d = only({ ...k, guardDrops: { 'vif1.0': { 'tagged frame on an untagged port': 2, 'spoofed source MAC': 0 } } });
+    const d = only({ ...k, guardDrops: { 'vif1.0': { in: { 'untagged frame on a trunk-only port': 5 }, out: { 'tagged frame on an untagged port': 2, 'spoofed source MAC': 0 } } } });
     expect([d.rule, d.hop, d.message]).toEqual(['dropped-by-guard', 'vif1.0', "vif1.0's guard dropped 2 frame(s) while the probes ran (2 tagged frame on an untagged port): the ARP request was stopped by guest isolation, not lost"]);
-    expect(only({ ...k, guardDrops: { 'vif1.0': { 'spoofed source MAC': 0 } } }).rule).not.toBe('dropped-by-guard');
+    expect(only({ ...k, guardDrops: { 'vif1.0': { in: { 'untagged frame on a trunk-only port': 5 }, out: { 'spoofed source MAC': 0 } } } }).rule).not.toBe('dropped-by-guard');
   });
 
   it('vif-wrong-bridge: xenstore says xenbr0.10, the kernel has the vif on xenbr0v20', () => {

@@ -66,12 +66,12 @@ describe('broken layouts: the first failing hop and the rule that explains it', 
       'addr add 192.0.2.10/24 dev xenbr0', 'route add default via 192.0.2.1 dev xenbr0',
       'link add link peth0 name peth0.10 type vlan id 10', 'addr add 10.10.0.2/24 dev peth0.10', 'link set dev peth0.10 up',
     ]);
-    const r = await traffic(t, { vifs: [{ vif: 'vif2.0', bridge: 'xenbr0' }], networks: [10] });
+    const r = await traffic(t, { vifs: [{ vif: 'vif2.0', bridge: 'xenbr0:10' }], networks: [10] });
     expect(outcome(r), show(r)).toEqual({ 'vlan 10': { at: 'arp request at vif2.0 after peth0', rules: ['vlan-device-steals-vid vif2.0'] } });
     expect(r.paths[0]?.diagnoses[0]?.message).toMatch(/^peth0\.10 \(VLAN 10\) sits on peth0, a port of xenbr0: /);
     // Passively too: the switch's VLAN 10 broadcasts arrive on peth0 and never reach the trunk guest.
     const heard = await listenTraffic(t, bed.dom0, {
-      seconds: 1, vifs: [{ vif: 'vif2.0', bridge: 'xenbr0' }], networks: [10],
+      seconds: 1, vifs: [{ vif: 'vif2.0', bridge: 'xenbr0:10' }], networks: [10],
       onListening: async () => void (await bed.sw.run('arping', ['-c', '1', '-w', '1', '-I', 'sw0.10', '10.10.0.99'], { inNetns: true })),
     });
     expect(heard.flags.map((f) => [f.vid, f.missedAt])).toEqual([[10, ['vif2.0']]]);

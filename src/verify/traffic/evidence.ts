@@ -10,8 +10,8 @@ export interface RuleInput {
   probes: ProbeRun[];
   state: HostState;
   vifs: VifExpectation[];
-  /** Frames each port's guard dropped while the probes ran, by reason (plan/guard.ts). */
-  guardDrops?: Record<string, Record<string, number>>;
+  /** Frames each port's guard dropped while the probes ran, by reason (plan/guard.ts), from the guest and toward it. */
+  guardDrops?: Record<string, { in: Record<string, number>; out: Record<string, number> }>;
 }
 
 /** A rule explains one failure, or returns undefined to let the next rule try. */

@@ -2,7 +2,10 @@
 import { trail, what, type Rule } from './evidence.js';
 
 export const droppedByGuard: Rule = (inp, f) => {
-  const drops = Object.entries(inp.guardDrops?.[f.hop] ?? {}).filter(([, n]) => n > 0);
+  // dom0 probes: requests go toward the guest, replies come from it. A guest's own background
+  // traffic (a trunk guest's untagged solicitations) counts on the other side and is not blamed.
+  const side = inp.guardDrops?.[f.hop]?.[f.dir === 'request' ? 'out' : 'in'] ?? {};
+  const drops = Object.entries(side).filter(([, n]) => n > 0);
   if (drops.length === 0) return undefined;
   const total = drops.reduce((n, [, k]) => n + k, 0);
   return {

@@ -19,7 +19,7 @@ import { withGuests } from './guest-run.js';
 import { layoutFindings, type LayoutFinding } from './layout-findings.js';
 import { derivePaths, type NetworkSel } from './paths.js';
 import { sendProbes } from './probe.js';
-import { diagnose } from './rules.js';
+import { diagnose, type RuleInput } from './rules.js';
 import type { PathResult, PathSpec, ProbeRun, SkippedPath, VifExpectation } from './types.js';
 import { pickTarget, upstreamTarget, type Target, type WireSample } from './targets.js';
 import { vifExpectations, type VifRequest } from './vifs.js';
@@ -56,11 +56,14 @@ export interface TrafficReport {
   notes: string[];
 }
 
-type GuardDrops = Record<string, Record<string, number>>;
+type GuardDrops = NonNullable<RuleInput['guardDrops']>;
 
-/** Frames each guard dropped between two reads of its counters. */
+const delta = (now: Record<string, number>, was: Record<string, number> | undefined): Record<string, number> =>
+  Object.fromEntries(Object.entries(now).map(([why, n]) => [why, n - (was?.[why] ?? 0)]));
+
+/** Frames each guard dropped between two reads of its counters, from the guest and toward it. */
 export const guardDropsBetween = (a: Map<string, LiveGuard>, b: Map<string, LiveGuard>): GuardDrops =>
-  Object.fromEntries([...b].map(([dev, g]) => [dev, Object.fromEntries(Object.entries(g.drops).map(([why, n]) => [why, n - (a.get(dev)?.drops[why] ?? 0)]))]));
+  Object.fromEntries([...b].map(([dev, g]) => [dev, { in: delta(g.dropsIn, a.get(dev)?.dropsIn), out: delta(g.dropsOut, a.get(dev)?.dropsOut) }]));
 
 export interface Prepared {
   state: HostState;
