@@ -20,7 +20,7 @@ Version: ${c.version}
 Architecture: all
 Maintainer: ${MAINTAINER}
 Installed-Size: ${c.installedSize}
-Depends: nodejs (>= 20), iproute2
+Depends: nodejs (>= 20), iproute2, nftables
 Recommends: tcpdump, iputils-arping
 Section: net
 Priority: optional

@@ -24,10 +24,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 SUITE=trixie
-ROOT_PKGS=(xen-utils-4.20 nodejs iproute2 tcpdump busybox-static iputils-ping iputils-arping procps)
+ROOT_PKGS=(xen-utils-4.20 nodejs iproute2 nftables tcpdump busybox-static iputils-ping iputils-arping procps)
 # 6.12 builds virtio in and has fscache inside netfs.
 DOM0_MODS=(netfs 9pnet 9pnet_virtio 9p overlay llc stp garp mrp 8021q bridge veth
-  xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback)
+  xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback
+  crc32c_generic libcrc32c nfnetlink nf_tables nft_meta_bridge)
 DOMU_MODS=(xen-netfront llc stp garp mrp 8021q)
 
 t0=$(date +%s.%N)

@@ -25,7 +25,7 @@ XEN_PKGS=(xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common xenstore-uti
 DOM0_MODS=(virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_console
   netfs fscache 9pnet 9pnet_virtio 9p overlay llc stp garp mrp 8021q bridge veth
   xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-netback
-  crc32c_generic libcrc32c nfnetlink nf_tables)
+  crc32c_generic libcrc32c nfnetlink nf_tables nft_meta_bridge)
 DOMU_MODS=(xen-netfront llc stp garp mrp 8021q)
 
 t0=$(date +%s.%N)
