@@ -1,7 +1,7 @@
 /**
  * Reading vif guards back from the kernel (`nft -j list table`), for verify, show and apply.
  */
-import { isXbError } from '../errors.js';
+import { XbError, isXbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { GUARD_TABLE, MAP_IN, MAP_OUT } from '../plan/guard.js';
 
@@ -40,7 +40,16 @@ const nftList = async (runner: Runner, what: string[]): Promise<NftItem[] | unde
     throw e;
   }
   if (r.exitCode !== 0) return undefined;
-  return (JSON.parse(r.stdout) as { nftables: NftItem[] }).nftables;
+  let v: unknown;
+  try {
+    v = JSON.parse(r.stdout);
+  } catch {
+    throw new XbError('command', `nft -j list ${what.join(' ')} printed something that is not JSON`);
+  }
+  // Only objects pass: each field used below is optional-chained and checked where it is read.
+  const items = typeof v === 'object' && v !== null ? (v as { nftables?: unknown }).nftables : undefined;
+  if (!Array.isArray(items)) throw new XbError('command', `nft -j list ${what.join(' ')} printed no "nftables" list`);
+  return items.filter((i): i is NftItem => typeof i === 'object' && i !== null);
 };
 
 const packets = (r: NftRule): number => {
