@@ -3,6 +3,7 @@ import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
 import { makePlan, type Plan } from '../plan/diff.js';
+import { opText } from '../plan/render.js';
 import { readStateFor } from '../state/read.js';
 import { appendHistory, commitRun, execute, readHistory, readJournal, undo, undoJournaled, type Journal } from '../txn/execute.js';
 import { withTxn } from '../txn/txn.js';
@@ -53,7 +54,7 @@ const executeVerified = async (t: Topology, runner: Runner, dir: string, plan: P
   if (residual.steps.length === 0) return j;
   const errors = await undoJournaled(runner, dir, plan.steps, 'undo of the unverified apply');
   throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
-    detail: ['still different:', ...residual.steps.map((s) => `  ${s.tool} ${s.line}`), ...errors],
+    detail: ['still different:', ...residual.steps.map((s) => `  ${opText(s.op)}`), ...errors],
   });
 };
 

@@ -2,18 +2,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VifGuard } from '../plan/guard.js';
-import { bool, int, list, object, optional, str, type Check } from '../txn/shape.js';
+import { guardCheck } from '../txn/op-shape.js';
 import { ensureDir, readRecord, removeFile, writeRecord, type RecordKind } from '../txn/store.js';
 
 const recordDir = (dir: string): string => join(dir, 'guards');
 const recordFile = (dir: string, dev: string): string => join(recordDir(dir), `${dev}.json`);
-
-const guardCheck: Check<VifGuard> = object({
-  dev: str,
-  vlans: optional(object({ untagged: bool, tagged: list(object({ start: int, end: int })) })),
-  mac: optional(str),
-  ips: optional(list(str)),
-});
 
 const GUARD: RecordKind<VifGuard> = {
   what: "record of a vif's guard",

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isXbError, XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Step } from '../plan/steps.js';
+import { opText } from '../plan/render.js';
 import { recoverLocked, type StopResult } from './apply.js';
 import { appendHistory, commitRun, readHistory, readJournal, undoJournaled } from '../txn/execute.js';
 import { withTxn } from '../txn/txn.js';
@@ -109,7 +110,7 @@ export const revertWhenDue = async (runner: Runner, id: string, log: (line: stri
     });
     if (!r) continue;
     log(`no confirm by ${p.deadline}: reverted change ${id} (${r.steps.length} step(s))${r.errors.length > 0 ? ' WITH ERRORS' : ''}`);
-    for (const s of [...r.steps].reverse()) for (const u of s.undo) log(`  ${u.tool} ${u.line}`);
+    for (const s of [...r.steps].reverse()) for (const u of s.undo) log(`  ${opText(u)}`);
     for (const e of r.errors) log(`  error: ${e}`);
     return r;
   }

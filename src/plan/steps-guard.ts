@@ -1,16 +1,11 @@
 /**
- * Steps for vif guards (plan/guard.ts): nft lines, each a whole transaction that `nft -f` applies
- * atomically, with the lines that undo it, in the shape of plan/steps.ts.
+ * Steps for vif guards (plan/guard.ts): each an nft transaction that `nft -f` applies atomically,
+ * undone by putting back the guard the port had (or by taking the new one away).
  */
-import { guardCommands, unguardCommands, type VifGuard } from './guard.js';
-import type { Line, Step } from './steps.js';
-
-const nft = (commands: string[]): Line => ({ tool: 'nft', line: commands.join('; ') });
+import type { VifGuard } from './guard.js';
+import { step, type Step } from './steps.js';
 
 /** Guards a port, or replaces its guard `was` (then undone by putting `was` back). */
-export const addGuard = (g: VifGuard, was?: VifGuard): Step => ({
-  ...nft(guardCommands(g)),
-  undo: [nft(was ? guardCommands(was) : unguardCommands(g.dev))],
-});
+export const addGuard = (g: VifGuard, was?: VifGuard): Step => step({ kind: 'guard', guard: g, was });
 
-export const delGuard = (g: VifGuard): Step => ({ ...nft(unguardCommands(g.dev)), undo: [nft(guardCommands(g))] });
+export const delGuard = (g: VifGuard): Step => step({ kind: 'unguard', dev: g.dev, was: g });

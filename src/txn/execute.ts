@@ -8,23 +8,35 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { XbError } from '../errors.js';
-import type { Line, Step } from '../plan/steps.js';
+import type { Op } from '../plan/ops.js';
+import { opText, render, toolOf } from '../plan/render.js';
+import type { Step } from '../plan/steps.js';
 import type { Runner, Tool } from '../exec/runner.js';
 import { HISTORY, historyFile, JOURNAL, journalFile, type History, type Journal } from './records.js';
 import { ensureSpace, readRecord, removeFile, writeRecord } from './store.js';
 
 export { historyFile, journalFile, type History, type Journal } from './records.js';
 
-export const groups = <T extends Line>(lines: T[], same: (a: T, b: T) => boolean = (a, b) => a.tool === b.tool): { tool: Tool; from: number; items: T[] }[] => {
+type Item = { op: Op; uncertain?: boolean };
+
+const sameTool = (a: Item, b: Item): boolean => toolOf(a.op) === toolOf(b.op);
+
+/** Runs of consecutive items for one tool (and, for undo-only runs, one certainty): one batch each. */
+export const groups = <T extends Item>(items: T[], same: (a: T, b: T) => boolean = sameTool): { tool: Tool; from: number; items: T[] }[] => {
   const out: { tool: Tool; from: number; items: T[] }[] = [];
-  lines.forEach((l, i) => {
+  items.forEach((l, i) => {
     const last = out[out.length - 1];
     const prev = last?.items[last.items.length - 1];
     if (last && prev && same(prev, l)) last.items.push(l);
-    else out.push({ tool: l.tool, from: i, items: [l] });
+    else out.push({ tool: toolOf(l.op), from: i, items: [l] });
   });
   return out;
 };
+
+const lines = (items: Item[]): string[] => items.map((i) => render(i.op).line);
+
+/** Undo-only runs batch by certainty too: errors from lines that may already have run say nothing. */
+const sameCertainty = (a: Item, b: Item): boolean => sameTool(a, b) && a.uncertain === b.uncertain;
 
 const nonEmpty = (stderr: string): string[] => stderr.split('\n').filter((l) => l.trim() !== '');
 
@@ -33,10 +45,10 @@ const nonEmpty = (stderr: string): string[] => stderr.split('\n').filter((l) => 
  * Errors from the undo of an uncertain step only say it never ran, so they are not reported.
  */
 export const undo = async (runner: Runner, steps: Step[]): Promise<string[]> => {
-  const lines = [...steps].reverse().flatMap((s) => s.undo.map((l) => ({ ...l, uncertain: s.uncertain === true })));
+  const items = [...steps].reverse().flatMap((s) => s.undo.map((op) => ({ op, uncertain: s.uncertain === true })));
   const errors: string[] = [];
-  for (const g of groups(lines, (a, b) => a.tool === b.tool && a.uncertain === b.uncertain)) {
-    const r = await runner.batch(g.tool, g.items.map((l) => l.line), { force: true });
+  for (const g of groups(items, sameCertainty)) {
+    const r = await runner.batch(g.tool, lines(g.items), { force: true });
     if (!r.ok && !g.items[0]?.uncertain) errors.push(...nonEmpty(r.stderr));
   }
   return errors;
@@ -65,7 +77,7 @@ export const newJournal = (steps: Step[], what: string, kind?: 'stop' | 'undo'):
 
 /** The run directory must hold the journal, every batch record and the records a commit writes. */
 const checkSpace = (dir: string, j: Journal, commitBytes: number[]): void => {
-  const sizes = groups(j.steps).flatMap((g) => [g.items.reduce((n, s) => n + s.line.length + 1, 0), 16, 256, 16]);
+  const sizes = groups(j.steps).flatMap((g) => [lines(g.items).reduce((n, l) => n + l.length + 1, 0), 16, 256, 16]);
   ensureSpace(dir, [JSON.stringify(j).length + 256, ...sizes, ...commitBytes], j.what);
 };
 
@@ -79,8 +91,6 @@ export interface RunOptions {
 }
 
 /** Journaled run; returns its journal (on disk, done) only when every step ran. */
-/** A stop's lines run in batches of one tool and one certainty: errors from lines that may already have run say nothing. */
-const sameStopBatch = (a: Step, b: Step): boolean => a.tool === b.tool && a.uncertain === b.uncertain;
 
 export interface Ran extends Journal {
   /** stop, undo: what ip said of the lines that failed. */
@@ -94,13 +104,13 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
   if (steps.length === 0) return { ...journal, errors };
   checkSpace(dir, journal, opts.commitBytes ?? []);
   clearRecords(dir);
-  for (const g of groups(steps, opts.kind ? sameStopBatch : undefined)) {
+  for (const g of groups(steps, opts.kind ? sameCertainty : undefined)) {
     journal.inflight = [g.from, g.from + g.items.length];
     journal.batch = join(dir, `batch-${g.from}`);
     let r;
     try {
       writeRecord(jf, journal);
-      r = await runner.batch(g.tool, g.items.map((s) => s.line), { firstIndex: g.from, record: journal.batch, force: opts.kind !== undefined });
+      r = await runner.batch(g.tool, lines(g.items), { firstIndex: g.from, record: journal.batch, force: opts.kind !== undefined });
     } catch (e) {
       // Nothing of this batch ran: its record could not be written.
       throw await abandon(runner, dir, journal, g.from, e);
@@ -120,11 +130,11 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
     });
     if (undoErrors.length > 0) {
       throw new XbError('rollback-failed', `${what} failed and could not be fully undone`, {
-        detail: [`failed: ${failedStep?.tool} ${failedStep?.line}: ${firstError(r.stderr)}`, 'undo errors:', ...undoErrors, `journal kept in ${jf}`],
+        detail: [`failed: ${failedStep ? opText(failedStep.op) : '?'}: ${firstError(r.stderr)}`, 'undo errors:', ...undoErrors, `journal kept in ${jf}`],
       });
     }
     throw new XbError('rolled-back', `${what} failed at step ${journal.done + 1} of ${steps.length}; the host was restored`, {
-      detail: [`${failedStep?.tool} ${failedStep?.line}`, firstError(r.stderr), `${journal.done} step(s) undone`],
+      detail: [failedStep ? opText(failedStep.op) : '?', firstError(r.stderr), `${journal.done} step(s) undone`],
     });
   }
   delete journal.inflight;
@@ -164,7 +174,7 @@ export const appendHistory = (dir: string, steps: Step[], committed?: string): v
 
 /** The undo lines of steps, last step first, as the steps of a run of their own. */
 export const undoLines = (steps: Step[]): Step[] =>
-  [...steps].reverse().flatMap((s) => s.undo.map((u): Step => ({ ...u, undo: [], ...(s.uncertain ? { uncertain: true as const } : {}) })));
+  [...steps].reverse().flatMap((s) => s.undo.map((op): Step => ({ op, undo: [], ...(s.uncertain ? { uncertain: true as const } : {}) })));
 
 /**
  * Ends an undo-only run (stop, undo): what commits it runs before its journal goes. Lines that

@@ -41,6 +41,7 @@ const timerCheck: Check<TimerInfo> = (v, at) => {
 
 const PENDING: RecordKind<Pending> = {
   what: 'change waiting for confirmation',
+  since: 2,
   check: object({
     id: str, pid: int, started: str, seconds: int, deadline: str, source: str, applied: bool, steps: list(stepCheck), timer: optional(timerCheck), committed: optional(str),
   }),

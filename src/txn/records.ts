@@ -1,15 +1,11 @@
 /** The records of the run directory: their shapes, and what to do when one cannot be read. */
 import { join } from 'node:path';
 import type { Step } from '../plan/steps.js';
-import { ShapeError, bool, int, list, object, oneOf, optional, record, str, type Check } from './shape.js';
+import { stepCheck } from './op-shape.js';
+import { ShapeError, int, list, object, oneOf, optional, record, str, type Check } from './shape.js';
 import type { RecordKind } from './store.js';
 
-const tool = oneOf('ip', 'bridge', 'nft');
-const line = object({ tool, line: str });
-
-const uncertain: Check<true | undefined> = (v, at) => (optional(bool)(v, at) === true ? true : undefined);
-
-export const stepCheck: Check<Step> = object({ tool, line: str, undo: list(line), uncertain });
+export { stepCheck } from './op-shape.js';
 
 const pair: Check<[number, number]> = (v, at) => {
   const [a, b] = list(int)(v, at);
@@ -46,6 +42,7 @@ const journalShape = object({
 
 export const JOURNAL: RecordKind<Journal> = {
   what: 'journal of an interrupted run',
+  since: 2,
   check: (v, at) => {
     const j = journalShape(v, at);
     if (j.done > j.steps.length) throw new ShapeError('done is past the last step');
@@ -63,6 +60,7 @@ export interface History {
 
 export const HISTORY: RecordKind<History> = {
   what: 'history of applied changes that stop undoes',
+  since: 2,
   check: object({ started: str, steps: list(stepCheck), committed: optional(str) }),
   fix: 'stop cannot know what to undo: move the file away, then restore the network by hand (or reboot) and apply again',
 };
@@ -72,7 +70,7 @@ export type OnDemand = Record<string, Step[]>;
 export const ON_DEMAND: RecordKind<{ bridges: OnDemand; committed?: string }> = {
   what: 'record of VLAN bridges made on demand by the vif hook',
   check: object({ bridges: record(list(stepCheck)), committed: optional(str) }),
-  fromUnversioned: (v) => ({ bridges: v }),
+  since: 2,
   fix: 'stop cannot undo those bridges: delete the file, then remove unused xenbr*.N bridges by hand',
 };
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedLineOf, recordFiles, type Runner } from '../exec/runner.js';
+import type { Op } from '../plan/ops.js';
 import type { Step } from '../plan/steps.js';
 import { readState } from '../state/read.js';
 import type { Journal } from './records.js';
@@ -47,9 +48,11 @@ export const settle = (j: Journal): Settled => {
   return { ...unknown, running: alive(pid) };
 };
 
-// The shapes of the lines plan/steps.ts writes for a rename and for deleting a created link.
-const RENAME = /^link set dev (\S+) name (\S+)$/;
-const DELETE = /^link del dev (\S+)$/;
+/** Where each rename among steps moves a link: from -> to. */
+const renames = (steps: Step[]): Map<string, string> =>
+  new Map(steps.flatMap((s) => (s.op.kind === 'rename' ? [[s.op.from, s.op.to] as const] : [])));
+
+const deleted = (op: Op): string | undefined => (op.kind === 'delLink' ? op.dev : undefined);
 
 /**
  * Undoing a step that never ran mostly fails harmlessly (the link or address is not there). The one
@@ -57,16 +60,12 @@ const DELETE = /^link del dev (\S+)$/;
  * NIC's name): if that rename never ran, the name is still the NIC's, so that delete is dropped.
  */
 export const guardUncertain = (steps: Step[], names: Set<string>): Step[] => {
-  const renamedTo = new Map<string, string>();
-  for (const s of steps) {
-    const m = RENAME.exec(s.line);
-    if (m?.[1] !== undefined && m[2] !== undefined) renamedTo.set(m[1], m[2]);
-  }
-  const keep = (line: string): boolean => {
-    const away = renamedTo.get(DELETE.exec(line)?.[1] ?? '');
+  const renamedTo = renames(steps);
+  const keep = (u: Op): boolean => {
+    const away = renamedTo.get(deleted(u) ?? '');
     return away === undefined || names.has(away);
   };
-  return steps.map((s) => (s.uncertain ? { ...s, undo: s.undo.filter((u) => u.tool !== 'ip' || keep(u.line)) } : s));
+  return steps.map((s) => (s.uncertain ? { ...s, undo: s.undo.filter(keep) } : s));
 };
 
 /** How far an interrupted run got, once a batch it left running has ended (or 10 s have passed). */
@@ -89,14 +88,10 @@ export const stepsToFinish = async (j: Journal, runner: Runner): Promise<{ steps
   const rest = j.steps.slice(s.done).map((st, i): Step => (i < s.uncertain ? { ...st, uncertain: true } : st));
   if (s.uncertain === 0) return { steps: rest, settled: s };
   const names = new Set((await readState(runner)).links.map((l) => l.name));
-  const renamedFrom = new Map<string, string>();
-  for (const st of rest) {
-    const m = RENAME.exec(st.line);
-    if (m?.[1] !== undefined && m[2] !== undefined) renamedFrom.set(m[2], m[1]);
-  }
+  const renamedFrom = new Map([...renames(rest)].map(([from, to]) => [to, from]));
   const keep = (st: Step): boolean => {
-    const from = renamedFrom.get(DELETE.exec(st.line)?.[1] ?? '');
-    return !st.uncertain || st.tool !== 'ip' || from === undefined || names.has(from);
+    const from = renamedFrom.get(deleted(st.op) ?? '');
+    return !st.uncertain || from === undefined || names.has(from);
   };
   return { steps: rest.filter(keep), settled: s };
 };

@@ -8,8 +8,11 @@ import { dirname, join } from 'node:path';
 import { XbError } from '../errors.js';
 import { ShapeError, type Check } from './shape.js';
 
-/** The version of every record this xenbridge writes; files without one are from before versions. */
-export const RECORD_VERSION = 1;
+/**
+ * The version of every record this xenbridge writes; files without one are from before versions.
+ * 2: steps are typed ops (version 1 held batch lines).
+ */
+export const RECORD_VERSION = 2;
 
 export const runDir = (netns: string | undefined, root = process.env.XENBRIDGE_RUN_DIR ?? '/run/xenbridge'): string =>
   join(root, netns === undefined ? 'host' : `netns-${netns}`);
@@ -79,6 +82,8 @@ export interface RecordKind<T> {
   fix: string;
   /** Turns a record from before versions (no version field) into the current shape. */
   fromUnversioned?: (v: unknown) => unknown;
+  /** The oldest version whose shape this kind still reads (default: any); older ones are refused. */
+  since?: number;
 }
 
 const unreadable = (file: string, kind: RecordKind<unknown>, why: string, e?: unknown): XbError =>
@@ -99,11 +104,15 @@ export const readRecord = <T>(file: string, kind: RecordKind<T>): T | undefined 
   } catch (e) {
     throw unreadable(file, kind, text.trim() === '' ? 'it is empty' : 'it is not JSON (truncated?)', e);
   }
-  const version = typeof v === 'object' && v !== null ? (v as { version?: unknown }).version : undefined;
+  const mapping = typeof v === 'object' && v !== null && !Array.isArray(v);
+  const version = mapping ? (v as { version?: unknown }).version : undefined;
   if (typeof version === 'number' && version > RECORD_VERSION) {
     throw unreadable(file, kind, `it was written by a newer xenbridge (record version ${version}; this one reads up to ${RECORD_VERSION})`);
   }
-  if (version !== undefined && version !== RECORD_VERSION) throw unreadable(file, kind, `unknown record version ${JSON.stringify(version)}`);
+  if (version !== undefined && (typeof version !== 'number' || !Number.isInteger(version) || version < 1)) throw unreadable(file, kind, `unknown record version ${JSON.stringify(version)}`);
+  if (mapping && kind.since !== undefined && (version ?? 0) < kind.since) {
+    throw unreadable(file, kind, `it was written by an older xenbridge (record ${version === undefined ? 'without a version' : `version ${version}`}; this one reads versions ${kind.since} to ${RECORD_VERSION})`);
+  }
   try {
     return kind.check(version === undefined && kind.fromUnversioned ? kind.fromUnversioned(v) : v, '');
   } catch (e) {

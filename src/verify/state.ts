@@ -4,6 +4,7 @@ import { isXbError, problemLines } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
 import { makePlan } from '../plan/diff.js';
+import { opText } from '../plan/render.js';
 import { readStateFor } from '../state/read.js';
 import type { HostState } from '../state/types.js';
 import { lint, type Finding } from './lint.js';
@@ -21,7 +22,7 @@ export interface VerifyReport {
 export const verifyState = (t: Topology, s: HostState): VerifyReport => {
   let differences: string[];
   try {
-    differences = makePlan(t, s).steps.map((st) => `${st.tool} ${st.line}`);
+    differences = makePlan(t, s).steps.map((st) => opText(st.op));
   } catch (e) {
     if (!isXbError(e) || e.kind === 'bug') throw e;
     differences = [e.message, ...problemLines(e.problems), ...e.detail];

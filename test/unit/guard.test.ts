@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { guardCommands, guardDigest, inRules, outRules, unguardCommands } from '../../src/plan/guard.js';
 import { addGuard, delGuard } from '../../src/plan/steps-guard.js';
+import type { Op } from '../../src/plan/ops.js';
+import { render, type Line } from '../../src/plan/render.js';
 
 const access = { dev: 'vif1.0', vlans: { untagged: true, tagged: [] }, mac: '00:16:3e:00:01:00' };
 
@@ -51,12 +53,13 @@ describe('vif guard rules (bridge-family nftables)', () => {
   });
   it('steps: one atomic nft transaction each way, undone exactly', () => {
     const step = addGuard(access);
-    expect(step.tool).toBe('nft');
-    expect(step.line).toBe(guardCommands(access).join('; '));
-    expect(step.undo).toEqual([{ tool: 'nft', line: unguardCommands('vif1.0').join('; ') }]);
+    const lines = (ops: Op[]): Line[] => ops.map(render);
+    expect(render(step.op)).toEqual({ tool: 'nft', line: guardCommands(access).join('; ') });
+    expect(lines(step.undo)).toEqual([{ tool: 'nft', line: unguardCommands('vif1.0').join('; ') }]);
     const changed = addGuard({ ...access, mac: '00:16:3e:00:01:01' }, access);
-    expect(changed.undo[0]?.line).toBe(step.line);
-    expect(delGuard(access)).toEqual({ tool: 'nft', line: step.undo[0]?.line, undo: [{ tool: 'nft', line: step.line }] });
+    expect(lines(changed.undo)).toEqual([render(step.op)]);
+    const del = delGuard(access);
+    expect([render(del.op), ...lines(del.undo)]).toEqual([...lines(step.undo), render(step.op)]);
   });
   it('refuses a port name nft could misread', () => {
     expect(() => guardCommands({ ...access, dev: 'a"b' })).toThrow('cannot guard port "a"b": its name has characters other than');

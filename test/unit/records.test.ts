@@ -2,7 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addVeth, rename } from '../../src/plan/steps.js';
+import { addGuard, delGuard } from '../../src/plan/steps-guard.js';
+import {
+  addAddr, addBridge, addRoute, addVeth, addVlan, addVlanEntry, delLink, delRoute, delVlan, delVlanEntry, rename, setArp, setBridge, setMac, setMaster, setMtu, setUp,
+} from '../../src/plan/steps.js';
+import type { Link } from '../../src/state/types.js';
 import { HISTORY, JOURNAL, ON_DEMAND } from '../../src/txn/records.js';
 import { readRecord, writeRecord } from '../../src/txn/store.js';
 
@@ -14,36 +18,56 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const f = (): string => join(dir, 'r.json');
 const steps = [rename('eth0', 'peth0'), addVeth('eth0', { peer: 'xenbr0-d0' })];
+const link: Link = { ifindex: 7, name: 'eth0', kind: 'device', kindName: 'device', up: true, noarp: false, operstate: 'UP', carrier: true, mtu: 1500, mac: '52:54:00:00:00:01', peerElsewhere: false, addrs: [] };
 
 describe('records of the run directory', () => {
   it('are written with a version and read back as written', () => {
     writeRecord(f(), { started: 'then', steps });
-    expect(JSON.parse(readFileSync(f(), 'utf8')).version).toBe(1);
+    expect(JSON.parse(readFileSync(f(), 'utf8')).version).toBe(2);
     expect(readRecord(f(), HISTORY)).toEqual({ started: 'then', steps });
   });
 
   it('none is undefined; fields a record does not have are dropped', () => {
     expect(readRecord(f(), HISTORY)).toBeUndefined();
-    writeFileSync(f(), JSON.stringify({ version: 1, started: 'then', steps, extra: 'x' }));
+    writeFileSync(f(), JSON.stringify({ version: 2, started: 'then', steps, extra: 'x' }));
     expect(readRecord(f(), HISTORY)).toEqual({ started: 'then', steps });
   });
 
   it.each([
-    ['a journal whose done is past its steps', JOURNAL, { version: 1, pid: 1, started: 's', what: 'apply', steps, done: 3 }, 'done is past the last step'],
-    ['a journal with an inverted in-flight range', JOURNAL, { version: 1, pid: 1, started: 's', what: 'apply', steps, done: 0, inflight: [2, 1] }, 'inflight should be [from, to]'],
-    ['a step of another tool', HISTORY, { version: 1, started: 's', steps: [{ ...steps[0], tool: 'sh' }] }, 'steps[0].tool should be one of ip, bridge, nft, not text'],
-    ['an undo line that is not text', HISTORY, { version: 1, started: 's', steps: [{ ...steps[0], undo: [{ tool: 'ip', line: 7 }] }] }, 'steps[0].undo[0].line should be text, not a number'],
+    ['a journal whose done is past its steps', JOURNAL, { version: 2, pid: 1, started: 's', what: 'apply', steps, done: 3 }, 'done is past the last step'],
+    ['a journal with an inverted in-flight range', JOURNAL, { version: 2, pid: 1, started: 's', what: 'apply', steps, done: 0, inflight: [2, 1] }, 'inflight should be [from, to]'],
+    ['an op of an unknown kind', HISTORY, { version: 2, started: 's', steps: [{ ...steps[0], op: { kind: 'shell', line: 'reboot' } }] }, 'steps[0].op.kind: unknown op "shell"'],
+    ['an op without its kind', HISTORY, { version: 2, started: 's', steps: [{ ...steps[0], op: { from: 'eth0', to: 'peth0' } }] }, 'steps[0].op.kind should be text, not missing'],
+    ['an undo op with a bad field', HISTORY, { version: 2, started: 's', steps: [{ ...steps[0], undo: [{ kind: 'setMtu', dev: 'eth0', mtu: '9000', was: 1500 }] }] }, 'steps[0].undo[0].mtu should be a whole number, not text'],
+    ['a name that would split a batch line', JOURNAL, { version: 2, pid: 1, started: 's', what: 'apply', steps: [{ op: { kind: 'delLink', dev: 'x\nlink del dev eth0' }, undo: [] }], done: 0 }, 'steps[0].op.dev should be one word, not "x\\nlink del dev eth0"'],
     ['a list', HISTORY, [], 'the file should be a mapping, not a list'],
     ['version 0', HISTORY, { version: 0, started: 's', steps }, 'unknown record version 0'],
+    ['a history of version 1 (batch lines)', HISTORY, { version: 1, started: 's', steps: [{ tool: 'ip', line: 'link del dev x', undo: [] }] }, 'it was written by an older xenbridge (record version 1; this one reads versions 2 to 2)'],
+    ['a journal of version 1', JOURNAL, { version: 1, pid: 1, started: 's', what: 'apply', steps: [], done: 0 }, 'it was written by an older xenbridge (record version 1; this one reads versions 2 to 2)'],
+    ['a future version', JOURNAL, { version: 3, pid: 1, started: 's', what: 'apply', steps: [], done: 0 }, 'it was written by a newer xenbridge (record version 3; this one reads up to 2)'],
   ])('%s is refused, naming the file and the field', (_n, kind, value, why) => {
     writeFileSync(f(), JSON.stringify(value));
     expect(() => readRecord(f(), kind)).toThrow(`${f()} (the ${kind.what}) cannot be read: ${why}`);
   });
 
-  it('an on-demand record from before versions (bridge -> steps) is read as the current shape', () => {
-    writeFileSync(f(), JSON.stringify({ 'xenbr0.10': steps }));
-    expect(readRecord(f(), ON_DEMAND)).toEqual({ bridges: { 'xenbr0.10': steps } });
-    writeFileSync(f(), '{}');
-    expect(readRecord(f(), ON_DEMAND)).toEqual({ bridges: {} });
+  it('an on-demand record from before versions (bridge -> batch lines) is refused clearly', () => {
+    writeFileSync(f(), JSON.stringify({ 'xenbr0.10': [{ tool: 'ip', line: 'link add name xenbr0.10 type bridge', undo: [] }] }));
+    expect(() => readRecord(f(), ON_DEMAND)).toThrow(`${f()} (the ${ON_DEMAND.what}) cannot be read: it was written by an older xenbridge (record without a version; this one reads versions 2 to 2)`);
+  });
+
+  it('every op kind the planners make is read back as written', () => {
+    const all = [
+      addBridge('xenbr0', { stp: true, forwardDelay: 400, vlanFiltering: true, mac: '02:00:00:00:00:01', mtu: 9000 }),
+      setBridge('xenbr0', { stp: false, forwardDelay: 400, vlanFiltering: false }, { stp: true, forwardDelay: 400, vlanFiltering: true }),
+      addVlan('eth0.10', { parent: 'eth0', id: 10 }), delVlan({ ...link, kind: 'vlan', name: 'eth0.10', link: 'eth0', vlanId: 10, master: 'xenbr0v10' }), delLink('x'),
+      setUp('eth0', true), setArp('xenbr0', false), setMaster('peth0', 'xenbr0', undefined), setMtu('eth0', 9000, 1500), setMac('peth0', 'fe:ff:ff:ff:ff:ff', '52:54:00:00:00:01'),
+      addAddr({ family: 4, local: '192.0.2.1', prefixlen: 24, broadcast: '192.0.2.255', scope: 'global', label: 'eth0:a', flags: ['noprefixroute'], managed: false }, 'eth0'),
+      delRoute({ family: 6, dst: 'default', gateway: 'fe80::1', dev: 'eth0', protocol: 'ra', metric: 1024, onlink: false }),
+      addRoute({ family: 4, dst: 'default', gateway: '192.0.2.254', onlink: true }, 'eth0'),
+      addVlanEntry({ dev: 'peth0', vid: 100, vidEnd: 199, pvid: false, untagged: false }), delVlanEntry({ dev: 'vif1.0', vid: 1, pvid: true, untagged: true }),
+      addGuard({ dev: 'vif1.0', mac: '00:16:3e:00:00:01', ips: ['192.0.2.5'], vlans: { untagged: true, tagged: [{ start: 10, end: 20 }] } }), delGuard({ dev: 'vif1.0', mac: '00:16:3e:00:00:01' }),
+    ];
+    writeRecord(f(), { started: 'then', steps: all });
+    expect(readRecord(f(), HISTORY)).toEqual({ started: 'then', steps: all });
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { opText } from '../../src/plan/render.js';
 import * as op from '../../src/plan/steps.js';
 import type { Addr, Link, Route } from '../../src/state/types.js';
 
-const text = (s: op.Step): string => [`${s.tool} ${s.line}`, ...s.undo.map((u) => `  undo: ${u.tool} ${u.line}`)].join('\n');
+const text = (s: op.Step): string => [opText(s.op), ...s.undo.map((u) => `  undo: ${opText(u)}`)].join('\n');
 
 const addr: Addr = { family: 4, local: '192.0.2.10', prefixlen: 24, broadcast: '192.0.2.255', scope: 'global', label: 'eth0:mgmt', flags: ['noprefixroute'], managed: false };
 const route: Route = { family: 6, dst: 'default', gateway: '2001:db8::1', dev: 'eth0', protocol: 'static', metric: 1024, onlink: false };

@@ -4,6 +4,7 @@ import { applyTopology, stopNetwork } from '../../src/apply/apply.js';
 import { parseTopology } from '../../src/config/validate.js';
 import { labGuestMac, labTopology } from '../../src/lab/example.js';
 import { attachVif } from '../../src/xen/vif-hook.js';
+import { render } from '../../src/plan/render.js';
 import { readState } from '../../src/state/read.js';
 import { lint } from '../../src/verify/lint.js';
 import { makeLabBed, type LabBed } from '../helpers/lab-bed.js';
@@ -62,7 +63,7 @@ describe('an admin-made VLAN device on the NIC', () => {
     expect(await bed.ping(bed.dom0, '10.10.0.1')).toBe(true);
     const t = parseTopology('version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n    vlans: [{id: 10}]\n');
     const r = await applyTopology(t, bed.dom0);
-    expect(r.plan.steps.map((s) => s.line)).toEqual(expect.arrayContaining(['link del dev eth0.10', 'link add link eth0 name eth0.10 type vlan id 10', 'addr add 10.10.0.2/24 dev xenbr0v10']));
+    expect(r.plan.steps.map((s) => render(s.op).line)).toEqual(expect.arrayContaining(['link del dev eth0.10', 'link add link eth0 name eth0.10 type vlan id 10', 'addr add 10.10.0.2/24 dev xenbr0v10']));
     const s = await readState(bed.dom0);
     const dev = s.links.find((l) => l.name === 'eth0.10');
     expect([dev?.link, dev?.master]).toEqual(['eth0', 'xenbr0v10']);

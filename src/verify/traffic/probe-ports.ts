@@ -17,7 +17,7 @@ import { runDir } from '../../txn/store.js';
 import { XbError } from '../../errors.js';
 import { createRunner, type Runner } from '../../exec/runner.js';
 import { XEN_PORT_MAC } from '../../model/net.js';
-import type { Step } from '../../plan/steps.js';
+import { step, type Step } from '../../plan/steps.js';
 
 /** The journal's `what`: how recovery tells our runs from an interrupted apply. */
 export const PROBE_WHAT = 'verify --traffic probe ports';
@@ -55,10 +55,7 @@ export const probeNames = (count: number): { ns: string; ports: string[]; peers:
   };
 };
 
-const ip = (line: string, ...undo: string[]): Step => ({ tool: 'ip', line, undo: undo.map((u) => ({ tool: 'ip', line: u })) });
-const br = (line: string): Step => ({ tool: 'bridge', line, undo: [] });
-
-const namespaceSteps = (ns: string): Step[] => [ip(`netns add ${ns}`, `netns del ${ns}`)];
+const namespaceSteps = (ns: string): Step[] => [step({ kind: 'addNetns', name: ns })];
 
 /**
  * Deleting the port deletes its peer, its master and its VLAN entries with it. `alsoNs`: the ports'
@@ -69,10 +66,14 @@ const portSteps = (ns: string, ports: ProbePort[], alsoNs: boolean): Step[] => [
   ...ports.flatMap((p, i) => [
     // Xen's vif MAC on the bridge side: a bridge without a fixed MAC takes its lowest port's, and a
     // probe port must never change it (dom0's neighbours would lose it while the port exists).
-    ip(`link add name ${p.port} address ${XEN_PORT_MAC} type veth peer name ${p.peer} address ${p.mac} netns ${ns}`, `link del dev ${p.port}`, ...(alsoNs && i === 0 ? [`netns del ${ns}`] : [])),
-    ip(`link set dev ${p.port} master ${p.bridge} up`),
+    step({ kind: 'addVeth', dev: p.port, mac: XEN_PORT_MAC, peer: p.peer, peerMac: p.mac, peerNetns: ns }, [
+      { kind: 'delLink', dev: p.port },
+      ...(alsoNs && i === 0 ? [{ kind: 'delNetns', name: ns } as const] : []),
+    ]),
+    step({ kind: 'setMaster', dev: p.port, master: p.bridge }, []),
+    step({ kind: 'setUp', dev: p.port, up: true }, []),
   ]),
-  ...ports.filter((p) => p.filtering).flatMap((p) => p.vids.map((v) => br(`vlan add dev ${p.port} vid ${v}`))),
+  ...ports.filter((p) => p.filtering).flatMap((p) => p.vids.map((vid) => step({ kind: 'addVlanEntry', entry: { dev: p.port, vid, pvid: false, untagged: false } }, []))),
 ];
 
 interface Scope {

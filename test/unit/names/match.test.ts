@@ -3,6 +3,7 @@ import { parseTopology } from '../../../src/config/validate.js';
 import { XbError, problemLines } from '../../../src/errors.js';
 import { matchAll, resolveNames } from '../../../src/names/match.js';
 import { planRenames, renameInState } from '../../../src/names/rename-plan.js';
+import { render } from '../../../src/plan/render.js';
 import { verifyState } from '../../../src/verify/state.js';
 import type { HostState, Link } from '../../../src/state/types.js';
 
@@ -131,7 +132,7 @@ describe('rename planning', () => {
     const s = state([link('eth0', MAC), link('eth1', '52:54:00:00:00:02')], '6.12.0');
     const t = topo(`  - name: eth1\n    match: { mac: "${MAC}" }\n  - name: eth0\n    match: { mac: "52:54:00:00:00:02" }\n`, '  - name: xenbr0\n    uplink: eth0\n    dom0: { ifname: dom0 }\n');
     const p = planRenames(t, s);
-    expect(p.steps.map((x) => x.line)).toEqual(['link set dev eth0 name xb-swap0', 'link set dev eth1 name eth0', 'link set dev xb-swap0 name eth1']);
+    expect(p.steps.map((x) => render(x.op).line)).toEqual(['link set dev eth0 name xb-swap0', 'link set dev eth1 name eth0', 'link set dev xb-swap0 name eth1']);
     expect(p.uplinks.size).toBe(0);
   });
 });

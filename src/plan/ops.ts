@@ -1,0 +1,121 @@
+/**
+ * Kernel operations as typed values: what plan produces, what the journal and the history store and
+ * what recovery reads. Each op carries the part of the state it changes that its inverse needs
+ * (setMtu the old MTU, a deleted VLAN device how to create it again), so the inverse is a function
+ * of the op alone. Batch lines are rendered from ops (render.ts), never read back.
+ */
+import type { Addr, Route, VlanEntry } from '../state/types.js';
+import type { VifGuard } from './guard.js';
+
+export interface BridgeOpts {
+  stp: boolean;
+  /** Centiseconds. */
+  forwardDelay: number;
+  vlanFiltering: boolean;
+}
+
+/** A VLAN device as it was before it was deleted: enough to create it again. */
+export interface VlanWas {
+  parent: string;
+  id: number;
+  mac: string;
+  mtu: number;
+  master?: string;
+  up: boolean;
+}
+
+export type AddLinkOp =
+  | { kind: 'addBridge'; dev: string; mac?: string; mtu?: number; opts: BridgeOpts }
+  | { kind: 'addVeth'; dev: string; mac?: string; mtu?: number; peer: string; peerMac?: string; peerNetns?: string }
+  | { kind: 'addVlan'; dev: string; parent: string; id: number; mac?: string; mtu?: number };
+
+export type LinkOp =
+  | AddLinkOp
+  /** `vlan`: the VLAN device being deleted, when the delete is to be undone by creating it again. */
+  | { kind: 'delLink'; dev: string; vlan?: VlanWas }
+  | { kind: 'rename'; from: string; to: string }
+  | { kind: 'setUp'; dev: string; up: boolean }
+  | { kind: 'setArp'; dev: string; on: boolean }
+  /** master undefined: nomaster. */
+  | { kind: 'setMaster'; dev: string; master?: string; was?: string }
+  | { kind: 'setMtu'; dev: string; mtu: number; was: number }
+  | { kind: 'setMac'; dev: string; mac: string; was: string }
+  | { kind: 'setBridgeOpts'; dev: string; opts: BridgeOpts; was: BridgeOpts };
+
+export type AddrOp = { kind: 'addAddr'; dev: string; addr: Addr } | { kind: 'delAddr'; dev: string; addr: Addr };
+export type RouteOp = { kind: 'addRoute'; route: Route } | { kind: 'delRoute'; route: Route };
+export type VlanEntryOp = { kind: 'addVlanEntry'; entry: VlanEntry } | { kind: 'delVlanEntry'; entry: VlanEntry };
+
+/** A port's nft guard put in place (replacing `was`), or taken away (`was`: the guard it had). */
+export type GuardOp = { kind: 'guard'; guard: VifGuard; was?: VifGuard } | { kind: 'unguard'; dev: string; was?: VifGuard };
+
+export type NetnsOp = { kind: 'addNetns'; name: string } | { kind: 'delNetns'; name: string };
+
+export type Op = LinkOp | AddrOp | RouteOp | VlanEntryOp | GuardOp | NetnsOp;
+export type OpKind = Op['kind'];
+
+/** While STP is on the kernel accepts forward delays of 200..3000 cs only (BR_MIN/MAX_FORWARD_DELAY). */
+export const stpDelayOk = (cs: number): boolean => cs >= 200 && cs <= 3000;
+
+/**
+ * The kernel applies forward_delay before stp_state within one message, so a change that turns STP
+ * on is valid with any delay; one that turns it off while setting a delay STP forbids is not, and is
+ * made as two ops: STP off, then the delay.
+ */
+export const bridgeOptOps = (dev: string, opts: BridgeOpts, was: BridgeOpts): Op[] => {
+  if (!(was.stp && !opts.stp && was.forwardDelay !== opts.forwardDelay && !stpDelayOk(opts.forwardDelay))) return [{ kind: 'setBridgeOpts', dev, opts, was }];
+  const off = { ...was, stp: false };
+  return [{ kind: 'setBridgeOpts', dev, opts: off, was }, { kind: 'setBridgeOpts', dev, opts, was: off }];
+};
+
+const recreateVlan = (dev: string, v: VlanWas): Op[] => [
+  { kind: 'addVlan', dev, parent: v.parent, id: v.id, mac: v.mac, mtu: v.mtu },
+  ...(v.master ? [{ kind: 'setMaster', dev, master: v.master } as const] : []),
+  ...(v.up ? [{ kind: 'setUp', dev, up: true } as const] : []),
+];
+
+/** The ops that undo op, last to run last. Deleting a link whose state the op does not carry has none. */
+export const inverse = (op: Op): Op[] => {
+  switch (op.kind) {
+    case 'addBridge':
+    case 'addVeth':
+    case 'addVlan':
+      return [{ kind: 'delLink', dev: op.dev }];
+    case 'delLink':
+      return op.vlan ? recreateVlan(op.dev, op.vlan) : [];
+    case 'rename':
+      return [{ kind: 'rename', from: op.to, to: op.from }];
+    case 'setUp':
+      return [{ ...op, up: !op.up }];
+    case 'setArp':
+      return [{ ...op, on: !op.on }];
+    case 'setMaster':
+      return [{ kind: 'setMaster', dev: op.dev, master: op.was, was: op.master }];
+    case 'setMtu':
+      return [{ ...op, mtu: op.was, was: op.mtu }];
+    case 'setMac':
+      return [{ ...op, mac: op.was, was: op.mac }];
+    case 'setBridgeOpts':
+      return bridgeOptOps(op.dev, op.was, op.opts);
+    case 'addAddr':
+      return [{ ...op, kind: 'delAddr' }];
+    case 'delAddr':
+      return [{ ...op, kind: 'addAddr' }];
+    case 'addRoute':
+      return [{ ...op, kind: 'delRoute' }];
+    case 'delRoute':
+      return [{ ...op, kind: 'addRoute' }];
+    case 'addVlanEntry':
+      return [{ ...op, kind: 'delVlanEntry' }];
+    case 'delVlanEntry':
+      return [{ ...op, kind: 'addVlanEntry' }];
+    case 'guard':
+      return [op.was ? { kind: 'guard', guard: op.was, was: op.guard } : { kind: 'unguard', dev: op.guard.dev, was: op.guard }];
+    case 'unguard':
+      return op.was ? [{ kind: 'guard', guard: op.was }] : [];
+    case 'addNetns':
+      return [{ kind: 'delNetns', name: op.name }];
+    case 'delNetns':
+      return [];
+  }
+};
