@@ -96,6 +96,9 @@ export const planRenames = (t: Topology, s: HostState): RenamePlan => {
     ...downs.flatMap((d) => d.after),
   ];
   const state = renameInState(s, moves);
-  const uplinks = new Map(deferred.map((m) => [m.rule.name, linkByName(state, m.nic.name)!]));
+  const uplinks = new Map(deferred.flatMap((m) => {
+    const nic = linkByName(state, m.nic.name);
+    return nic ? [[m.rule.name, nic] as const] : [];
+  }));
   return { steps, state, moves, uplinks };
 };

@@ -8,15 +8,9 @@ import type { BridgeSpec, Topology } from '../model/topology.js';
 import { isNicLike, linkByName, type Addr, type HostState, type Link, type LinkKind, type Route, type VlanEntry } from '../state/types.js';
 import type { BridgeOpts } from './steps.js';
 
-export type Role = 'bridge' | 'nic' | 'dom0' | 'peer' | 'vlan' | 'vlan-bridge';
-
-export interface WantLink {
+interface WantCommon {
   name: string;
-  role: Role;
   owner: string;
-  kind: LinkKind;
-  /** The NIC's current name when it still has to be renamed to `name`. */
-  from?: string;
   mtu?: number;
   /** Managed MAC (undefined: whatever the kernel gave it). */
   mac?: string;
@@ -30,10 +24,18 @@ export interface WantLink {
    * its own MAC and pull dom0's traffic off dom0's interface.
    */
   arp?: boolean;
-  bridge?: BridgeOpts;
-  veth?: { peer: string };
-  vlan?: { parent: string; id: number };
 }
+
+export type WantBridge = WantCommon & { role: 'bridge' | 'vlan-bridge'; kind: 'bridge'; bridge: BridgeOpts };
+/** The NIC, of whatever kind it is; `from`: its current name when it still has to be renamed to `name`. */
+export type WantNic = WantCommon & { role: 'nic'; kind: LinkKind; from?: string };
+export type WantDom0 = WantCommon & { role: 'dom0'; kind: 'veth'; veth: { peer: string } };
+export type WantPeer = WantCommon & { role: 'peer'; kind: 'veth' };
+export type WantVlan = WantCommon & { role: 'vlan'; kind: 'vlan'; vlan: { parent: string; id: number } };
+
+/** A link the topology wants, by what it is for. */
+export type WantLink = WantBridge | WantNic | WantDom0 | WantPeer | WantVlan;
+export type Role = WantLink['role'];
 
 export interface WantAddr {
   dev: string;

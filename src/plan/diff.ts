@@ -7,7 +7,7 @@ import { XbError } from '../errors.js';
 import type { Topology } from '../model/topology.js';
 import { planRenames } from '../names/rename-plan.js';
 import { canRenameLive, type Addr, type HostState, type Link, type Route } from '../state/types.js';
-import { desiredState, type Role, type Want, type WantAddr, type WantLink } from './desired.js';
+import { desiredState, type Role, type Want, type WantAddr, type WantBridge, type WantLink } from './desired.js';
 import * as op from './steps.js';
 import type { Step } from './steps.js';
 import { planVlanEntries } from './vlan-entries.js';
@@ -68,8 +68,8 @@ class Planner {
   }
 
   bridges(): void {
-    for (const w of this.want.links.filter((x) => x.kind === 'bridge' && x.bridge)) {
-      const opts = w.bridge!;
+    for (const w of this.want.links.filter((x): x is WantBridge => x.role === 'bridge' || x.role === 'vlan-bridge')) {
+      const opts = w.bridge;
       const cur = this.proj.get(w.name);
       if (!cur) {
         this.steps.push(op.addBridge(w.name, { ...opts, mac: w.createMac, mtu: w.mtu }));
@@ -113,22 +113,23 @@ class Planner {
   create(): void {
     for (const w of this.want.links) {
       const cur = this.proj.get(w.name);
-      if (w.role === 'dom0' && w.veth) {
-        if (cur && cur.link !== w.veth.peer) {
-          throw new XbError('state', `${w.name} is a veth paired with ${cur.link ?? 'a link in another namespace'}, not with ${w.veth.peer}`, {
+      if (w.role === 'dom0') {
+        const peerName = w.veth.peer;
+        if (cur && cur.link !== peerName) {
+          throw new XbError('state', `${w.name} is a veth paired with ${cur.link ?? 'a link in another namespace'}, not with ${peerName}`, {
             detail: ['delete it or choose another dom0.ifname / dom0.peer'],
           });
         }
         if (cur) continue;
-        const peer = this.want.links.find((x) => x.name === w.veth!.peer);
-        this.steps.push(op.addVeth(w.name, { mac: w.createMac, mtu: w.mtu, peer: w.veth.peer, peerMac: peer?.createMac }));
-        this.proj.set(w.name, synth(w.name, 'veth', w.mtu, w.createMac, { link: w.veth.peer }));
-        this.proj.set(w.veth.peer, synth(w.veth.peer, 'veth', w.mtu, peer?.createMac, { link: w.name }));
-      } else if (w.role === 'vlan' && w.vlan && !cur) {
+        const peer = this.want.links.find((x) => x.name === peerName);
+        this.steps.push(op.addVeth(w.name, { mac: w.createMac, mtu: w.mtu, peer: peerName, peerMac: peer?.createMac }));
+        this.proj.set(w.name, synth(w.name, 'veth', w.mtu, w.createMac, { link: peerName }));
+        this.proj.set(peerName, synth(peerName, 'veth', w.mtu, peer?.createMac, { link: w.name }));
+      } else if (w.role === 'vlan' && !cur) {
         const parentMtu = this.get(w.vlan.parent).mtu;
         this.steps.push(op.addVlan(w.name, { parent: w.vlan.parent, id: w.vlan.id, mtu: w.mtu }));
         this.proj.set(w.name, synth(w.name, 'vlan', w.mtu ?? parentMtu, undefined, { link: w.vlan.parent, vlanId: w.vlan.id }));
-      } else if (w.role === 'vlan' && w.vlan && cur && (cur.link !== w.vlan.parent || cur.vlanId !== w.vlan.id)) {
+      } else if (w.role === 'vlan' && cur && (cur.link !== w.vlan.parent || cur.vlanId !== w.vlan.id)) {
         throw new XbError('state', `${w.name} exists as VLAN ${cur.vlanId} on ${cur.link}, but the file wants VLAN ${w.vlan.id} on ${w.vlan.parent}`, {
           detail: ['delete it or set vlans[].device to another name'],
         });
@@ -137,13 +138,13 @@ class Planner {
   }
 
   mtus(): void {
-    const changes = this.want.links.filter((w) => w.mtu !== undefined && this.get(w.name).mtu !== w.mtu);
-    const down = changes.filter((w) => w.mtu! < this.get(w.name).mtu).sort(byRole(ROLE_ORDER)).reverse();
-    const up = changes.filter((w) => w.mtu! > this.get(w.name).mtu).sort(byRole(ROLE_ORDER));
+    const changes = this.want.links.flatMap((w) => (w.mtu !== undefined && this.get(w.name).mtu !== w.mtu ? [{ ...w, mtu: w.mtu }] : []));
+    const down = changes.filter((w) => w.mtu < this.get(w.name).mtu).sort(byRole(ROLE_ORDER)).reverse();
+    const up = changes.filter((w) => w.mtu > this.get(w.name).mtu).sort(byRole(ROLE_ORDER));
     for (const w of [...down, ...up]) {
       const cur = this.get(w.name);
-      this.steps.push(op.setMtu(w.name, w.mtu!, cur.mtu));
-      cur.mtu = w.mtu!;
+      this.steps.push(op.setMtu(w.name, w.mtu, cur.mtu));
+      cur.mtu = w.mtu;
     }
   }
 
@@ -158,11 +159,12 @@ class Planner {
   }
 
   arps(): void {
-    for (const w of this.want.links.filter((x) => x.arp !== undefined)) {
-      const cur = this.get(w.name);
-      if (cur.noarp !== w.arp) continue;
-      this.steps.push(op.setArp(w.name, w.arp!));
-      cur.noarp = !w.arp;
+    for (const { name, arp } of this.want.links) {
+      if (arp === undefined) continue;
+      const cur = this.get(name);
+      if (cur.noarp !== arp) continue;
+      this.steps.push(op.setArp(name, arp));
+      cur.noarp = !arp;
     }
   }
 
