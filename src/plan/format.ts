@@ -13,3 +13,6 @@ export const planJson = (p: Plan): object => ({
   changes: p.steps.length,
   steps: p.steps.map((s) => ({ command: opText(s.op), undo: s.undo.map(opText) })),
 });
+
+/** What undoing the whole plan runs, as text: each step's undo, last step first (as stop renders it). */
+export const undoText = (p: Plan): string => planText({ steps: [...p.steps].reverse().flatMap((s) => s.undo.map((op) => ({ op, undo: [] }))) });
