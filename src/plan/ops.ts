@@ -4,6 +4,7 @@
  * (setMtu the old MTU, a deleted VLAN device how to create it again), so the inverse is a function
  * of the op alone. Batch lines are rendered from ops (render.ts), never read back.
  */
+import type { Tool } from '../exec/runner.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
 import type { VifGuard } from './guard.js';
 
@@ -51,7 +52,10 @@ export type GuardOp = { kind: 'guard'; guard: VifGuard; was?: VifGuard } | { kin
 
 export type NetnsOp = { kind: 'addNetns'; name: string } | { kind: 'delNetns'; name: string };
 
-export type Op = LinkOp | AddrOp | RouteOp | VlanEntryOp | GuardOp | NetnsOp;
+/** A batch line kept from a record of version 1 (before ops): run as written, its undo stored beside it. */
+export type LineOp = { kind: 'line'; tool: Tool; line: string };
+
+export type Op = LinkOp | AddrOp | RouteOp | VlanEntryOp | GuardOp | NetnsOp | LineOp;
 export type OpKind = Op['kind'];
 
 /** While STP is on the kernel accepts forward delays of 200..3000 cs only (BR_MIN/MAX_FORWARD_DELAY). */
@@ -116,6 +120,7 @@ export const inverse = (op: Op): Op[] => {
     case 'addNetns':
       return [{ kind: 'delNetns', name: op.name }];
     case 'delNetns':
+    case 'line':
       return [];
   }
 };

@@ -5,7 +5,7 @@
 import type { Tool } from '../exec/runner.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
 import { guardCommands, unguardCommands } from './guard.js';
-import type { BridgeOpts, GuardOp, Op, VlanEntryOp } from './ops.js';
+import type { BridgeOpts, GuardOp, LineOp, Op, VlanEntryOp } from './ops.js';
 
 export interface Line {
   tool: Tool;
@@ -39,7 +39,7 @@ export const routeSpec = (r: Route): string =>
 const vlanFlags = (e: VlanEntry): string => `${e.pvid ? ' pvid' : ''}${e.untagged ? ' untagged' : ''}`;
 const vidText = (e: VlanEntry): string => (e.vidEnd !== undefined && e.vidEnd !== e.vid ? `${e.vid}-${e.vidEnd}` : `${e.vid}`);
 
-type IpOp = Exclude<Op, VlanEntryOp | GuardOp>;
+type IpOp = Exclude<Op, VlanEntryOp | GuardOp | LineOp>;
 
 const ipLine = (op: IpOp): string => {
   switch (op.kind) {
@@ -90,13 +90,15 @@ export const render = (op: Op): Line => {
       return { tool: 'nft', line: guardCommands(op.guard).join('; ') };
     case 'unguard':
       return { tool: 'nft', line: unguardCommands(op.dev).join('; ') };
+    case 'line':
+      return { tool: op.tool, line: op.line };
     default:
       return { tool: 'ip', line: ipLine(op) };
   }
 };
 
 export const toolOf = (op: Op): Tool =>
-  op.kind === 'addVlanEntry' || op.kind === 'delVlanEntry' ? 'bridge' : op.kind === 'guard' || op.kind === 'unguard' ? 'nft' : 'ip';
+  op.kind === 'line' ? op.tool : op.kind === 'addVlanEntry' || op.kind === 'delVlanEntry' ? 'bridge' : op.kind === 'guard' || op.kind === 'unguard' ? 'nft' : 'ip';
 
 /** "ip link set dev eth0 up": an op as a command, for plans and messages. */
 export const opText = (op: Op): string => {

@@ -6,12 +6,18 @@ import type { VifGuard } from '../plan/guard.js';
 import type { Op, OpKind } from '../plan/ops.js';
 import type { Step } from '../plan/steps.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
-import { ShapeError, bool, int, list, object, optional, str, type Check } from './shape.js';
+import { ShapeError, bool, int, list, object, oneOf, optional, str, type Check } from './shape.js';
 
 /** Text without blanks or line breaks: a link name, a MAC, an address. */
 export const word: Check<string> = (v, at) => {
   const s = str(v, at);
   if (s === '' || /\s/.test(s)) throw new ShapeError(`${at} should be one word, not ${JSON.stringify(s)}`);
+  return s;
+};
+
+const oneLine: Check<string> = (v, at) => {
+  const s = str(v, at);
+  if (s.includes('\n')) throw new ShapeError(`${at} should be one line`);
   return s;
 };
 
@@ -62,6 +68,7 @@ const SHAPES: { [K in OpKind]: Check<Omit<Extract<Op, { kind: K }>, 'kind'>> } =
   unguard: object({ dev: word, was: optional(guardCheck) }),
   addNetns: object({ name: word }),
   delNetns: object({ name: word }),
+  line: object({ tool: oneOf('ip', 'bridge', 'nft'), line: oneLine }),
 };
 
 const KINDS = Object.keys(SHAPES) as OpKind[];
@@ -77,3 +84,10 @@ export const opCheck: Check<Op> = (v, at) => {
 const uncertain: Check<true | undefined> = (v, at) => (optional(bool)(v, at) === true ? true : undefined);
 
 export const stepCheck: Check<Step> = object({ op: opCheck, undo: list(opCheck), uncertain });
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const lineOp = (l: unknown): unknown => (isMapping(l) ? { kind: 'line', tool: l.tool, line: l.line } : l);
+
+/** Steps of a record of version 1 ({tool, line, undo: [{tool, line}]}) as line ops; the check that follows judges them. */
+export const stepsOfV1 = (steps: unknown): unknown =>
+  Array.isArray(steps) ? steps.map((s) => (isMapping(s) ? { op: lineOp(s), undo: Array.isArray(s.undo) ? s.undo.map(lineOp) : s.undo } : s)) : steps;

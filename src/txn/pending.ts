@@ -10,7 +10,7 @@ import type { Runner } from '../exec/runner.js';
 import type { Step } from '../plan/steps.js';
 import { readHistory } from './execute.js';
 import { alive } from './lock.js';
-import { stepCheck } from './records.js';
+import { stepCheck, withV1Steps } from './records.js';
 import { ShapeError, bool, int, list, object, oneOf, optional, str, type Check } from './shape.js';
 import { readRecord, removeFile, writeRecord, type RecordKind } from './store.js';
 import { startRevertTimer, type TimerInfo } from './timer.js';
@@ -42,6 +42,7 @@ const timerCheck: Check<TimerInfo> = (v, at) => {
 const PENDING: RecordKind<Pending> = {
   what: 'change waiting for confirmation',
   since: 2,
+  migrate: (v) => withV1Steps(v),
   check: object({
     id: str, pid: int, started: str, seconds: int, deadline: str, source: str, applied: bool, steps: list(stepCheck), timer: optional(timerCheck), committed: optional(str),
   }),

@@ -1,7 +1,7 @@
 /** The records of the run directory: their shapes, and what to do when one cannot be read. */
 import { join } from 'node:path';
 import type { Step } from '../plan/steps.js';
-import { stepCheck } from './op-shape.js';
+import { stepCheck, stepsOfV1 } from './op-shape.js';
 import { ShapeError, int, list, object, oneOf, optional, record, str, type Check } from './shape.js';
 import type { RecordKind } from './store.js';
 
@@ -12,6 +12,9 @@ const pair: Check<[number, number]> = (v, at) => {
   if (a === undefined || b === undefined || a > b) throw new ShapeError(`${at} should be [from, to]`);
   return [a, b];
 };
+
+/** A record of version 1 (or without a version) with its steps as line ops. */
+export const withV1Steps = (v: unknown): unknown => ({ ...(v as object), steps: stepsOfV1((v as { steps?: unknown }).steps) });
 
 export interface Journal {
   /** Written into the record that commits the run, so a journal left behind by a crash after its commit is known to be finished. */
@@ -61,6 +64,7 @@ export interface History {
 export const HISTORY: RecordKind<History> = {
   what: 'history of applied changes that stop undoes',
   since: 2,
+  migrate: (v) => withV1Steps(v),
   check: object({ started: str, steps: list(stepCheck), committed: optional(str) }),
   fix: 'stop cannot know what to undo: move the file away, then restore the network by hand (or reboot) and apply again',
 };
@@ -71,6 +75,12 @@ export const ON_DEMAND: RecordKind<{ bridges: OnDemand; committed?: string }> = 
   what: 'record of VLAN bridges made on demand by the vif hook',
   check: object({ bridges: record(list(stepCheck)), committed: optional(str) }),
   since: 2,
+  // Before versions the file was the bridges alone.
+  migrate: (v, version) => {
+    const r = (version === 0 ? { bridges: v } : v) as { bridges?: unknown };
+    const b = r.bridges;
+    return { ...r, bridges: typeof b === 'object' && b !== null && !Array.isArray(b) ? Object.fromEntries(Object.entries(b).map(([k, x]) => [k, stepsOfV1(x)])) : b };
+  },
   fix: 'stop cannot undo those bridges: delete the file, then remove unused xenbr*.N bridges by hand',
 };
 

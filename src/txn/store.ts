@@ -80,10 +80,10 @@ export interface RecordKind<T> {
   check: Check<T>;
   /** What the admin can do when it cannot be read. */
   fix: string;
-  /** Turns a record from before versions (no version field) into the current shape. */
-  fromUnversioned?: (v: unknown) => unknown;
-  /** The oldest version whose shape this kind still reads (default: any); older ones are refused. */
+  /** The oldest version whose shape this kind reads as it is (default: any); 0 is a record without a version. */
   since?: number;
+  /** Turns a record older than `since` into the current shape; without it, such a record is refused. */
+  migrate?: (v: unknown, version: number) => unknown;
 }
 
 const unreadable = (file: string, kind: RecordKind<unknown>, why: string, e?: unknown): XbError =>
@@ -110,11 +110,13 @@ export const readRecord = <T>(file: string, kind: RecordKind<T>): T | undefined 
     throw unreadable(file, kind, `it was written by a newer xenbridge (record version ${version}; this one reads up to ${RECORD_VERSION})`);
   }
   if (version !== undefined && (typeof version !== 'number' || !Number.isInteger(version) || version < 1)) throw unreadable(file, kind, `unknown record version ${JSON.stringify(version)}`);
-  if (mapping && kind.since !== undefined && (version ?? 0) < kind.since) {
+  const from = typeof version === 'number' ? version : 0;
+  const stale = mapping && kind.since !== undefined && from < kind.since;
+  if (stale && !kind.migrate) {
     throw unreadable(file, kind, `it was written by an older xenbridge (record ${version === undefined ? 'without a version' : `version ${version}`}; this one reads versions ${kind.since} to ${RECORD_VERSION})`);
   }
   try {
-    return kind.check(version === undefined && kind.fromUnversioned ? kind.fromUnversioned(v) : v, '');
+    return kind.check(stale && kind.migrate ? kind.migrate(v, from) : v, '');
   } catch (e) {
     if (e instanceof ShapeError) throw unreadable(file, kind, e.message, e);
     throw e;

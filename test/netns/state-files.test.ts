@@ -28,7 +28,7 @@ const file = (name: string): string => join(scopeDir(sb), name);
 const xb = (...args: string[]) => cli([...args, '--netns', sb.dom0], sb.env);
 
 const damage: [string, (text: string) => string, RegExp][] = [
-  ['emptied to {}', () => '{}\n', /cannot be read: it was written by an older xenbridge \(record without a version; this one reads versions 2 to 2\)$/],
+  ['emptied to {}', () => '{}\n', /cannot be read: ([a-z]+ should be [a-z ]+, not missing|it was written by an older xenbridge \(record without a version; this one reads versions 2 to 2\))$/],
   ['truncated', (t) => t.slice(0, Math.floor(t.length / 2)), /cannot be read: it is not JSON \(truncated\?\)$/],
   ['empty', () => '', /cannot be read: it is empty$/],
   ['given a wrong type', (t) => t.replace(/"steps": \[/, '"steps": "all", "x": [').replace(/"bridges":\{\}/, '"bridges":[]'), /cannot be read: (steps|bridges) should be (a list|a mapping), not (text|a list)$/],
@@ -39,8 +39,14 @@ const damage: [string, (text: string) => string, RegExp][] = [
 
 describe('a damaged record in the run directory', () => {
   for (const name of ['history.json', 'journal.json', 'pending.json', 'on-demand.json']) {
-    // The op-level damages are read by the same code for every record: two files show it end to end.
-    it.each(damage.filter(([how]) => !how.startsWith('from version 1') && !how.includes('op of an unknown kind') || name === 'history.json' || name === 'journal.json'))(`${name} %s: one clear error naming it, exit 1, nothing changed`, async (_n, spoil, why) => {
+    // An on-demand record of {} is the empty record of a xenbridge from before record versions: valid.
+    // Ops are checked by the same code in every record: two files show it end to end. A journal of
+    // version 1 is refused (the others are read with their batch lines kept as they were).
+    const applies = ([how]: [string, unknown, unknown]): boolean =>
+      !(name === 'on-demand.json' && how === 'emptied to {}') &&
+      (!how.startsWith('from version 1') || name === 'journal.json') &&
+      (!how.includes('op of an unknown kind') || name === 'history.json' || name === 'journal.json');
+    it.each(damage.filter(applies))(`${name} %s: one clear error naming it, exit 1, nothing changed`, async (_n, spoil, why) => {
       const saved = existsSync(file('history.json')) ? readFileSync(file('history.json'), 'utf8') : undefined;
       writeFileSync(file(name), spoil(good[name] ?? ''));
       try {

@@ -6,6 +6,7 @@ import { addGuard, delGuard } from '../../src/plan/steps-guard.js';
 import {
   addAddr, addBridge, addRoute, addVeth, addVlan, addVlanEntry, delLink, delRoute, delVlan, delVlanEntry, rename, setArp, setBridge, setMac, setMaster, setMtu, setUp,
 } from '../../src/plan/steps.js';
+import { opText } from '../../src/plan/render.js';
 import type { Link } from '../../src/state/types.js';
 import { HISTORY, JOURNAL, ON_DEMAND } from '../../src/txn/records.js';
 import { readRecord, writeRecord } from '../../src/txn/store.js';
@@ -42,7 +43,6 @@ describe('records of the run directory', () => {
     ['a name that would split a batch line', JOURNAL, { version: 2, pid: 1, started: 's', what: 'apply', steps: [{ op: { kind: 'delLink', dev: 'x\nlink del dev eth0' }, undo: [] }], done: 0 }, 'steps[0].op.dev should be one word, not "x\\nlink del dev eth0"'],
     ['a list', HISTORY, [], 'the file should be a mapping, not a list'],
     ['version 0', HISTORY, { version: 0, started: 's', steps }, 'unknown record version 0'],
-    ['a history of version 1 (batch lines)', HISTORY, { version: 1, started: 's', steps: [{ tool: 'ip', line: 'link del dev x', undo: [] }] }, 'it was written by an older xenbridge (record version 1; this one reads versions 2 to 2)'],
     ['a journal of version 1', JOURNAL, { version: 1, pid: 1, started: 's', what: 'apply', steps: [], done: 0 }, 'it was written by an older xenbridge (record version 1; this one reads versions 2 to 2)'],
     ['a future version', JOURNAL, { version: 3, pid: 1, started: 's', what: 'apply', steps: [], done: 0 }, 'it was written by a newer xenbridge (record version 3; this one reads up to 2)'],
   ])('%s is refused, naming the file and the field', (_n, kind, value, why) => {
@@ -50,9 +50,21 @@ describe('records of the run directory', () => {
     expect(() => readRecord(f(), kind)).toThrow(`${f()} (the ${kind.what}) cannot be read: ${why}`);
   });
 
-  it('an on-demand record from before versions (bridge -> batch lines) is refused clearly', () => {
-    writeFileSync(f(), JSON.stringify({ 'xenbr0.10': [{ tool: 'ip', line: 'link add name xenbr0.10 type bridge', undo: [] }] }));
-    expect(() => readRecord(f(), ON_DEMAND)).toThrow(`${f()} (the ${ON_DEMAND.what}) cannot be read: it was written by an older xenbridge (record without a version; this one reads versions 2 to 2)`);
+  it('a history, pending change or on-demand record of version 1 (batch lines) keeps its lines, run as written', () => {
+    const v1 = [{ tool: 'ip', line: 'link set dev eth0 name peth0', undo: [{ tool: 'ip', line: 'link set dev peth0 name eth0' }] }];
+    const kept = [{ op: { kind: 'line', tool: 'ip', line: 'link set dev eth0 name peth0' }, undo: [{ kind: 'line', tool: 'ip', line: 'link set dev peth0 name eth0' }] }];
+    writeFileSync(f(), JSON.stringify({ version: 1, started: 's', steps: v1 }));
+    const h = readRecord(f(), HISTORY);
+    expect(h).toEqual({ started: 's', steps: kept });
+    expect(h?.steps.flatMap((s) => [s.op, ...s.undo]).map(opText)).toEqual(['ip link set dev eth0 name peth0', 'ip link set dev peth0 name eth0']);
+    writeFileSync(f(), JSON.stringify({ 'xenbr0.10': v1 }));
+    expect(readRecord(f(), ON_DEMAND)).toEqual({ bridges: { 'xenbr0.10': kept } });
+    writeFileSync(f(), JSON.stringify({ version: 1, bridges: { 'xenbr0.10': v1 }, committed: 'c' }));
+    expect(readRecord(f(), ON_DEMAND)).toEqual({ bridges: { 'xenbr0.10': kept }, committed: 'c' });
+    writeFileSync(f(), '{}');
+    expect(readRecord(f(), ON_DEMAND)).toEqual({ bridges: {} });
+    writeFileSync(f(), JSON.stringify({ version: 1, started: 's', steps: [{ ...v1[0], line: 'link del dev x\nreboot' }] }));
+    expect(() => readRecord(f(), HISTORY)).toThrow('steps[0].op.line should be one line');
   });
 
   it('every op kind the planners make is read back as written', () => {
