@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyTopology, createRunner, parseTopology, planTopology } from '../dist/index.js';
+import { applyTopology, createRunner, parseTopology, planTopology, render } from '../dist/index.js';
 
 const ns = (tag) => `xbbench${process.pid}${tag}`;
 const sh = (args, input) => execFileSync(args[0], args.slice(1), { input, stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 30 }).toString();
@@ -30,7 +30,7 @@ export const benchApply = async (n, { perOp = true, rounds = n <= 100 ? 5 : 3 } 
   const made = [];
   const fresh1 = (tag) => { const x = fresh(`${tag}${made.length}`); made.push(x); return x; };
   try {
-    const lines = (await planTopology(t, createRunner(fresh1('p')))).steps.map((s) => s.line);
+    const lines = (await planTopology(t, createRunner(fresh1('p')))).steps.map((s) => render(s.op).line);
     const floor = [];
     const applied = [];
     let ours;
