@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyTopology, createRunner, parseTopology, planTopology, render } from '../dist/index.js';
+import { applyTopology, createContext, parseTopology, planTopology, render } from '../dist/index.js';
 
 const ns = (tag) => `xbbench${process.pid}${tag}`;
 const sh = (args, input) => execFileSync(args[0], args.slice(1), { input, stdio: ['pipe', 'pipe', 'inherit'], maxBuffer: 1 << 30 }).toString();
@@ -25,12 +25,13 @@ const topology = (n) => parseTopology(`version: 1\nbridges:\n${Array.from({ leng
 // namespaces, floor and ours in alternating order: each creation leaves the kernel busier (IPv6
 // address configuration of the new links), which would otherwise always burden the second one.
 export const benchApply = async (n, { perOp = true, rounds = n <= 100 ? 5 : 3 } = {}) => {
-  process.env.XENBRIDGE_RUN_DIR = mkdtempSync(join(tmpdir(), 'xenbridge-bench-'));
+  const runDirRoot = mkdtempSync(join(tmpdir(), 'xenbridge-bench-'));
+  const ctx = (ns) => createContext({ netns: ns, runDirRoot });
   const t = topology(n);
   const made = [];
   const fresh1 = (tag) => { const x = fresh(`${tag}${made.length}`); made.push(x); return x; };
   try {
-    const lines = (await planTopology(t, createRunner(fresh1('p')))).steps.map((s) => render(s.op).line);
+    const lines = (await planTopology(t, ctx(fresh1('p')))).steps.map((s) => render(s.op).line);
     const floor = [];
     const applied = [];
     let ours;
@@ -38,13 +39,13 @@ export const benchApply = async (n, { perOp = true, rounds = n <= 100 ? 5 : 3 } 
       const runFloor = () => floor.push(time(() => sh(['ip', '-n', fresh1('f'), '-batch', '-'], lines.join('\n') + '\n'))[0]);
       if (r % 2 === 0) runFloor();
       ours = fresh1('o');
-      applied.push(await timeAsync(() => applyTopology(t, createRunner(ours))));
+      applied.push(await timeAsync(() => applyTopology(t, ctx(ours))));
       if (r % 2 === 1) runFloor();
     }
     const reapply = [];
     const reads = [];
     for (let i = 0; i < 7; i++) {
-      reapply.push(await timeAsync(() => applyTopology(t, createRunner(ours))));
+      reapply.push(await timeAsync(() => applyTopology(t, ctx(ours))));
       reads.push(time(() => sh(['ip', '-n', ours, '-j', '-d', 'link', 'show']))[0]);
     }
     let perOpMs;

@@ -2,7 +2,8 @@
 export { XbError, EXIT_CODES, isXbError, type ErrorKind, type Problem } from './errors.js';
 export { loadTopology, parseTopology } from './config/validate.js';
 export type { Topology, BridgeSpec, VlanSpec, Dom0Spec, NameRule, VidRange } from './model/topology.js';
-export { createRunner, type Runner } from './exec/runner.js';
+export { createRunner, parseFailpoint, type Runner, type Env, type Failpoint } from './exec/runner.js';
+export { createContext, contextIn, type Context, type ContextOptions } from './context.js';
 export { readState } from './state/read.js';
 export type { HostState, Link, Addr, Route, VlanEntry } from './state/types.js';
 export { makePlan, type Plan } from './plan/diff.js';
@@ -16,7 +17,7 @@ export { lint, type Finding } from './verify/lint.js';
 export { showModel, type Shown } from './show/model.js';
 export { renderTree, renderTopologyYaml } from './show/render.js';
 export { matchAll, resolveNames, stableNames, targetName, type RuleMatch } from './names/match.js';
-export { planRenames, type RenamePlan } from './names/rename-plan.js';
+export { planRenames, type RenamePlan } from './plan/rename-plan.js';
 export { renderPersist, kernelStyleWarnings, type Backend, type PersistFile } from './names/persist.js';
 export { changesUnder, writeChanges, type FileChange } from './names/persist-files.js';
 export { unifiedDiff } from './names/unified-diff.js';

@@ -1,4 +1,5 @@
 /** Transactions: apply a topology, stop (undo everything since the first apply), roll back a crashed run. */
+import type { Context } from '../context.js';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
@@ -13,7 +14,7 @@ import { describeInterrupted, settle } from '../txn/recover.js';
 import { recoverLocked } from '../txn/recover-run.js';
 import { repairGuards } from './guard-repair.js';
 import { isCommitted, stopLocked, type StopResult } from '../txn/stop.js';
-import { fsError, runDir } from '../txn/store.js';
+import { fsError } from '../txn/store.js';
 
 export type { StopResult } from '../txn/stop.js';
 export { recoverLocked } from '../txn/recover-run.js';
@@ -44,13 +45,14 @@ const recoverStale = async (runner: Runner, dir: string): Promise<string[]> => {
   return [`an earlier ${describeInterrupted(r.found, r.settled)}; ${did}`, ...r.errors.map((e) => `undo: ${e}`)];
 };
 
-export const planTopology = async (t: Topology, runner: Runner): Promise<Plan> => makePlan(t, await readStateFor(t, runner));
+export const planTopology = async (t: Topology, ctx: Context): Promise<Plan> => makePlan(t, await readStateFor(t, ctx));
 
 const historyBytes = (dir: string, plan: Plan): number => JSON.stringify(readHistory(dir) ?? {}).length + JSON.stringify(plan.steps).length;
 
-const executeVerified = async (t: Topology, runner: Runner, dir: string, plan: Plan): Promise<Journal> => {
+const executeVerified = async (t: Topology, ctx: Context, plan: Plan): Promise<Journal> => {
+  const { runner, runDir: dir } = ctx;
   const j = await execute(runner, dir, plan.steps, 'apply', { commitBytes: [historyBytes(dir, plan)] });
-  const residual = makePlan(t, await readStateFor(t, runner));
+  const residual = makePlan(t, await readStateFor(t, ctx));
   if (residual.steps.length === 0) return j;
   const errors = await undoJournaled(runner, dir, plan.steps, 'undo of the unverified apply');
   throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
@@ -69,36 +71,34 @@ const commitOrUndo = async (runner: Runner, dir: string, j: Journal, record: (id
   }
 };
 
-export const applyTopology = async (t: Topology, runner: Runner, opts: ApplyOptions = {}): Promise<ApplyResult> => {
-  const dir = runDir(runner.netns);
+export const applyTopology = async (t: Topology, ctx: Context, opts: ApplyOptions = {}): Promise<ApplyResult> => {
+  const { runner, runDir: dir } = ctx;
   return withTxn(dir, async () => {
     refuseWhilePending(dir);
     const notes = await recoverStale(runner, dir);
     notes.push(...(await repairGuards(runner, dir)));
-    const plan = makePlan(t, await readStateFor(t, runner));
+    const plan = makePlan(t, await readStateFor(t, ctx));
     if (plan.steps.length === 0) return { plan, changed: notes.length > 0, notes };
-    const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(runner, dir, plan.steps, opts.confirmSeconds, t.source);
+    const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(ctx, plan.steps, opts.confirmSeconds, t.source);
     let j: Journal;
     try {
-      j = await executeVerified(t, runner, dir, plan);
+      j = await executeVerified(t, ctx, plan);
     } catch (e) {
       if (pending) dropPending(dir);
       throw e;
     }
     if (pending) {
       let applied: Pending | undefined;
-      await commitOrUndo(runner, dir, j, (id) => { applied = markApplied(dir, pending, id); });
+      await commitOrUndo(runner, dir, j, (id) => { applied = markApplied(dir, pending, id, ctx.now()); });
       return { plan, changed: true, notes, pending: applied };
     }
     await commitOrUndo(runner, dir, j, (id) => appendHistory(dir, plan.steps, id));
     return { plan, changed: true, notes };
-  });
+  }, { lockMs: ctx.lockTimeoutMs });
 };
 
-export const stopNetwork = async (runner: Runner): Promise<StopResult> => {
-  const dir = runDir(runner.netns);
-  return withTxn(dir, () => stopLocked(runner, dir));
-};
+export const stopNetwork = async (ctx: Context): Promise<StopResult> =>
+  withTxn(ctx.runDir, () => stopLocked(ctx.runner, ctx.runDir), { lockMs: ctx.lockTimeoutMs });
 
 export interface Status {
   /** done: steps known to have run (settled from the batch record); uncertain: steps that may have. */
@@ -120,8 +120,8 @@ const readable = <T>(read: () => T, problems: string[]): T | undefined => {
   }
 };
 
-export const readStatus = (netns: string | undefined): Status => {
-  const dir = runDir(netns);
+export const readStatus = (ctx: Pick<Context, 'runDir'>): Status => {
+  const dir = ctx.runDir;
   const problems: string[] = [];
   const j = readable(() => readJournal(dir), problems);
   const h = readable(() => readHistory(dir), problems);
@@ -135,7 +135,5 @@ export const readStatus = (netns: string | undefined): Status => {
   return status;
 };
 
-export const rollbackInterrupted = async (runner: Runner): Promise<StopResult> => {
-  const dir = runDir(runner.netns);
-  return withTxn(dir, () => recoverLocked(runner, dir));
-};
+export const rollbackInterrupted = async (ctx: Context): Promise<StopResult> =>
+  withTxn(ctx.runDir, () => recoverLocked(ctx.runner, ctx.runDir), { lockMs: ctx.lockTimeoutMs });

@@ -1,5 +1,6 @@
 /** Ending a pending change: keep it (confirm), revert it now (rollback) or at its deadline (the timer). */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Context } from '../context.js';
 import { isXbError, XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Step } from '../plan/steps.js';
@@ -10,7 +11,6 @@ import { withTxn } from '../txn/txn.js';
 import { dropPending, readPending, type Pending } from '../txn/pending.js';
 import { stepsToUndo } from '../txn/recover.js';
 import { finishRun } from '../txn/stop.js';
-import { runDir } from '../txn/store.js';
 
 export interface Reverted {
   id: string;
@@ -39,8 +39,8 @@ const revertPendingLocked = async (runner: Runner, dir: string, p: Pending): Pro
   return { id: p.id, steps, errors };
 };
 
-export const confirmChange = async (netns: string | undefined): Promise<Pending> => {
-  const dir = runDir(netns);
+export const confirmChange = async (ctx: Context): Promise<Pending> => {
+  const dir = ctx.runDir;
   return withTxn(dir, async () => {
     const p = readPending(dir);
     if (!p) throw new XbError('state', 'nothing to confirm: no change is waiting for confirmation', { detail: ['"xenbridge status" shows what is applied'] });
@@ -53,7 +53,7 @@ export const confirmChange = async (netns: string | undefined): Promise<Pending>
     if (readHistory(dir)?.committed !== `confirm:${p.id}`) appendHistory(dir, p.steps, `confirm:${p.id}`);
     dropPending(dir);
     return p;
-  });
+  }, { lockMs: ctx.lockTimeoutMs });
 };
 
 export interface RollbackResult extends StopResult {
@@ -63,22 +63,22 @@ export interface RollbackResult extends StopResult {
 }
 
 /** `xenbridge rollback`: the pending change, then whatever an interrupted run left. */
-export const rollbackNow = async (runner: Runner): Promise<RollbackResult> => {
-  const dir = runDir(runner.netns);
+export const rollbackNow = async (ctx: Context): Promise<RollbackResult> => {
+  const { runner, runDir: dir } = ctx;
   return withTxn(dir, async () => {
     const p = readPending(dir);
     const pending = p ? await revertPendingLocked(runner, dir, p) : undefined;
     const j = await recoverLocked(runner, dir);
     const interrupted = j.found ? { what: j.found.what, pid: j.found.pid, undone: j.undone } : undefined;
     return { pending, interrupted, undone: (pending?.steps.length ?? 0) + j.undone, errors: [...(pending?.errors ?? []), ...j.errors] };
-  });
+  }, { lockMs: ctx.lockTimeoutMs });
 };
 
 /** Waits out the lock however long an apply holds it: giving up would leave the change in place. */
-const withLockPatiently = async <T>(dir: string, fn: () => Promise<T>): Promise<T> => {
+const withLockPatiently = async <T>(ctx: Context, fn: () => Promise<T>): Promise<T> => {
   for (;;) {
     try {
-      return await withTxn(dir, fn);
+      return await withTxn(ctx.runDir, fn, { lockMs: ctx.lockTimeoutMs });
     } catch (e) {
       if (!isXbError(e) || e.kind !== 'lock') throw e;
     }
@@ -89,8 +89,8 @@ const withLockPatiently = async <T>(dir: string, fn: () => Promise<T>): Promise<
  * The timer: re-reads the pending record at least every second (a confirm or rollback ends it
  * early), and at the deadline reverts the change under the lock.
  */
-export const revertWhenDue = async (runner: Runner, id: string, log: (line: string) => void): Promise<Reverted | undefined> => {
-  const dir = runDir(runner.netns);
+export const revertWhenDue = async (ctx: Context, id: string, log: (line: string) => void): Promise<Reverted | undefined> => {
+  const { runner, runDir: dir } = ctx;
   for (let first = true; ; first = false) {
     const p = readPending(dir);
     if (!p || p.id !== id) {
@@ -98,14 +98,14 @@ export const revertWhenDue = async (runner: Runner, id: string, log: (line: stri
       return undefined;
     }
     if (first) log(`change ${id} from ${p.source}: reverting at ${p.deadline} unless confirmed`);
-    const left = Date.parse(p.deadline) - Date.now();
+    const left = Date.parse(p.deadline) - ctx.now();
     if (left > 0) {
       await sleep(Math.min(left, 1000));
       continue;
     }
-    const r = await withLockPatiently(dir, async () => {
+    const r = await withLockPatiently(ctx, async () => {
       const now = readPending(dir);
-      if (!now || now.id !== id || Date.parse(now.deadline) > Date.now()) return undefined;
+      if (!now || now.id !== id || Date.parse(now.deadline) > ctx.now()) return undefined;
       return revertPendingLocked(runner, dir, now);
     });
     if (!r) continue;

@@ -1,6 +1,10 @@
-/** What every command needs: the config path, the namespace and a runner, validated before use. */
+/**
+ * What every command needs: the config path and the run's Context, built here and only here from
+ * flags and the environment (the library below never reads the environment), validated before use.
+ */
+import { createContext, type Context } from '../context.js';
 import { XbError } from '../errors.js';
-import { createRunner, type Runner } from '../exec/runner.js';
+import { parseFailpoint, type Runner } from '../exec/runner.js';
 import { loadTopology } from '../config/validate.js';
 import { checkedNetns, trustRunDir } from './netns-arg.js';
 import type { Topology } from '../model/topology.js';
@@ -10,15 +14,40 @@ export const DEFAULT_CONFIG = '/etc/xenbridge/topology.yaml';
 export interface CommonOpts {
   config?: string;
   netns?: string;
+  /** The root of the run directories (revert-timer: its starter's, passed on). */
+  runDir?: string;
 }
+
+type Env = Record<string, string | undefined>;
+
+const secondsMs = (env: Env, name: string): number | undefined => {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new XbError('usage', `${name} must be a number of seconds, got "${v}"`);
+  return Number(v) * 1000;
+};
+
+/**
+ * XENBRIDGE_RUN_DIR, _LOCK_TIMEOUT, _XENSTORE_TIMEOUT, _KERNEL (plan as for another kernel: tests
+ * reach the EBUSY rename path of new ones) and _FAILPOINT (tests; never for the revert timer, which
+ * must clean up after the run under test). The namespace is checked and its run directory trusted.
+ */
+export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom?: string } = {}, env: Env = process.env): Context => {
+  const ctx = createContext({
+    netns: checkedNetns(o.netns, opts.netnsFrom),
+    runDirRoot: o.runDir ?? (env.XENBRIDGE_RUN_DIR || undefined),
+    lockTimeoutMs: secondsMs(env, 'XENBRIDGE_LOCK_TIMEOUT'),
+    xenstoreTimeoutMs: secondsMs(env, 'XENBRIDGE_XENSTORE_TIMEOUT'),
+    kernel: env.XENBRIDGE_KERNEL || undefined,
+    failpoint: opts.failpoint === false ? undefined : parseFailpoint(env.XENBRIDGE_FAILPOINT),
+  });
+  trustRunDir(ctx.runDir);
+  return ctx;
+};
 
 export const configPath = (o: CommonOpts): string => o.config ?? process.env.XENBRIDGE_CONFIG ?? DEFAULT_CONFIG;
 
-export const runnerFor = (o: CommonOpts): Runner => {
-  const netns = checkedNetns(o.netns);
-  trustRunDir(netns);
-  return createRunner(netns);
-};
+export const runnerFor = (o: CommonOpts): Runner => contextFor(o).runner;
 
 export const topologyFor = (o: CommonOpts): Topology => loadTopology(configPath(o));
 

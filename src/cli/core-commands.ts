@@ -8,12 +8,11 @@ import { readState } from '../state/read.js';
 import { showModel } from '../show/model.js';
 import { renderGuards, showGuards } from '../show/guards.js';
 import { readGuardChecks } from '../apply/guard-check.js';
-import { runDir } from '../txn/store.js';
 import { renderTopologyYaml, renderTree } from '../show/render.js';
 import { verifyTopology } from '../verify/state.js';
 import { stableNames } from '../names/match.js';
-import { needRoot, oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
-import { netnsOption, trustRunDir } from './netns-arg.js';
+import { contextFor, needRoot, oneOf, topologyFor, type CommonOpts } from './context.js';
+import { netnsOption } from './netns-arg.js';
 import { optionalTopology } from './optional-topology.js';
 import { json, out, tick } from './output.js';
 import { confirmHowTo, parseSeconds, pendingLines } from './pending-text.js';
@@ -28,14 +27,14 @@ export const common = (c: Command, config = true): Command =>
 
 export const applyAction: Action = async (o) => {
   const t = topologyFor(o as CommonOpts);
-  const runner = runnerFor(o as CommonOpts);
+  const ctx = contextFor(o as CommonOpts);
   if (o.dryRun) {
-    out(planText(await planTopology(t, runner)));
+    out(planText(await planTopology(t, ctx)));
     return 0;
   }
   needRoot('apply');
   const confirmSeconds = o.confirm === undefined ? undefined : parseSeconds(String(o.confirm), '--confirm');
-  const r = await applyTopology(t, runner, { confirmSeconds });
+  const r = await applyTopology(t, ctx, { confirmSeconds });
   for (const n of r.notes) process.stderr.write(`xenbridge: ${n}\n`);
   if (r.pending) out(confirmHowTo(r.pending, o.netns as string | undefined));
   else out(r.changed ? `applied ${r.plan.steps.length} change(s) from ${t.source}` : `no changes: the host already matches ${t.source}`);
@@ -46,7 +45,7 @@ export const registerCore = (reg: Register): void => {
   reg('plan', (c) => common(c.description('show what apply would change, as ordered kernel operations')).option('--format <fmt>', 'text | json | sh', 'text'), async (o) => {
     const fmt = oneOf(String(o.format), ['text', 'json', 'sh'] as const, '--format');
     const t = topologyFor(o as CommonOpts);
-    const plan = await planTopology(t, runnerFor(o as CommonOpts));
+    const plan = await planTopology(t, contextFor(o as CommonOpts));
     if (fmt === 'json') json(planJson(plan));
     else out(fmt === 'sh' ? planSh(plan, o.netns as string | undefined) : planText(plan));
     return 0;
@@ -57,10 +56,10 @@ export const registerCore = (reg: Register): void => {
 
   reg('show', (c) => common(c.description('the live topology (with -c, NICs carry the stable names of its names: rules)')).option('--format <fmt>', 'tree | yaml | json', 'tree'), async (o) => {
     const fmt = oneOf(String(o.format), ['tree', 'yaml', 'json'] as const, '--format');
-    const state = await readState(runnerFor(o as CommonOpts), { bridgeVlans: true });
+    const ctx = contextFor(o as CommonOpts);
+    const state = await readState(ctx.runner, { bridgeVlans: true, kernel: ctx.kernel });
     const t = optionalTopology(o as CommonOpts, (w) => process.stderr.write(`xenbridge: warning: ${w}\n`));
-    const runner = runnerFor(o as CommonOpts);
-    const guards = showGuards(await readGuardChecks(runner, runDir(runner.netns), state));
+    const guards = showGuards(await readGuardChecks(ctx.runner, ctx.runDir, state));
     const shown = showModel(state, {}, t ? stableNames(t, state) : {});
     if (fmt === 'json') json({ ...shown, guards });
     else out(fmt === 'yaml' ? renderTopologyYaml(shown) : renderTree(shown) + renderGuards(guards));
@@ -69,7 +68,7 @@ export const registerCore = (reg: Register): void => {
 
   reg('verify', (c) => trafficOptions(common(c.description('live state vs the file, plus known-bad layouts')).option('--json', 'machine-readable report')), async (o) => {
     if (o.traffic || o.listen !== undefined || o.vlan || o.vif || o.pcapDir || o.discover) return runTrafficVerify(o);
-    const report = await verifyTopology(topologyFor(o as CommonOpts), runnerFor(o as CommonOpts));
+    const report = await verifyTopology(topologyFor(o as CommonOpts), contextFor(o as CommonOpts));
     if (o.json) json(report);
     else {
       out(`${tick(report.differences.length === 0)} state matches the file${report.differences.length === 0 ? '' : `: ${report.differences.length} difference(s)`}`);
@@ -81,7 +80,7 @@ export const registerCore = (reg: Register): void => {
 
   reg('stop', (c) => common(c.description('undo every change since the first apply'), false), async (o) => {
     needRoot('stop');
-    const r = await stopNetwork(runnerFor(o as CommonOpts));
+    const r = await stopNetwork(contextFor(o as CommonOpts));
     if (r.errors.length > 0) throw new XbError('rollback-failed', `stop undid ${r.undone} change(s) with errors`, { detail: r.errors });
     out(r.undone === 0 ? 'nothing to undo' : `undid ${r.undone} change(s); the network is as it was before the first apply`);
     return 0;
@@ -89,8 +88,7 @@ export const registerCore = (reg: Register): void => {
 
   reg('status', (c) => common(c.description('what xenbridge has applied, a change waiting for confirm, any interrupted run'), false).option('--json', 'machine-readable'), async (o) => {
     if (process.getuid?.() !== 0) throw new XbError('usage', "status reads xenbridge's run directory, which only root can read: run it as root");
-    trustRunDir(o.netns as string | undefined);
-    const s = readStatus(o.netns as string | undefined);
+    const s = readStatus(contextFor(o as CommonOpts));
     if (o.json) json(s);
     else {
       out(s.applied === 0 ? 'nothing applied' : `${s.applied} change(s) applied since ${s.since}`);
@@ -104,7 +102,7 @@ export const registerCore = (reg: Register): void => {
 
   reg('rollback', (c) => common(c.description('revert a change waiting for confirm, or undo an interrupted apply, now'), false), async (o) => {
     needRoot('rollback');
-    const r = await rollbackNow(runnerFor(o as CommonOpts));
+    const r = await rollbackNow(contextFor(o as CommonOpts));
     if (r.errors.length > 0) throw new XbError('rollback-failed', `rollback undid ${r.undone} step(s) with errors`, { detail: r.errors });
     if (r.pending) out(`reverted change ${r.pending.id} (${r.pending.steps.length} step(s))`);
     const i = r.interrupted;

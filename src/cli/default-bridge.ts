@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { loadTopology } from '../config/validate.js';
 import { XbError, isXbError } from '../errors.js';
 import { CONFIG_PATH } from '../install/files.js';
-import { parseBridgeRequest } from '../xen/bridge-spec.js';
-import { resolveTarget } from '../xen/vif-target.js';
+import { parseBridgeRequest } from '../model/bridge-spec.js';
+import { resolveTarget } from '../plan/vif-target.js';
 import { configPath } from './context.js';
 
 const asUsage = <T>(f: () => T): T => {

@@ -1,7 +1,6 @@
 /** --netns and XENBRIDGE_NETNS, checked the same way wherever they are read, before any file is touched; and the run directory they lead to. */
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { runDir } from '../txn/store.js';
 import { XbError } from '../errors.js';
 import { NETNS_RUN_DIR, netnsNameProblem } from '../model/netns-name.js';
 
@@ -25,8 +24,7 @@ export const netnsOption = (value: string): string => checkedNetns(value) as str
  * The run directory of a scope must be ours alone before its files are believed or written: a
  * pending.json planted in a directory others can write would make a root command act on it.
  */
-export const trustRunDir = (netns: string | undefined): string => {
-  const dir = runDir(netns);
+export const trustRunDir = (dir: string): string => {
   for (const d of [dirname(dir), dir]) {
     let st;
     try {

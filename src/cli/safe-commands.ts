@@ -1,10 +1,10 @@
 /** try, confirm, install, and the hidden revert-timer that apply --confirm starts. */
 import type { Command } from 'commander';
 import { confirmChange, revertWhenDue } from '../apply/revert.js';
-import { cliBin } from '../txn/timer.js';
+import { cliBin } from '../exec/paths.js';
 import { XbError } from '../errors.js';
 import { install, installHook, type InstallOptions } from '../install/install.js';
-import { needRoot, runnerFor, type CommonOpts } from './context.js';
+import { contextFor, needRoot, type CommonOpts } from './context.js';
 import { defaultBridge } from './default-bridge.js';
 import { trustRunDir } from './netns-arg.js';
 import { applyAction, common, type Register } from './core-commands.js';
@@ -38,18 +38,18 @@ export const registerSafe = (reg: Register): void => {
 
   reg('confirm', (c) => common(c.description('keep the change that apply --confirm / try made'), false), async (o) => {
     needRoot('confirm');
-    trustRunDir(o.netns as string | undefined);
-    const p = await confirmChange(o.netns as string | undefined);
+    const p = await confirmChange(contextFor(o as CommonOpts));
     out(`kept change ${p.id}: ${p.steps.length} change(s) from ${p.source}`);
     return 0;
   });
 
-  reg('revert-timer', (c) => hidden(common(c.description('revert a pending change at its deadline (started by apply --confirm)'), false)).requiredOption('--id <id>', 'the pending change'), async (o) => {
+  reg('revert-timer', (c) => hidden(common(c.description('revert a pending change at its deadline (started by apply --confirm)'), false))
+    .requiredOption('--id <id>', 'the pending change').option('--run-dir <dir>', 'the run directories\' root, when not /run/xenbridge'), async (o) => {
     const ns = o.netns === undefined ? '' : ` netns ${String(o.netns)}`;
     const log = (line: string): void => {
       process.stderr.write(`${new Date().toISOString()} xenbridge revert-timer[${process.pid}]${ns}: ${line}\n`);
     };
-    const r = await revertWhenDue(runnerFor(o as CommonOpts), String(o.id), log);
+    const r = await revertWhenDue(contextFor(o as CommonOpts, { failpoint: false }), String(o.id), log);
     return r !== undefined && r.errors.length > 0 ? 1 : 0;
   });
 

@@ -8,7 +8,7 @@ import type { NetworkSel } from '../verify/traffic/paths.js';
 import { renderListen, renderTraffic, trafficJson } from '../verify/traffic/report.js';
 import { verifyTraffic } from '../verify/traffic/traffic.js';
 import { discoverLive } from '../verify/traffic/wire.js';
-import { configPath, runnerFor, topologyFor, type CommonOpts } from './context.js';
+import { configPath, contextFor, topologyFor, type CommonOpts } from './context.js';
 import { json, out, tick } from './output.js';
 
 export const trafficOptions = (c: Command): Command => c
@@ -53,18 +53,19 @@ export const runTrafficVerify = async (o: Record<string, unknown>): Promise<numb
   if (!o.traffic && o.listen === undefined) throw new XbError('usage', '--vlan, --vif, --pcap-dir and --discover go with --traffic');
   if (o.discover && o.config !== undefined) throw new XbError('usage', '--discover reads the layout off the live state: it takes no -c FILE');
   if (process.getuid?.() !== 0) throw new XbError('usage', 'verify --traffic captures packets and needs root (CAP_NET_RAW and CAP_NET_ADMIN)');
-  const runner = runnerFor(o as CommonOpts);
+  const ctx = contextFor(o as CommonOpts);
+  const { runner } = ctx;
   const sel = networks(o.vlan);
   const found = wantsDiscover(o) ? await discoverLive(runner, o.listen === undefined ? DISCOVER_LISTEN : 0) : undefined;
   const t = found?.topology ?? topologyFor(o as CommonOpts);
   const common = { networks: sel, vifs: vifNames(o.vif).map((vif) => ({ vif })), pcapDir: o.pcapDir as string | undefined };
   if (o.listen !== undefined) {
-    const r = await listenTraffic(t, runner, { ...common, seconds: seconds(o.listen) });
+    const r = await listenTraffic(t, ctx, { ...common, seconds: seconds(o.listen) });
     if (o.json) json(r);
     else out(renderListen(r, tick).join('\n'));
     return r.ok ? 0 : 3;
   }
-  const r = await verifyTraffic(t, runner, { ...common, guests: o.probePorts !== false, wire: found?.wire });
+  const r = await verifyTraffic(t, ctx, { ...common, guests: o.probePorts !== false, wire: found?.wire });
   if (o.json) json(trafficJson(r));
   else out(renderTraffic(r, tick).join('\n'));
   return r.ok ? 0 : 3;

@@ -3,8 +3,7 @@
  * event loads the hook's modules only, not the whole CLI. Every error exits 1 (the hook contract).
  */
 import { runVifHook } from '../xen/vif-hook.js';
-import { configPath } from './context.js';
-import { checkedNetns, trustRunDir } from './netns-arg.js';
+import { configPath, contextFor } from './context.js';
 import { report, setDebug } from './output.js';
 
 export const main = async (argv: string[]): Promise<number> => {
@@ -17,9 +16,8 @@ export const main = async (argv: string[]): Promise<number> => {
   process.on('uncaughtException', last);
   process.on('unhandledRejection', last);
   try {
-    const netns = checkedNetns(process.env.XENBRIDGE_NETNS || undefined, 'XENBRIDGE_NETNS');
-    trustRunDir(netns);
-    await runVifHook({ argv, env: process.env, topologyFile: configPath({}), netns, logFile: process.env.XENBRIDGE_HOTPLUG_LOG || undefined });
+    const ctx = contextFor({ netns: process.env.XENBRIDGE_NETNS || undefined }, { netnsFrom: 'XENBRIDGE_NETNS' });
+    await runVifHook({ argv, env: process.env, topologyFile: configPath({}), logFile: process.env.XENBRIDGE_HOTPLUG_LOG || undefined }, ctx);
     return 0;
   } catch (e) {
     report(e, false);

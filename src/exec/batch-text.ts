@@ -8,9 +8,14 @@ export type Tool = 'ip' | 'bridge' | 'nft';
 
 export const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1', nft: 'delete table bridge xb-failpoint' };
 
-/** XENBRIDGE_FAILPOINT=k fails global op k; =kill:k kills this process just before op k (crash tests). */
-export const failpoint = (): { kill: boolean; at: number } | undefined => {
-  const fp = process.env.XENBRIDGE_FAILPOINT;
+/** Fails global op `at`, or with kill kills this process just before it (crash tests). */
+export interface Failpoint {
+  kill: boolean;
+  at: number;
+}
+
+/** XENBRIDGE_FAILPOINT's text: k fails global op k; kill:k kills this process just before op k. */
+export const parseFailpoint = (fp: string | undefined): Failpoint | undefined => {
   if (!fp) return undefined;
   const m = /^(kill:)?(\d+)$/.exec(fp);
   if (!m) throw new XbError('usage', `XENBRIDGE_FAILPOINT must be N or kill:N, got "${fp}"`);

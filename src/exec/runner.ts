@@ -7,9 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import { FAIL_LINE, RECORDED, failedLineOf, failpoint, recordFiles, type Tool } from './batch-text.js';
+import { FAIL_LINE, RECORDED, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
-export { failedLineOf, recordFiles, type Tool } from './batch-text.js';
+export { failedLineOf, parseFailpoint, recordFiles, type Failpoint, type Tool } from './batch-text.js';
+
+/** A whole environment for the processes a runner starts. */
+export type Env = Record<string, string | undefined>;
 
 export interface BatchOptions {
   /** Keep going after a failed line (rollback: undo as much as possible). */
@@ -37,8 +40,6 @@ export interface BatchResult {
 export interface RunOptions {
   input?: string;
   timeoutMs?: number;
-  /** Added to this process's environment. */
-  env?: Record<string, string | undefined>;
   /** Run inside the runner's network namespace (ip netns exec). */
   inNetns?: boolean;
 }
@@ -86,9 +87,9 @@ interface Launched {
   onOutput(listener: () => void): () => void;
 }
 
-const launch = (file: string, argv: string[], o: RunOptions & { detached?: boolean; inherit?: boolean } = {}): Launched => {
+const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean } = {}): Launched => {
   const child = spawn(file, argv, {
-    env: o.env ? { ...process.env, ...o.env } : process.env,
+    env: o.env,
     detached: o.detached === true,
     stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
@@ -121,7 +122,14 @@ const launch = (file: string, argv: string[], o: RunOptions & { detached?: boole
 /** The failpoint that already fired in this process: it fails one run only, not the undo after it. */
 let failpointSpent: string | undefined;
 
-export const createRunner = (netns?: string): Runner => {
+export interface RunnerOptions {
+  /** The environment of every process it starts (default: this process's). */
+  env?: Env;
+  failpoint?: Failpoint;
+}
+
+export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => {
+  const env = ro.env;
   /** ip and bridge take -n NS; nft has no namespace option, so it runs under ip netns exec. */
   const batchArgv = (tool: Tool, flags: string[], file: string): string[] =>
     tool !== 'nft' ? [tool, ...flags, '-batch', file] : [...(netns !== undefined ? ['ip', 'netns', 'exec', netns] : []), 'nft', '-f', file];
@@ -135,7 +143,7 @@ export const createRunner = (netns?: string): Runner => {
    */
   const run = async (cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
-    const p = launch(file, argv, { ...opts, detached: opts.timeoutMs !== undefined });
+    const p = launch(file, argv, { ...opts, env, detached: opts.timeoutMs !== undefined });
     let timedOut = false;
     const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
@@ -155,7 +163,7 @@ export const createRunner = (netns?: string): Runner => {
   const runRecorded = async (tool: Tool, flags: string[], lines: string[], base: string): Promise<RunResult> => {
     const f = recordFiles(base);
     writeFileSync(f.lines, lines.join('\n') + '\n', { mode: 0o600 });
-    await launch('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, ...batchArgv(tool, flags, f.lines)], { detached: true }).done;
+    await launch('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, ...batchArgv(tool, flags, f.lines)], { env, detached: true }).done;
     const rc = Number(readFileSync(f.rc, 'utf8'));
     const out = readFileSync(f.out, 'utf8');
     if (rc === 127 && /not found/.test(out)) throw notFound(tool, Object.assign(new Error(out), { code: 'ENOENT' }));
@@ -166,7 +174,7 @@ export const createRunner = (netns?: string): Runner => {
     if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
     let input = lines;
     // The failpoint fails one run only: not the undo that follows its failure.
-    const armed = opts.firstIndex === undefined ? undefined : failpoint();
+    const armed = opts.firstIndex === undefined ? undefined : ro.failpoint;
     const fp = armed && `${armed.kill}:${armed.at}` !== failpointSpent ? armed : undefined;
     const local = fp ? fp.at - (opts.firstIndex ?? 0) : -1;
     const hit = local >= 0 && local < lines.length;
@@ -192,7 +200,7 @@ export const createRunner = (netns?: string): Runner => {
 
   const start = (cmd: string, args: string[], opts: RunOptions = {}): Background => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
-    const p = launch(file, argv, opts);
+    const p = launch(file, argv, { ...opts, env });
     let ended = false;
     let startError = '';
     const done = p.done.catch((e: XbError) => {
@@ -227,7 +235,7 @@ export const createRunner = (netns?: string): Runner => {
 
   const passthrough = async (cmd: string, args: string[], opts: RunOptions = {}): Promise<number> => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
-    return (await launch(file, argv, { ...opts, inherit: true }).done).exitCode;
+    return (await launch(file, argv, { ...opts, env, inherit: true }).done).exitCode;
   };
 
   return { netns, batch, run, start, passthrough };
@@ -236,7 +244,8 @@ export const createRunner = (netns?: string): Runner => {
 export interface DetachOptions {
   /** stdout and stderr are appended here: the process outlives us, and this is its only voice. */
   logFile: string;
-  env?: Record<string, string | undefined>;
+  /** Its whole environment (default: this process's). */
+  env?: Env;
 }
 
 /**

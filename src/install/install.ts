@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliBin } from '../txn/timer.js';
+import { cliBin } from '../exec/paths.js';
 import { checkBinPath, SAMPLE_TOPOLOGY, serviceUnit, vifHook, withXlDefaults } from './files.js';
 
 export const HOOK_PATH = 'etc/xen/scripts/vif-xenbridge';

@@ -4,8 +4,8 @@
  */
 import { rmSync } from 'node:fs';
 import { applyTopology } from '../apply/apply.js';
-import { runDir } from '../txn/store.js';
 import { parseTopology } from '../config/validate.js';
+import { contextIn, type Context } from '../context.js';
 import { createRunner, type Runner } from '../exec/runner.js';
 import type { BridgeMode, Topology } from '../model/topology.js';
 import { readState } from '../state/read.js';
@@ -23,6 +23,8 @@ export interface LabOptions {
   keep: boolean;
   print: (line: string) => void;
   tick: (ok: boolean) => string;
+  /** The host's context: the lab's dom0 gets the same settings in its own namespace. */
+  context: Context;
 }
 
 export interface LabResult {
@@ -39,23 +41,24 @@ const ping = async (r: Runner, to: string): Promise<boolean> => {
 };
 
 export const runLab = async (o: LabOptions): Promise<LabResult> => {
-  const host = createRunner();
+  const host = o.context.host;
   const n = labNames(o.prefix);
-  const dom0 = createRunner(n.dom0);
+  const ctx = contextIn(o.context, n.dom0);
+  const dom0 = ctx.runner;
   const topology = parseTopology(labTopology(o.mode), `<lab ${o.mode}>`);
   o.print(`xenbridge lab, ${o.mode} mode: namespaces ${n.sw} (switch), ${n.dom0} (dom0), ${LAB_GUESTS.map(n.guest).join(', ')} (guests)`);
   await buildSandbox(host, n);
   try {
-    const applied = await applyTopology(topology, dom0);
+    const applied = await applyTopology(topology, ctx);
     o.print(`applied ${applied.plan.steps.length} changes to ${n.dom0} (xenbridge apply --netns ${n.dom0})`);
     for (const g of LAB_GUESTS) {
-      await attachVif(dom0, topology, g.vif, g.bridge, labGuestMac(g.vif));
+      await attachVif(ctx, topology, g.vif, g.bridge, labGuestMac(g.vif));
       o.print(`attached ${g.vif} with bridge=${g.bridge}: ${g.role}`);
     }
     o.print('');
-    o.print(renderTree(showModel(await readState(dom0, { bridgeVlans: true }))));
+    o.print(renderTree(showModel(await readState(dom0, { bridgeVlans: true, kernel: ctx.kernel }))));
     const checks = await Promise.all(LAB_CHECKS.map(async (c) => {
-      const from = c.from === 'dom0' ? dom0 : createRunner(n.guest(LAB_GUESTS.find((g) => g.vif === c.from)!));
+      const from = c.from === 'dom0' ? dom0 : createRunner(n.guest(LAB_GUESTS.find((g) => g.vif === c.from)!), { env: ctx.env });
       return { name: c.name, ok: await ping(from, c.to) };
     }));
     const width = Math.max(...checks.map((c) => c.name.length)) + 2;
@@ -65,17 +68,17 @@ export const runLab = async (o: LabOptions): Promise<LabResult> => {
     o.print(failed === 0 ? `every path answers (${checks.length} of ${checks.length})` : `${failed} of ${checks.length} paths do not answer`);
     o.print('');
     o.print(`verify --traffic (xenbridge verify --traffic --netns ${n.dom0}): a capture on every hop, probes from dom0, each guest's vif checked against its bridge=`);
-    const traffic = await verifyTraffic(topology, dom0, { vifs: LAB_GUESTS.map((g) => ({ vif: g.vif, bridge: g.bridge })) });
+    const traffic = await verifyTraffic(topology, ctx, { vifs: LAB_GUESTS.map((g) => ({ vif: g.vif, bridge: g.bridge })) });
     for (const line of renderTraffic(traffic, o.tick)) o.print(line);
     checks.push({ name: 'verify --traffic', ok: traffic.ok });
     return { checks, names: n, topology };
   } finally {
     if (o.keep) o.print(`kept: explore with ip netns exec ${n.dom0} …; xenbridge show --netns ${n.dom0}; remove with: xenbridge lab --clean --prefix ${o.prefix}`);
-    else await cleanLab(host, n);
+    else await cleanLab(o.context, n);
   }
 };
 
-export const cleanLab = async (host: Runner, n: LabNames): Promise<void> => {
-  await teardownSandbox(host, n);
-  rmSync(runDir(n.dom0), { recursive: true, force: true });
+export const cleanLab = async (ctx: Context, n: LabNames): Promise<void> => {
+  await teardownSandbox(ctx.host, n);
+  rmSync(contextIn(ctx, n.dom0).runDir, { recursive: true, force: true });
 };

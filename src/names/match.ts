@@ -6,8 +6,7 @@
 import { XbError, type Problem } from '../errors.js';
 import { XEN_PORT_MAC } from '../model/net.js';
 import type { BridgeSpec, NameMatch, NameRule, Topology } from '../model/topology.js';
-import { dom0Of } from '../show/model.js';
-import { isNicLike, type HostState, type Link } from '../state/types.js';
+import { dom0Of, isNicLike, type HostState, type Link } from '../state/types.js';
 
 export interface RuleMatch {
   rule: NameRule;

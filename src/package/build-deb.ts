@@ -85,7 +85,8 @@ export const buildDeb = async (o: DebOptions): Promise<string> => {
   for (const d of walk(root).map((f) => dirname(f))) chmodSync(d, 0o755);
 
   const deb = join(o.outDir, `xenbridge_${pkg.version}_all.deb`);
-  const r = await runner.run('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, deb], { env: { SOURCE_DATE_EPOCH: String(Math.floor(date.getTime() / 1000)) } });
+  // env(1) adds the one variable: the runner passes this process's environment on as it is.
+  const r = await runner.run('env', [`SOURCE_DATE_EPOCH=${Math.floor(date.getTime() / 1000)}`, 'dpkg-deb', '--root-owner-group', '-Zxz', '--build', root, deb]);
   if (r.exitCode !== 0) throw new XbError('command', `dpkg-deb --build failed: ${r.stderr.trim()}`);
   return deb;
 };

@@ -5,7 +5,7 @@
  */
 import { XbError } from '../errors.js';
 import type { Topology } from '../model/topology.js';
-import { planRenames } from '../names/rename-plan.js';
+import { planRenames } from './rename-plan.js';
 import { canRenameLive, type Addr, type HostState, type Link, type Route } from '../state/types.js';
 import { desiredState, type Role, type Want, type WantAddr, type WantBridge, type WantLink } from './desired.js';
 import * as op from './steps.js';

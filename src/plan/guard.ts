@@ -6,11 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { XbError } from '../errors.js';
+import { GUARD_TABLE, MAP_IN, MAP_OUT } from '../model/guard-table.js';
 import type { VidRange } from '../model/topology.js';
-
-export const GUARD_TABLE = 'bridge xenbridge';
-export const MAP_IN = 'vifs-in';
-export const MAP_OUT = 'vifs-out';
 
 export interface VifGuard {
   /** The port's final name (ifname matching, so the chains may exist before a rename). */

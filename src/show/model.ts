@@ -1,5 +1,5 @@
 /** Live state -> the topology it implements (bridges, their uplink, dom0 veth, VLANs) plus vif ports. */
-import { isNicLike, linkByName, portsOf, type HostState, type Link } from '../state/types.js';
+import { dom0Of, isNicLike, linkByName, portsOf, type HostState, type Link } from '../state/types.js';
 
 export interface ShownVlan {
   id: number;
@@ -49,15 +49,6 @@ const gatewayOf = (s: HostState, dev: string): string | undefined => s.routes.fi
 
 const vidsOf = (s: HostState, dev: string): number[] =>
   s.vlans.filter((e) => e.dev === dev).flatMap((e) => Array.from({ length: (e.vidEnd ?? e.vid) - e.vid + 1 }, (_, i) => e.vid + i));
-
-/** A dom0 veth end: a veth whose peer is a port of `bridge` and which is itself no port. */
-export const dom0Of = (s: HostState, bridge: string): { dom0: Link; peer: Link } | undefined => {
-  for (const peer of portsOf(s, bridge).filter((p) => p.kind === 'veth' && p.link)) {
-    const dom0 = linkByName(s, peer.link ?? '');
-    if (dom0 && !dom0.master) return { dom0, peer };
-  }
-  return undefined;
-};
 
 const isVlanBridge = (s: HostState, b: Link): boolean =>
   portsOf(s, b.name).some((p) => p.kind === 'vlan' && !linkByName(s, p.link ?? '')?.master);

@@ -3,7 +3,7 @@
  */
 import { XbError, isXbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
-import { GUARD_TABLE, MAP_IN, MAP_OUT } from '../plan/guard.js';
+import { GUARD_TABLE, MAP_IN, MAP_OUT } from '../model/guard-table.js';
 
 export interface LiveGuard {
   dev: string;

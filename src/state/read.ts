@@ -19,13 +19,15 @@ const parseJsonLine = (line: string | undefined, what: string): unknown => {
   }
 };
 
-/**
- * XENBRIDGE_KERNEL plans as for another kernel: the tests reach the EBUSY (down-rename-up) path on
- * new ones. One reader, so the vif hook and apply cannot disagree about the kernel.
- */
-const kernelRelease = (): string => process.env.XENBRIDGE_KERNEL ?? release();
+export interface ReadOptions {
+  /**
+   * The kernel release planning assumes (the context's: the vif hook and apply must not disagree);
+   * default this one's. Tests reach the EBUSY (down-rename-up) path of new kernels with it.
+   */
+  kernel?: string;
+}
 
-export const readState = async (runner: Runner, opts: { bridgeVlans?: boolean } = {}): Promise<HostState> => {
+export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlans?: boolean } = {}): Promise<HostState> => {
   const r = await runner.batch('ip', READ_LINES, { json: true, details: true });
   if (!r.ok) {
     const first = r.stderr.split('\n')[0] ?? '';
@@ -39,7 +41,7 @@ export const readState = async (runner: Runner, opts: { bridgeVlans?: boolean } 
     links: withDevices(parseLinks(parseJsonLine(links, 'ip addr show')), sysfsLookup({ netns: runner.netns })),
     routes: [...parseRoutes(parseJsonLine(v4, 'ip route show'), 4), ...parseRoutes(parseJsonLine(v6, 'ip -6 route show'), 6)],
     vlans: [],
-    kernel: kernelRelease(),
+    kernel: opts.kernel ?? release(),
   };
   const filtering = state.links.some((l) => l.bridge?.vlanFiltering);
   if (opts.bridgeVlans || filtering) {
@@ -55,10 +57,10 @@ export const readState = async (runner: Runner, opts: { bridgeVlans?: boolean } 
  * Callers pass validated interface names only: each becomes part of a batch line.
  */
 /** What planning a topology needs: VLAN entries only when a bridge filters (one more process). */
-export const readStateFor = (t: { bridges: { mode: string }[] }, runner: Runner): Promise<HostState> =>
-  readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') });
+export const readStateFor = (t: { bridges: { mode: string }[] }, ctx: { runner: Runner; kernel: string }): Promise<HostState> =>
+  readState(ctx.runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering'), kernel: ctx.kernel });
 
-export const readLinks = async (runner: Runner, q: { names: string[]; masters?: string[]; vlansOf?: string }): Promise<HostState> => {
+export const readLinks = async (runner: Runner, q: ReadOptions & { names: string[]; masters?: string[]; vlansOf?: string }): Promise<HostState> => {
   const lines = [...new Set(q.names)].map((n) => `link show dev ${n}`).concat([...new Set(q.masters ?? [])].map((m) => `link show master ${m}`));
   const r = await runner.batch('ip', lines, { json: true, details: true, force: true });
   if (!r.ok && runner.netns !== undefined && /netns|namespace/i.test(r.stderr)) {
@@ -68,7 +70,7 @@ export const readLinks = async (runner: Runner, q: { names: string[]; masters?: 
   for (const line of r.stdout.split('\n').filter((l) => l.trim() !== '')) {
     for (const l of parseLinks(parseJsonLine(line, 'ip link show'))) seen.set(l.name, l);
   }
-  const state: HostState = { links: [...seen.values()], routes: [], vlans: [], kernel: kernelRelease() };
+  const state: HostState = { links: [...seen.values()], routes: [], vlans: [], kernel: q.kernel ?? release() };
   if (q.vlansOf !== undefined && seen.has(q.vlansOf)) {
     const b = await runner.batch('bridge', [`vlan show dev ${q.vlansOf}`], { json: true });
     if (b.ok) state.vlans = parseBridgeVlans(parseJsonLine(b.stdout.trim() || '[]', 'bridge vlan show'));

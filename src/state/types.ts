@@ -103,3 +103,12 @@ export const canRenameLive = (kernel: string): boolean => {
   const [maj = 0, min = 0] = kernel.split(/[.-]/).map(Number);
   return maj > 6 || (maj === 6 && min >= 3);
 };
+
+/** A dom0 veth end: a veth whose peer is a port of `bridge` and which is itself no port. */
+export const dom0Of = (s: HostState, bridge: string): { dom0: Link; peer: Link } | undefined => {
+  for (const peer of portsOf(s, bridge).filter((p) => p.kind === 'veth' && p.link)) {
+    const dom0 = linkByName(s, peer.link ?? '');
+    if (dom0 && !dom0.master) return { dom0, peer };
+  }
+  return undefined;
+};

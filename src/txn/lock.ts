@@ -129,9 +129,7 @@ const describeHolder = (file: string): string => {
   return `pid ${h.pid}${cmd ? ` (${cmd})` : ''}`;
 };
 
-export const lockLimitMs = (): number => Number(process.env.XENBRIDGE_LOCK_TIMEOUT ?? 30) * 1000;
-
-export const withLock = async <T>(dir: string, fn: () => Promise<T>, limitMs = lockLimitMs()): Promise<T> => {
+export const withLock = async <T>(dir: string, fn: () => Promise<T>, limitMs: number): Promise<T> => {
   const file = join(ensureDir(dir), 'lock');
   const mine = me();
   const start = Date.now();

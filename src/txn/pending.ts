@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { XbError } from '../errors.js';
-import type { Runner } from '../exec/runner.js';
+import type { Context } from '../context.js';
 import type { Step } from '../plan/steps.js';
 import { readHistory } from './execute.js';
 import { alive } from './lock.js';
@@ -88,16 +88,17 @@ export const refuseWhilePending = (dir: string): void => {
   });
 };
 
-const deadlineIn = (seconds: number): string => new Date(Date.now() + seconds * 1000).toISOString();
+const deadlineIn = (seconds: number, now: number): string => new Date(now + seconds * 1000).toISOString();
 
 /** Records the change and starts its timer before any step runs: no moment exists without a revert. */
-export const beginPending = async (runner: Runner, dir: string, steps: Step[], seconds: number, source: string): Promise<Pending> => {
+export const beginPending = async (ctx: Context, steps: Step[], seconds: number, source: string): Promise<Pending> => {
+  const dir = ctx.runDir;
   const p: Pending = {
-    id: randomBytes(4).toString('hex'), pid: process.pid, started: new Date().toISOString(), seconds, deadline: deadlineIn(seconds), source, applied: false, steps,
+    id: randomBytes(4).toString('hex'), pid: process.pid, started: new Date(ctx.now()).toISOString(), seconds, deadline: deadlineIn(seconds, ctx.now()), source, applied: false, steps,
   };
   writeRecord(pendingFile(dir), p);
   try {
-    p.timer = await startRevertTimer(runner, dir, p.id);
+    p.timer = await startRevertTimer(ctx, p.id);
   } catch (e) {
     removeFile(pendingFile(dir));
     throw e;
@@ -107,8 +108,8 @@ export const beginPending = async (runner: Runner, dir: string, steps: Step[], s
 };
 
 /** The admin's time to confirm starts once the change is in place, however long applying took. */
-export const markApplied = (dir: string, p: Pending, committed: string): Pending => {
-  const done = { ...p, applied: true, deadline: deadlineIn(p.seconds), committed };
+export const markApplied = (dir: string, p: Pending, committed: string, now: number): Pending => {
+  const done = { ...p, applied: true, deadline: deadlineIn(p.seconds, now), committed };
   writeRecord(pendingFile(dir), done);
   return done;
 };

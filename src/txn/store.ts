@@ -4,7 +4,7 @@
  * read; every write is durable (fsync) before the kernel is touched on its strength.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { XbError } from '../errors.js';
 import { ShapeError, type Check } from './shape.js';
 
@@ -13,9 +13,6 @@ import { ShapeError, type Check } from './shape.js';
  * 2: steps are typed ops (version 1 held batch lines).
  */
 export const RECORD_VERSION = 2;
-
-export const runDir = (netns: string | undefined, root = process.env.XENBRIDGE_RUN_DIR ?? '/run/xenbridge'): string =>
-  join(root, netns === undefined ? 'host' : `netns-${netns}`);
 
 const code = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 

@@ -6,14 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { Context } from '../context.js';
 import { XbError } from '../errors.js';
-import { detach, type Runner } from '../exec/runner.js';
+import { detach } from '../exec/runner.js';
+import { cliBin, DEFAULT_RUN_ROOT } from '../exec/paths.js';
 
 export type TimerInfo = { kind: 'systemd'; unit: string } | { kind: 'process'; pid: number };
-
-/** This package's CLI, absolute: what a timer, a unit or a hook runs. */
-export const cliBin = (): string => fileURLToPath(new URL('../../bin/xenbridge', import.meta.url));
 
 /** sd_booted(): systemd is PID 1 exactly when this directory exists. */
 export const systemdIsInit = (): boolean => existsSync('/run/systemd/system');
@@ -30,7 +28,9 @@ export interface TimerCommand {
   runDirRoot?: string;
 }
 
-export const timerArgs = (c: TimerCommand): string[] => [c.bin, 'revert-timer', '--id', c.id, ...(c.netns === undefined ? [] : ['--netns', c.netns])];
+export const timerArgs = (c: TimerCommand): string[] => [
+  c.bin, 'revert-timer', '--id', c.id, ...(c.netns === undefined ? [] : ['--netns', c.netns]), ...(c.runDirRoot === undefined ? [] : ['--run-dir', c.runDirRoot]),
+];
 
 export const unitName = (id: string): string => `xenbridge-revert-${id}.service`;
 
@@ -41,22 +41,26 @@ export const systemdRunArgs = (c: TimerCommand): string[] => [
   '--quiet',
   `--property=StandardOutput=append:${c.logFile}`,
   `--property=StandardError=append:${c.logFile}`,
-  ...(c.runDirRoot === undefined ? [] : [`--setenv=XENBRIDGE_RUN_DIR=${c.runDirRoot}`]),
   '--',
   c.node,
   ...timerArgs(c),
 ];
 
-export const startRevertTimer = async (runner: Runner, dir: string, id: string): Promise<TimerInfo> => {
-  const c: TimerCommand = { id, netns: runner.netns, node: process.execPath, bin: cliBin(), logFile: revertLog(dir), runDirRoot: process.env.XENBRIDGE_RUN_DIR };
+/**
+ * The timer is told its run directory on its command line, and never gets a failpoint: the
+ * failpoint is for the run under test, never for the timer that must clean up after it.
+ */
+export const startRevertTimer = async (ctx: Context, id: string): Promise<TimerInfo> => {
+  const c: TimerCommand = {
+    id, netns: ctx.runner.netns, node: process.execPath, bin: cliBin(), logFile: revertLog(ctx.runDir),
+    runDirRoot: ctx.runDirRoot === DEFAULT_RUN_ROOT ? undefined : ctx.runDirRoot,
+  };
   if (systemdIsInit()) {
-    const r = await runner.run('systemd-run', systemdRunArgs(c));
+    const r = await ctx.host.run('systemd-run', systemdRunArgs(c));
     if (r.exitCode !== 0) {
       throw new XbError('command', 'cannot start the revert timer with systemd-run; nothing was changed', { detail: r.stderr.split('\n').filter((l) => l !== '') });
     }
     return { kind: 'systemd', unit: unitName(id) };
   }
-  // The failpoint is for the apply under test, never for the timer that must clean up after it.
-  const env = { ...process.env, XENBRIDGE_FAILPOINT: undefined };
-  return { kind: 'process', pid: detach(c.node, timerArgs(c), { logFile: c.logFile, env }) };
+  return { kind: 'process', pid: detach(c.node, timerArgs(c), { logFile: c.logFile, env: ctx.env }) };
 };

@@ -21,7 +21,7 @@ export const ALL_RECORDS: RecordName[] = ['journal', 'history', 'pending', 'on-d
 /** The vif hook relies on these alone: a damaged history must not stop guests from starting. */
 export const HOOK_RECORDS: RecordName[] = ['journal', 'on-demand'];
 
-export const withTxn = async <T>(dir: string, fn: () => Promise<T>, opts: { records?: RecordName[]; lockMs?: number } = {}): Promise<T> =>
+export const withTxn = async <T>(dir: string, fn: () => Promise<T>, opts: { records?: RecordName[]; lockMs: number }): Promise<T> =>
   withLock(dir, async () => {
     for (const r of opts.records ?? ALL_RECORDS) readers[r](dir);
     return fn();

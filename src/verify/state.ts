@@ -1,7 +1,7 @@
 /** `xenbridge verify`: does the live state match the file, and is the layout free of known traps? */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isXbError, problemLines } from '../errors.js';
-import type { Runner } from '../exec/runner.js';
+import type { Context } from '../context.js';
 import type { Topology } from '../model/topology.js';
 import { makePlan } from '../plan/diff.js';
 import { opText } from '../plan/render.js';
@@ -10,7 +10,6 @@ import type { HostState } from '../state/types.js';
 import { lint, type Finding } from './lint.js';
 import { guardFindings } from './guards.js';
 import { readGuardChecks } from '../apply/guard-check.js';
-import { runDir } from '../txn/store.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -35,12 +34,12 @@ export const verifyState = (t: Topology, s: HostState): VerifyReport => {
  * Carrier and operstate reach userspace through the kernel's linkwatch, up to a second late, so a
  * report with differences or findings is read again before it is believed (as nmstate retries).
  */
-export const verifyTopology = async (t: Topology, runner: Runner, attempts = 3): Promise<VerifyReport> => {
-  let report = verifyState(t, await readStateFor(t, runner));
+export const verifyTopology = async (t: Topology, ctx: Context, attempts = 3): Promise<VerifyReport> => {
+  let report = verifyState(t, await readStateFor(t, ctx));
   for (let i = 1; i < attempts && (report.differences.length > 0 || report.findings.length > 0); i++) {
     await sleep(500);
-    report = verifyState(t, await readStateFor(t, runner));
+    report = verifyState(t, await readStateFor(t, ctx));
   }
-  const guards = guardFindings(await readGuardChecks(runner, runDir(runner.netns)));
+  const guards = guardFindings(await readGuardChecks(ctx.runner, ctx.runDir));
   return { ...report, ok: report.ok && !guards.some((f) => f.level === 'error'), findings: [...report.findings, ...guards] };
 };

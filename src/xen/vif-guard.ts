@@ -9,7 +9,7 @@ import { ipFamily, MAC_RE, parseCidr } from '../model/net.js';
 import { guardDigest, type VifGuard } from '../plan/guard.js';
 import type { Step } from '../plan/steps.js';
 import { addGuard, delGuard } from '../plan/steps-guard.js';
-import type { VifTarget } from './vif-target.js';
+import type { VifTarget } from '../plan/vif-target.js';
 
 const addressOf = (raw: string, item: string): string => {
   if (ipFamily(item) !== 0) return item;

@@ -5,52 +5,52 @@
  */
 import { loadTopology } from '../config/validate.js';
 import { XbError, isXbError } from '../errors.js';
-import { createRunner, type Runner } from '../exec/runner.js';
+import type { Context } from '../context.js';
 import { commitRun, execute } from '../txn/execute.js';
 import { recoverVifLocked } from '../txn/recover-run.js';
-import { lockLimitMs } from '../txn/lock.js';
 import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
 
 import { forgetOnDemand, recordOnDemand } from '../txn/on-demand.js';
-import { runDir } from '../txn/store.js';
 import { ifnameProblem } from '../model/ifname.js';
 import type { Topology } from '../model/topology.js';
 import { readLinks } from '../state/read.js';
 import type { Link } from '../state/types.js';
-import { parseBridgeRequest } from './bridge-spec.js';
+import { parseBridgeRequest } from '../model/bridge-spec.js';
 import { parseHotplug, validXenbusPath, type VifEvent } from './hotplug-env.js';
 import { HOTPLUG_LOG, logEvent, type EventLog } from './hotplug-log.js';
 import { planOffline, planOnDemandCleanup, planOnline } from './vif-plan.js';
-import { resolveTarget, type VifTarget } from './vif-target.js';
+import { resolveTarget, type VifTarget } from '../plan/vif-target.js';
 import { ownLink, vifnameFor } from './vif-owner.js';
 import { forgetVifRecord, readVifRecord, writeVifRecord } from './vif-record.js';
 import { guardOf, planGuard } from './vif-guard.js';
 import { forgetGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
-import { combineVlanKey } from './vlan-key.js';
+import { combineVlanKey } from '../model/vlan-key.js';
 import type { VifGuard } from '../plan/guard.js';
-import { frontendMtu, readVifKeys, writeStatus, type VifKey } from './xenstore.js';
+import { frontendMtu, readVifKeys, writeStatus, xenstoreOf, type VifKey, type Xenstore } from '../state/xenstore.js';
 
 /** libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT): the hook gives up on the lock well before, naming its holder. */
 const HOOK_LOCK_MS = 20_000;
 
-export interface HookContext {
+export interface HookEvent {
   argv: string[];
+  /** The hotplug script's environment as Xen sets it: vif, XENBUS_PATH, INTERFACE. */
   env: Record<string, string | undefined>;
   topologyFile: string;
-  netns?: string;
   /** Xen's hotplug log (default /var/log/xen/xen-hotplug.log). */
   logFile?: string;
 }
 
+const hookLockMs = (ctx: Context): number => Math.min(ctx.lockTimeoutMs, HOOK_LOCK_MS);
+
 type Keys = Partial<Record<VifKey, string>>;
 
-const targetOf = (keys: Keys, t: Topology): VifTarget => {
+export const targetOf = (keys: Keys, t: Topology): VifTarget => {
   const raw = keys.bridge ?? (t.bridges.length === 1 ? t.bridges[0]?.name : undefined);
   if (raw === undefined) throw new XbError('xenstore', `xenstore bridge is not set and the topology has ${t.bridges.length} bridges: set bridge= in the vif spec`);
   return resolveTarget(combineVlanKey(parseBridgeRequest(raw), keys.vlan), t);
 };
 
-const mtuOf = (keys: Keys): number | undefined => {
+export const mtuOf = (keys: Keys): number | undefined => {
   if (keys.mtu === undefined || keys.mtu === '') return undefined;
   const n = Number(keys.mtu);
   if (!/^\d+$/.test(keys.mtu) || n < 68 || n > 65535) throw new XbError('xenstore', `mtu "${keys.mtu}" is not an MTU (68-65535)`);
@@ -65,7 +65,8 @@ const describe = (t: VifTarget, name: string, mtu: number | undefined, g: VifGua
 };
 
 /** The event's log line, and the MTU the port got (the guest's frontend is told it, as set_mtu does). */
-const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<{ text: string; mtu?: number }> => {
+const online = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Promise<{ text: string; mtu?: number }> => {
+  const { runner, runDir: dir } = ctx;
   const target = targetOf(keys, t);
   const name = vifnameFor(ev, keys.vifname, t);
   let mtu = mtuOf(keys);
@@ -77,6 +78,7 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
     const od = target.onDemand;
     const rec = readVifRecord(dir, ev);
     const s = await readLinks(runner, {
+      kernel: ctx.kernel,
       names: [ev.dev, name, ...(rec ? [rec.name] : []), target.bridge, target.spec.dom0.ifname, ...(od ? [od.device] : [])],
       vlansOf: target.spec.mode === 'filtering' ? name : undefined,
     });
@@ -93,12 +95,13 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir
     // The guard goes in first: it matches the port by its final name, so no frame passes unguarded.
     const j = await execute(runner, dir, [...planGuard(dir, name, guard), ...plan.setup], `vif ${name}`);
     commitRun(dir, j, () => (guard ? saveGuardRecord(dir, guard) : forgetGuardRecord(dir, name)));
-  }, { records: HOOK_RECORDS, lockMs: Math.min(lockLimitMs(), HOOK_LOCK_MS) });
+  }, { records: HOOK_RECORDS, lockMs: hookLockMs(ctx) });
   return { text: `${ev.action} ${describe(target, name, mtu, guard)}${notes}`, mtu };
 };
 
 /** Offline acts on the guest's own link only, whatever xenstore's vifname says now. */
-const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, dir: string): Promise<string> => {
+const offline = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Promise<string> => {
+  const { runner, runDir: dir } = ctx;
   let target: VifTarget | undefined;
   try {
     target = targetOf(keys, t);
@@ -110,7 +113,7 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
     const recovered = await recoverVifLocked(runner, dir);
     const rec = readVifRecord(dir, ev);
     const asked = keys.vifname ? [ev.typeIf === 'tap' ? `${keys.vifname}-emu` : keys.vifname].filter((n) => !ifnameProblem(n)) : [];
-    const s = await readLinks(runner, { names: [ev.dev, ...(rec ? [rec.name] : []), ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
+    const s = await readLinks(runner, { kernel: ctx.kernel, names: [ev.dev, ...(rec ? [rec.name] : []), ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
     let own: Link | undefined;
     let why = recovered ? `; ${recovered}` : '';
     try {
@@ -132,21 +135,21 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, runner: Runner, di
     const note = own ? (steps.length === 0 ? ' (already detached)' : '') : ' (already gone)';
     const other = asked.find((n) => n !== ev.dev && n !== own?.name);
     return `${ev.action} ${own?.name ?? ev.dev}${note}${removed}${other ? `; ${other} left alone: not this guest's device` : ''}${why}`;
-  }, { records: HOOK_RECORDS, lockMs: Math.min(lockLimitMs(), HOOK_LOCK_MS) });
+  }, { records: HOOK_RECORDS, lockMs: hookLockMs(ctx) });
   forgetVifRecord(dir, ev);
   return text;
 };
 
 /** Attach a vif as an xl `online` would, minus xenstore: for the lab and for tests of the attach path. */
-export const attachVif = async (runner: Runner, t: Topology, dev: string, bridge: string, mac?: string): Promise<void> => {
+export const attachVif = async (ctx: Context, t: Topology, dev: string, bridge: string, mac?: string): Promise<void> => {
   const m = /^vif(\d+)\.(\d+)$/.exec(dev);
   if (!m) throw new XbError('usage', `${dev} is not a vif name (vifD.N)`);
   const ev: VifEvent = { action: 'online', typeIf: 'vif', dev, xenbusPath: `backend/vif/${m[1]}/${m[2]}`, domid: Number(m[1]), devid: Number(m[2]) };
-  await online(ev, { bridge, ...(mac ? { mac } : {}) }, t, runner, runDir(runner.netns));
+  await online(ev, { bridge, ...(mac ? { mac } : {}) }, t, ctx);
 };
 
 /** The error goes to xl (hotplug-error, so xl fails at once with it) and to the logs. */
-const reportError = async (xs: Runner, log: EventLog, path: string, domid: number, line: string): Promise<void> => {
+const reportError = async (xs: Xenstore, log: EventLog, path: string, domid: number, line: string): Promise<void> => {
   const logged = logEvent(log, domid, line, 'err');
   try {
     await writeStatus(xs, path, { error: line });
@@ -156,29 +159,27 @@ const reportError = async (xs: Runner, log: EventLog, path: string, domid: numbe
   await logged;
 };
 
-export const runVifHook = async (ctx: HookContext): Promise<void> => {
-  const xs = createRunner();
-  const log: EventLog = { file: ctx.logFile ?? HOTPLUG_LOG, runner: xs };
+export const runVifHook = async (h: HookEvent, ctx: Context): Promise<void> => {
+  const xs = xenstoreOf(ctx);
+  const log: EventLog = { file: h.logFile ?? HOTPLUG_LOG, runner: ctx.host };
   let ev: VifEvent;
   try {
-    ev = parseHotplug(ctx.argv, ctx.env);
+    ev = parseHotplug(h.argv, h.env);
   } catch (e) {
-    const path = validXenbusPath(ctx.env);
+    const path = validXenbusPath(h.env);
     if (path !== undefined) await reportError(xs, log, path, Number(path.split('/')[2]), `usage error: ${(e as Error).message}`);
     throw e;
   }
-  const runner = createRunner(ctx.netns);
-  const dir = runDir(ctx.netns);
   try {
     const keys = await readVifKeys(xs, ev.xenbusPath);
-    const t = loadTopology(ctx.topologyFile);
+    const t = loadTopology(h.topologyFile);
     if (ev.action === 'online' || ev.action === 'add') {
-      const r = await online(ev, keys, t, runner, dir);
+      const r = await online(ev, keys, t, ctx);
       // The status write and the log line are independent: neither waits for the other.
       const logged = logEvent(log, ev.domid, r.text, 'notice');
       if (ev.action === 'online') await writeStatus(xs, ev.xenbusPath, 'connected', r.mtu === undefined ? [] : [frontendMtu(ev.domid, ev.devid, r.mtu)]);
       await logged;
-    } else await logEvent(log, ev.domid, await offline(ev, keys, t, runner, dir), 'notice');
+    } else await logEvent(log, ev.domid, await offline(ev, keys, t, ctx), 'notice');
   } catch (e) {
     const err = isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     await reportError(xs, log, ev.xenbusPath, ev.domid, `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`);

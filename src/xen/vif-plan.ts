@@ -9,7 +9,7 @@ import * as op from '../plan/steps.js';
 import type { Step } from '../plan/steps.js';
 import { diffVlanEntries, freshPortEntries } from '../plan/vlan-entries.js';
 import { canRenameLive, linkByName, portsOf, type HostState, type Link } from '../state/types.js';
-import type { VifTarget } from './vif-target.js';
+import type { VifTarget } from '../plan/vif-target.js';
 
 export interface OnlineInput {
   dev: string;

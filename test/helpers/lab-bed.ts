@@ -5,14 +5,22 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { contextIn, createContext, type Context, type ContextOptions } from '../../src/context.js';
 import { createRunner, type Runner } from '../../src/exec/runner.js';
 import { LAB_GUESTS, type LabGuest } from '../../src/lab/example.js';
 import { buildSandbox, labNames, teardownSandbox, type LabNames } from '../../src/lab/sandbox.js';
+import { ROOT } from './sh.js';
 
 let counter = 0;
 
 export interface LabBed {
   names: LabNames;
+  /** The root of the run directories (the VM bed's XENBRIDGE_RUN_DIR, or a private one). */
+  runDirRoot: string;
+  /** dom0's context: what the library's entry points take. */
+  ctx: Context;
+  /** dom0's context with other settings (a failpoint, an environment for the fake xenstore). */
+  with(o: Partial<ContextOptions>): Context;
   dom0: Runner;
   sw: Runner;
   guest(vif: string): Runner;
@@ -23,15 +31,21 @@ export interface LabBed {
   cleanup(): Promise<void>;
 }
 
+let privateRoot: string | undefined;
+
 export const makeLabBed = async (): Promise<LabBed> => {
-  process.env.XENBRIDGE_RUN_DIR ??= mkdtempSync(join(tmpdir(), 'xenbridge-vlan-'));
+  const runDirRoot = process.env.XENBRIDGE_RUN_DIR ?? (privateRoot ??= mkdtempSync(join(tmpdir(), 'xenbridge-vlan-')));
   const names = labNames(`xv${process.pid % 10000}${counter++}`);
   const host = createRunner();
   await buildSandbox(host, names);
-  const dom0 = createRunner(names.dom0);
+  const ctx = createContext({ netns: names.dom0, runDirRoot });
+  const dom0 = ctx.runner;
   const guestOf = (vif: string): LabGuest => LAB_GUESTS.find((g) => g.vif === vif) ?? (() => { throw new Error(vif); })();
   const bed: LabBed = {
     names,
+    runDirRoot,
+    ctx,
+    with: (o) => contextIn(ctx, names.dom0, o),
     dom0,
     sw: createRunner(names.sw),
     guest: (vif) => createRunner(names.guest(guestOf(vif))),
@@ -56,3 +70,7 @@ export const makeLabBed = async (): Promise<LabBed> => {
   };
   return bed;
 };
+
+/** The environment under which xenstore-* are the file-backed fakes keeping their keys under store. */
+export const fakeXenstoreEnv = (store: string): Record<string, string | undefined> =>
+  ({ ...process.env, XENSTORE_DIR: store, PATH: `${join(ROOT, 'test/fixtures/xenstore')}:${process.env.PATH ?? ''}` });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyTopology } from '../../src/apply/apply.js';
 import { parseTopology } from '../../src/config/validate.js';
+import { createContext } from '../../src/context.js';
 import { createRunner } from '../../src/exec/runner.js';
 import { readCapture, startCaptures, stopCaptures } from '../../src/verify/traffic/capture.js';
 import { verifyTraffic } from '../../src/verify/traffic/traffic.js';
@@ -21,12 +22,12 @@ let cfg: string;
 
 beforeAll(async () => {
   ({ sb, cfg } = await sandboxWithTopology(TOPOLOGY));
-  process.env.XENBRIDGE_RUN_DIR = sb.runDir;
-  await applyTopology(parseTopology(TOPOLOGY), createRunner(sb.dom0));
+  await applyTopology(parseTopology(TOPOLOGY), dom0Ctx());
 });
 afterAll(async () => sb.cleanup());
 
-const verify = () => verifyTraffic(parseTopology(TOPOLOGY), createRunner(sb.dom0));
+const dom0Ctx = () => createContext({ netns: sb.dom0, runDirRoot: sb.runDir });
+const verify = () => verifyTraffic(parseTopology(TOPOLOGY), dom0Ctx());
 
 const waitFor = async (what: string, ok: (s: HostState) => boolean): Promise<void> => {
   for (let i = 0; i < 40; i++) {

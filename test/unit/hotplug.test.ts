@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/validate.js';
 import { errorMessage } from '../helpers/errors.js';
-import { parseBridgeRequest } from '../../src/xen/bridge-spec.js';
+import { parseBridgeRequest } from '../../src/model/bridge-spec.js';
 import { parseHotplug } from '../../src/xen/hotplug-env.js';
-import { resolveTarget } from '../../src/xen/vif-target.js';
+import { resolveTarget } from '../../src/plan/vif-target.js';
 
 const env = { vif: 'vif3.1', XENBUS_PATH: 'backend/vif/3/1', XENBUS_TYPE: 'vif', XENBUS_BASE_PATH: 'backend', netdev: '', script: '/etc/xen/scripts/vif-xenbridge' };
 const message = errorMessage;

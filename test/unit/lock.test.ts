@@ -82,7 +82,7 @@ describe('the run-directory lock', () => {
       most = Math.max(most, ++inside);
       await new Promise((r) => setTimeout(r, 20));
       inside--;
-    });
+    }, 5000);
     await Promise.all(Array.from({ length: 8 }, job));
     expect(most).toBe(1);
   });

@@ -9,6 +9,10 @@ describe('the revert timer command', () => {
     expect(timerArgs({ ...cmd, netns: undefined })).toEqual(['/opt/xenbridge/bin/xenbridge', 'revert-timer', '--id', 'ab12cd34']);
   });
 
+  it('is told a run directory other than /run/xenbridge on its command line, not through the environment', () => {
+    expect(timerArgs({ ...cmd, runDirRoot: '/tmp/xb' })).toEqual(['/opt/xenbridge/bin/xenbridge', 'revert-timer', '--id', 'ab12cd34', '--netns', 'lab', '--run-dir', '/tmp/xb']);
+  });
+
   it('under systemd is a transient unit logging to revert.log, garbage-collected even if it fails', () => {
     expect(systemdRunArgs({ ...cmd, runDirRoot: '/tmp/xb' })).toEqual([
       '--unit=xenbridge-revert-ab12cd34.service',
@@ -17,11 +21,9 @@ describe('the revert timer command', () => {
       '--quiet',
       '--property=StandardOutput=append:/run/xenbridge/netns-lab/revert.log',
       '--property=StandardError=append:/run/xenbridge/netns-lab/revert.log',
-      '--setenv=XENBRIDGE_RUN_DIR=/tmp/xb',
       '--',
-      '/usr/bin/node', '/opt/xenbridge/bin/xenbridge', 'revert-timer', '--id', 'ab12cd34', '--netns', 'lab',
+      '/usr/bin/node', '/opt/xenbridge/bin/xenbridge', 'revert-timer', '--id', 'ab12cd34', '--netns', 'lab', '--run-dir', '/tmp/xb',
     ]);
-    expect(systemdRunArgs(cmd)).not.toContain('--setenv=XENBRIDGE_RUN_DIR=/tmp/xb');
     expect(unitName('ab12cd34')).toBe('xenbridge-revert-ab12cd34.service');
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/validate.js';
 import { errorMessage } from '../helpers/errors.js';
-import { parseBridgeRequest } from '../../src/xen/bridge-spec.js';
-import { resolveTarget } from '../../src/xen/vif-target.js';
-import { combineVlanKey, parseVlanKey } from '../../src/xen/vlan-key.js';
+import { parseBridgeRequest } from '../../src/model/bridge-spec.js';
+import { resolveTarget } from '../../src/plan/vif-target.js';
+import { combineVlanKey, parseVlanKey } from '../../src/model/vlan-key.js';
 
 const message = errorMessage;
 

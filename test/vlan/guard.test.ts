@@ -10,8 +10,7 @@ import { parseTopology } from '../../src/config/validate.js';
 import { LAB_CHECKS, LAB_GUESTS, labGuestMac, labTopology } from '../../src/lab/example.js';
 import { runVifHook } from '../../src/xen/vif-hook.js';
 import { sendAndCapture, type FrameSpec } from '../helpers/frames.js';
-import { makeLabBed, type LabBed } from '../helpers/lab-bed.js';
-import { ROOT } from '../helpers/sh.js';
+import { fakeXenstoreEnv, makeLabBed, type LabBed } from '../helpers/lab-bed.js';
 
 const ACCESS = labGuestMac('vif1.0');
 const TRUNK = labGuestMac('vif2.0');
@@ -27,21 +26,18 @@ for (const mode of ['classic', 'filtering'] as const) {
 
     beforeAll(async () => {
       bed = await makeLabBed();
-      const store = join(process.env.XENBRIDGE_RUN_DIR!, `${bed.names.dom0}-xenstore`);
-      const cfg = join(process.env.XENBRIDGE_RUN_DIR!, `${bed.names.dom0}.yaml`);
+      const store = join(bed.runDirRoot, `${bed.names.dom0}-xenstore`);
+      const cfg = join(bed.runDirRoot, `${bed.names.dom0}.yaml`);
       writeFileSync(cfg, labTopology(mode));
-      process.env.XENSTORE_DIR = store;
-      process.env.PATH = `${join(ROOT, 'test/fixtures/xenstore')}:${process.env.PATH}`;
-      process.env.XENBRIDGE_HOTPLUG_LOG = join(store, 'hotplug.log');
       // The file-backed xenstore is a shell script: under emulation on a busy host it can take seconds.
-      process.env.XENBRIDGE_XENSTORE_TIMEOUT = '120';
-      await applyTopology(parseTopology(labTopology(mode)), bed.dom0);
+      const ctx = bed.with({ env: fakeXenstoreEnv(store), xenstoreTimeoutMs: 120_000 });
+      await applyTopology(parseTopology(labTopology(mode)), ctx);
       for (const [i, g] of LAB_GUESTS.entries()) {
         const base = join(store, `backend/vif/${i + 1}/0`);
         mkdirSync(base, { recursive: true });
         const keys = { bridge: g.bridge, mac: labGuestMac(g.vif), ...(IPS[g.vif] ? { ip: IPS[g.vif] } : {}) };
         for (const [k, v] of Object.entries(keys)) writeFileSync(join(base, k), v);
-        await runVifHook({ argv: ['online', 'type_if=vif'], env: { vif: g.vif, XENBUS_PATH: `backend/vif/${i + 1}/0` }, topologyFile: cfg, netns: bed.names.dom0 });
+        await runVifHook({ argv: ['online', 'type_if=vif'], env: { vif: g.vif, XENBUS_PATH: `backend/vif/${i + 1}/0` }, topologyFile: cfg, logFile: join(store, 'hotplug.log') }, ctx);
       }
     });
     afterAll(async () => bed.cleanup());

@@ -34,7 +34,7 @@ const talk = async (...to: string[]): Promise<void> => {
 const discovered = async (o: { file?: Topology; networks?: (number | 'untagged')[] } = {}): Promise<TrafficReport> => {
   const found = o.file ? { topology: o.file, wire: [] } : await discoverLive(bed.dom0, 1);
   // Emulation on a loaded machine: a probe process can take seconds just to start.
-  return verifyTraffic(found.topology, bed.dom0, { guests: true, wire: found.wire, networks: o.networks, waitSeconds: 3 });
+  return verifyTraffic(found.topology, bed.ctx, { guests: true, wire: found.wire, networks: o.networks, waitSeconds: 3 });
 };
 
 /** Per path: ok, or where frames vanish and the rules that explain it; then the layout errors. */
@@ -75,7 +75,7 @@ describe("the seed's layout: dom0's VLAN device on the bridge's NIC", () => {
   it('the CLI, no file: exit 3, peth0.10 named, the fix said, one pcap per hop kept', async () => {
     await build(LAYOUTS.naive);
     await talk('10.10.0.1');
-    const dir = `${process.env.XENBRIDGE_RUN_DIR}/pcaps-${bed.names.dom0}`;
+    const dir = `${bed.runDirRoot}/pcaps-${bed.names.dom0}`;
     const r = await cli(['verify', '--traffic', '--discover', '--netns', bed.names.dom0, '--pcap-dir', dir], { ...process.env as Record<string, string> });
     expect(r.code, r.stdout + r.stderr).toBe(3);
     expect(r.stdout).toMatch(/diagnosis \[vlan-device-steals-vid\]: peth0\.10 \(VLAN 10\) sits on peth0, a port of xenbr0/);

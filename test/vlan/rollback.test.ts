@@ -15,20 +15,15 @@ afterAll(async () => bed.cleanup());
 describe('fault at every step of the classic VLAN apply', () => {
   it('rolls back to exactly the state before, whichever step fails', async () => {
     const t = parseTopology(labTopology('classic'));
-    const n = (await planTopology(t, bed.dom0)).steps.length;
+    const n = (await planTopology(t, bed.ctx)).steps.length;
     expect(n).toBeGreaterThan(20);
     const before = await bed.dump();
     for (let k = 0; k < n; k++) {
-      process.env.XENBRIDGE_FAILPOINT = String(k);
-      try {
-        const err = await applyTopology(t, bed.dom0).then(() => undefined, (e: unknown) => e);
-        expect(isXbError(err) && err.kind, `step ${k}`).toBe('rolled-back');
-      } finally {
-        delete process.env.XENBRIDGE_FAILPOINT;
-      }
+      const err = await applyTopology(t, bed.with({ failpoint: { kill: false, at: k } })).then(() => undefined, (e: unknown) => e);
+      expect(isXbError(err) && err.kind, `step ${k}`).toBe('rolled-back');
       expect(await bed.dump(), `after a failure at step ${k}`).toBe(before);
     }
-    await applyTopology(t, bed.dom0);
+    await applyTopology(t, bed.ctx);
     expect(await bed.ping(bed.dom0, '10.10.0.1')).toBe(true);
   });
 });

@@ -38,10 +38,10 @@ describe('the naive network-bridge layout (VLAN device on the NIC that is a brid
 describe.each(['classic', 'filtering'] as const)('the same intent applied by xenbridge, %s mode', (mode) => {
   it('reaches every network from dom0 and from access, trunk and untagged guests', async () => {
     const t = parseTopology(labTopology(mode));
-    await applyTopology(t, bed.dom0);
-    await attachVif(bed.dom0, t, 'vif1.0', 'xenbr0.10', labGuestMac('vif1.0'));
-    await attachVif(bed.dom0, t, 'vif2.0', 'xenbr0:10:20', labGuestMac('vif2.0'));
-    await attachVif(bed.dom0, t, 'vif3.0', 'xenbr0', labGuestMac('vif3.0'));
+    await applyTopology(t, bed.ctx);
+    await attachVif(bed.ctx, t, 'vif1.0', 'xenbr0.10', labGuestMac('vif1.0'));
+    await attachVif(bed.ctx, t, 'vif2.0', 'xenbr0:10:20', labGuestMac('vif2.0'));
+    await attachVif(bed.ctx, t, 'vif3.0', 'xenbr0', labGuestMac('vif3.0'));
     const paths: [string, boolean][] = await Promise.all([
       ['dom0 untagged', bed.ping(bed.dom0, '192.0.2.1')],
       ['dom0 VLAN 10', bed.ping(bed.dom0, '10.10.0.1')],
@@ -62,7 +62,7 @@ describe('an admin-made VLAN device on the NIC', () => {
     await bed.batch(bed.dom0, ['link add link eth0 name eth0.10 type vlan id 10', 'addr add 10.10.0.2/24 dev eth0.10', 'link set dev eth0.10 up']);
     expect(await bed.ping(bed.dom0, '10.10.0.1')).toBe(true);
     const t = parseTopology('version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n    vlans: [{id: 10}]\n');
-    const r = await applyTopology(t, bed.dom0);
+    const r = await applyTopology(t, bed.ctx);
     expect(r.plan.steps.map((s) => render(s.op).line)).toEqual(expect.arrayContaining(['link del dev eth0.10', 'link add link eth0 name eth0.10 type vlan id 10', 'addr add 10.10.0.2/24 dev xenbr0v10']));
     const s = await readState(bed.dom0);
     const dev = s.links.find((l) => l.name === 'eth0.10');
@@ -75,7 +75,7 @@ describe('an admin-made VLAN device on the NIC', () => {
     await bed.batch(bed.dom0, ['link add link eth0 name eth0.30 type vlan id 30']);
     const before = await bed.dump();
     const t = parseTopology('version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n');
-    await expect(applyTopology(t, bed.dom0)).rejects.toThrow('eth0.30 (VLAN 30) sits on the NIC eth0, which becomes a bridge port; it would steal VLAN 30 from xenbr0');
+    await expect(applyTopology(t, bed.ctx)).rejects.toThrow('eth0.30 (VLAN 30) sits on the NIC eth0, which becomes a bridge port; it would steal VLAN 30 from xenbr0');
     expect(await bed.dump()).toBe(before);
   });
 });
@@ -85,8 +85,8 @@ describe('apply -> stop cycles', () => {
     const before = await bed.dump();
     const t = parseTopology(labTopology('classic'));
     for (let i = 0; i < 2; i++) {
-      await applyTopology(t, bed.dom0);
-      expect((await stopNetwork(bed.dom0)).errors).toEqual([]);
+      await applyTopology(t, bed.ctx);
+      expect((await stopNetwork(bed.ctx)).errors).toEqual([]);
       expect(await bed.dump()).toBe(before);
     }
   });

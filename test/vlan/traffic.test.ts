@@ -5,6 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyTopology } from '../../src/apply/apply.js';
+import { createContext } from '../../src/context.js';
+import { createRunner } from '../../src/exec/runner.js';
 import { parseTopology } from '../../src/config/validate.js';
 import { LAB_GUESTS, labGuestMac, labTopology } from '../../src/lab/example.js';
 import { runLab } from '../../src/lab/run-lab.js';
@@ -13,8 +15,7 @@ import { listenTraffic } from '../../src/verify/traffic/listen.js';
 import { renderTraffic } from '../../src/verify/traffic/report.js';
 import { verifyTraffic, type TrafficOptions, type TrafficReport } from '../../src/verify/traffic/traffic.js';
 import { attachVif } from '../../src/xen/vif-hook.js';
-import { makeLabBed, type LabBed } from '../helpers/lab-bed.js';
-import { ROOT } from '../helpers/sh.js';
+import { fakeXenstoreEnv, makeLabBed, type LabBed } from '../helpers/lab-bed.js';
 
 let bed: LabBed;
 beforeEach(async () => {
@@ -27,12 +28,12 @@ const GUESTS = LAB_GUESTS.map((g) => ({ vif: g.vif, bridge: g.bridge }));
 /** The lab as `xenbridge lab` builds it: the example topology applied, three guests attached by the hook's code. */
 const labUp = async (mode: BridgeMode, guests = GUESTS): Promise<Topology> => {
   const t = parseTopology(labTopology(mode));
-  await applyTopology(t, bed.dom0);
-  for (const g of guests) await attachVif(bed.dom0, t, g.vif, g.bridge, labGuestMac(g.vif));
+  await applyTopology(t, bed.ctx);
+  for (const g of guests) await attachVif(bed.ctx, t, g.vif, g.bridge, labGuestMac(g.vif));
   return t;
 };
 
-const traffic = (t: Topology, o: TrafficOptions = {}): Promise<TrafficReport> => verifyTraffic(t, bed.dom0, { vifs: GUESTS, ...o });
+const traffic = (t: Topology, o: TrafficOptions = {}): Promise<TrafficReport> => verifyTraffic(t, bed.ctx, { vifs: GUESTS, ...o });
 
 /** Per path: ok, and where frames vanish with the rules that explain it. */
 const outcome = (r: TrafficReport) => Object.fromEntries(r.paths.map((p) => [p.spec.id, p.ok ? 'ok' : {
@@ -70,7 +71,7 @@ describe('broken layouts: the first failing hop and the rule that explains it', 
     expect(outcome(r), show(r)).toEqual({ 'vlan 10': { at: 'arp request at vif2.0 after peth0', rules: ['vlan-device-steals-vid vif2.0'] } });
     expect(r.paths[0]?.diagnoses[0]?.message).toMatch(/^peth0\.10 \(VLAN 10\) sits on peth0, a port of xenbr0: /);
     // Passively too: the switch's VLAN 10 broadcasts arrive on peth0 and never reach the trunk guest.
-    const heard = await listenTraffic(t, bed.dom0, {
+    const heard = await listenTraffic(t, bed.ctx, {
       seconds: 1, vifs: [{ vif: 'vif2.0', bridge: 'xenbr0:10' }], networks: [10],
       onListening: async () => void (await bed.sw.run('arping', ['-c', '1', '-w', '1', '-I', 'sw0.10', '10.10.0.99'], { inNetns: true })),
     });
@@ -121,13 +122,11 @@ describe('broken layouts: the first failing hop and the rule that explains it', 
   });
 
   it('a vif on the wrong VLAN: xenstore says xenbr0.10, the kernel has it in xenbr0v20', async () => {
-    const store = join(process.env.XENBRIDGE_RUN_DIR!, `${bed.names.dom0}-xenstore`);
+    const store = join(bed.runDirRoot, `${bed.names.dom0}-xenstore`);
     mkdirSync(join(store, 'backend/vif/1/0'), { recursive: true });
     writeFileSync(join(store, 'backend/vif/1/0/bridge'), 'xenbr0.10');
-    process.env.XENSTORE_DIR = store;
-    process.env.PATH = `${join(ROOT, 'test/fixtures/xenstore')}:${process.env.PATH}`;
     const t = await labUp('classic', [{ vif: 'vif1.0', bridge: 'xenbr0.20' }]);
-    const r = await traffic(t, { vifs: [{ vif: 'vif1.0' }], networks: [10] });
+    const r = await traffic(t, { vifs: [{ vif: 'vif1.0' }], networks: [10], xenstore: createRunner(undefined, { env: fakeXenstoreEnv(store) }) });
     expect(outcome(r), show(r)).toEqual({ 'vlan 10': { at: 'arp request at vif1.0 after xenbr0v10', rules: ['vif-wrong-bridge vif1.0'] } });
     expect(r.paths[0]?.diagnoses[0]?.message).toBe('vif1.0 is a port of xenbr0v20 (VLAN 20), but its xenstore bridge=xenbr0.10 asks for xenbr0v10 (VLAN 10): the ARP request cannot reach it');
   });
@@ -137,7 +136,7 @@ describe('--listen and the lab', () => {
   it('listen flags a VLAN on the uplink that no port expects, and nothing for the VLANs the file has', async () => {
     const t = await labUp('classic');
     await bed.batch(bed.sw, ['link add link sw0 name sw0.30 type vlan id 30', 'link set dev sw0.30 up']);
-    const r = await listenTraffic(t, bed.dom0, {
+    const r = await listenTraffic(t, bed.ctx, {
       seconds: 1, vifs: GUESTS,
       onListening: async () => {
         await Promise.all(['sw0.10', 'sw0.30'].map((dev) => bed.sw.run('arping', ['-c', '1', '-w', '1', '-I', dev, '10.99.0.1'], { inNetns: true })));
@@ -152,7 +151,7 @@ describe('--listen and the lab', () => {
 
   it('xenbridge lab runs verify --traffic last and every path passes', async () => {
     const lines: string[] = [];
-    const r = await runLab({ mode: 'classic', prefix: `xt${process.pid % 1000}`, keep: false, print: (l) => lines.push(l), tick: (ok) => (ok ? 'ok' : 'FAIL') });
+    const r = await runLab({ mode: 'classic', prefix: `xt${process.pid % 1000}`, keep: false, print: (l) => lines.push(l), tick: (ok) => (ok ? 'ok' : 'FAIL'), context: createContext({ runDirRoot: bed.runDirRoot }) });
     expect(r.checks.every((c) => c.ok), lines.join('\n')).toBe(true);
     expect(lines.join('\n')).toMatch(/verify --traffic[\s\S]*vlan 20: ARP who-has 10\.20\.0\.1[\s\S]*ok 3 of 3 paths pass/);
   });

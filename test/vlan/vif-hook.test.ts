@@ -8,8 +8,7 @@ import { parseTopology } from '../../src/config/validate.js';
 import { readState } from '../../src/state/read.js';
 import { runVifHook } from '../../src/xen/vif-hook.js';
 import { compress } from '../../src/plan/vlan-entries.js';
-import { makeLabBed, type LabBed } from '../helpers/lab-bed.js';
-import { ROOT } from '../helpers/sh.js';
+import { fakeXenstoreEnv, makeLabBed, type LabBed } from '../helpers/lab-bed.js';
 import { labGuestMac } from '../../src/lab/example.js';
 
 let bed: LabBed;
@@ -26,9 +25,9 @@ bridges:
 `;
 
 const setup = async (mode: string) => {
-  cfg = join(process.env.XENBRIDGE_RUN_DIR!, `${bed.names.dom0}.yaml`);
+  cfg = join(bed.runDirRoot, `${bed.names.dom0}.yaml`);
   writeFileSync(cfg, topo(mode));
-  await applyTopology(parseTopology(topo(mode)), bed.dom0);
+  await applyTopology(parseTopology(topo(mode)), bed.ctx);
 };
 
 const hook = (action: string, domid: number, keys?: Record<string, string>) => {
@@ -41,9 +40,8 @@ const hook = (action: string, domid: number, keys?: Record<string, string>) => {
     argv: [action, 'type_if=vif'],
     env: { vif: `vif${domid}.0`, XENBUS_PATH: `backend/vif/${domid}/0` },
     topologyFile: cfg,
-    netns: bed.names.dom0,
     logFile: join(store, 'hotplug.log'),
-  });
+  }, bed.with({ env: fakeXenstoreEnv(store) }));
 };
 const status = (domid: number) => readFileSync(join(store, `backend/vif/${domid}/0/hotplug-status`), 'utf8');
 // The kernel lists a range VID by VID; compare in the compressed form the hook writes.
@@ -51,10 +49,8 @@ const entries = async (dev: string) => compress((await readState(bed.dom0, { bri
 
 beforeEach(async () => {
   bed = await makeLabBed();
-  store = join(process.env.XENBRIDGE_RUN_DIR!, `${bed.names.dom0}-xenstore`);
+  store = join(bed.runDirRoot, `${bed.names.dom0}-xenstore`);
   mkdirSync(store, { recursive: true });
-  process.env.XENSTORE_DIR = store;
-  process.env.PATH = `${join(ROOT, 'test/fixtures/xenstore')}:${process.env.PATH}`;
 });
 afterEach(async () => bed.cleanup());
 
@@ -89,7 +85,7 @@ describe('classic mode', () => {
   it('stop removes on-demand VLAN bridges still in use, leaving no stray links', async () => {
     await setup('classic');
     await hook('online', 1, { bridge: 'xenbr0.120' });
-    expect((await stopNetwork(bed.dom0)).errors).toEqual([]);
+    expect((await stopNetwork(bed.ctx)).errors).toEqual([]);
     const s = await readState(bed.dom0);
     expect(s.links.filter((l) => l.kind === 'bridge' || l.kind === 'vlan')).toEqual([]);
     expect(s.links.find((l) => l.name === 'vif1.0')?.master).toBeUndefined();

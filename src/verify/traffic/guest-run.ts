@@ -4,6 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isXbError } from '../../errors.js';
+import type { Context } from '../../context.js';
 import type { Runner } from '../../exec/runner.js';
 import { readState } from '../../state/read.js';
 import type { HostState } from '../../state/types.js';
@@ -55,18 +56,18 @@ const noPortsBecause = (e: unknown): string[] | undefined => {
  * Runs `round` with the guest paths that could be set up (none when the probe ports could not be
  * added: then why is in skipped/notes, and the round still runs for dom0's paths).
  */
-export const withGuests = async <T>(runner: Runner, g: GuestInputs, round: (paths: PathSpec[], inside?: Runner) => Promise<T>): Promise<GuestRound<T>> => {
+export const withGuests = async <T>(ctx: Context, g: GuestInputs, round: (paths: PathSpec[], inside?: Runner) => Promise<T>): Promise<GuestRound<T>> => {
   const plan = guestPlan({ ...g, names: probeNames });
   const skipped = [...plan.skipped];
   const ns = plan.paths[0]?.guest?.ns;
   if (plan.paths.length === 0 || ns === undefined) return { result: await round([]), plan, skipped, notes: [] };
   try {
-    return await withProbePorts(runner, ns, plan.ports, plan.tagged, async (c) => {
+    return await withProbePorts(ctx, ns, plan.ports, plan.tagged, async (c) => {
       const usable = plan.paths.filter((p) => c.present.has(p.origin));
       for (const p of plan.paths.filter((x) => !c.present.has(x.origin))) {
         skipped.push({ id: p.id, reason: `the probe's VLAN device ${p.origin} could not be made (does this kernel have 802.1Q?)` });
       }
-      await waitForwarding(runner, plan.ports.map((p) => p.port), 3_000 + stpWaitMs(g.s, plan.ports.map((p) => p.bridge)));
+      await waitForwarding(ctx.runner, plan.ports.map((p) => p.port), 3_000 + stpWaitMs(g.s, plan.ports.map((p) => p.bridge)));
       return { result: await round(usable, c.probe.runner), plan, skipped, notes: c.notes };
     });
   } catch (e) {

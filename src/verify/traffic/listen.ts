@@ -5,7 +5,7 @@
  * VLAN that reached none of its ports.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Runner } from '../../exec/runner.js';
+import type { Context } from '../../context.js';
 import type { Topology } from '../../model/topology.js';
 import { readCapture, stopCaptures } from './capture.js';
 import { BROADCAST, outerVid, type Frame } from './frame.js';
@@ -110,9 +110,10 @@ export const flagsOf = (paths: PathSpec[], hops: ListenHop[], heard: Heard, igno
   return flags;
 };
 
-export const listenTraffic = async (t: Topology, runner: Runner, o: ListenOptions): Promise<ListenReport> => {
+export const listenTraffic = async (t: Topology, ctx: Context, o: ListenOptions): Promise<ListenReport> => {
+  const { runner } = ctx;
   const started = Date.now();
-  const pre = await prepare(t, runner, o);
+  const pre = await prepare(t, ctx, o);
   try {
     const { paths } = derivePaths(t, pre.state, pre.vifs, o.networks, true);
     const caps = await captureHops(runner, paths, pre.dir, { maxSeconds: o.seconds + 60 });

@@ -13,9 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { execute, readJournal } from '../../txn/execute.js';
 import { withLock } from '../../txn/lock.js';
 import { recoverLocked } from '../../txn/recover-run.js';
-import { runDir } from '../../txn/store.js';
 import { XbError } from '../../errors.js';
+import type { Context } from '../../context.js';
 import { createRunner, type Runner } from '../../exec/runner.js';
+import { runDir } from '../../exec/paths.js';
 import { XEN_PORT_MAC } from '../../model/net.js';
 import { step, type Step } from '../../plan/steps.js';
 
@@ -81,9 +82,9 @@ interface Scope {
   dir: string;
 }
 
-const scopesOf = (runner: Runner): { host: Scope; own: Scope } => {
-  const own = { runner, dir: runDir(runner.netns) };
-  return { own, host: runner.netns === undefined ? own : { runner: createRunner(), dir: runDir(undefined) } };
+const scopesOf = (ctx: Context): { host: Scope; own: Scope } => {
+  const own = { runner: ctx.runner, dir: ctx.runDir };
+  return { own, host: ctx.runner.netns === undefined ? own : { runner: ctx.host, dir: runDir(undefined, ctx.runDirRoot) } };
 };
 
 /** Undoes a probe run that died; refuses to touch (or overwrite) an interrupted apply's journal. */
@@ -131,9 +132,9 @@ export interface ProbeRunContext {
  * Adds the ports, runs `fn`, removes them: the whole time under the lock (an apply or a vif hook
  * waits those seconds), so nothing else reads or replaces the journal that says they exist.
  */
-export const withProbePorts = async <T>(runner: Runner, ns: string, ports: ProbePort[], tagged: Map<string, number[]>, fn: (c: ProbeRunContext) => Promise<T>): Promise<T> => {
-  const { host, own } = scopesOf(runner);
-  const locked = (s: Scope, inner: () => Promise<T>): Promise<T> => withLock(s.dir, inner);
+export const withProbePorts = async <T>(ctx: Context, ns: string, ports: ProbePort[], tagged: Map<string, number[]>, fn: (c: ProbeRunContext) => Promise<T>): Promise<T> => {
+  const { host, own } = scopesOf(ctx);
+  const locked = (s: Scope, inner: () => Promise<T>): Promise<T> => withLock(s.dir, inner, ctx.lockTimeoutMs);
   const body = async (): Promise<T> => {
     const notes = [...(host === own ? [] : await recover(host)), ...(await recover(own))];
     const nsSteps = namespaceSteps(ns);
@@ -142,7 +143,7 @@ export const withProbePorts = async <T>(runner: Runner, ns: string, ports: Probe
     try {
       await execute(own.runner, own.dir, host === own ? [...nsSteps, ...steps] : steps, PROBE_WHAT);
       try {
-        const inside = createRunner(ns);
+        const inside = createRunner(ns, { env: ctx.env });
         const present = await configureInside(inside, ports, tagged);
         return await fn({ probe: { ns, runner: inside }, present, notes });
       } finally {

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGuards, type LiveGuard } from '../../state/guards.js';
 import { XbError } from '../../errors.js';
-import { createRunner, type Runner } from '../../exec/runner.js';
+import type { Context } from '../../context.js';
+import type { Runner } from '../../exec/runner.js';
+import { xenstoreOf } from '../../state/xenstore.js';
 import type { BridgeSpec, Topology } from '../../model/topology.js';
 import { readState } from '../../state/read.js';
 import type { HostState } from '../../state/types.js';
@@ -73,9 +75,9 @@ export interface Prepared {
 }
 
 /** The state, the vifs' expectations and a capture directory: what probing and listening share. */
-export const prepare = async (t: Topology, runner: Runner, o: { vifs?: VifRequest[]; pcapDir?: string; xenstore?: Runner }): Promise<Prepared> => {
-  const state = await readState(runner, { bridgeVlans: true });
-  const vifs = await vifExpectations(t, state, o.vifs ?? [], o.xenstore ?? createRunner());
+export const prepare = async (t: Topology, ctx: Context, o: { vifs?: VifRequest[]; pcapDir?: string; xenstore?: Runner }): Promise<Prepared> => {
+  const state = await readState(ctx.runner, { bridgeVlans: true, kernel: ctx.kernel });
+  const vifs = await vifExpectations(t, state, o.vifs ?? [], { ...xenstoreOf(ctx), ...(o.xenstore ? { runner: o.xenstore } : {}) });
   if (o.pcapDir !== undefined) mkdirSync(o.pcapDir, { recursive: true });
   const dir = o.pcapDir ?? mkdtempSync(join(tmpdir(), 'xenbridge-traffic-'));
   return { state, vifs, dir, keep: o.pcapDir !== undefined };
@@ -109,9 +111,10 @@ const extraVids = (t: Topology, sel: NetworkSel[], wire: WireSample[]): Map<stri
     ...(wire.find((w) => w.dev === b.uplinkPort)?.vids ?? []),
   ]]));
 
-export const verifyTraffic = async (t: Topology, runner: Runner, o: TrafficOptions = {}): Promise<TrafficReport> => {
+export const verifyTraffic = async (t: Topology, ctx: Context, o: TrafficOptions = {}): Promise<TrafficReport> => {
+  const { runner } = ctx;
   const started = Date.now();
-  const pre = await prepare(t, runner, o);
+  const pre = await prepare(t, ctx, o);
   try {
     const wire = o.wire ?? [];
     const neigh = await readNeighbours(runner);
@@ -137,7 +140,7 @@ export const verifyTraffic = async (t: Topology, runner: Runner, o: TrafficOptio
     };
     const targetOf = (b: BridgeSpec, vid: number | null): Target => pickTarget(pre.state, neigh, wire, b, vid);
     const g = o.guests
-      ? await withGuests(runner, { t, s: pre.state, extra: extraVids(t, o.networks ?? [], wire), sel: o.networks ?? [], targetOf, firstIndex: paths.length }, round)
+      ? await withGuests(ctx, { t, s: pre.state, extra: extraVids(t, o.networks ?? [], wire), sel: o.networks ?? [], targetOf, firstIndex: paths.length }, round)
       : { result: await round([]), plan: undefined, skipped: [], notes: [] };
     const results = g.result;
     const targets = [...(g.plan?.targets ?? [])].filter(([id]) => results.some((r) => r.spec.id === id)).map(([id, x]) => ({ id, ...x }));

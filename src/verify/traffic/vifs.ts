@@ -3,14 +3,13 @@
  * "expected" means what the hook would have done), else from where the kernel has it now.
  */
 import { isXbError } from '../../errors.js';
-import type { Runner } from '../../exec/runner.js';
 import type { BridgeSpec, Topology } from '../../model/topology.js';
 import type { HostState, VlanEntry } from '../../state/types.js';
 import { linkByName } from '../../state/types.js';
-import { parseBridgeRequest } from '../../xen/bridge-spec.js';
-import { resolveTarget, type VifTarget } from '../../xen/vif-target.js';
-import { combineVlanKey } from '../../xen/vlan-key.js';
-import { readVifKeys } from '../../xen/xenstore.js';
+import { parseBridgeRequest } from '../../model/bridge-spec.js';
+import { resolveTarget, type VifTarget } from '../../plan/vif-target.js';
+import { combineVlanKey } from '../../model/vlan-key.js';
+import { readVifKeys, type Xenstore } from '../../state/xenstore.js';
 import type { Tag, VifExpectation } from './types.js';
 
 export interface VifRequest {
@@ -79,7 +78,7 @@ export const xenbusPathOf = (vif: string): string | undefined => {
   return m ? `backend/vif/${m[1]}/${m[2]}` : undefined;
 };
 
-export const vifExpectations = async (t: Topology, s: HostState, reqs: VifRequest[], xenstore: Runner): Promise<VifExpectation[]> =>
+export const vifExpectations = async (t: Topology, s: HostState, reqs: VifRequest[], xenstore: Xenstore): Promise<VifExpectation[]> =>
   Promise.all(reqs.map(async (r): Promise<VifExpectation> => {
     if (r.bridge !== undefined) return expectFromRequest(t, r.vif, r.bridge, 'given');
     const base = xenbusPathOf(r.vif);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../../src/config/validate.js';
 import { XbError, problemLines } from '../../../src/errors.js';
 import { matchAll, resolveNames } from '../../../src/names/match.js';
-import { planRenames, renameInState } from '../../../src/names/rename-plan.js';
+import { planRenames, renameInState } from '../../../src/plan/rename-plan.js';
 import { render } from '../../../src/plan/render.js';
 import { verifyState } from '../../../src/verify/state.js';
 import type { HostState, Link } from '../../../src/state/types.js';

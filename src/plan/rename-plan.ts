@@ -9,10 +9,10 @@
  */
 import { XbError } from '../errors.js';
 import type { Topology } from '../model/topology.js';
-import { addAddr, addRoute, delAddr, delRoute, rename, setUp, type Step } from '../plan/steps.js';
+import { addAddr, addRoute, delAddr, delRoute, rename, setUp, type Step } from './steps.js';
 import { canRenameLive, linkByName, type HostState, type Link, type Route } from '../state/types.js';
-import { resolveNames, type RuleMatch } from './match.js';
-import { orderRenames, type Move } from './order.js';
+import { resolveNames, type RuleMatch } from '../names/match.js';
+import { orderRenames, type Move } from '../names/order.js';
 
 export interface RenamePlan {
   steps: Step[];

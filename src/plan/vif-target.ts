@@ -6,7 +6,7 @@ import { XbError } from '../errors.js';
 import { defaultVlanBridge, defaultVlanDevice, ifnameProblem } from '../model/ifname.js';
 import { vidAllowed, type BridgeSpec, type Topology, type VidRange } from '../model/topology.js';
 import type { VlanEntry } from '../state/types.js';
-import type { BridgeRequest } from './bridge-spec.js';
+import type { BridgeRequest } from '../model/bridge-spec.js';
 
 export interface VifTarget {
   spec: BridgeSpec;

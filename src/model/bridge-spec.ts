@@ -1,6 +1,6 @@
 /** xenstore `bridge` as vif-openvswitch reads it: BR[.TAG][:T1[:T2…]]. */
 import { XbError } from '../errors.js';
-import { ifnameProblem } from '../model/ifname.js';
+import { ifnameProblem } from './ifname.js';
 
 export interface BridgeRequest {
   bridge: string;

@@ -9,21 +9,27 @@ import type { Runner } from '../exec/runner.js';
 export const VIF_KEYS = ['bridge', 'mtu', 'vifname', 'mac', 'ip', 'vlan'] as const;
 export type VifKey = (typeof VIF_KEYS)[number];
 
-const timeoutMs = (): number => Number(process.env.XENBRIDGE_XENSTORE_TIMEOUT ?? 10) * 1000;
+/** Where xenstore-* run (the host's namespace) and how long each call may take. */
+export interface Xenstore {
+  runner: Runner;
+  timeoutMs: number;
+}
 
-const call = async (runner: Runner, cmd: string, args: string[]): Promise<string> => {
-  const r = await runner.run(cmd, args, { timeoutMs: timeoutMs() });
-  if (r.timedOut) throw new XbError('xenstore', `${cmd} did not answer within ${timeoutMs() / 1000} s (is xenstored running?)`);
+export const xenstoreOf = (ctx: { host: Runner; xenstoreTimeoutMs: number }): Xenstore => ({ runner: ctx.host, timeoutMs: ctx.xenstoreTimeoutMs });
+
+const call = async (xs: Xenstore, cmd: string, args: string[]): Promise<string> => {
+  const r = await xs.runner.run(cmd, args, { timeoutMs: xs.timeoutMs });
+  if (r.timedOut) throw new XbError('xenstore', `${cmd} did not answer within ${xs.timeoutMs / 1000} s (is xenstored running?)`);
   if (r.exitCode !== 0) throw new XbError('xenstore', `${cmd} ${args[0] ?? ''} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
   return r.stdout;
 };
 
 /** Reads the vif's backend keys that exist: one list and one read, whatever the number of keys. */
-export const readVifKeys = async (runner: Runner, base: string): Promise<Partial<Record<VifKey, string>>> => {
-  const present = new Set((await call(runner, 'xenstore-list', [base])).split('\n').map((l) => l.trim()));
+export const readVifKeys = async (xs: Xenstore, base: string): Promise<Partial<Record<VifKey, string>>> => {
+  const present = new Set((await call(xs, 'xenstore-list', [base])).split('\n').map((l) => l.trim()));
   const keys = VIF_KEYS.filter((k) => present.has(k));
   if (keys.length === 0) return {};
-  const values = (await call(runner, 'xenstore-read', keys.map((k) => `${base}/${k}`))).replace(/\n$/, '').split('\n');
+  const values = (await call(xs, 'xenstore-read', keys.map((k) => `${base}/${k}`))).replace(/\n$/, '').split('\n');
   if (values.length !== keys.length) throw new XbError('xenstore', `xenstore-read returned ${values.length} values for ${keys.length} keys under ${base} (a value with a newline?)`);
   return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? '']));
 };
@@ -36,9 +42,9 @@ export const frontendMtu = (domid: number, devid: number, mtu: number): [string,
   [`/local/domain/${domid}/device/vif/${devid}/mtu`, String(mtu)];
 
 /** `before` is written first, in the same call: connected is the last thing the backend sees. */
-export const writeStatus = async (runner: Runner, base: string, status: 'connected' | { error: string }, before: [string, string][] = []): Promise<void> => {
+export const writeStatus = async (xs: Xenstore, base: string, status: 'connected' | { error: string }, before: [string, string][] = []): Promise<void> => {
   const args = status === 'connected'
     ? [...before.flat(), `${base}/hotplug-status`, 'connected']
     : [`${base}/hotplug-error`, status.error, `${base}/hotplug-status`, 'error'];
-  await call(runner, 'xenstore-write', args);
+  await call(xs, 'xenstore-write', args);
 };
