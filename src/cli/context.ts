@@ -1,7 +1,6 @@
 /** What every command needs: the config path, the namespace and a runner, validated before use. */
 import { XbError } from '../errors.js';
 import { createRunner, type Runner } from '../exec/runner.js';
-import { loadTopology } from '../config/validate.js';
 import { checkedNetns, trustRunDir } from './netns-arg.js';
 import type { Topology } from '../model/topology.js';
 
@@ -20,7 +19,8 @@ export const runnerFor = (o: CommonOpts): Runner => {
   return createRunner(netns);
 };
 
-export const topologyFor = (o: CommonOpts): Topology => loadTopology(configPath(o));
+/** Loaded on use: the YAML parser and the validation are a large part of a command's start-up. */
+export const topologyFor = async (o: CommonOpts): Promise<Topology> => (await import('../config/validate.js')).loadTopology(configPath(o));
 
 export const needRoot = (what: string): void => {
   if (process.getuid?.() !== 0) throw new XbError('usage', `${what} changes the network and needs root (CAP_NET_ADMIN)`);
