@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { XbError } from '../errors.js';
-import { needRoot, oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
+import { cachedTopologyFor, needRoot, oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
 import { netnsOption, trustRunDir } from './netns-arg.js';
 import { json, out, tick } from './output.js';
 import { confirmHowTo, parseSeconds, pendingLines } from './pending-text.js';
@@ -19,7 +19,7 @@ export const common = (c: Command, config = true): Command =>
 
 export const applyAction: Action = async (o) => {
   const { applyTopology, planTopology } = await import('../apply/apply.js');
-  const t = await topologyFor(o as CommonOpts);
+  const { topology: t, save } = await cachedTopologyFor(o as CommonOpts);
   const runner = runnerFor(o as CommonOpts);
   if (o.dryRun) {
     const { planText } = await import('../plan/format.js');
@@ -30,6 +30,7 @@ export const applyAction: Action = async (o) => {
   const confirmSeconds = o.confirm === undefined ? undefined : parseSeconds(String(o.confirm), '--confirm');
   const r = await applyTopology(t, runner, { confirmSeconds });
   for (const n of r.notes) process.stderr.write(`xenbridge: ${n}\n`);
+  save();
   if (r.pending) out(confirmHowTo(r.pending, o.netns as string | undefined));
   else out(r.changed ? `applied ${r.plan.steps.length} change(s) from ${t.source}` : `no changes: the host already matches ${t.source}`);
   return 0;
