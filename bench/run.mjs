@@ -1,5 +1,6 @@
 // npm run bench: prints ratios measured in this run (never asserted in tests).
 import { benchApply, printApply } from './apply.mjs';
+import { benchStartup, printStartup } from './startup.mjs';
 import { benchHook, printHook } from './hook.mjs';
 import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput, printGuard, printGuardScale } from './guard.mjs';
 
@@ -7,6 +8,7 @@ if (process.getuid?.() !== 0) {
   console.error('bench: needs root (network namespaces)');
   process.exit(2);
 }
+printStartup(await benchStartup());
 for (const n of [100, 1000]) printApply(await benchApply(n));
 printHook(await benchHook());
 printGuard(benchGuardHook(), benchGuardGrowth(), benchGuardThroughput());

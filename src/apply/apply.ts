@@ -76,8 +76,13 @@ export const applyTopology = async (t: Topology, ctx: Context, opts: ApplyOption
   return withTxn(dir, async () => {
     refuseWhilePending(dir);
     const notes = await recoverStale(runner, dir);
-    notes.push(...(await repairGuards(runner, dir)));
-    const plan = makePlan(t, await readStateFor(t, ctx));
+    // Guards are nft's, the plan is ip's: the state is read while the guards are checked. Both are
+    // awaited before either's error is thrown, so that nothing runs on after the lock is released.
+    const [guards, state] = await Promise.allSettled([repairGuards(runner, dir), readStateFor(t, ctx)]);
+    if (guards.status === 'rejected') throw guards.reason;
+    if (state.status === 'rejected') throw state.reason;
+    notes.push(...guards.value);
+    const plan = makePlan(t, state.value);
     if (plan.steps.length === 0) return { plan, changed: notes.length > 0, notes };
     const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(ctx, plan.steps, opts.confirmSeconds, t.source);
     let j: Journal;

@@ -5,9 +5,12 @@
 import { createContext, type Context } from '../context.js';
 import { XbError } from '../errors.js';
 import { parseFailpoint, type Runner } from '../exec/runner.js';
-import { loadTopology } from '../config/validate.js';
 import { checkedNetns, trustRunDir } from './netns-arg.js';
 import type { Topology } from '../model/topology.js';
+import type { CachedTopology } from '../config/cache.js';
+import { netnsNameProblem } from '../model/netns-name.js';
+import { DEFAULT_RUN_ROOT, runDir } from '../exec/paths.js';
+import { basename, dirname, join } from 'node:path';
 
 export const DEFAULT_CONFIG = '/etc/xenbridge/topology.yaml';
 
@@ -49,7 +52,20 @@ export const configPath = (o: CommonOpts): string => o.config ?? process.env.XEN
 
 export const runnerFor = (o: CommonOpts): Runner => contextFor(o).runner;
 
-export const topologyFor = (o: CommonOpts): Topology => loadTopology(configPath(o));
+/** Loaded on use: the YAML parser and the validation are a large part of a command's start-up. */
+export const topologyFor = async (o: CommonOpts): Promise<Topology> => (await import('../config/validate.js')).loadTopology(configPath(o));
+
+/**
+ * The topology through the cache in the run directory (config/cache.ts), for apply's no-change path;
+ * save() after the command succeeded. A name that is no valid namespace gets no cache: its error comes later.
+ */
+export const cachedTopologyFor = async (o: CommonOpts, env: Env = process.env): Promise<CachedTopology> => {
+  const { loadTopologyCached } = await import('../config/cache.js');
+  const root = o.runDir ?? (env.XENBRIDGE_RUN_DIR || DEFAULT_RUN_ROOT);
+  const scope = o.netns === undefined || netnsNameProblem(o.netns) === undefined ? runDir(o.netns, root) : undefined;
+  if (scope === undefined) return { topology: await topologyFor(o), save: () => undefined };
+  return loadTopologyCached(configPath(o), join(dirname(scope), 'topology-cache', `${basename(scope)}.json`));
+};
 
 export const needRoot = (what: string): void => {
   if (process.getuid?.() !== 0) throw new XbError('usage', `${what} changes the network and needs root (CAP_NET_ADMIN)`);

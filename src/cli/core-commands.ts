@@ -1,22 +1,14 @@
-/** plan, apply, show, verify, stop, status, rollback. */
+/**
+ * plan, apply, show, verify, stop, status, rollback. Each action imports what it uses when it runs:
+ * start-up is most of a small command's time, and --help or status need none of the planner.
+ */
 import type { Command } from 'commander';
-import { applyTopology, planTopology, readStatus, stopNetwork } from '../apply/apply.js';
-import { rollbackNow } from '../apply/revert.js';
 import { XbError } from '../errors.js';
-import { planJson, planSh, planText } from '../plan/format.js';
-import { readState } from '../state/read.js';
-import { showModel } from '../show/model.js';
-import { renderGuards, showGuards } from '../show/guards.js';
-import { readGuardChecks } from '../apply/guard-check.js';
-import { renderTopologyYaml, renderTree } from '../show/render.js';
-import { verifyTopology } from '../verify/state.js';
-import { stableNames } from '../names/match.js';
-import { contextFor, needRoot, oneOf, topologyFor, type CommonOpts } from './context.js';
+import { cachedTopologyFor, contextFor, needRoot, oneOf, topologyFor, type CommonOpts } from './context.js';
 import { netnsOption } from './netns-arg.js';
-import { optionalTopology } from './optional-topology.js';
 import { json, out, tick } from './output.js';
 import { confirmHowTo, parseSeconds, pendingLines } from './pending-text.js';
-import { runTrafficVerify, trafficOptions } from './traffic-verify.js';
+import { trafficOptions } from './traffic-verify-options.js';
 
 export type Action = (opts: Record<string, unknown>) => Promise<number>;
 export type Register = (name: string, describe: (c: Command) => Command, action: Action, opts?: { errorCode?: number }) => void;
@@ -26,9 +18,11 @@ export const common = (c: Command, config = true): Command =>
     .option('--netns <name>', 'work inside this network namespace', netnsOption);
 
 export const applyAction: Action = async (o) => {
-  const t = topologyFor(o as CommonOpts);
+  const { applyTopology, planTopology } = await import('../apply/apply.js');
+  const { topology: t, save } = await cachedTopologyFor(o as CommonOpts);
   const ctx = contextFor(o as CommonOpts);
   if (o.dryRun) {
+    const { planText } = await import('../plan/format.js');
     out(planText(await planTopology(t, ctx)));
     return 0;
   }
@@ -36,6 +30,7 @@ export const applyAction: Action = async (o) => {
   const confirmSeconds = o.confirm === undefined ? undefined : parseSeconds(String(o.confirm), '--confirm');
   const r = await applyTopology(t, ctx, { confirmSeconds });
   for (const n of r.notes) process.stderr.write(`xenbridge: ${n}\n`);
+  save();
   if (r.pending) out(confirmHowTo(r.pending, o.netns as string | undefined));
   else out(r.changed ? `applied ${r.plan.steps.length} change(s) from ${t.source}` : `no changes: the host already matches ${t.source}`);
   return 0;
@@ -44,7 +39,8 @@ export const applyAction: Action = async (o) => {
 export const registerCore = (reg: Register): void => {
   reg('plan', (c) => common(c.description('show what apply would change, as ordered kernel operations')).option('--format <fmt>', 'text | json | sh', 'text'), async (o) => {
     const fmt = oneOf(String(o.format), ['text', 'json', 'sh'] as const, '--format');
-    const t = topologyFor(o as CommonOpts);
+    const [{ planTopology }, { planJson, planSh, planText }] = await Promise.all([import('../apply/apply.js'), import('../plan/format.js')]);
+    const t = await topologyFor(o as CommonOpts);
     const plan = await planTopology(t, contextFor(o as CommonOpts));
     if (fmt === 'json') json(planJson(plan));
     else out(fmt === 'sh' ? planSh(plan, o.netns as string | undefined) : planText(plan));
@@ -56,9 +52,13 @@ export const registerCore = (reg: Register): void => {
 
   reg('show', (c) => common(c.description('the live topology (with -c, NICs carry the stable names of its names: rules)')).option('--format <fmt>', 'tree | yaml | json', 'tree'), async (o) => {
     const fmt = oneOf(String(o.format), ['tree', 'yaml', 'json'] as const, '--format');
+    const [{ readState }, { optionalTopology }, { readGuardChecks }, { renderGuards, showGuards }, { showModel }, { renderTopologyYaml, renderTree }, { stableNames }] = await Promise.all([
+      import('../state/read.js'), import('./optional-topology.js'), import('../apply/guard-check.js'), import('../show/guards.js'),
+      import('../show/model.js'), import('../show/render.js'), import('../names/match.js'),
+    ]);
     const ctx = contextFor(o as CommonOpts);
     const state = await readState(ctx.runner, { bridgeVlans: true, kernel: ctx.kernel });
-    const t = optionalTopology(o as CommonOpts, (w) => process.stderr.write(`xenbridge: warning: ${w}\n`));
+    const t = await optionalTopology(o as CommonOpts, (w) => process.stderr.write(`xenbridge: warning: ${w}\n`));
     const guards = showGuards(await readGuardChecks(ctx.runner, ctx.runDir, state));
     const shown = showModel(state, {}, t ? stableNames(t, state) : {});
     if (fmt === 'json') json({ ...shown, guards });
@@ -67,8 +67,9 @@ export const registerCore = (reg: Register): void => {
   });
 
   reg('verify', (c) => trafficOptions(common(c.description('live state vs the file, plus known-bad layouts')).option('--json', 'machine-readable report')), async (o) => {
-    if (o.traffic || o.listen !== undefined || o.vlan || o.vif || o.pcapDir || o.discover) return runTrafficVerify(o);
-    const report = await verifyTopology(topologyFor(o as CommonOpts), contextFor(o as CommonOpts));
+    if (o.traffic || o.listen !== undefined || o.vlan || o.vif || o.pcapDir || o.discover) return (await import('./traffic-verify.js')).runTrafficVerify(o);
+    const { verifyTopology } = await import('../verify/state.js');
+    const report = await verifyTopology(await topologyFor(o as CommonOpts), contextFor(o as CommonOpts));
     if (o.json) json(report);
     else {
       out(`${tick(report.differences.length === 0)} state matches the file${report.differences.length === 0 ? '' : `: ${report.differences.length} difference(s)`}`);
@@ -80,6 +81,7 @@ export const registerCore = (reg: Register): void => {
 
   reg('stop', (c) => common(c.description('undo every change since the first apply'), false), async (o) => {
     needRoot('stop');
+    const { stopNetwork } = await import('../apply/apply.js');
     const r = await stopNetwork(contextFor(o as CommonOpts));
     if (r.errors.length > 0) throw new XbError('rollback-failed', `stop undid ${r.undone} change(s) with errors`, { detail: r.errors });
     out(r.undone === 0 ? 'nothing to undo' : `undid ${r.undone} change(s); the network is as it was before the first apply`);
@@ -88,6 +90,7 @@ export const registerCore = (reg: Register): void => {
 
   reg('status', (c) => common(c.description('what xenbridge has applied, a change waiting for confirm, any interrupted run'), false).option('--json', 'machine-readable'), async (o) => {
     if (process.getuid?.() !== 0) throw new XbError('usage', "status reads xenbridge's run directory, which only root can read: run it as root");
+    const { readStatus } = await import('../apply/apply.js');
     const s = readStatus(contextFor(o as CommonOpts));
     if (o.json) json(s);
     else {
@@ -102,6 +105,7 @@ export const registerCore = (reg: Register): void => {
 
   reg('rollback', (c) => common(c.description('revert a change waiting for confirm, or undo an interrupted apply, now'), false), async (o) => {
     needRoot('rollback');
+    const { rollbackNow } = await import('../apply/revert.js');
     const r = await rollbackNow(contextFor(o as CommonOpts));
     if (r.errors.length > 0) throw new XbError('rollback-failed', `rollback undid ${r.undone} step(s) with errors`, { detail: r.errors });
     if (r.pending) out(`reverted change ${r.pending.id} (${r.pending.steps.length} step(s))`);

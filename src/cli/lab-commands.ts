@@ -4,8 +4,6 @@
  */
 import { Option, type Command } from 'commander';
 import { XbError } from '../errors.js';
-import { cleanLab, runLab } from '../lab/run-lab.js';
-import { hasVlanSupport, labNames } from '../lab/sandbox.js';
 import { contextFor, needRoot, oneOf } from './context.js';
 import type { Register } from './core-commands.js';
 import { out, tick } from './output.js';
@@ -21,6 +19,7 @@ export const registerLab = (reg: Register): void => {
     const mode = oneOf(String(o.mode), ['classic', 'filtering'] as const, '--mode');
     const prefix = String(o.prefix);
     if (!/^[a-z][a-z0-9]{0,11}$/.test(prefix)) throw new XbError('usage', `--prefix must be 1-12 lowercase letters and digits, got "${prefix}"`);
+    const [{ cleanLab, runLab }, { hasVlanSupport, labNames }] = await Promise.all([import('../lab/run-lab.js'), import('../lab/sandbox.js')]);
     const ctx = contextFor({});
     const host = ctx.host;
     if (o.clean) {

@@ -1,13 +1,6 @@
 /** names (what each rule matches; --persist writes boot-time naming) and compat (migration matrix). */
 import { XbError } from '../errors.js';
-import { checkFleet } from '../compat/check.js';
-import { readHost } from '../compat/input.js';
-import { renderMatrix } from '../compat/render.js';
-import { matchAll, matchText, type RuleMatch } from '../names/match.js';
-import { BACKENDS, kernelStyleWarnings, renderPersist } from '../names/persist.js';
-import { changesUnder, writeChanges } from '../names/persist-files.js';
-import { unifiedDiff } from '../names/unified-diff.js';
-import { readState } from '../state/read.js';
+import { matchText, type RuleMatch } from '../names/match.js';
 import { oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
 import type { Register } from './core-commands.js';
 import { netnsOption } from './netns-arg.js';
@@ -35,7 +28,8 @@ const matchJson = (m: RuleMatch) => ({
 });
 
 const showMatches = async (o: Record<string, unknown>): Promise<number> => {
-  const t = topologyFor(o as CommonOpts);
+  const [{ matchAll }, { readState }] = await Promise.all([import('../names/match.js'), import('../state/read.js')]);
+  const t = await topologyFor(o as CommonOpts);
   const matches = matchAll(t, await readState(runnerFor(o as CommonOpts)));
   const ok = matches.every((m) => m.nic);
   if (o.json) json({ ok, rules: matches.map(matchJson) });
@@ -49,9 +43,12 @@ const showMatches = async (o: Record<string, unknown>): Promise<number> => {
 };
 
 const persist = async (o: Record<string, unknown>): Promise<number> => {
+  const [{ matchAll }, { readState }, { BACKENDS, kernelStyleWarnings, renderPersist }, { changesUnder, writeChanges }, { unifiedDiff }] = await Promise.all([
+    import('../names/match.js'), import('../state/read.js'), import('../names/persist.js'), import('../names/persist-files.js'), import('../names/unified-diff.js'),
+  ]);
   const backend = o.persist === true ? 'systemd' : oneOf(String(o.persist), BACKENDS, '--persist');
   const root = String(o.root ?? '/');
-  const t = topologyFor(o as CommonOpts);
+  const t = await topologyFor(o as CommonOpts);
   // Only driver + index needs the NICs present; mac, pci and ifname rules can be written for an image.
   const byDriver = t.names.some((r) => r.match.by === 'driver');
   const nics = byDriver ? matchAll(t, await readState(runnerFor(o as CommonOpts))).map((m) => m.nic) : [];
@@ -93,6 +90,7 @@ export const registerNames = (reg: Register): void => {
     .option('--json', 'machine-readable report'), async (o) => {
     const files = (o.args as string[] | undefined) ?? [];
     if (files.length < 2) throw new XbError('usage', `compat needs at least two hosts' files, got ${files.length}`, { detail: ['e.g. xenbridge compat hosts/*.json'] });
+    const [{ checkFleet }, { readHost }, { renderMatrix }] = await Promise.all([import('../compat/check.js'), import('../compat/input.js'), import('../compat/render.js')]);
     const report = checkFleet(files.map(readHost));
     if (o.json) json(report);
     else out(renderMatrix(report, tick));

@@ -5,11 +5,11 @@ import type { Topology } from '../model/topology.js';
 import { configPath, topologyFor, type CommonOpts } from './context.js';
 
 /** The file named with -c or $XENBRIDGE_CONFIG must load; the default one is used if it exists and is valid. */
-export const optionalTopology = (o: CommonOpts, warn: (line: string) => void): Topology | undefined => {
-  if (o.config !== undefined || process.env.XENBRIDGE_CONFIG !== undefined) return topologyFor(o);
+export const optionalTopology = async (o: CommonOpts, warn: (line: string) => void): Promise<Topology | undefined> => {
+  if (o.config !== undefined || process.env.XENBRIDGE_CONFIG !== undefined) return await topologyFor(o);
   if (!existsSync(configPath(o))) return undefined;
   try {
-    return topologyFor(o);
+    return await topologyFor(o);
   } catch (e) {
     if (!isXbError(e) || e.kind !== 'config') throw e;
     warn(`${e.message}: showing no stable names`);

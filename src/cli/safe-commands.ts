@@ -1,11 +1,8 @@
 /** try, confirm, install, and the hidden revert-timer that apply --confirm starts. */
 import type { Command } from 'commander';
-import { confirmChange, revertWhenDue } from '../apply/revert.js';
-import { cliBin } from '../exec/paths.js';
 import { XbError } from '../errors.js';
-import { install, installHook, type InstallOptions } from '../install/install.js';
+import type { InstallOptions } from '../install/install.js';
 import { contextFor, needRoot, type CommonOpts } from './context.js';
-import { defaultBridge } from './default-bridge.js';
 import { trustRunDir } from './netns-arg.js';
 import { applyAction, common, type Register } from './core-commands.js';
 import { out } from './output.js';
@@ -26,10 +23,10 @@ const installOptions = (c: Command): Command => c
   .option('--bin <path>', 'the CLI path the installed files run (default: this CLI)')
   .option('--set-default [bridge]', 'in /etc/xen/xl.conf, make vif-xenbridge the default vif script and BRIDGE (default: the topology\'s only bridge) the default bridge');
 
-const installTarget = (o: Record<string, unknown>, what: string): InstallOptions => {
+const installTarget = async (o: Record<string, unknown>, what: string): Promise<InstallOptions> => {
   const root = o.root as string | undefined;
   if (root === undefined && process.getuid?.() !== 0) throw new XbError('usage', `${what} writes to /etc and needs root; --root DIR writes into a directory tree instead`);
-  const setDefault = o.setDefault === undefined ? undefined : { bridge: defaultBridge(o.setDefault as string | true, root) };
+  const setDefault = o.setDefault === undefined ? undefined : { bridge: (await import('./default-bridge.js')).defaultBridge(o.setDefault as string | true, root) };
   return { root, bin: o.bin as string | undefined, setDefault };
 };
 
@@ -38,6 +35,7 @@ export const registerSafe = (reg: Register): void => {
 
   reg('confirm', (c) => common(c.description('keep the change that apply --confirm / try made'), false), async (o) => {
     needRoot('confirm');
+    const { confirmChange } = await import('../apply/revert.js');
     const p = await confirmChange(contextFor(o as CommonOpts));
     out(`kept change ${p.id}: ${p.steps.length} change(s) from ${p.source}`);
     return 0;
@@ -49,19 +47,22 @@ export const registerSafe = (reg: Register): void => {
     const log = (line: string): void => {
       process.stderr.write(`${new Date().toISOString()} xenbridge revert-timer[${process.pid}]${ns}: ${line}\n`);
     };
+    const { revertWhenDue } = await import('../apply/revert.js');
     const r = await revertWhenDue(contextFor(o as CommonOpts, { failpoint: false }), String(o.id), log);
     return r !== undefined && r.errors.length > 0 ? 1 : 0;
   });
 
   reg('install-hook', (c) => installOptions(c.description('install only the vif hook as /etc/xen/scripts/vif-xenbridge')), async (o) => {
-    for (const d of installHook(installTarget(o, 'install-hook'))) out(`wrote ${d.path}`);
+    const { installHook } = await import('../install/install.js');
+    for (const d of installHook(await installTarget(o, 'install-hook'))) out(`wrote ${d.path}`);
     out(o.setDefault !== undefined ? 'xl now uses vif-xenbridge for every vif without script=, and its bridge for every vif without bridge=' : "use it per vif: vif = ['mac=…,bridge=xenbr0.10,script=vif-xenbridge'] (or --set-default)");
     return 0;
   });
 
   reg('install', (c) => installOptions(c.description('install the vif hook, xenbridge.service and a sample topology')), async (o) => {
     const root = o.root as string | undefined;
-    const done = install(installTarget(o, 'install'));
+    const [{ install }, { cliBin }] = await Promise.all([import('../install/install.js'), import('../exec/paths.js')]);
+    const done = install(await installTarget(o, 'install'));
     for (const d of done) out(`${d.action === 'kept' ? 'kept (exists)' : 'wrote'} ${d.path}`);
     out(`the unit and the hook run ${String(o.bin ?? cliBin())}`);
     out(root === undefined

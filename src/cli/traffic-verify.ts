@@ -1,6 +1,5 @@
 /** `xenbridge verify --traffic [--listen S]`: the options and the run, kept out of the core commands. */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
 import { XbError } from '../errors.js';
 import { ifnameProblem } from '../model/ifname.js';
 import { listenTraffic } from '../verify/traffic/listen.js';
@@ -10,15 +9,6 @@ import { verifyTraffic } from '../verify/traffic/traffic.js';
 import { discoverLive } from '../verify/traffic/wire.js';
 import { configPath, contextFor, topologyFor, type CommonOpts } from './context.js';
 import { json, out, tick } from './output.js';
-
-export const trafficOptions = (c: Command): Command => c
-  .option('--traffic', 'prove it with real traffic: capture on every hop, probe every path, say where frames vanish and why')
-  .option('--vlan <id...>', 'with --traffic: only these VLANs ("untagged" for the untagged network)')
-  .option('--vif <name...>', 'with --traffic: also check these vif ports against their xenstore bridge')
-  .option('--pcap-dir <dir>', 'with --traffic: keep the captures here (one pcap per interface)')
-  .option('--listen <seconds>', 'with --traffic: send nothing; tally frames per VLAN per hop for this long')
-  .option('--discover', 'with --traffic: no file; read the bridges, uplinks, dom0 and VLANs off the live state (the default when there is no topology file)')
-  .option('--no-probe-ports', 'with --traffic: probe from dom0 only, with no probe ports standing in for guests');
 
 /** Seconds the uplinks are listened to before a discovered layout is probed. */
 const DISCOVER_LISTEN = 1;
@@ -57,7 +47,7 @@ export const runTrafficVerify = async (o: Record<string, unknown>): Promise<numb
   const { runner } = ctx;
   const sel = networks(o.vlan);
   const found = wantsDiscover(o) ? await discoverLive(runner, o.listen === undefined ? DISCOVER_LISTEN : 0) : undefined;
-  const t = found?.topology ?? topologyFor(o as CommonOpts);
+  const t = found?.topology ?? (await topologyFor(o as CommonOpts));
   const common = { networks: sel, vifs: vifNames(o.vif).map((vif) => ({ vif })), pcapDir: o.pcapDir as string | undefined };
   if (o.listen !== undefined) {
     const r = await listenTraffic(t, ctx, { ...common, seconds: seconds(o.listen) });

@@ -1,12 +1,11 @@
 /** `xenbridge vif …` in the CLI's help; bin/xenbridge sends vif events straight to vif-main. */
 import type { Command } from 'commander';
 import type { Register } from './core-commands.js';
-import { main } from './vif-main.js';
 
 export const registerVif = (reg: Register): void => {
   reg('vif', (c: Command) =>
     c.description('Xen vif hotplug: online|offline type_if=vif, add|remove type_if=tap (env: vif, XENBUS_PATH, INTERFACE)')
       .argument('[args...]')
       .allowUnknownOption()
-      .helpOption(false), (o) => main((o.args as string[] | undefined) ?? []), { errorCode: 1 });
+      .helpOption(false), async (o) => (await import('./vif-main.js')).main((o.args as string[] | undefined) ?? []), { errorCode: 1 });
 };

@@ -1,7 +1,7 @@
 /** Reads a topology file into a YAML document that can say where each value was written. */
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { XbError, type Problem } from '../errors.js';
-import { readSmallFile, TOPOLOGY_MAX_BYTES } from './read-file.js';
+import { readTopologyText } from './read-file.js';
 
 export type Path = (string | number)[];
 
@@ -85,10 +85,4 @@ export const parseSource = (text: string, file: string): Source => {
   return { file, data, where: makeWhere(file, doc, lines), has, raw };
 };
 
-export const loadSource = (file: string): Source =>
-  parseSource(readSmallFile(file, {
-    maxBytes: TOPOLOGY_MAX_BYTES,
-    kind: 'config',
-    what: 'topology file',
-    hint: 'give the file with -c FILE or XENBRIDGE_CONFIG; the default is /etc/xenbridge/topology.yaml',
-  }), file);
+export const loadSource = (file: string): Source => parseSource(readTopologyText(file), file);

@@ -47,3 +47,10 @@ export const readSmallFile = (file: string, opts: { maxBytes: number; kind: Erro
     closeSync(fd);
   }
 };
+
+export const readTopologyText = (file: string): string => readSmallFile(file, {
+  maxBytes: TOPOLOGY_MAX_BYTES,
+  kind: 'config',
+  what: 'topology file',
+  hint: 'give the file with -c FILE or XENBRIDGE_CONFIG; the default is /etc/xenbridge/topology.yaml',
+});

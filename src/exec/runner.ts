@@ -19,6 +19,8 @@ export interface BatchOptions {
   force?: boolean;
   json?: boolean;
   details?: boolean;
+  /** bridge -compressvlans: VLAN entries as ranges, one object per range instead of one per VID. */
+  compressVlans?: boolean;
   /** Global index of the first line, so the failpoint can name one op of a whole apply. */
   firstIndex?: number;
   /**
@@ -181,7 +183,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     // Under -force the failed line stands in for op k and the batch goes on, as it would past a real failure.
     if (fp && hit) failpointSpent = `${fp.kill}:${fp.at}`;
     if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool], ...(opts.force ? lines.slice(local + 1) : [])];
-    const flags = tool === 'nft' ? [] : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.force ? ['-force'] : [])];
+    const flags = tool === 'nft' ? [] : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.compressVlans ? ['-compressvlans'] : []), ...(opts.force ? ['-force'] : [])];
     const [cmd, ...args] = batchArgv(tool, flags, '-');
     let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
       : opts.record !== undefined ? await runRecorded(tool, flags, input, opts.record)

@@ -4,7 +4,7 @@
  * hooks/vif-xenbridge and package.json (the version, and "type": "module" for the .js files).
  * Nothing is loaded from node_modules at run time.
  */
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface BundleOptions {
@@ -22,21 +22,32 @@ export const ENTRIES = { main: 'src/cli/main.ts', 'vif-main': 'src/cli/vif-main.
 /** Bundled CommonJS dependencies may call require() for Node's own modules; ESM has none. */
 const REQUIRE_SHIM = "import { createRequire as __xbCreateRequire } from 'node:module'; const require = __xbCreateRequire(import.meta.url);";
 
-export const bundle = async (o: BundleOptions): Promise<string[]> => {
+/**
+ * The entries as bundled files in outdir. With splitting, what a command imports on use lands in
+ * chunk-*.js files and loads only when that command runs (the checkout's build); without, each entry is one file.
+ */
+export const bundleEntries = async (repo: string, outdir: string, o: { minify: boolean; splitting: boolean }): Promise<void> => {
   const { build } = await import('esbuild');
-  const outdir = join(o.out, 'dist/cli');
+  // Chunks sit beside the entries: the code finds package.json, bin/ and hooks/ two levels up from itself.
+  if (o.splitting) for (const f of readdirSync(outdir).filter((n) => n.startsWith('chunk-'))) rmSync(join(outdir, f));
   await build({
-    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([k, v]) => [k, join(o.repo, v)])),
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([k, v]) => [k, join(repo, v)])),
     outdir,
     bundle: true,
+    splitting: o.splitting,
+    chunkNames: '[name]-[hash]',
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    minify: true,
+    minify: o.minify,
     legalComments: 'eof',
     banner: { js: REQUIRE_SHIM },
     logLevel: 'warning',
   });
+};
+
+export const bundle = async (o: BundleOptions): Promise<string[]> => {
+  await bundleEntries(o.repo, join(o.out, 'dist/cli'), { minify: true, splitting: false });
   const pkg = JSON.parse(readFileSync(join(o.repo, 'package.json'), 'utf8')) as { name: string; version: string; license: string };
   writeFileSync(join(o.out, 'package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, license: pkg.license, type: 'module', private: true }, null, 2)}\n`);
   mkdirSync(join(o.out, 'bin'), { recursive: true });

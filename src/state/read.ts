@@ -45,7 +45,8 @@ export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlan
   };
   const filtering = state.links.some((l) => l.bridge?.vlanFiltering);
   if (opts.bridgeVlans || filtering) {
-    const b = await runner.batch('bridge', ['vlan show'], { json: true });
+    // Ranges as the kernel keeps them: a 1000-VID trunk port is one object, not a thousand.
+    const b = await runner.batch('bridge', ['vlan show'], { json: true, compressVlans: true });
     if (b.ok) state.vlans = parseBridgeVlans(parseJsonLine(b.stdout.trim(), 'bridge vlan show'));
   }
   return state;

@@ -1,0 +1,46 @@
+// A VLAN-aware bridge with a 1000-VID trunk on the real kernel: the entries are read as ranges,
+// a no-change re-apply plans nothing, and a one-VID change is one `bridge vlan` line each way
+// (dropping a VID splits the kernel's range, adding it back joins it).
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { applyTopology, planTopology } from '../../src/apply/apply.js';
+import { parseTopology } from '../../src/config/validate.js';
+import { createRunner, type Runner } from '../../src/exec/runner.js';
+import { readState } from '../../src/state/read.js';
+import { makeSandbox, type Sandbox } from '../helpers/netns.js';
+
+let sb: Sandbox;
+let dom0: Runner;
+beforeAll(async () => {
+  sb = await makeSandbox();
+  process.env.XENBRIDGE_RUN_DIR = sb.runDir;
+  dom0 = createRunner(sb.dom0);
+});
+afterAll(async () => sb.cleanup());
+
+const topology = (vifVlans: string): ReturnType<typeof parseTopology> =>
+  parseTopology(`version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n    mode: filtering\n    vlans:\n      - id: 10\n    vif-vlans: [${vifVlans}]\n`);
+
+/** The trunk port's entries as the kernel keeps them, as "VID[-END][ flags]". */
+const entries = async (dev: string): Promise<string[]> =>
+  (await readState(dom0, { bridgeVlans: true })).vlans.filter((e) => e.dev === dev)
+    .map((e) => `${e.vid}${e.vidEnd ? `-${e.vidEnd}` : ''}${e.pvid ? ' pvid' : ''}${e.untagged ? ' untagged' : ''}`);
+
+it('1000 VIDs: applied as one range, re-applied as nothing, one VID changed as one line', async () => {
+  const full = topology('"100-1099"');
+  const first = await applyTopology(full, dom0);
+  expect(first.plan.steps.filter((s) => s.tool === 'bridge').map((s) => s.line)).toEqual([
+    'vlan add dev peth0 vid 10', 'vlan add dev peth0 vid 100-1099', 'vlan add dev xenbr0-d0 vid 10', 'vlan add dev xenbr0-d0 vid 100-1099',
+  ]);
+  expect(await entries('peth0')).toEqual(['1 pvid untagged', '10', '100-1099']);
+  expect((await planTopology(full, dom0)).steps).toEqual([]);
+
+  const hole = topology('"100-499", "501-1099"');
+  const dropped = await applyTopology(hole, dom0);
+  expect(dropped.plan.steps.map((s) => s.line)).toEqual(['vlan del dev peth0 vid 500', 'vlan del dev xenbr0-d0 vid 500']);
+  expect(await entries('peth0')).toEqual(['1 pvid untagged', '10', '100-499', '501-1099']);
+  expect((await planTopology(hole, dom0)).steps).toEqual([]);
+
+  const back = await applyTopology(full, dom0);
+  expect(back.plan.steps.map((s) => s.line)).toEqual(['vlan add dev peth0 vid 500', 'vlan add dev xenbr0-d0 vid 500']);
+  expect(await entries('xenbr0-d0')).toEqual(['1 pvid untagged', '10', '100-1099']);
+});
