@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import type { Register } from './core-commands.js';
 import { main } from './vif-main.js';
+import { common } from './core-commands.js';
+import { hookdAction } from './hookd-main.js';
 
 export const registerVif = (reg: Register): void => {
   reg('vif', (c: Command) =>
@@ -9,4 +11,8 @@ export const registerVif = (reg: Register): void => {
       .argument('[args...]')
       .allowUnknownOption()
       .helpOption(false), (o) => main((o.args as string[] | undefined) ?? []), { errorCode: 1 });
+  reg('hookd', (c: Command) =>
+    common(c.description('the vif hook service: hooks/vif-xenbridge hands it each event, attached in batches (run by xenbridge-hookd.service)'))
+      .option('--queue <n>', 'events waiting at most; more are refused with a hotplug error', '256')
+      .option('--batch <n>', 'events per transaction at most', '128'), hookdAction);
 };

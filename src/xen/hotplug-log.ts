@@ -14,6 +14,8 @@ export interface EventLog {
   file: string;
   /** Runs logger(1). */
   runner: Runner;
+  /** Gets the line as stderr would (default: stderr). */
+  echo?: (line: string) => void;
 }
 
 export const logLine = (domid: number, text: string): string => `domain ${domid}: ${text}`;
@@ -21,7 +23,7 @@ export const logLine = (domid: number, text: string): string => `domain ${domid}
 /** Never fails: a host without Xen's log directory or without logger still attaches the guest. */
 export const logEvent = async (log: EventLog, domid: number, text: string, level: 'notice' | 'err'): Promise<void> => {
   const line = logLine(domid, text);
-  process.stderr.write(`${SYSLOG_TAG}: ${line}\n`);
+  (log.echo ?? ((l: string) => process.stderr.write(`${l}\n`)))(`${SYSLOG_TAG}: ${line}`);
   try {
     // Created 0640 whatever the umask: guests' names and errors are not for every local user.
     appendFileSync(log.file, `[${new Date().toISOString()}] ${SYSLOG_TAG}: ${line}\n`, { mode: 0o640 });

@@ -40,24 +40,34 @@ export interface HookContext {
   netns?: string;
   /** Xen's hotplug log (default /var/log/xen/xen-hotplug.log). */
   logFile?: string;
+  /** Where the event's line goes besides the logs (default stderr; the hook service sends it to the hook). */
+  echo?: (line: string) => void;
 }
 
-type Keys = Partial<Record<VifKey, string>>;
+/** The event's outcome to xl: hotplug-status connected (with the guest's MTU) and the log line. */
+export const finishOnline = async (xs: Runner, log: EventLog, ev: VifEvent, r: { text: string; mtu?: number }): Promise<void> => {
+  // The status write and the log line are independent: neither waits for the other.
+  const logged = logEvent(log, ev.domid, r.text, 'notice');
+  if (ev.action === 'online') await writeStatus(xs, ev.xenbusPath, 'connected', r.mtu === undefined ? [] : [frontendMtu(ev.domid, ev.devid, r.mtu)]);
+  await logged;
+};
 
-const targetOf = (keys: Keys, t: Topology): VifTarget => {
+export type Keys = Partial<Record<VifKey, string>>;
+
+export const targetOf = (keys: Keys, t: Topology): VifTarget => {
   const raw = keys.bridge ?? (t.bridges.length === 1 ? t.bridges[0]?.name : undefined);
   if (raw === undefined) throw new XbError('xenstore', `xenstore bridge is not set and the topology has ${t.bridges.length} bridges: set bridge= in the vif spec`);
   return resolveTarget(combineVlanKey(parseBridgeRequest(raw), keys.vlan), t);
 };
 
-const mtuOf = (keys: Keys): number | undefined => {
+export const mtuOf = (keys: Keys): number | undefined => {
   if (keys.mtu === undefined || keys.mtu === '') return undefined;
   const n = Number(keys.mtu);
   if (!/^\d+$/.test(keys.mtu) || n < 68 || n > 65535) throw new XbError('xenstore', `mtu "${keys.mtu}" is not an MTU (68-65535)`);
   return n;
 };
 
-const describe = (t: VifTarget, name: string, mtu: number | undefined, g: VifGuard | undefined): string => {
+export const describe = (t: VifTarget, name: string, mtu: number | undefined, g: VifGuard | undefined): string => {
   const vlans = t.entries.map((e) => (e.pvid ? `${e.vid} untagged` : e.vidEnd ? `${e.vid}-${e.vidEnd}` : `${e.vid}`));
   const shape = !g?.vlans ? 'any tag' : g.vlans.tagged.length === 0 ? 'untagged only' : `${g.vlans.untagged ? 'untagged + ' : ''}tagged ${g.vlans.tagged.map((r) => r.start).join(' ')}`;
   const spoof = g?.mac ? `, from ${g.mac}${g.ips ? ` ${g.ips.join(' ')}` : ''} only` : '';
@@ -145,8 +155,12 @@ export const attachVif = async (runner: Runner, t: Topology, dev: string, bridge
   await online(ev, { bridge, ...(mac ? { mac } : {}) }, t, runner, runDir(runner.netns));
 };
 
+/** What xl's hotplug-error says of a failed event. */
+export const errorLine = (ev: VifEvent, err: XbError): string =>
+  `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`;
+
 /** The error goes to xl (hotplug-error, so xl fails at once with it) and to the logs. */
-const reportError = async (xs: Runner, log: EventLog, path: string, domid: number, line: string): Promise<void> => {
+export const reportError = async (xs: Runner, log: EventLog, path: string, domid: number, line: string): Promise<void> => {
   const logged = logEvent(log, domid, line, 'err');
   try {
     await writeStatus(xs, path, { error: line });
@@ -158,7 +172,7 @@ const reportError = async (xs: Runner, log: EventLog, path: string, domid: numbe
 
 export const runVifHook = async (ctx: HookContext): Promise<void> => {
   const xs = createRunner();
-  const log: EventLog = { file: ctx.logFile ?? HOTPLUG_LOG, runner: xs };
+  const log: EventLog = { file: ctx.logFile ?? HOTPLUG_LOG, runner: xs, ...(ctx.echo ? { echo: ctx.echo } : {}) };
   let ev: VifEvent;
   try {
     ev = parseHotplug(ctx.argv, ctx.env);
@@ -173,15 +187,11 @@ export const runVifHook = async (ctx: HookContext): Promise<void> => {
     const keys = await readVifKeys(xs, ev.xenbusPath);
     const t = loadTopology(ctx.topologyFile);
     if (ev.action === 'online' || ev.action === 'add') {
-      const r = await online(ev, keys, t, runner, dir);
-      // The status write and the log line are independent: neither waits for the other.
-      const logged = logEvent(log, ev.domid, r.text, 'notice');
-      if (ev.action === 'online') await writeStatus(xs, ev.xenbusPath, 'connected', r.mtu === undefined ? [] : [frontendMtu(ev.domid, ev.devid, r.mtu)]);
-      await logged;
+      await finishOnline(xs, log, ev, await online(ev, keys, t, runner, dir));
     } else await logEvent(log, ev.domid, await offline(ev, keys, t, runner, dir), 'notice');
   } catch (e) {
     const err = isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-    await reportError(xs, log, ev.xenbusPath, ev.domid, `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`);
+    await reportError(xs, log, ev.xenbusPath, ev.domid, errorLine(ev, err));
     throw err;
   }
 };

@@ -1,0 +1,145 @@
+/**
+ * Many `online` events in one transaction: one lock, one state read, one nft process for every
+ * guard and one ip batch for every port, under one journal, so a crash undoes the lot and the
+ * events are simply run again. A vif whose steps the kernel refuses must not fail the others: when
+ * the joint run fails (and is rolled back), each vif runs again on its own and only its own error
+ * is its outcome.
+ */
+import { forgetGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
+import { isXbError, XbError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import type { Topology } from '../model/topology.js';
+import type { VifGuard } from '../plan/guard.js';
+import type { Step } from '../plan/steps.js';
+import { readLinks } from '../state/read.js';
+import { commitRun, execute } from '../txn/execute.js';
+import { lockLimitMs } from '../txn/lock.js';
+import { recoverVifLocked } from '../txn/recover-run.js';
+import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
+import type { VifEvent } from './hotplug-env.js';
+import { guardOf, planGuard } from './vif-guard.js';
+import { describe, mtuOf, targetOf, type Keys } from './vif-hook.js';
+import { ownLink, vifnameFor } from './vif-owner.js';
+import { planOnline } from './vif-plan.js';
+import { readVifRecord, writeVifRecord } from './vif-record.js';
+import type { VifTarget } from './vif-target.js';
+
+const HOOK_LOCK_MS = 20_000;
+
+export interface BatchItem {
+  ev: VifEvent;
+  keys: Keys;
+}
+
+export type BatchOutcome = { ok: true; text: string; mtu?: number } | { ok: false; error: XbError };
+
+interface Ready {
+  i: number;
+  ev: VifEvent;
+  target: VifTarget;
+  name: string;
+  mtu?: number;
+  guard?: VifGuard;
+}
+
+const asError = (e: unknown): XbError => (isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
+
+/**
+ * What each event asks for, from xenstore and the topology alone; an event whose keys are wrong
+ * gets its error here and never reaches the kernel. Events that create a VLAN on demand are left
+ * to the one-event path (their VLAN bridge is shared state of its own).
+ */
+export const batchable = (item: BatchItem, t: Topology): boolean => {
+  if (item.ev.action !== 'online' && item.ev.action !== 'add') return false;
+  try {
+    return targetOf(item.keys, t).onDemand === undefined;
+  } catch {
+    return true;
+  }
+};
+
+const prepare = (items: BatchItem[], t: Topology, out: BatchOutcome[]): Ready[] => {
+  const ready: Ready[] = [];
+  items.forEach(({ ev, keys }, i) => {
+    try {
+      const target = targetOf(keys, t);
+      const name = vifnameFor(ev, keys.vifname, t);
+      ready.push({ i, ev, target, name, mtu: mtuOf(keys), guard: guardOf(target, keys, name) });
+    } catch (e) {
+      out[i] = { ok: false, error: asError(e) };
+    }
+  });
+  return ready;
+};
+
+/** Plans each vif against one read; a vif whose plan fails, or that names a device another vif of the batch uses, fails alone. */
+const planAll = async (runner: Runner, dir: string, ready: Ready[], out: BatchOutcome[]): Promise<{ r: Ready; setup: Step[]; mtu?: number }[]> => {
+  const filtering = ready.filter((r) => r.target.spec.mode === 'filtering');
+  const s = await readLinks(runner, {
+    names: ready.flatMap((r) => [r.ev.dev, r.name, readVifRecord(dir, r.ev)?.name ?? r.name, r.target.bridge, r.target.spec.dom0.ifname]),
+    // One bridge port's VLANs at most per read: a batch with several filtering ports reads them one by one.
+    vlansOf: filtering.length === 1 ? filtering[0]?.name : undefined,
+  });
+  const seen = new Set<string>();
+  const planned: { r: Ready; setup: Step[]; mtu?: number }[] = [];
+  for (const r of ready) {
+    try {
+      if (filtering.length > 1 && r.target.spec.mode === 'filtering') {
+        const own = await readLinks(runner, { names: [r.ev.dev, r.name, r.target.bridge], vlansOf: r.name });
+        s.vlans.push(...own.vlans);
+      }
+      const own = ownLink(r.ev, readVifRecord(dir, r.ev), s);
+      for (const n of new Set([r.ev.dev, r.name, own?.name ?? r.name])) {
+        if (seen.has(n)) throw new XbError('state', `${n} is also named by another vif starting at the same time`);
+        seen.add(n);
+      }
+      const plan = planOnline({ dev: r.ev.dev, name: r.name, mtu: r.mtu, target: r.target, own }, s);
+      if (own && own.name !== r.name) writeVifRecord(dir, r.ev, { ifindex: own.ifindex, name: r.name });
+      planned.push({ r, setup: plan.setup, mtu: plan.mtu });
+    } catch (e) {
+      out[r.i] = { ok: false, error: asError(e) };
+    }
+  }
+  return planned;
+};
+
+/** One transaction for the ready vifs; throws when the kernel refused any of it (and it was undone). */
+const runJoint = async (runner: Runner, dir: string, ready: Ready[], out: BatchOutcome[]): Promise<void> => {
+  let notes = '';
+  await withTxn(dir, async () => {
+    const recovered = await recoverVifLocked(runner, dir);
+    if (recovered) notes = `; ${recovered}`;
+    const planned = await planAll(runner, dir, ready, out);
+    // Guards first, every one in the same nft run: each matches its port by final name, so no frame passes unguarded.
+    const steps = [...planned.flatMap((p) => planGuard(dir, p.r.name, p.r.guard)), ...planned.flatMap((p) => p.setup)];
+    const j = await execute(runner, dir, steps, `vif ${planned.map((p) => p.r.name).join(' ')}`);
+    commitRun(dir, j, () => planned.forEach((p) => (p.r.guard ? saveGuardRecord(dir, p.r.guard) : forgetGuardRecord(dir, p.r.name))));
+    for (const p of planned) out[p.r.i] = { ok: true, text: `${p.r.ev.action} ${describe(p.r.target, p.r.name, p.mtu, p.r.guard)}${notes}`, ...(p.mtu === undefined ? {} : { mtu: p.mtu }) };
+  }, { records: HOOK_RECORDS, lockMs: Math.min(lockLimitMs(), HOOK_LOCK_MS) });
+};
+
+/** Attaches every item (online/add, no on-demand VLAN); one outcome per item, in order. */
+export const onlineBatch = async (runner: Runner, dir: string, items: BatchItem[], t: Topology): Promise<BatchOutcome[]> => {
+  const out: BatchOutcome[] = new Array<BatchOutcome>(items.length);
+  const ready = prepare(items, t, out);
+  if (ready.length === 0) return out;
+  try {
+    await runJoint(runner, dir, ready, out);
+    return out;
+  } catch (e) {
+    if (ready.length === 1 || !isXbError(e) || (e.kind !== 'rolled-back' && e.kind !== 'rollback-failed')) {
+      for (const r of ready) if (out[r.i] === undefined || out[r.i]?.ok) out[r.i] = { ok: false, error: asError(e) };
+      return out;
+    }
+  }
+  // The kernel refused part of the joint run, which was undone: each vif again, alone, so only the refused one fails.
+  for (const r of ready) {
+    if (out[r.i] !== undefined && !out[r.i]?.ok) continue;
+    try {
+      await runJoint(runner, dir, [r], out);
+    } catch (e) {
+      out[r.i] = { ok: false, error: asError(e) };
+    }
+  }
+  return out;
+};
