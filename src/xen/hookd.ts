@@ -90,6 +90,7 @@ const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Pr
     }
   }));
   if (t && items.length > 0) {
+    if (items.length > 1) o.say(`hookd: ${items.length} onlines in one transaction`);
     const outcomes = await onlineBatch(o.runner, o.runDir, items, t);
     await Promise.all(items.map(async (item, i) => {
       const r = outcomes[i];

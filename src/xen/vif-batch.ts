@@ -1,9 +1,8 @@
 /**
  * Many `online` events in one transaction: one lock, one state read, one nft process for every
  * guard and one ip batch for every port, under one journal, so a crash undoes the lot and the
- * events are simply run again. A vif whose steps the kernel refuses must not fail the others: when
- * the joint run fails (and is rolled back), each vif runs again on its own and only its own error
- * is its outcome.
+ * events are simply run again. A vif whose steps the kernel refuses must not fail the others: the
+ * joint run is undone and its halves run again, down to the refused vif alone.
  */
 import { forgetGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
 import { isXbError, XbError } from '../errors.js';
@@ -118,28 +117,30 @@ const runJoint = async (runner: Runner, dir: string, ready: Ready[], out: BatchO
   }, { records: HOOK_RECORDS, lockMs: Math.min(lockLimitMs(), HOOK_LOCK_MS) });
 };
 
+/**
+ * Runs the ready vifs jointly; when the kernel refuses part of it (undone), each half again, so a
+ * refused vif costs a few transactions, not one per vif, and only the refused vif fails.
+ */
+const runSplitting = async (runner: Runner, dir: string, ready: Ready[], out: BatchOutcome[]): Promise<void> => {
+  const todo = ready.filter((r) => out[r.i] === undefined);
+  if (todo.length === 0) return;
+  try {
+    await runJoint(runner, dir, todo, out);
+  } catch (e) {
+    const refused = isXbError(e) && (e.kind === 'rolled-back' || e.kind === 'rollback-failed');
+    if (todo.length === 1 || !refused) {
+      for (const r of todo) if (out[r.i] === undefined) out[r.i] = { ok: false, error: asError(e) };
+      return;
+    }
+    const half = Math.ceil(todo.length / 2);
+    await runSplitting(runner, dir, todo.slice(0, half), out);
+    await runSplitting(runner, dir, todo.slice(half), out);
+  }
+};
+
 /** Attaches every item (online/add, no on-demand VLAN); one outcome per item, in order. */
 export const onlineBatch = async (runner: Runner, dir: string, items: BatchItem[], t: Topology): Promise<BatchOutcome[]> => {
   const out: BatchOutcome[] = new Array<BatchOutcome>(items.length);
-  const ready = prepare(items, t, out);
-  if (ready.length === 0) return out;
-  try {
-    await runJoint(runner, dir, ready, out);
-    return out;
-  } catch (e) {
-    if (ready.length === 1 || !isXbError(e) || (e.kind !== 'rolled-back' && e.kind !== 'rollback-failed')) {
-      for (const r of ready) if (out[r.i] === undefined || out[r.i]?.ok) out[r.i] = { ok: false, error: asError(e) };
-      return out;
-    }
-  }
-  // The kernel refused part of the joint run, which was undone: each vif again, alone, so only the refused one fails.
-  for (const r of ready) {
-    if (out[r.i] !== undefined && !out[r.i]?.ok) continue;
-    try {
-      await runJoint(runner, dir, [r], out);
-    } catch (e) {
-      out[r.i] = { ok: false, error: asError(e) };
-    }
-  }
+  await runSplitting(runner, dir, prepare(items, t, out), out);
   return out;
 };

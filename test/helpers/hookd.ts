@@ -1,6 +1,6 @@
 /** The hook service under test: `xenbridge hookd` in the background, and hooks/vif-xenbridge run as xl would run it. */
 import { execa, type ResultPromise } from 'execa';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sandbox } from './netns.js';
@@ -47,3 +47,20 @@ export const viaHook = async (xen: XenBed, action: string, d: number, n: number,
 };
 
 export const pidFileGone = (s: Service): boolean => !existsSync(join(s.spool, 'pid'));
+
+/** Holds the transaction lock of the sandbox's scope as a live process would, until release(). */
+export const holdLock = async (sb: Sandbox): Promise<{ release(): Promise<void> }> => {
+  const p = execa('sleep', ['60'], { reject: false });
+  const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  const dir = join(sb.runDir, `netns-${sb.dom0}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, 'lock'), `${p.pid} ${start}\n`);
+  return { release: async () => { p.kill('SIGKILL'); await p; } };
+};
+
+export const waitFor = async (what: string, ok: () => boolean, ms = 10_000): Promise<void> => {
+  for (const t0 = Date.now(); !ok(); await sleep(20)) if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+};
+
+export const spoolFiles = (s: { spool: string }, ext: string): string[] => readdirSync(s.spool).filter((f) => f.endsWith(ext));
