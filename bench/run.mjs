@@ -1,6 +1,7 @@
 // npm run bench: prints ratios measured in this run (never asserted in tests).
 import { benchApply, printApply } from './apply.mjs';
-import { benchHook, printHook } from './hook.mjs';
+import { benchHook, benchHookService, printHook, printHookService } from './hook.mjs';
+import { benchStorm, printStorm } from './storm.mjs';
 import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput, printGuard, printGuardScale } from './guard.mjs';
 
 if (process.getuid?.() !== 0) {
@@ -9,5 +10,7 @@ if (process.getuid?.() !== 0) {
 }
 for (const n of [100, 1000]) printApply(await benchApply(n));
 printHook(await benchHook());
+printHookService(await benchHookService());
+printStorm(await benchStorm());
 printGuard(benchGuardHook(), benchGuardGrowth(), benchGuardThroughput());
 printGuardScale(await benchGuardScale());

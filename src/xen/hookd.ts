@@ -15,11 +15,11 @@ import type { Topology } from '../model/topology.js';
 import { startTime, withLock } from '../txn/lock.js';
 import { ensureDir, removeFile, writeDurable } from '../txn/store.js';
 import { parseHotplug, validXenbusPath, type VifEvent } from './hotplug-env.js';
-import { HOTPLUG_LOG, type EventLog } from './hotplug-log.js';
+import { HOTPLUG_LOG, logEvents, type EventLog } from './hotplug-log.js';
 import { claim, listSpool, reply, spoolDir, unclaim, type HookRequest } from './hookd-spool.js';
 import { batchable, onlineBatch, type BatchItem } from './vif-batch.js';
 import { errorLine, finishOnline, reportError, runVifHook } from './vif-hook.js';
-import { readVifKeys } from './xenstore.js';
+import { frontendMtu, readVifKeys, writeConnected } from './xenstore.js';
 
 export interface HookdOptions {
   /** Runs xenstore-*, logger and mkfifo (in dom0's own namespace). */
@@ -51,9 +51,12 @@ const reportLines = (err: XbError): string[] => [`xenbridge: ${err.message}`, ..
 const asError = (e: unknown): XbError => (isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
 
 /** One event's log lines, as the hook would have printed them, for its reply; also on the service's stderr. */
-const eventLog = (o: HookdOptions, lines: string[]): EventLog => ({
-  file: o.logFile ?? HOTPLUG_LOG, runner: o.xs, echo: (l) => { lines.push(l); process.stderr.write(`${l}\n`); },
-});
+const echoTo = (lines: string[]) => (l: string): void => {
+  lines.push(l);
+  process.stderr.write(`${l}\n`);
+};
+
+const eventLog = (o: HookdOptions, lines: string[]): EventLog => ({ file: o.logFile ?? HOTPLUG_LOG, runner: o.xs, echo: echoTo(lines) });
 
 const fail = async (o: HookdOptions, spool: string, id: string, ev: VifEvent | undefined, path: string | undefined, e: unknown, lines: string[]): Promise<void> => {
   const err = asError(e);
@@ -92,8 +95,24 @@ const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Pr
   if (t && items.length > 0) {
     if (items.length > 1) o.say(`hookd: ${items.length} onlines in one transaction`);
     const outcomes = await onlineBatch(o.runner, o.runDir, items, t);
+    const ok = items.flatMap((item, i) => {
+      const r = outcomes[i];
+      return r?.ok ? [{ item, r, lines: [] as string[] }] : [];
+    });
+    // Every attached vif's status in one xenstore-write and its line in one logger: a storm costs two processes here, not two per vif.
+    let written: unknown;
+    try {
+      await writeConnected(o.xs, ok.filter((x) => x.item.ev.action === 'online').map(({ item, r }) => ({ base: item.ev.xenbusPath, before: r.mtu === undefined ? [] : [frontendMtu(item.ev.domid, item.ev.devid, r.mtu)] })));
+    } catch (e) {
+      written = e;
+    }
+    if (written === undefined) {
+      await logEvents(eventLog(o, []), ok.map(({ item, r, lines }) => ({ domid: item.ev.domid, text: r.text, echo: echoTo(lines) })));
+      for (const { item, lines } of ok) reply(spool, item.id, 0, lines.join('\n'));
+    }
     await Promise.all(items.map(async (item, i) => {
       const r = outcomes[i];
+      if (r?.ok && written === undefined) return;
       const lines: string[] = [];
       try {
         if (!r) throw new XbError('bug', 'an event of the batch got no outcome');
@@ -108,7 +127,7 @@ const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Pr
   for (const r of single) {
     const lines: string[] = [];
     try {
-      await runVifHook({ argv: r.argv, env: r.env, topologyFile: o.topologyFile, netns: o.runner.netns, logFile: o.logFile, echo: (l) => { lines.push(l); process.stderr.write(`${l}\n`); } });
+      await runVifHook({ argv: r.argv, env: r.env, topologyFile: o.topologyFile, netns: o.runner.netns, logFile: o.logFile, echo: echoTo(lines) });
       reply(spool, r.id, 0, lines.join('\n'));
     } catch (e) {
       // runVifHook has told xl already.

@@ -36,3 +36,25 @@ export const logEvent = async (log: EventLog, domid: number, text: string, level
     // No logger (util-linux's bsdutils): the hotplug log has the line.
   }
 };
+
+/** Many events' lines at once (the hook service's batches): one append, one logger, whatever their number. */
+export const logEvents = async (log: EventLog, entries: { domid: number; text: string; echo: (line: string) => void }[]): Promise<void> => {
+  if (entries.length === 0) return;
+  const lines = entries.map((e) => {
+    const line = logLine(e.domid, e.text);
+    e.echo(`${SYSLOG_TAG}: ${line}`);
+    return line;
+  });
+  const at = new Date().toISOString();
+  try {
+    appendFileSync(log.file, lines.map((l) => `[${at}] ${SYSLOG_TAG}: ${l}\n`).join(''), { mode: 0o640 });
+  } catch {
+    // As logEvent: stderr and syslog have the lines.
+  }
+  try {
+    // logger logs each line of its input as a message of its own.
+    await log.runner.run('logger', ['-p', 'daemon.notice', '-t', SYSLOG_TAG], { timeoutMs: 2000, input: `${lines.join('\n')}\n` });
+  } catch {
+    // No logger: the hotplug log has the lines.
+  }
+};

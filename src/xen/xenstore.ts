@@ -42,3 +42,9 @@ export const writeStatus = async (runner: Runner, base: string, status: 'connect
     : [`${base}/hotplug-error`, status.error, `${base}/hotplug-status`, 'error'];
   await call(runner, 'xenstore-write', args);
 };
+
+/** Many vifs' `connected` in one xenstore-write: each vif's own keys in order, its status last. */
+export const writeConnected = async (runner: Runner, vifs: { base: string; before: [string, string][] }[]): Promise<void> => {
+  if (vifs.length === 0) return;
+  await call(runner, 'xenstore-write', vifs.flatMap((v) => [...v.before.flat(), `${v.base}/hotplug-status`, 'connected']));
+};
