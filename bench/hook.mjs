@@ -35,7 +35,10 @@ export const benchHook = async (n = 15) => {
     const run = (d, script, argv) => {
       mkdirSync(join(store, `backend/vif/${d}/0`), { recursive: true });
       writeFileSync(join(store, `backend/vif/${d}/0/bridge`), 'xenbr0');
-      sh(['ip', '-n', ns, 'link', 'add', 'name', `vif${d}.0`, 'type', 'veth', 'peer', 'name', `g${d}`]);
+      // Guards (the default) need the guest's MAC, as xl writes it.
+      const mac = `00:16:3e:00:${(d >> 8).toString(16).padStart(2, '0')}:${(d & 255).toString(16).padStart(2, '0')}`;
+      writeFileSync(join(store, `backend/vif/${d}/0/mac`), mac);
+      sh(['ip', '-n', ns, 'link', 'add', 'name', `vif${d}.0`, 'type', 'veth', 'peer', 'name', `g${d}`, 'address', mac]);
       const times = [];
       for (const action of ['online', 'offline']) {
         const t = process.hrtime.bigint();

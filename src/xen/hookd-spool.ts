@@ -96,5 +96,7 @@ export const reply = (spool: string, id: string, code: number, text: string): vo
   } catch {
     // The hook is gone (xl killed it, or it gave up): the event's outcome is in xenstore and the logs.
   }
+  // The hook holds its FIFO open and reads on: the name can go now, which spares the hook an rm.
+  removeFile(join(spool, `${id}.reply`));
   removeFile(join(spool, `${id}.work`));
 };

@@ -5,7 +5,7 @@
  * go to the kernel together (vif-batch.ts). One service per run directory, held by a lock of its
  * own for its lifetime; its pid file lets the hook tell a live service from a dead one.
  */
-import { openSync, constants } from 'node:fs';
+import { constants, openSync, statSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { loadTopology } from '../config/validate.js';
@@ -65,13 +65,23 @@ const fail = async (o: HookdOptions, spool: string, id: string, ev: VifEvent | u
   reply(spool, id, 1, [...lines, ...reportLines(err)].join('\n'));
 };
 
+let cached: { key: string; t: Topology } | undefined;
+
+/** The topology, parsed again only when its file changed (the YAML parse and checks are much of an event's cost). */
+const topology = (file: string): Topology => {
+  const st = statSync(file, { bigint: true });
+  const key = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  if (cached?.key !== key) cached = { key, t: loadTopology(file) };
+  return cached.t;
+};
+
 /** A batch: the batchable onlines in one transaction, every other event on its own, in order. */
 const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Promise<void> => {
   const items: (BatchItem & { id: string })[] = [];
   const single: HookRequest[] = [];
   let t: Topology | undefined;
   try {
-    t = loadTopology(o.topologyFile);
+    t = topology(o.topologyFile);
   } catch {
     // The one-event path reports the topology's error to each event exactly as the direct hook does.
   }
@@ -94,9 +104,8 @@ const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Pr
     }
   }));
   if (t && items.length > 0) {
-    const t1 = Date.now();
+    if (items.length > 1) o.say(`hookd: ${items.length} onlines in one transaction (xenstore read in ${Date.now() - t0} ms)`);
     const outcomes = await onlineBatch(o.runner, o.runDir, items, t);
-    if (items.length > 1) o.say(`hookd: ${items.length} onlines in one transaction (xenstore read ${t1 - t0} ms, transaction ${Date.now() - t1} ms)`);
     const ok = items.flatMap((item, i) => {
       const r = outcomes[i];
       return r?.ok ? [{ item, r, lines: [] as string[] }] : [];
@@ -109,8 +118,10 @@ const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Pr
       written = e;
     }
     if (written === undefined) {
-      await logEvents(eventLog(o, []), ok.map(({ item, r, lines }) => ({ domid: item.ev.domid, text: r.text, echo: echoTo(lines) })));
+      // The lines are echoed before logger starts: each hook is answered without waiting for syslog.
+      const logged = logEvents(eventLog(o, []), ok.map(({ item, r, lines }) => ({ domid: item.ev.domid, text: r.text, echo: echoTo(lines) })));
       for (const { item, lines } of ok) reply(spool, item.id, 0, lines.join('\n'));
+      await logged;
     }
     await Promise.all(items.map(async (item, i) => {
       const r = outcomes[i];
@@ -129,7 +140,7 @@ const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Pr
   for (const r of single) {
     const lines: string[] = [];
     try {
-      await runVifHook({ argv: r.argv, env: r.env, topologyFile: o.topologyFile, netns: o.runner.netns, logFile: o.logFile, echo: echoTo(lines) });
+      await runVifHook({ argv: r.argv, env: r.env, topologyFile: o.topologyFile, ...(t ? { topology: t } : {}), netns: o.runner.netns, logFile: o.logFile, echo: echoTo(lines) });
       reply(spool, r.id, 0, lines.join('\n'));
     } catch (e) {
       // runVifHook has told xl already.

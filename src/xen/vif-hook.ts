@@ -37,6 +37,8 @@ export interface HookContext {
   argv: string[];
   env: Record<string, string | undefined>;
   topologyFile: string;
+  /** The topology already loaded from topologyFile (the hook service keeps it while the file is unchanged). */
+  topology?: Topology;
   netns?: string;
   /** Xen's hotplug log (default /var/log/xen/xen-hotplug.log). */
   logFile?: string;
@@ -185,7 +187,7 @@ export const runVifHook = async (ctx: HookContext): Promise<void> => {
   const dir = runDir(ctx.netns);
   try {
     const keys = await readVifKeys(xs, ev.xenbusPath);
-    const t = loadTopology(ctx.topologyFile);
+    const t = ctx.topology ?? loadTopology(ctx.topologyFile);
     if (ev.action === 'online' || ev.action === 'add') {
       await finishOnline(xs, log, ev, await online(ev, keys, t, runner, dir));
     } else await logEvent(log, ev.domid, await offline(ev, keys, t, runner, dir), 'notice');
