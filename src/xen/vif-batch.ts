@@ -2,7 +2,7 @@
  * Many `online` events in one transaction: one lock, one state read, one nft process for every
  * guard and one ip batch for every port, under one journal, so a crash undoes the lot and the
  * events are simply run again. A vif whose steps the kernel refuses must not fail the others: the
- * joint run is undone and its halves run again, down to the refused vif alone.
+ * joint run is undone and runs again without it (see runSplitting).
  */
 import { forgetGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
 import { isXbError, XbError } from '../errors.js';
@@ -102,7 +102,14 @@ const planAll = async (runner: Runner, dir: string, ready: Ready[], out: BatchOu
   return planned;
 };
 
-/** One transaction for the ready vifs; throws when the kernel refused any of it (and it was undone). */
+/** Thrown when the kernel refused a joint run (undone): the vif whose step failed, when the failed step names one. */
+class Refused extends Error {
+  constructor(readonly refusal: XbError, readonly culprit: Ready | undefined) {
+    super(refusal.message);
+  }
+}
+
+/** One transaction for the ready vifs; throws Refused when the kernel refused any of it (and it was undone). */
 const runJoint = async (runner: Runner, dir: string, ready: Ready[], out: BatchOutcome[]): Promise<void> => {
   let notes = '';
   await withTxn(dir, async () => {
@@ -110,16 +117,27 @@ const runJoint = async (runner: Runner, dir: string, ready: Ready[], out: BatchO
     if (recovered) notes = `; ${recovered}`;
     const planned = await planAll(runner, dir, ready, out);
     // Guards first, every one in the same nft run: each matches its port by final name, so no frame passes unguarded.
-    const steps = [...planned.flatMap((p) => planGuard(dir, p.r.name, p.r.guard)), ...planned.flatMap((p) => p.setup)];
-    const j = await execute(runner, dir, steps, `vif ${planned.map((p) => p.r.name).join(' ')}`);
+    const guards = planned.map((p) => planGuard(dir, p.r.name, p.r.guard));
+    const steps = [...guards.flat(), ...planned.flatMap((p) => p.setup)];
+    const owner = [...planned.flatMap((p, i) => (guards[i] ?? []).map(() => p.r)), ...planned.flatMap((p) => p.setup.map(() => p.r))];
+    let j;
+    try {
+      j = await execute(runner, dir, steps, `vif ${planned.map((p) => p.r.name).join(' ')}`);
+    } catch (e) {
+      if (!isXbError(e) || (e.kind !== 'rolled-back' && e.kind !== 'rollback-failed')) throw e;
+      // ip names the line it failed on; nft refuses its whole run, so a failed guard names no vif.
+      const at = Number(/ at step (\d+) of /.exec(e.message)?.[1] ?? 0) - 1;
+      throw new Refused(e, steps[at]?.tool === 'nft' ? undefined : owner[at]);
+    }
     commitRun(dir, j, () => planned.forEach((p) => (p.r.guard ? saveGuardRecord(dir, p.r.guard) : forgetGuardRecord(dir, p.r.name))));
     for (const p of planned) out[p.r.i] = { ok: true, text: `${p.r.ev.action} ${describe(p.r.target, p.r.name, p.mtu, p.r.guard)}${notes}`, ...(p.mtu === undefined ? {} : { mtu: p.mtu }) };
   }, { records: HOOK_RECORDS, lockMs: Math.min(lockLimitMs(), HOOK_LOCK_MS) });
 };
 
 /**
- * Runs the ready vifs jointly; when the kernel refuses part of it (undone), each half again, so a
- * refused vif costs a few transactions, not one per vif, and only the refused vif fails.
+ * Runs the ready vifs jointly. When the kernel refuses part of it (undone), the vif whose step
+ * failed runs alone and the others jointly again; when the failure names no vif, each half again.
+ * Either way only the refused vif fails.
  */
 const runSplitting = async (runner: Runner, dir: string, ready: Ready[], out: BatchOutcome[]): Promise<void> => {
   const todo = ready.filter((r) => out[r.i] === undefined);
@@ -127,14 +145,14 @@ const runSplitting = async (runner: Runner, dir: string, ready: Ready[], out: Ba
   try {
     await runJoint(runner, dir, todo, out);
   } catch (e) {
-    const refused = isXbError(e) && (e.kind === 'rolled-back' || e.kind === 'rollback-failed');
-    if (todo.length === 1 || !refused) {
-      for (const r of todo) if (out[r.i] === undefined) out[r.i] = { ok: false, error: asError(e) };
+    if (!(e instanceof Refused) || todo.length === 1) {
+      const err = asError(e instanceof Refused ? e.refusal : e);
+      for (const r of todo) if (out[r.i] === undefined) out[r.i] = { ok: false, error: err };
       return;
     }
-    const half = Math.ceil(todo.length / 2);
-    await runSplitting(runner, dir, todo.slice(0, half), out);
-    await runSplitting(runner, dir, todo.slice(half), out);
+    const first = e.culprit ? [e.culprit] : todo.slice(0, Math.ceil(todo.length / 2));
+    await runSplitting(runner, dir, first, out);
+    await runSplitting(runner, dir, todo.filter((r) => !first.includes(r)), out);
   }
 };
 
