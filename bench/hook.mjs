@@ -35,7 +35,10 @@ export const benchHook = async (n = 15) => {
     const run = (d, script, argv) => {
       mkdirSync(join(store, `backend/vif/${d}/0`), { recursive: true });
       writeFileSync(join(store, `backend/vif/${d}/0/bridge`), 'xenbr0');
-      sh(['ip', '-n', ns, 'link', 'add', 'name', `vif${d}.0`, 'type', 'veth', 'peer', 'name', `g${d}`]);
+      // Guards (the default) need the guest's MAC, as xl writes it.
+      const mac = `00:16:3e:00:${(d >> 8).toString(16).padStart(2, '0')}:${(d & 255).toString(16).padStart(2, '0')}`;
+      writeFileSync(join(store, `backend/vif/${d}/0/mac`), mac);
+      sh(['ip', '-n', ns, 'link', 'add', 'name', `vif${d}.0`, 'type', 'veth', 'peer', 'name', `g${d}`, 'address', mac]);
       const times = [];
       for (const action of ['online', 'offline']) {
         const t = process.hrtime.bigint();
@@ -73,5 +76,53 @@ export const printHook = (r) => {
   const x = (a, b) => `${(a / b).toFixed(2)}x`;
   for (const [what, ours, pkg, xen] of [['online: ', r.oursOnline, r.pkgOnline, r.xenOnline], ['offline:', r.oursOffline, r.pkgOffline, r.xenOffline]]) {
     console.log(`  ${what} checkout ${f(ours)}  bundle ${f(pkg)}  vif-bridge ${f(xen)}  -> bundle/checkout ${x(pkg, ours)}, checkout/vif-bridge ${x(ours, xen)}, bundle/vif-bridge ${x(pkg, xen)}`);
+  }
+};
+
+/**
+ * The hook through hooks/vif-xenbridge and the resident service, against the direct path and Xen's
+ * vif-bridge; and guards' cost on both paths: one bed with guards (the default), one without.
+ */
+export const benchHookService = async (n = 11) => {
+  const { hookBed, median: med, UNGUARDED } = await import('./hookd-bed.mjs');
+  const beds = { on: hookBed('on'), off: hookBed('off', UNGUARDED) };
+  const t = {};
+  const put = (k, v) => (t[k] ??= []).push(v);
+  try {
+    for (const b of Object.values(beds)) await b.startService();
+    const xen = existsSync(join(XEN_SCRIPTS, 'vif-bridge'));
+    let d = 1;
+    for (let i = 0; i < n; i++) {
+      for (const [g, b] of Object.entries(beds)) {
+        for (const how of ['direct', 'hook']) {
+          b.vif(d);
+          put(`${how}-${g}-on`, b.event(how, d, 'online'));
+          put(`${how}-${g}-off`, b.event(how, d, 'offline'));
+          d++;
+        }
+      }
+      if (xen) {
+        beds.off.vif(d);
+        put('xen-on', beds.off.event('xen', d, 'online'));
+        put('xen-off', beds.off.event('xen', d, 'offline'));
+        d++;
+      }
+    }
+  } finally {
+    for (const b of Object.values(beds)) await b.done();
+  }
+  return { n, ...Object.fromEntries(Object.entries(t).map(([k, v]) => [k, med(v)])) };
+};
+
+export const printHookService = (r) => {
+  const f = (x) => `${x.toFixed(0)} ms`;
+  const x = (a, b) => (a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(2)}x`);
+  console.log(`vif hook through the resident service (hooks/vif-xenbridge -> xenbridge hookd), median of ${r.n}, native speed:`);
+  for (const a of ['on', 'off']) {
+    const what = a === 'on' ? 'online: ' : 'offline:';
+    console.log(`  ${what} service ${f(r[`hook-on-${a}`])} (unguarded ${f(r[`hook-off-${a}`])})  direct ${f(r[`direct-on-${a}`])} (unguarded ${f(r[`direct-off-${a}`])})` +
+      `${r[`xen-${a}`] === undefined ? '' : `  vif-bridge ${f(r[`xen-${a}`])}`}`);
+    console.log(`    -> service/vif-bridge ${x(r[`hook-on-${a}`], r[`xen-${a}`])}, service/direct ${x(r[`hook-on-${a}`], r[`direct-on-${a}`])}, ` +
+      `guarded/unguarded: service ${x(r[`hook-on-${a}`], r[`hook-off-${a}`])}, direct ${x(r[`direct-on-${a}`], r[`direct-off-${a}`])}`);
   }
 };

@@ -1,7 +1,8 @@
 // npm run bench: prints ratios measured in this run (never asserted in tests).
 import { benchApply, printApply } from './apply.mjs';
 import { benchStartup, printStartup } from './startup.mjs';
-import { benchHook, printHook } from './hook.mjs';
+import { benchHook, benchHookService, printHook, printHookService } from './hook.mjs';
+import { benchStorm, printStorm } from './storm.mjs';
 import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput, printGuard, printGuardScale } from './guard.mjs';
 
 if (process.getuid?.() !== 0) {
@@ -11,5 +12,7 @@ if (process.getuid?.() !== 0) {
 printStartup(await benchStartup());
 for (const n of [100, 1000]) printApply(await benchApply(n));
 printHook(await benchHook());
+printHookService(await benchHookService());
+printStorm(await benchStorm());
 printGuard(benchGuardHook(), benchGuardGrowth(), benchGuardThroughput());
 printGuardScale(await benchGuardScale());

@@ -1,6 +1,7 @@
 /** `xenbridge vif …` in the CLI's help; bin/xenbridge sends vif events straight to vif-main. */
 import type { Command } from 'commander';
 import type { Register } from './core-commands.js';
+import { common } from './core-commands.js';
 
 export const registerVif = (reg: Register): void => {
   reg('vif', (c: Command) =>
@@ -8,4 +9,8 @@ export const registerVif = (reg: Register): void => {
       .argument('[args...]')
       .allowUnknownOption()
       .helpOption(false), async (o) => (await import('./vif-main.js')).main((o.args as string[] | undefined) ?? []), { errorCode: 1 });
+  reg('hookd', (c: Command) =>
+    common(c.description('the vif hook service: hooks/vif-xenbridge hands it each event, attached in batches (run by xenbridge-hookd.service)'))
+      .option('--queue <n>', 'events waiting at most; more are refused with a hotplug error', '256')
+      .option('--batch <n>', 'events per transaction at most', '128'), async (o) => (await import('./hookd-main.js')).hookdAction(o));
 };

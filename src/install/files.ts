@@ -29,6 +29,26 @@ ExecStop=${bin} stop
 WantedBy=multi-user.target
 `;
 
+/**
+ * The vif hook service: up before guests start (xendomains), after the bridges exist; stopped
+ * after them at shutdown. A hook finding it gone runs its event itself, so a restart loses nothing.
+ */
+export const hookdUnit = (bin: string, from: 'install' | 'package' = 'install'): string => `# ${from === 'install' ? 'Installed by "xenbridge install"' : 'Installed by the xenbridge package'}. Enable with: systemctl enable xenbridge-hookd
+[Unit]
+Description=xenbridge: the vif hook service (attaches guests' vifs without a Node start per event)
+${from === 'package' ? 'Documentation=man:xenbridge(8)\n' : ''}After=xenbridge.service
+Before=xendomains.service
+
+[Service]
+Type=simple
+ExecStart=${bin} hookd -c ${CONFIG_PATH}
+Restart=on-failure
+RestartSec=1
+
+[Install]
+WantedBy=multi-user.target
+`;
+
 /** The shim with XENBRIDGE_BIN fixed: xl runs hotplug scripts with a minimal PATH. */
 export const vifHook = (shim: string, bin: string): string => {
   const lines = shim.split('\n');

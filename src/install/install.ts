@@ -7,10 +7,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliBin } from '../exec/paths.js';
-import { checkBinPath, SAMPLE_TOPOLOGY, serviceUnit, vifHook, withXlDefaults } from './files.js';
+import { checkBinPath, hookdUnit, SAMPLE_TOPOLOGY, serviceUnit, vifHook, withXlDefaults } from './files.js';
 
 export const HOOK_PATH = 'etc/xen/scripts/vif-xenbridge';
 export const UNIT_PATH = 'etc/systemd/system/xenbridge.service';
+export const HOOKD_UNIT_PATH = 'etc/systemd/system/xenbridge-hookd.service';
 export const SAMPLE_PATH = 'etc/xenbridge/topology.yaml';
 export const XL_CONF_PATH = 'etc/xen/xl.conf';
 
@@ -54,7 +55,8 @@ export const install = (o: InstallOptions = {}): Installed[] => {
   const at = (p: string): string => join(o.root ?? '/', p);
   const done = installHook(o);
   put(at(UNIT_PATH), serviceUnit(checkBinPath(o.bin ?? cliBin())), 0o644);
-  done.splice(1, 0, { path: at(UNIT_PATH), action: 'written' });
+  put(at(HOOKD_UNIT_PATH), hookdUnit(checkBinPath(o.bin ?? cliBin())), 0o644);
+  done.splice(1, 0, { path: at(UNIT_PATH), action: 'written' }, { path: at(HOOKD_UNIT_PATH), action: 'written' });
   // An existing topology is the admin's: never overwritten.
   const sampleKept = existsSync(at(SAMPLE_PATH));
   if (!sampleKept) put(at(SAMPLE_PATH), SAMPLE_TOPOLOGY, 0o644);

@@ -4,6 +4,7 @@ import { XbError } from '../errors.js';
 export const MAINTAINER = 'xenbridge maintainers <maintainers@xenbridge.invalid>';
 export const BIN = '/usr/bin/xenbridge';
 export const UNIT = 'lib/systemd/system/xenbridge.service';
+export const HOOKD_UNIT = 'lib/systemd/system/xenbridge-hookd.service';
 export const HOOK = 'etc/xen/scripts/vif-xenbridge';
 export const SAMPLE = 'etc/xenbridge/topology.yaml';
 /** Files under /etc are the admin's once installed: dpkg keeps their edits on upgrade. */
@@ -60,8 +61,10 @@ set -e
 case "$1" in
     purge)
         # The link "systemctl enable" made names this package's unit: it goes with it.
-        link="\${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/xenbridge.service"
-        if [ -L "$link" ]; then rm -f "$link"; fi
+        for unit in xenbridge.service xenbridge-hookd.service; do
+            link="\${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/$unit"
+            if [ -L "$link" ]; then rm -f "$link"; fi
+        done
         ;;
 esac
 case "$1" in

@@ -48,3 +48,9 @@ export const writeStatus = async (xs: Xenstore, base: string, status: 'connected
     : [`${base}/hotplug-error`, status.error, `${base}/hotplug-status`, 'error'];
   await call(xs, 'xenstore-write', args);
 };
+
+/** Many vifs' `connected` in one xenstore-write: each vif's own keys in order, its status last. */
+export const writeConnected = async (xs: Xenstore, vifs: { base: string; before: [string, string][] }[]): Promise<void> => {
+  if (vifs.length === 0) return;
+  await call(xs, 'xenstore-write', vifs.flatMap((v) => [...v.before.flat(), `${v.base}/hotplug-status`, 'connected']));
+};

@@ -14,6 +14,8 @@ export interface EventLog {
   file: string;
   /** Runs logger(1). */
   runner: Runner;
+  /** Gets the line as stderr would (default: stderr). */
+  echo?: (line: string) => void;
 }
 
 export const logLine = (domid: number, text: string): string => `domain ${domid}: ${text}`;
@@ -21,7 +23,7 @@ export const logLine = (domid: number, text: string): string => `domain ${domid}
 /** Never fails: a host without Xen's log directory or without logger still attaches the guest. */
 export const logEvent = async (log: EventLog, domid: number, text: string, level: 'notice' | 'err'): Promise<void> => {
   const line = logLine(domid, text);
-  process.stderr.write(`${SYSLOG_TAG}: ${line}\n`);
+  (log.echo ?? ((l: string) => process.stderr.write(`${l}\n`)))(`${SYSLOG_TAG}: ${line}`);
   try {
     // Created 0640 whatever the umask: guests' names and errors are not for every local user.
     appendFileSync(log.file, `[${new Date().toISOString()}] ${SYSLOG_TAG}: ${line}\n`, { mode: 0o640 });
@@ -32,5 +34,27 @@ export const logEvent = async (log: EventLog, domid: number, text: string, level
     await log.runner.run('logger', ['-p', `daemon.${level}`, '-t', SYSLOG_TAG, '--', line], { timeoutMs: 2000 });
   } catch {
     // No logger (util-linux's bsdutils): the hotplug log has the line.
+  }
+};
+
+/** Many events' lines at once (the hook service's batches): one append, one logger, whatever their number. */
+export const logEvents = async (log: EventLog, entries: { domid: number; text: string; echo: (line: string) => void }[]): Promise<void> => {
+  if (entries.length === 0) return;
+  const lines = entries.map((e) => {
+    const line = logLine(e.domid, e.text);
+    e.echo(`${SYSLOG_TAG}: ${line}`);
+    return line;
+  });
+  const at = new Date().toISOString();
+  try {
+    appendFileSync(log.file, lines.map((l) => `[${at}] ${SYSLOG_TAG}: ${l}\n`).join(''), { mode: 0o640 });
+  } catch {
+    // As logEvent: stderr and syslog have the lines.
+  }
+  try {
+    // logger logs each line of its input as a message of its own.
+    await log.runner.run('logger', ['-p', 'daemon.notice', '-t', SYSLOG_TAG], { timeoutMs: 2000, input: `${lines.join('\n')}\n` });
+  } catch {
+    // No logger: the hotplug log has the lines.
   }
 };

@@ -36,13 +36,25 @@ export interface HookEvent {
   /** The hotplug script's environment as Xen sets it: vif, XENBUS_PATH, INTERFACE. */
   env: Record<string, string | undefined>;
   topologyFile: string;
+  /** The topology already loaded from topologyFile (the hook service keeps it while the file is unchanged). */
+  topology?: Topology;
   /** Xen's hotplug log (default /var/log/xen/xen-hotplug.log). */
   logFile?: string;
+  /** Where the event's line goes besides the logs (default stderr; the hook service sends it to the hook). */
+  echo?: (line: string) => void;
 }
 
 const hookLockMs = (ctx: Context): number => Math.min(ctx.lockTimeoutMs, HOOK_LOCK_MS);
 
-type Keys = Partial<Record<VifKey, string>>;
+/** The event's outcome to xl: hotplug-status connected (with the guest's MTU) and the log line. */
+export const finishOnline = async (xs: Xenstore, log: EventLog, ev: VifEvent, r: { text: string; mtu?: number }): Promise<void> => {
+  // The status write and the log line are independent: neither waits for the other.
+  const logged = logEvent(log, ev.domid, r.text, 'notice');
+  if (ev.action === 'online') await writeStatus(xs, ev.xenbusPath, 'connected', r.mtu === undefined ? [] : [frontendMtu(ev.domid, ev.devid, r.mtu)]);
+  await logged;
+};
+
+export type Keys = Partial<Record<VifKey, string>>;
 
 export const targetOf = (keys: Keys, t: Topology): VifTarget => {
   const raw = keys.bridge ?? (t.bridges.length === 1 ? t.bridges[0]?.name : undefined);
@@ -57,7 +69,7 @@ export const mtuOf = (keys: Keys): number | undefined => {
   return n;
 };
 
-const describe = (t: VifTarget, name: string, mtu: number | undefined, g: VifGuard | undefined): string => {
+export const describe = (t: VifTarget, name: string, mtu: number | undefined, g: VifGuard | undefined): string => {
   const vlans = t.entries.map((e) => (e.pvid ? `${e.vid} untagged` : e.vidEnd ? `${e.vid}-${e.vidEnd}` : `${e.vid}`));
   const shape = !g?.vlans ? 'any tag' : g.vlans.tagged.length === 0 ? 'untagged only' : `${g.vlans.untagged ? 'untagged + ' : ''}tagged ${g.vlans.tagged.map((r) => r.start).join(' ')}`;
   const spoof = g?.mac ? `, from ${g.mac}${g.ips ? ` ${g.ips.join(' ')}` : ''} only` : '';
@@ -148,8 +160,12 @@ export const attachVif = async (ctx: Context, t: Topology, dev: string, bridge: 
   await online(ev, { bridge, ...(mac ? { mac } : {}) }, t, ctx);
 };
 
+/** What xl's hotplug-error says of a failed event. */
+export const errorLine = (ev: VifEvent, err: XbError): string =>
+  `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`;
+
 /** The error goes to xl (hotplug-error, so xl fails at once with it) and to the logs. */
-const reportError = async (xs: Xenstore, log: EventLog, path: string, domid: number, line: string): Promise<void> => {
+export const reportError = async (xs: Xenstore, log: EventLog, path: string, domid: number, line: string): Promise<void> => {
   const logged = logEvent(log, domid, line, 'err');
   try {
     await writeStatus(xs, path, { error: line });
@@ -161,7 +177,7 @@ const reportError = async (xs: Xenstore, log: EventLog, path: string, domid: num
 
 export const runVifHook = async (h: HookEvent, ctx: Context): Promise<void> => {
   const xs = xenstoreOf(ctx);
-  const log: EventLog = { file: h.logFile ?? HOTPLUG_LOG, runner: ctx.host };
+  const log: EventLog = { file: h.logFile ?? HOTPLUG_LOG, runner: ctx.host, ...(h.echo ? { echo: h.echo } : {}) };
   let ev: VifEvent;
   try {
     ev = parseHotplug(h.argv, h.env);
@@ -172,17 +188,13 @@ export const runVifHook = async (h: HookEvent, ctx: Context): Promise<void> => {
   }
   try {
     const keys = await readVifKeys(xs, ev.xenbusPath);
-    const t = loadTopology(h.topologyFile);
+    const t = h.topology ?? loadTopology(h.topologyFile);
     if (ev.action === 'online' || ev.action === 'add') {
-      const r = await online(ev, keys, t, ctx);
-      // The status write and the log line are independent: neither waits for the other.
-      const logged = logEvent(log, ev.domid, r.text, 'notice');
-      if (ev.action === 'online') await writeStatus(xs, ev.xenbusPath, 'connected', r.mtu === undefined ? [] : [frontendMtu(ev.domid, ev.devid, r.mtu)]);
-      await logged;
+      await finishOnline(xs, log, ev, await online(ev, keys, t, ctx));
     } else await logEvent(log, ev.domid, await offline(ev, keys, t, ctx), 'notice');
   } catch (e) {
     const err = isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-    await reportError(xs, log, ev.xenbusPath, ev.domid, `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`);
+    await reportError(xs, log, ev.xenbusPath, ev.domid, errorLine(ev, err));
     throw err;
   }
 };

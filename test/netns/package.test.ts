@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceUnit, vifHook, SAMPLE_TOPOLOGY } from '../../src/install/files.js';
+import { hookdUnit, serviceUnit, vifHook, SAMPLE_TOPOLOGY } from '../../src/install/files.js';
 import { buildDeb } from '../../src/package/build-deb.js';
 import { cliTree } from '../../src/package/cli-tree.js';
 import { bashCompletion } from '../../src/package/completion.js';
@@ -21,6 +21,7 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 const FILES: [string, string][] = [
   ['etc/xen/scripts/vif-xenbridge', '-rwxr-xr-x'],
   ['etc/xenbridge/topology.yaml', '-rw-r--r--'],
+  ['lib/systemd/system/xenbridge-hookd.service', '-rw-r--r--'],
   ['lib/systemd/system/xenbridge.service', '-rw-r--r--'],
   ['usr/bin/xenbridge', 'lrwxrwxrwx'],
   ['usr/lib/xenbridge/bin/xenbridge', '-rwxr-xr-x'],
@@ -108,6 +109,7 @@ describe('installed into a throwaway root', () => {
     // xl runs hooks with a minimal PATH: the hook names the CLI by its absolute path.
     expect(readFileSync(join(root, 'etc/xen/scripts/vif-xenbridge'), 'utf8')).toBe(vifHook(shim, '/usr/bin/xenbridge'));
     expect(readFileSync(join(root, 'lib/systemd/system/xenbridge.service'), 'utf8')).toBe(serviceUnit('/usr/bin/xenbridge', 'package'));
+    expect(readFileSync(join(root, 'lib/systemd/system/xenbridge-hookd.service'), 'utf8')).toBe(hookdUnit('/usr/bin/xenbridge', 'package'));
     expect(readFileSync(join(root, 'etc/xenbridge/topology.yaml'), 'utf8')).toBe(SAMPLE_TOPOLOGY);
     expect(readFileSync(join(root, 'usr/lib/xenbridge/bin/xenbridge'), 'utf8')).toMatch(/^#!\/usr\/bin\/node\n/);
     expect(readFileSync(join(root, 'usr/share/bash-completion/completions/xenbridge'), 'utf8')).toBe(bashCompletion(cliTree()));

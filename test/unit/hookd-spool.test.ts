@@ -1,0 +1,31 @@
+import { execaSync } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { escapeReply, formatRequest, parseRequest } from '../../src/xen/hookd-spool.js';
+
+const ev = { argv: ['online', 'type_if=vif'], env: { vif: 'vif3.1', XENBUS_PATH: 'backend/vif/3/1' } };
+
+describe('the hook service spool', () => {
+  it('reads back what the hook writes, byte for byte as its printf does', () => {
+    const text = execaSync('sh', ['-c', 'printf \'%s\\n\' xbhook1 "$#" "$@" "${vif-}" "${INTERFACE-}" "${XENBUS_PATH-}" end', 'sh', ...ev.argv], {
+      env: { vif: 'vif3.1', XENBUS_PATH: 'backend/vif/3/1' }, extendEnv: false, stripFinalNewline: false,
+    }).stdout;
+    expect(text).toBe(formatRequest(ev));
+    expect(parseRequest('0b7c-11', text)).toEqual({ id: '0b7c-11', ...ev, env: { ...ev.env, INTERFACE: undefined } });
+  });
+
+  it.each([
+    ['half written', 'xbhook1\n2\nonline\ntype_if=vif\nvif3.1\n', undefined],
+    ['not a request', 'hello\n0\n\n\n\nend\n', 'not a hook request (first line "hello")'],
+    ['a value with a newline', formatRequest({ argv: ['online', 'type_if=vif'], env: { vif: 'vif3.1\nXENBUS_PATH=x' } }), 'malformed hook request (an argument or variable with a newline?)'],
+    ['an argument count that lies', 'xbhook1\n5\nonline\n\n\n\nend\n', 'malformed hook request (an argument or variable with a newline?)'],
+    ['no argument count', 'xbhook1\nx\n\n\n\nend\n', 'malformed hook request (an argument or variable with a newline?)'],
+  ])('%s', (_what, text, want) => {
+    expect(parseRequest('0b7c-11', text)).toEqual(want);
+  });
+
+  it('a reply prints back exactly through the hook\'s printf %b, whatever its text holds', () => {
+    const text = 'vif-xenbridge: domain 3: vif3.1 online: "a\\b" 100% \\c \\0101\nxenbridge: second line\n  detail';
+    const printed = execaSync('sh', ['-c', 'printf \'%b\\n\' "$1"', 'sh', escapeReply(text)], { stripFinalNewline: false }).stdout;
+    expect(printed).toBe(`${text}\n`);
+  });
+});
