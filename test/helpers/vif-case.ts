@@ -4,6 +4,7 @@
  * the fields that matter; the rest defaults). Rendered as the hook runs it: the on-demand VLAN's own
  * run, then the port's (guard first), each step followed by the lines that undo it.
  */
+import { render as renderOp } from '../../src/plan/render.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ const lineOf = (l: { tool: string; line: string }, indent: string): string =>
 
 const render = (title: string, steps: Step[]): string[] => steps.length === 0 ? [] : [
   `# ${title}`,
-  ...steps.flatMap((s) => [lineOf(s, ''), ...s.undo.map((u) => `    undo: ${lineOf(u, '    undo:')}`)]),
+  ...steps.flatMap((s) => [lineOf(renderOp(s.op), ''), ...s.undo.map((u) => `    undo: ${lineOf(renderOp(u), '    undo:')}`)]),
 ];
 
 export const vifCase = (dir: string): string => {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { addVlanEntry, delVlanEntry, type Step } from '../../src/plan/steps.js';
 import { compress, diffVlanEntries } from '../../src/plan/vlan-entries.js';
+import { render } from '../../src/plan/render.js';
 import type { VlanEntry } from '../../src/state/types.js';
 
 /** The plain definition: expand every range to VIDs, compare VID by VID (the later entry wins). */
@@ -22,7 +23,7 @@ const byVid = (current: VlanEntry[], desired: VlanEntry[], keepNative: boolean):
 
 /** Each step with its undo, short: "del 100 | add 100 untagged". */
 const text = (steps: Step[]): string[] =>
-  steps.map((s) => [s.line, ...s.undo.map((u) => u.line)].join(' | ').replace(/vlan (add|del) dev p0 vid /g, '$1 '));
+  steps.map((s) => [render(s.op).line, ...s.undo.map((u) => render(u).line)].join(' | ').replace(/vlan (add|del) dev p0 vid /g, '$1 '));
 
 const lines = (current: VlanEntry[], desired: VlanEntry[], keepNative: boolean): string[] => text(diffVlanEntries(current, desired, keepNative));
 
