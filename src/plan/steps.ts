@@ -138,3 +138,20 @@ export const addVlanEntry = (e: VlanEntry): Step =>
 
 export const delVlanEntry = (e: VlanEntry): Step =>
   step(br(`vlan del dev ${e.dev} vid ${vidText(e)}`), br(`vlan add dev ${e.dev} vid ${vidText(e)}${vlanFlags(e)}`));
+
+const dhcp = (line: string): Line => ({ tool: 'dhcp', line });
+
+/** dir: where this scope keeps its client's files; metric: the moved lease's default route's, so renewals replace it. */
+export const startDhcp = (dev: string, dir: string, metric?: number): Step =>
+  step(dhcp(`start ${dev} ${dir} ${metric ?? '-'}`), dhcp(`stop ${dev} ${dir}`));
+
+export const stopDhcp = (dev: string, dir: string): Step => step(dhcp(`stop ${dev} ${dir}`), dhcp(`start ${dev} ${dir} -`));
+
+/** A leased address keeps its remaining lifetime where it moves: it expires when the lease does. */
+const leaseSpec = (a: Addr, dev: string): string => `${addrSpec(a, dev)} valid_lft ${a.validLft ?? 'forever'} preferred_lft ${a.preferredLft ?? 'forever'}`;
+
+export const addLease = (a: Addr, dev: string): Step =>
+  step(ip(`addr add ${leaseSpec(a, dev)}`), ip(`addr del ${a.local}/${a.prefixlen} dev ${dev}`));
+
+export const delLease = (a: Addr, dev: string): Step =>
+  step(ip(`addr del ${a.local}/${a.prefixlen} dev ${dev}`), ip(`addr add ${leaseSpec(a, dev)}`));

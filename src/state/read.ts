@@ -2,6 +2,8 @@
 import { release } from 'node:os';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
+import { runDir } from '../txn/store.js';
+import { readDhcpClients } from './dhcp-clients.js';
 import { parseBridgeVlans, parseLinks, parseRoutes } from './parse.js';
 import { sysfsLookup, withDevices } from './sysfs.js';
 import type { HostState, Link } from './types.js';
@@ -55,8 +57,10 @@ export const readState = async (runner: Runner, opts: { bridgeVlans?: boolean } 
  * Callers pass validated interface names only: each becomes part of a batch line.
  */
 /** What planning a topology needs: VLAN entries only when a bridge filters (one more process). */
-export const readStateFor = (t: { bridges: { mode: string }[] }, runner: Runner): Promise<HostState> =>
-  readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') });
+export const readStateFor = async (t: { bridges: { mode: string }[] }, runner: Runner): Promise<HostState> => ({
+  ...(await readState(runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering') })),
+  dhcp: readDhcpClients(runDir(runner.netns)),
+});
 
 export const readLinks = async (runner: Runner, q: { names: string[]; masters?: string[]; vlansOf?: string }): Promise<HostState> => {
   const lines = [...new Set(q.names)].map((n) => `link show dev ${n}`).concat([...new Set(q.masters ?? [])].map((m) => `link show master ${m}`));

@@ -4,7 +4,7 @@ import type { Step } from '../plan/steps.js';
 import { ShapeError, bool, int, list, object, oneOf, optional, record, str, type Check } from './shape.js';
 import type { RecordKind } from './store.js';
 
-const tool = oneOf('ip', 'bridge', 'nft');
+const tool = oneOf('ip', 'bridge', 'nft', 'dhcp');
 const line = object({ tool, line: str });
 
 const uncertain: Check<true | undefined> = (v, at) => (optional(bool)(v, at) === true ? true : undefined);

@@ -31,7 +31,7 @@ describe('records of the run directory', () => {
   it.each([
     ['a journal whose done is past its steps', JOURNAL, { version: 1, pid: 1, started: 's', what: 'apply', steps, done: 3 }, 'done is past the last step'],
     ['a journal with an inverted in-flight range', JOURNAL, { version: 1, pid: 1, started: 's', what: 'apply', steps, done: 0, inflight: [2, 1] }, 'inflight should be [from, to]'],
-    ['a step of another tool', HISTORY, { version: 1, started: 's', steps: [{ ...steps[0], tool: 'sh' }] }, 'steps[0].tool should be one of ip, bridge, nft, not text'],
+    ['a step of another tool', HISTORY, { version: 1, started: 's', steps: [{ ...steps[0], tool: 'sh' }] }, 'steps[0].tool should be one of ip, bridge, nft, dhcp, not text'],
     ['an undo line that is not text', HISTORY, { version: 1, started: 's', steps: [{ ...steps[0], undo: [{ tool: 'ip', line: 7 }] }] }, 'steps[0].undo[0].line should be text, not a number'],
     ['a list', HISTORY, [], 'the file should be a mapping, not a list'],
     ['version 0', HISTORY, { version: 0, started: 's', steps }, 'unknown record version 0'],
