@@ -40,7 +40,9 @@ export const RECORDED = 'umask 077; echo $$ >"$1"; out=$2; rc=$3; shift 3; "$@" 
  * it runs in a private mount namespace with DIR/run and DIR/db bound there, so each xenbridge
  * scope (a test's namespace too) has its own client files and the machine's stay untouched. Its
  * DUID is the machine's (copied once from /var/lib/dhcpcd/duid) and its IAID comes from the MAC
- * that dom0's interface took from the NIC, so the client ID the server knows stays the same.
+ * that dom0's interface took from the NIC, so the client ID the server knows stays the same; the
+ * lease Debian's own dhcpcd holds for that name is copied too, so the client starts by renewing it
+ * (a REQUEST, no DISCOVER).
  * A failed line is reported the way ip reports one ("Command failed -:N"), so journals and
  * recovery treat both alike. start and stop are idempotent: a live client (its pid file naming a
  * running dhcpcd) is not started twice, and stopping none is success.
@@ -63,6 +65,7 @@ export const DHCP_BATCH = [
   '  start)',
   '    if alive "$pid"; then ok=1',
   '    elif mkdir -p "$dir/run" "$dir/db" /run/dhcpcd /var/lib/dhcpcd && { [ -e "$dir/db/duid" ] || [ ! -e /var/lib/dhcpcd/duid ] || cp /var/lib/dhcpcd/duid "$dir/db/duid"; } \\',
+  '      && { [ -e "$dir/db/$ifn.lease" ] || [ ! -e "/var/lib/dhcpcd/$ifn.lease" ] || cp "/var/lib/dhcpcd/$ifn.lease" "$dir/db/$ifn.lease"; } \\',
   `      && printf '%s\\n' ${DHCPCD_CONF.map((l) => `'${l}'`).join(' ')} >"$dir/dhcpcd.conf"; then`,
   '      rm -f "$pidf"; m=; [ "$metric" = - ] || m="-m $metric"',
   `      nsx unshare -m sh -c 'mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/db" /var/lib/dhcpcd && shift && exec dhcpcd "$@"' sh "$dir" -4 -b -f "$dir/dhcpcd.conf" $m "$ifn" </dev/null >>"$dir/$ifn.log" 2>&1`,

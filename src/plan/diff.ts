@@ -197,7 +197,9 @@ class Planner {
   routes(): void {
     const moving = new Set(this.want.moveFrom.map((m) => m.link.name));
     const present = this.s.routes.filter((r) => !moving.has(r.dev ?? ''));
-    for (const r of [...this.movedRoutes, ...this.want.routes]) {
+    // A route via a gateway needs the route to that gateway first (not there by itself under noprefixroute).
+    const moved = [...this.movedRoutes].sort((a, b) => Number(a.gateway !== undefined) - Number(b.gateway !== undefined));
+    for (const r of [...moved, ...this.want.routes]) {
       if (present.some((p) => sameRoute(p, r))) continue;
       if (r.dst === 'default') {
         for (const old of present.filter((p) => p.dst === 'default' && p.family === r.family && (p.metric ?? 0) === (r.metric ?? 0))) {
