@@ -64,6 +64,7 @@ export const DHCP_BATCH = [
   '  case $verb in',
   '  start)',
   '    if alive "$pid"; then ok=1',
+  '    elif ! command -v dhcpcd >/dev/null; then echo "dhcpcd is not installed (Debian: apt-get install dhcpcd-base)" >&2',
   '    elif mkdir -p "$dir/run" "$dir/db" /run/dhcpcd /var/lib/dhcpcd && { [ -e "$dir/db/duid" ] || [ ! -e /var/lib/dhcpcd/duid ] || cp /var/lib/dhcpcd/duid "$dir/db/duid"; } \\',
   '      && { [ -e "$dir/db/$ifn.lease" ] || [ ! -e "/var/lib/dhcpcd/$ifn.lease" ] || cp "/var/lib/dhcpcd/$ifn.lease" "$dir/db/$ifn.lease"; } \\',
   `      && printf '%s\\n' ${DHCPCD_CONF.map((l) => `'${l}'`).join(' ')} >"$dir/dhcpcd.conf"; then`,

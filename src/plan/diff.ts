@@ -223,6 +223,9 @@ class Planner {
       if (this.want.dhcp.length > 0) throw new XbError('bug', 'planning DHCP without reading the DHCP clients');
       return;
     }
+    if (this.want.dhcp.length > 0 && /\s/.test(clients.dir)) {
+      throw new XbError('usage', `the run directory ${clients.dir} has whitespace in its path; the DHCP client's files need one without`);
+    }
     for (const dev of this.want.dhcp.filter((d) => !clients.running.includes(d))) {
       const metric = this.movedRoutes.find((r) => r.dev === dev && r.dst === 'default' && r.protocol === 'dhcp')?.metric;
       this.steps.push(op.startDhcp(dev, clients.dir, metric));
