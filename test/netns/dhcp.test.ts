@@ -56,6 +56,8 @@ describe('dom0.addresses: dhcp', () => {
     expect(await sb.ip('route show default')).toMatch(/^default via 192\.0\.2\.1 dev eth0 proto dhcp/);
     expect(srv.messages().filter((l) => l.includes(`DHCPACK(sw0) ${RESERVED} ${srv.mac}`)).length).toBe(1);
     expect((await xb('plan', '-c', cfg)).stdout).toBe('no changes');
+    const v = await xb('verify', '-c', cfg, '--json');
+    expect([v.code, JSON.parse(v.stdout).differences]).toEqual([0, []]);
 
     // Renewal, on the client's own trigger (SIGUSR1: renew now rather than at T1, a minute away).
     const seen = srv.messages().length;
