@@ -91,19 +91,29 @@ describe('dom0.addresses: dhcp', () => {
     mkdirSync(join(clientDir(), 'db'), { recursive: true });
     for (const f of ['duid', 'eth0.lease']) copyFileSync(join(own, 'db', f), join(clientDir(), 'db', f));
     const seen = srv.messages().length;
+    const leases = (): string[] => readFileSync(join(sb.runDir, 'dnsmasq.leases'), 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split(' ').slice(1).join(' '));
+    const held = leases();
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatch(new RegExp(`^${srv.mac} ${RESERVED} \\S+ ff(:[0-9a-f]{2}){5,}$`));
 
     const r = await xb('apply', '-c', cfg);
     expect([r.code, r.stderr]).toEqual([0, '']);
-    const moved = await leaseOn(sb, 'eth0');
-    expect(moved).toBeDefined();
-    expect(moved!.valid).toBeGreaterThan(0);
-    expect(moved!.valid).toBeLessThanOrEqual(onNic!.valid);
+    expect(await leaseOn(sb, 'eth0')).toBeDefined();
+    // The address moved with the lifetime it had left (the client's REQUEST may since have renewed it).
+    const steps = JSON.parse(readFileSync(join(scopeDir(sb), 'history.json'), 'utf8')).steps as { line: string }[];
+    const added = steps.find((st) => st.line.startsWith(`addr add ${RESERVED}/24`) && st.line.includes(' dev eth0 '));
+    const lft = Number(/ valid_lft (\d+) /.exec(added?.line ?? '')?.[1]);
+    expect(lft).toBeGreaterThan(0);
+    expect(lft).toBeLessThanOrEqual(onNic!.valid);
     await waitFor('the renewal on start', async () => has(srv.messages(seen), `DHCPACK(sw0) ${RESERVED} ${srv.mac}`), 10_000);
     expect(has(srv.messages(seen), 'DHCPDISCOVER')).toBe(false);
     expect(has(srv.messages(seen), `DHCPREQUEST(sw0) ${RESERVED} ${srv.mac}`)).toBe(true);
     // One default route: the client's renewal replaced the moved one (same metric), it did not add a second.
-    await waitFor('the renewed lifetime', async () => ((await leaseOn(sb, 'eth0'))?.valid ?? 0) > moved!.valid);
+    await new Promise((r) => setTimeout(r, 1000)); // the client applies the ACK it got
+    expect((await leaseOn(sb, 'eth0'))?.valid).toBeGreaterThan(0);
     expect((await sb.ip('route show default')).split('\n')).toHaveLength(1);
+    // The server still knows one lease: same MAC, address and client ID (IAID from the MAC + the DUID).
+    expect(leases()).toEqual(held);
     expect(clientAlive()).toBe(true);
   });
 
