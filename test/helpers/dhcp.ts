@@ -34,7 +34,7 @@ export const startDhcpServer = async (sb: Sandbox): Promise<DhcpBed> => {
   return {
     mac, messages,
     stop: async () => {
-      await sh(`kill ${readFileSync(pid, 'utf8').trim()} 2>/dev/null; true`);
+      await sh(`[ ! -e ${pid} ] || kill $(cat ${pid}) 2>/dev/null; true`);
       rmSync(`/etc/netns/${sb.dom0}`, { recursive: true, force: true });
     },
   };

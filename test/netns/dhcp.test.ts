@@ -3,7 +3,7 @@
  * 802.1Q, so this runs in namespaces on the machine's own kernel.
  */
 import { execa } from 'execa';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostClient, leaseOn, RESERVED, startDhcpServer, waitFor, type DhcpBed } from '../helpers/dhcp.js';
@@ -22,14 +22,21 @@ bridges:
 let sb: Sandbox;
 let cfg: string;
 let srv: DhcpBed;
+let serving = false;
 beforeEach(async () => {
+  serving = false;
   ({ sb, cfg } = await sandboxWithTopology(TOPO));
   srv = await startDhcpServer(sb);
+  serving = true;
 });
 afterEach(async () => {
-  await cli(['stop', '--netns', sb.dom0], sb.env);
-  await srv.stop();
-  await sb.cleanup();
+  try {
+    await cli(['stop', '--netns', sb.dom0], sb.env);
+    if (serving) await srv.stop();
+  } finally {
+    rmSync(`/etc/netns/${sb.dom0}`, { recursive: true, force: true });
+    await sb.cleanup();
+  }
 });
 
 const xb = (...args: string[]) => cli([...args, '--netns', sb.dom0], sb.env);
