@@ -122,6 +122,12 @@ describe('dom0.addresses: dhcp', () => {
     // The server still knows one lease: same MAC, address and client ID (IAID from the MAC + the DUID).
     expect(leases()).toEqual(held);
     expect(clientAlive()).toBe(true);
+
+    // stop: the client goes, the address is the NIC's again, still a lease with a lifetime.
+    expect((await xb('stop')).code).toBe(0);
+    expect(clientAlive()).toBe(false);
+    expect(JSON.parse(await sb.ip('-j link show dev eth0'))[0].linkinfo).toBeUndefined();
+    expect((await leaseOn(sb, 'eth0'))?.valid).toBeGreaterThan(0);
   });
 
   it('apply killed -9 with the client in the plan: rollback restores the host and leaves no client', async () => {
