@@ -65,6 +65,8 @@ export const crossCheck = (c: Checker, bridges: BridgeSpec[], names: NameRule[],
   };
   bridges.forEach((b, i) => {
     noteGateway(b.dom0.gateway, ['bridges', i, 'dom0', 'gateway']);
+    // dhcp brings an IPv4 default route (a gateway written beside it is reported on its own).
+    if (b.dom0.dhcp && (b.dom0.gateway === undefined || ipFamily(b.dom0.gateway) !== 4)) noteGateway('0.0.0.0', ['bridges', i, 'dom0', 'addresses']);
     b.vlans.forEach((v, j) => noteGateway(v.gateway, ['bridges', i, 'vlans', j, 'gateway']));
   });
   const targets = new Map<string, number>();

@@ -12,10 +12,19 @@ const VLAN_KEYS = ['id', 'bridge', 'device', 'addresses', 'gateway', 'probe', 'm
 export const MTU_MIN = 68;
 export const MTU_MAX = 65535;
 
+export const DHCP = 'dhcp';
+
+/** `addresses: dhcp` is the one-item list `[dhcp]`. */
+const addressList = (c: Checker, o: Obj, path: Path): unknown[] => (o.addresses === DHCP ? [DHCP] : c.list(o, 'addresses', path));
+
 /** mtu: the MTU the link carrying the addresses will have, when the file sets one. */
-const addresses = (c: Checker, o: Obj, path: Path, mtu?: number): string[] =>
-  c.list(o, 'addresses', path).flatMap((a, i) => {
-    const at = [...path, 'addresses', i];
+const addresses = (c: Checker, o: Obj, path: Path, mtu?: number, dhcpOk = false): string[] =>
+  addressList(c, o, path).flatMap((a, i) => {
+    const at = [...path, 'addresses', ...(Array.isArray(o.addresses) ? [i] : [])];
+    if (a === DHCP) {
+      if (!dhcpOk) c.fail(at, `${pathText(at)}: dhcp is for dom0.addresses only`);
+      return dhcpOk ? [DHCP] : [];
+    }
     const cidr = typeof a === 'string' ? parseCidr(a) : undefined;
     if (!cidr) {
       c.fail(at, `${pathText(at)}: "${String(a)}" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64)`);
@@ -68,8 +77,24 @@ const readDom0 = (c: Checker, b: Obj, path: Path, bridge: string, uplink: string
   const ifname = c.ifname(raw, 'ifname', at) ?? uplink ?? `${bridge}-h`.slice(0, 15);
   const peer = c.ifname(raw, 'peer', at) ?? defaultPeer(bridge);
   if (raw.peer === undefined && bridge !== '' && ifnameProblem(peer)) c.fail([...path, 'name'], `${pathText(path)}: the default veth peer name "${peer}" is too long; set dom0.peer`);
-  const addrs = addresses(c, raw, at, mtu);
-  return { ifname, peer, addresses: addrs, gateway: gateway(c, raw, at, addrs) };
+  const all = addresses(c, raw, at, mtu, true);
+  const addrs = all.filter((a) => a !== DHCP);
+  const gw = gateway(c, raw, at, addrs);
+  const dhcp = all.length > addrs.length;
+  if (dhcp) dhcpProblems(c, raw, at, all, gw);
+  return { ifname, peer, addresses: addrs, gateway: gw, dhcp };
+};
+
+/** dhcp gives dom0 its IPv4 address, prefix and default route; static IPv6 may sit beside it. */
+const dhcpProblems = (c: Checker, raw: Obj, at: Path, all: string[], gw: string | undefined): void => {
+  const item = (i: number): Path => [...at, 'addresses', ...(Array.isArray(raw.addresses) ? [i] : [])];
+  all.forEach((a, i) => {
+    if (a === DHCP && all.indexOf(DHCP) !== i) c.fail(item(i), `${pathText(item(i))}: dhcp is listed twice`);
+    if (a !== DHCP && ipFamily(a.split('/')[0] ?? '') === 4) {
+      c.fail(item(i), `${pathText(item(i))}: ${a} is a static IPv4 address beside dhcp; the DHCP server gives dom0 its IPv4 address (list only IPv6 addresses with dhcp)`);
+    }
+  });
+  if (gw !== undefined && ipFamily(gw) === 4) c.fail([...at, 'gateway'], `${pathText([...at, 'gateway'])}: ${gw}: with dhcp the DHCP server gives the IPv4 default route; remove gateway`);
 };
 
 const readVlan = (c: Checker, v: unknown, path: Path, bridge: string, mode: BridgeMode, dom0If: string, parentMtu?: number): VlanSpec | undefined => {

@@ -4,9 +4,9 @@
  */
 import { XbError } from '../errors.js';
 
-export type Tool = 'ip' | 'bridge' | 'nft';
+export type Tool = 'ip' | 'bridge' | 'nft' | 'dhcp';
 
-export const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1', nft: 'delete table bridge xb-failpoint' };
+export const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1', nft: 'delete table bridge xb-failpoint', dhcp: 'fail xb-failpoint' };
 
 /** Fails global op `at`, or with kill kills this process just before it (crash tests). */
 export interface Failpoint {
@@ -37,3 +37,52 @@ export const recordFiles = (base: string) => ({ lines: `${base}.batch`, pid: `${
  * pid before and the exit status after, which is how recovery learns how far the batch got.
  */
 export const RECORDED = 'umask 077; echo $$ >"$1"; out=$2; rc=$3; shift 3; "$@" >"$out" 2>&1; echo $? >"$rc"';
+
+/**
+ * The DHCP client's batch: one line per action, `start IF DIR METRIC` or `stop IF DIR`, run by one
+ * shell (arguments: netns or "", 1 to keep going after a failed line, the lines' file or "-").
+ * dhcpcd keeps its pid, socket, DUID and lease under compiled-in /run/dhcpcd and /var/lib/dhcpcd;
+ * it runs in a private mount namespace with DIR/run and DIR/db bound there, so each xenbridge
+ * scope (a test's namespace too) has its own client files and the machine's stay untouched. Its
+ * DUID is the machine's (copied once from /var/lib/dhcpcd/duid) and its IAID comes from the MAC
+ * that dom0's interface took from the NIC, so the client ID the server knows stays the same; the
+ * lease Debian's own dhcpcd holds for that name is copied too, so the client starts by renewing it
+ * (a REQUEST, no DISCOVER).
+ * A failed line is reported the way ip reports one ("Command failed -:N"), so journals and
+ * recovery treat both alike. start and stop are idempotent: a live client (its pid file naming a
+ * running dhcpcd) is not started twice, and stopping none is success.
+ */
+/**
+ * Debian's /etc/dhcpcd.conf without what would change links the topology manages (interface_mtu)
+ * or make addresses the planner does not know (IPv4LL, SLAAC: this client is IPv4 only).
+ * persistent: a stopped client leaves the address; the journal's own steps take it away.
+ */
+export const DHCPCD_CONF = ['duid', 'persistent', 'noipv4ll', 'vendorclassid', 'option domain_name_servers, domain_name, domain_search', 'option classless_static_routes', 'option host_name', 'option rapid_commit', 'require dhcp_server_identifier'];
+
+export const DHCP_BATCH = [
+  'ns=$1; force=$2; [ "$3" = - ] || exec <"$3"',
+  'nsx() { if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }',
+  'alive() { [ -n "$1" ] && [ "$(cat /proc/"$1"/comm 2>/dev/null)" = dhcpcd ]; }',
+  'n=0; rc=0',
+  'while read -r verb ifn dir metric; do',
+  '  n=$((n+1)); ok=0; pidf=$dir/run/$ifn-4.pid; pid=$(cat "$pidf" 2>/dev/null)',
+  '  case $verb in',
+  '  start)',
+  '    if alive "$pid"; then ok=1',
+  '    elif ! command -v dhcpcd >/dev/null; then echo "dhcpcd is not installed (Debian: apt-get install dhcpcd-base)" >&2',
+  '    elif mkdir -p "$dir/run" "$dir/db" /run/dhcpcd /var/lib/dhcpcd && { [ -e "$dir/db/duid" ] || [ ! -e /var/lib/dhcpcd/duid ] || cp /var/lib/dhcpcd/duid "$dir/db/duid"; } \\',
+  '      && { [ -e "$dir/db/$ifn.lease" ] || [ ! -e "/var/lib/dhcpcd/$ifn.lease" ] || cp "/var/lib/dhcpcd/$ifn.lease" "$dir/db/$ifn.lease"; } \\',
+  `      && printf '%s\\n' ${DHCPCD_CONF.map((l) => `'${l}'`).join(' ')} >"$dir/dhcpcd.conf"; then`,
+  '      rm -f "$pidf"; m=; [ "$metric" = - ] || m="-m $metric"',
+  `      nsx unshare -m sh -c 'mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/db" /var/lib/dhcpcd && shift && exec dhcpcd "$@"' sh "$dir" -4 -b -f "$dir/dhcpcd.conf" $m "$ifn" </dev/null >>"$dir/$ifn.log" 2>&1`,
+  '      i=0; while [ $i -lt 50 ] && ! alive "$(cat "$pidf" 2>/dev/null)"; do sleep 0.1; i=$((i+1)); done',
+  '      alive "$(cat "$pidf" 2>/dev/null)" && ok=1',
+  '    fi ;;',
+  '  stop)',
+  '    if alive "$pid"; then kill -TERM "$pid"; i=0; while alive "$pid" && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; fi',
+  '    alive "$pid" || ok=1 ;;',
+  '  esac',
+  '  if [ $ok = 0 ]; then echo "$verb $ifn: the DHCP client did not $verb (see $dir/$ifn.log)" >&2; echo "Command failed -:$n" >&2; rc=1; [ "$force" = 1 ] || exit 1; fi',
+  'done',
+  'exit $rc',
+].join('\n');

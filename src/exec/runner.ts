@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import { FAIL_LINE, RECORDED, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
+import { DHCP_BATCH, FAIL_LINE, RECORDED, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
 export { failedLineOf, parseFailpoint, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
@@ -134,7 +134,8 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
   const env = ro.env;
   /** ip and bridge take -n NS; nft has no namespace option, so it runs under ip netns exec. */
   const batchArgv = (tool: Tool, flags: string[], file: string): string[] =>
-    tool !== 'nft' ? [tool, ...flags, '-batch', file] : [...(netns !== undefined ? ['ip', 'netns', 'exec', netns] : []), 'nft', '-f', file];
+    tool === 'dhcp' ? ['sh', '-c', DHCP_BATCH, 'sh', netns ?? '', flags.includes('-force') ? '1' : '0', file]
+      : tool !== 'nft' ? [tool, ...flags, '-batch', file] : [...(netns !== undefined ? ['ip', 'netns', 'exec', netns] : []), 'nft', '-f', file];
 
   const wrap = (cmd: string, args: string[], inNetns: boolean | undefined): [string, string[]] =>
     netns !== undefined && inNetns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
@@ -183,7 +184,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     // Under -force the failed line stands in for op k and the batch goes on, as it would past a real failure.
     if (fp && hit) failpointSpent = `${fp.kill}:${fp.at}`;
     if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool], ...(opts.force ? lines.slice(local + 1) : [])];
-    const flags = tool === 'nft' ? [] : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.compressVlans ? ['-compressvlans'] : []), ...(opts.force ? ['-force'] : [])];
+    const flags = tool === 'nft' ? [] : tool === 'dhcp' ? (opts.force ? ['-force'] : []) : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.compressVlans ? ['-compressvlans'] : []), ...(opts.force ? ['-force'] : [])];
     const [cmd, ...args] = batchArgv(tool, flags, '-');
     let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
       : opts.record !== undefined ? await runRecorded(tool, flags, input, opts.record)

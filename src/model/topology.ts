@@ -26,6 +26,8 @@ export interface Dom0Spec {
   peer: string;
   addresses: string[];
   gateway?: string;
+  /** IPv4 from the network: a DHCP client runs on ifname. */
+  dhcp: boolean;
 }
 
 export interface BridgeSpec {

@@ -22,7 +22,7 @@ Architecture: all
 Maintainer: ${MAINTAINER}
 Installed-Size: ${c.installedSize}
 Depends: nodejs (>= 20), iproute2, nftables
-Recommends: tcpdump, iputils-arping
+Recommends: tcpdump, iputils-arping, dhcpcd-base
 Section: net
 Priority: optional
 Description: declarative network setup for a Xen dom0

@@ -51,6 +51,8 @@ export interface Want {
   moveFrom: { link: Link; to: string }[];
   /** VLAN devices found on the NIC: recreated on dom0's interface. */
   removeVlans: Link[];
+  /** dom0 interfaces whose IPv4 comes from a DHCP client; a leased address on the NIC moves there with its lifetime. */
+  dhcp: string[];
 }
 
 const staticAddr = (cidr: string): Addr => {
@@ -113,6 +115,7 @@ const wantBridge = (b: BridgeSpec, s: HostState, want: Want, pinned: Map<string,
   want.links.push({ name: b.dom0.peer, role: 'peer', owner, kind: 'veth', mtu, createMac: XEN_PORT_MAC, master: b.name });
   want.addrs.push(...b.dom0.addresses.map((a) => ({ dev: b.dom0.ifname, addr: staticAddr(a) })));
   if (b.dom0.gateway) want.routes.push(defaultRoute(b.dom0.gateway, b.dom0.ifname));
+  if (b.dom0.dhcp) want.dhcp.push(b.dom0.ifname);
   for (const v of b.vlans) {
     const vmtu = v.mtu ?? b.mtu;
     want.links.push({ name: v.device, role: 'vlan', owner, kind: 'vlan', mtu: vmtu, master: v.bridge ?? null, vlan: { parent: b.dom0.ifname, id: v.id } });
@@ -134,7 +137,7 @@ const wantBridge = (b: BridgeSpec, s: HostState, want: Want, pinned: Map<string,
 
 /** `pinned`: uplink name -> the NIC a `names:` rule found for it, still under its current name. */
 export const desiredState = (t: Topology, s: HostState, pinned: Map<string, Link> = new Map()): Want => {
-  const want: Want = { links: [], addrs: [], routes: [], vlanEntries: [], moveFrom: [], removeVlans: [] };
+  const want: Want = { links: [], addrs: [], routes: [], vlanEntries: [], moveFrom: [], removeVlans: [], dhcp: [] };
   for (const b of t.bridges) wantBridge(b, s, want, pinned);
   const takenOver = new Set(t.bridges.filter((b) => b.uplink !== undefined && b.dom0.ifname === b.uplink).map((b) => b.uplink));
   for (const w of want.links) {

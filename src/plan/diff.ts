@@ -37,6 +37,7 @@ class Planner {
   readonly proj = new Map<string, Link>();
   readonly movedAddrs: WantAddr[] = [];
   readonly movedRoutes: Route[] = [];
+  readonly movedLeases: WantAddr[] = [];
 
   constructor(readonly s: HostState, readonly want: Want) {
     for (const l of s.links) this.proj.set(l.name, { ...l, addrs: [...l.addrs] });
@@ -54,6 +55,11 @@ class Planner {
       for (const r of this.s.routes.filter((x) => x.dev === m.link.name && movable(x))) {
         this.steps.push(op.delRoute(r));
         if (!(r.dst === 'default' && gwFamilies.has(r.family))) this.movedRoutes.push({ ...r, dev: m.to });
+      }
+      for (const a of m.link.addrs.filter((x) => this.want.dhcp.includes(m.to) && isLease(x))) {
+        this.steps.push(op.delLease(a, m.link.name));
+        this.get(m.link.name).addrs = this.get(m.link.name).addrs.filter((x) => !sameAddr(x, a));
+        this.movedLeases.push({ dev: m.to, addr: { ...a, label: undefined } });
       }
       for (const a of m.link.addrs.filter((x) => !x.managed)) {
         this.steps.push(op.delAddr(a, m.link.name));
@@ -178,6 +184,10 @@ class Planner {
   }
 
   addrs(): void {
+    for (const { dev, addr } of this.movedLeases) {
+      this.steps.push(op.addLease(addr, dev));
+      this.get(dev).addrs.push(addr);
+    }
     for (const { dev, addr } of [...this.movedAddrs, ...this.want.addrs]) {
       const cur = this.get(dev);
       if (cur.addrs.some((a) => sameAddr(a, addr))) continue;
@@ -189,7 +199,9 @@ class Planner {
   routes(): void {
     const moving = new Set(this.want.moveFrom.map((m) => m.link.name));
     const present = this.s.routes.filter((r) => !moving.has(r.dev ?? ''));
-    for (const r of [...this.movedRoutes, ...this.want.routes]) {
+    // A route via a gateway needs the route to that gateway first (not there by itself under noprefixroute).
+    const moved = [...this.movedRoutes].sort((a, b) => Number(a.gateway !== undefined) - Number(b.gateway !== undefined));
+    for (const r of [...moved, ...this.want.routes]) {
       if (present.some((p) => sameRoute(p, r))) continue;
       if (r.dst === 'default') {
         for (const old of present.filter((p) => p.dst === 'default' && p.family === r.family && (p.metric ?? 0) === (r.metric ?? 0))) {
@@ -201,7 +213,31 @@ class Planner {
       present.push(r);
     }
   }
+
+  /**
+   * After the addresses and routes: a client started on a moved lease renews it (its lease file
+   * or a REQUEST for it) and, given the moved default route's metric, replaces that route rather
+   * than adding a second one.
+   */
+  dhcp(): void {
+    const clients = this.s.dhcp;
+    if (!clients) {
+      if (this.want.dhcp.length > 0) throw new XbError('bug', 'planning DHCP without reading the DHCP clients');
+      return;
+    }
+    if (this.want.dhcp.length > 0 && /\s/.test(clients.dir)) {
+      throw new XbError('usage', `the run directory ${clients.dir} has whitespace in its path; the DHCP client's files need one without`);
+    }
+    for (const dev of this.want.dhcp.filter((d) => !clients.running.includes(d))) {
+      const metric = this.movedRoutes.find((r) => r.dev === dev && r.dst === 'default' && r.protocol === 'dhcp')?.metric;
+      this.steps.push(op.startDhcp(dev, clients.dir, metric));
+    }
+    for (const dev of clients.running.filter((d) => !this.want.dhcp.includes(d))) this.steps.push(op.stopDhcp(dev, clients.dir));
+  }
 }
+
+/** An address a DHCP client leased: IPv4, global, with a lifetime. */
+const isLease = (a: Addr): boolean => a.family === 4 && a.scope === 'global' && a.validLft !== undefined && a.validLft !== 0xffffffff;
 
 export const makePlan = (t: Topology, live: HostState): Plan => {
   // names: rules rename NICs first; the rest is planned on the state as the renames leave it.
@@ -221,5 +257,6 @@ export const makePlan = (t: Topology, live: HostState): Plan => {
   p.addrs();
   p.routes();
   p.steps.push(...planVlanEntries(want, s, p.proj));
+  p.dhcp();
   return { steps: p.steps };
 };

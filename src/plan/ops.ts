@@ -52,10 +52,16 @@ export type GuardOp = { kind: 'guard'; guard: VifGuard; was?: VifGuard } | { kin
 
 export type NetnsOp = { kind: 'addNetns'; name: string } | { kind: 'delNetns'; name: string };
 
+/** dom0's DHCP client on dev, its files under dir (metric: of the lease's default route, so renewals replace it). */
+export type DhcpOp = { kind: 'dhcpStart'; dev: string; dir: string; metric?: number } | { kind: 'dhcpStop'; dev: string; dir: string };
+
+/** A leased address, moved with its remaining lifetime (Addr.validLft/preferredLft). */
+export type LeaseOp = { kind: 'addLease'; dev: string; addr: Addr } | { kind: 'delLease'; dev: string; addr: Addr };
+
 /** A batch line kept from a record of version 1 (before ops): run as written, its undo stored beside it. */
 export type LineOp = { kind: 'line'; tool: Tool; line: string };
 
-export type Op = LinkOp | AddrOp | RouteOp | VlanEntryOp | GuardOp | NetnsOp | LineOp;
+export type Op = LinkOp | AddrOp | RouteOp | VlanEntryOp | GuardOp | NetnsOp | DhcpOp | LeaseOp | LineOp;
 export type OpKind = Op['kind'];
 
 /** While STP is on the kernel accepts forward delays of 200..3000 cs only (BR_MIN/MAX_FORWARD_DELAY). */
@@ -119,6 +125,14 @@ export const inverse = (op: Op): Op[] => {
       return op.was ? [{ kind: 'guard', guard: op.was }] : [];
     case 'addNetns':
       return [{ kind: 'delNetns', name: op.name }];
+    case 'dhcpStart':
+      return [{ kind: 'dhcpStop', dev: op.dev, dir: op.dir }];
+    case 'dhcpStop':
+      return [{ kind: 'dhcpStart', dev: op.dev, dir: op.dir }];
+    case 'addLease':
+      return [{ ...op, kind: 'delLease' }];
+    case 'delLease':
+      return [{ ...op, kind: 'addLease' }];
     case 'delNetns':
     case 'line':
       return [];

@@ -5,7 +5,7 @@
 import type { Tool } from '../exec/runner.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
 import { guardCommands, unguardCommands } from './guard.js';
-import type { BridgeOpts, GuardOp, LineOp, Op, VlanEntryOp } from './ops.js';
+import type { BridgeOpts, DhcpOp, GuardOp, LineOp, Op, VlanEntryOp } from './ops.js';
 
 export interface Line {
   tool: Tool;
@@ -39,7 +39,10 @@ export const routeSpec = (r: Route): string =>
 const vlanFlags = (e: VlanEntry): string => `${e.pvid ? ' pvid' : ''}${e.untagged ? ' untagged' : ''}`;
 const vidText = (e: VlanEntry): string => (e.vidEnd !== undefined && e.vidEnd !== e.vid ? `${e.vid}-${e.vidEnd}` : `${e.vid}`);
 
-type IpOp = Exclude<Op, VlanEntryOp | GuardOp | LineOp>;
+type IpOp = Exclude<Op, VlanEntryOp | GuardOp | DhcpOp | LineOp>;
+
+/** A leased address keeps its remaining lifetime where it moves: it expires when the lease does. */
+const leaseSpec = (a: Addr, dev: string): string => `${addrSpec(a, dev)} valid_lft ${a.validLft ?? 'forever'} preferred_lft ${a.preferredLft ?? 'forever'}`;
 
 const ipLine = (op: IpOp): string => {
   switch (op.kind) {
@@ -68,7 +71,10 @@ const ipLine = (op: IpOp): string => {
     case 'addAddr':
       return `addr add ${addrSpec(op.addr, op.dev)}`;
     case 'delAddr':
+    case 'delLease':
       return `addr del ${op.addr.local}/${op.addr.prefixlen} dev ${op.dev}`;
+    case 'addLease':
+      return `addr add ${leaseSpec(op.addr, op.dev)}`;
     case 'addRoute':
       return `route add ${routeSpec(op.route)}`;
     case 'delRoute':
@@ -90,6 +96,10 @@ export const render = (op: Op): Line => {
       return { tool: 'nft', line: guardCommands(op.guard).join('; ') };
     case 'unguard':
       return { tool: 'nft', line: unguardCommands(op.dev).join('; ') };
+    case 'dhcpStart':
+      return { tool: 'dhcp', line: `start ${op.dev} ${op.dir} ${op.metric ?? '-'}` };
+    case 'dhcpStop':
+      return { tool: 'dhcp', line: `stop ${op.dev} ${op.dir}` };
     case 'line':
       return { tool: op.tool, line: op.line };
     default:
@@ -97,8 +107,7 @@ export const render = (op: Op): Line => {
   }
 };
 
-export const toolOf = (op: Op): Tool =>
-  op.kind === 'line' ? op.tool : op.kind === 'addVlanEntry' || op.kind === 'delVlanEntry' ? 'bridge' : op.kind === 'guard' || op.kind === 'unguard' ? 'nft' : 'ip';
+export const toolOf = (op: Op): Tool => render(op).tool;
 
 /** "ip link set dev eth0 up": an op as a command, for plans and messages. */
 export const opText = (op: Op): string => {

@@ -70,3 +70,13 @@ export const delRoute = (r: Route): Step => step({ kind: 'delRoute', route: r })
 export const addVlanEntry = (e: VlanEntry): Step => step({ kind: 'addVlanEntry', entry: e });
 
 export const delVlanEntry = (e: VlanEntry): Step => step({ kind: 'delVlanEntry', entry: e });
+
+/** dir: where this scope keeps its client's files; metric: the moved lease's default route's, so renewals replace it. */
+export const startDhcp = (dev: string, dir: string, metric?: number): Step => step({ kind: 'dhcpStart', dev, dir, metric });
+
+export const stopDhcp = (dev: string, dir: string): Step => step({ kind: 'dhcpStop', dev, dir });
+
+/** A leased address keeps its remaining lifetime where it moves: it expires when the lease does. */
+export const addLease = (a: Addr, dev: string): Step => step({ kind: 'addLease', dev, addr: a });
+
+export const delLease = (a: Addr, dev: string): Step => step({ kind: 'delLease', dev, addr: a });

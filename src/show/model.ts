@@ -18,7 +18,7 @@ export interface ShownBridge {
   forwardDelay: number;
   up: boolean;
   uplink?: { name: string; mac: string; up: boolean; carrier: boolean };
-  dom0?: { ifname: string; peer: string; mac: string; addresses: string[]; gateway?: string };
+  dom0?: { ifname: string; peer: string; mac: string; addresses: string[]; gateway?: string; dhcp?: true };
   vlans: ShownVlan[];
   /** Other ports: vifs and anything else an admin attached. */
   ports: { name: string; vids: number[] }[];
@@ -45,7 +45,11 @@ export interface Shown {
 
 const addrsOf = (l: Link | undefined): string[] => (l?.addrs ?? []).filter((a) => !a.managed).map((a) => `${a.local}/${a.prefixlen}`);
 
-const gatewayOf = (s: HostState, dev: string): string | undefined => s.routes.find((r) => r.dst === 'default' && r.dev === dev)?.gateway;
+/** A default route a DHCP client made is the lease's, not the file's. */
+const gatewayOf = (s: HostState, dev: string): string | undefined => s.routes.find((r) => r.dst === 'default' && r.dev === dev && r.protocol !== 'dhcp')?.gateway;
+
+/** An IPv4 address with a lifetime on dom0's interface is a lease: the file says dhcp. */
+const leased = (l: Link): true | undefined => (l.addrs.some((a) => a.family === 4 && a.scope === 'global' && a.validLft !== undefined) ? true : undefined);
 
 const vidsOf = (s: HostState, dev: string): number[] =>
   s.vlans.filter((e) => e.dev === dev).flatMap((e) => Array.from({ length: (e.vidEnd ?? e.vid) - e.vid + 1 }, (_, i) => e.vid + i));
@@ -73,7 +77,7 @@ export const showModel = (s: HostState, drivers: Record<string, string> = {}, st
       name: b.name, mode: filtering ? 'filtering' : 'classic', mtu: b.mtu, mac: b.mac, up: b.up,
       stp: b.bridge?.stp ?? false, forwardDelay: Math.round((b.bridge?.forwardDelay ?? 0) / 100),
       uplink: nic ? { name: nic.name, mac: nic.mac, up: nic.up, carrier: nic.carrier } : undefined,
-      dom0: pair ? { ifname: pair.dom0.name, peer: pair.peer.name, mac: pair.dom0.mac, addresses: addrsOf(pair.dom0), gateway: gatewayOf(s, pair.dom0.name) } : undefined,
+      dom0: pair ? { ifname: pair.dom0.name, peer: pair.peer.name, mac: pair.dom0.mac, addresses: addrsOf(pair.dom0), gateway: gatewayOf(s, pair.dom0.name), dhcp: leased(pair.dom0) } : undefined,
       vlans,
       ports: ports.filter((p) => !known.has(p.name)).map((p) => ({ name: p.name, vids: filtering ? vidsOf(s, p.name) : [] })),
       trunkVids: filtering ? vidsOf(s, (nic ?? pair?.peer)?.name ?? '').filter((v) => v !== 1) : [],

@@ -15,7 +15,7 @@ const bridgeTree = (b: ShownBridge): string[] => {
       const ports = v.ports.length > 0 ? `  [${v.ports.join(', ')}]` : '';
       return `${v.device}  VLAN ${v.id}${target}${addrText(v.addresses)}${ports}`;
     });
-    rows.push([`${d.peer} <-> ${d.ifname}  dom0${addrText(d.addresses)}${d.gateway ? `  via ${d.gateway}` : ''}`, ...sub]);
+    rows.push([`${d.peer} <-> ${d.ifname}  dom0${addrText(d.dhcp ? ['dhcp', ...d.addresses] : d.addresses)}${d.gateway ? `  via ${d.gateway}` : ''}`, ...sub]);
   }
   for (const p of b.ports) rows.push([`${p.name}${p.vids.length > 0 ? `  VIDs ${p.vids.join(',')}` : ''}`]);
   const out = [head];
@@ -30,6 +30,10 @@ const bridgeTree = (b: ShownBridge): string[] => {
 export const renderTree = (s: Shown): string =>
   s.bridges.length === 0 ? 'no bridges\n' : s.bridges.map((b) => bridgeTree(b).join('\n')).join('\n\n') + '\n';
 
+/** `dhcp` alone, or first in the list beside static (IPv6) addresses. */
+const dom0Addresses = (d: { addresses: string[]; dhcp?: true }): string | string[] =>
+  !d.dhcp ? d.addresses : d.addresses.length === 0 ? 'dhcp' : ['dhcp', ...d.addresses];
+
 export const renderTopologyYaml = (s: Shown): string => {
   const bridges = s.bridges.map((b) => {
     const trunkOnly = b.mode === 'filtering' ? [...new Set(b.ports.flatMap((p) => p.vids))].filter((v) => v !== 1 && !b.vlans.some((x) => x.id === v)) : [];
@@ -40,7 +44,7 @@ export const renderTopologyYaml = (s: Shown): string => {
       mtu: b.mtu,
       stp: b.stp,
       ...(b.stp ? { 'forward-delay': b.forwardDelay } : {}),
-      ...(b.dom0 ? { dom0: { ifname: b.dom0.ifname, peer: b.dom0.peer, addresses: b.dom0.addresses, ...(b.dom0.gateway ? { gateway: b.dom0.gateway } : {}) } } : {}),
+      ...(b.dom0 ? { dom0: { ifname: b.dom0.ifname, peer: b.dom0.peer, addresses: dom0Addresses(b.dom0), ...(b.dom0.gateway ? { gateway: b.dom0.gateway } : {}) } } : {}),
       vlans: b.vlans.map((v) => ({ id: v.id, ...(v.bridge ? { bridge: v.bridge } : {}), device: v.device, ...(v.addresses.length > 0 ? { addresses: v.addresses } : {}) })),
       ...(trunkOnly.length > 0 ? { 'vif-vlans': trunkOnly.sort((x, y) => x - y) } : {}),
     };

@@ -22,6 +22,7 @@ const parseAddr = (a: J): Addr | undefined => {
     label: str(a.label),
     flags: ADDR_FLAGS.filter((f) => a[f] === true),
     managed: scope === 'link' && family === 6 ? true : dynamic,
+    ...(dynamic ? { validLft: num(a.valid_life_time), preferredLft: num(a.preferred_life_time) } : {}),
   };
 };
 

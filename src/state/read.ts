@@ -2,6 +2,7 @@
 import { release } from 'node:os';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
+import { readDhcpClients } from './dhcp-clients.js';
 import { parseBridgeVlans, parseLinks, parseRoutes } from './parse.js';
 import { sysfsLookup, withDevices } from './sysfs.js';
 import type { HostState, Link } from './types.js';
@@ -58,8 +59,10 @@ export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlan
  * Callers pass validated interface names only: each becomes part of a batch line.
  */
 /** What planning a topology needs: VLAN entries only when a bridge filters (one more process). */
-export const readStateFor = (t: { bridges: { mode: string }[] }, ctx: { runner: Runner; kernel: string }): Promise<HostState> =>
-  readState(ctx.runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering'), kernel: ctx.kernel });
+export const readStateFor = async (t: { bridges: { mode: string }[] }, ctx: { runner: Runner; kernel: string; runDir: string }): Promise<HostState> => ({
+  ...(await readState(ctx.runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering'), kernel: ctx.kernel })),
+  dhcp: readDhcpClients(ctx.runDir),
+});
 
 export const readLinks = async (runner: Runner, q: ReadOptions & { names: string[]; masters?: string[]; vlansOf?: string }): Promise<HostState> => {
   const lines = [...new Set(q.names)].map((n) => `link show dev ${n}`).concat([...new Set(q.masters ?? [])].map((m) => `link show master ${m}`));

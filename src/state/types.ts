@@ -11,6 +11,9 @@ export interface Addr {
   flags: string[];
   /** Kernel-managed (link-local, dynamic/SLAAC): never moved or removed by xenbridge. */
   managed: boolean;
+  /** Seconds left, for an address with a lifetime (a DHCP lease, SLAAC). */
+  validLft?: number;
+  preferredLft?: number;
 }
 
 export interface Route {
@@ -79,6 +82,8 @@ export interface HostState {
   vlans: VlanEntry[];
   /** Kernel release, for capabilities such as renaming a link that is up. */
   kernel: string;
+  /** This scope's DHCP clients: where their files live, and the interfaces one runs on. */
+  dhcp?: { dir: string; running: string[] };
 }
 
 /** Index per links array: plans look links up thousands of times on a host with thousands of links. */

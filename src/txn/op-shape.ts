@@ -28,6 +28,7 @@ const family: Check<4 | 6> = (v, at) => {
 
 const addr: Check<Addr> = object({
   family, local: word, prefixlen: int, broadcast: optional(word), scope: word, label: optional(word), flags: list(word), managed: bool,
+  validLft: optional(int), preferredLft: optional(int),
 });
 
 const route: Check<Route> = object({
@@ -68,6 +69,10 @@ const SHAPES: { [K in OpKind]: Check<Omit<Extract<Op, { kind: K }>, 'kind'>> } =
   unguard: object({ dev: word, was: optional(guardCheck) }),
   addNetns: object({ name: word }),
   delNetns: object({ name: word }),
+  dhcpStart: object({ dev: word, dir: word, metric: optional(int) }),
+  dhcpStop: object({ dev: word, dir: word }),
+  addLease: object({ dev: word, addr }),
+  delLease: object({ dev: word, addr }),
   line: object({ tool: oneOf('ip', 'bridge', 'nft'), line: oneLine }),
 };
 

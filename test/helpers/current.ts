@@ -1,7 +1,8 @@
 /**
  * Loads a golden case's current.json (captured with test/helpers/capture-state.sh) as a HostState.
  * An optional "devices" map ({"eth0": {"driver": "e1000e", "pci": "0000:03:00.0"}}) stands in for
- * what sysfs would say about NICs that veth pairs cannot imitate.
+ * what sysfs would say about NICs that veth pairs cannot imitate; "dhcp" ({"dir", "running"}) is
+ * what the run directory says of this scope's DHCP clients.
  */
 import { readFileSync } from 'node:fs';
 import { parseBridgeVlans, parseLinks, parseRoutes } from '../../src/state/parse.js';
@@ -16,5 +17,6 @@ export const loadCurrent = (file: string): HostState => {
     links: withDevices(parseLinks(j.addr), (l) => devices[l.name] ?? {}),
     routes: [...parseRoutes(j.route4, 4), ...parseRoutes(j.route6, 6)],
     vlans: parseBridgeVlans(j.vlans),
+    ...(j.dhcp ? { dhcp: j.dhcp } : {}),
   };
 };

@@ -85,6 +85,8 @@ const keyCases = (): FileCase[] => [
   ...at('structure', [...B, 'dom0'], ['x', '[]', '5']),
   ...at('structure', [...B, 'vlans'], ['x', '{}', '[x]', '[5]']),
   ...at('structure', [...B, 'dom0', 'addresses'], ['x', '{}']),
+  ...at('types', [...B, 'dom0', 'addresses'], ['[dhcp, 192.0.2.10/24]', '[dhcp, dhcp]', 'DHCP', '[dhcp6]', 'dhcp4']),
+  ...at('types', [...V, 'addresses'], ['dhcp', '[dhcp]']),
   ...at('structure', ['names'], ['x', '{}', '[x]']),
   ...[[], B, [...B, 'dom0'], V, ['names', 0], ['names', 0, 'match']].map((p): FileCase => {
     const { text, line } = spoil([...p, 'frobnicate'], '1');

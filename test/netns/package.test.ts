@@ -78,7 +78,7 @@ describe('the .deb', () => {
   it('declares its dependencies, its conffiles and no maintainer script that touches the network', async () => {
     const info = (f: string) => execa('dpkg-deb', ['-f', deb, f]).then((r) => r.stdout);
     expect(await info('Depends')).toBe('nodejs (>= 20), iproute2, nftables');
-    expect(await info('Recommends')).toBe('tcpdump, iputils-arping');
+    expect(await info('Recommends')).toBe('tcpdump, iputils-arping, dhcpcd-base');
     expect(await info('Architecture')).toBe('all');
     expect((await execa('dpkg-deb', ['-I', deb, 'conffiles'])).stdout).toBe('/etc/xen/scripts/vif-xenbridge\n/etc/xenbridge/topology.yaml');
     const scripts = ((await execa('dpkg-deb', ['-I', deb, 'postinst'])).stdout + (await execa('dpkg-deb', ['-I', deb, 'postrm'])).stdout).replace(/^\s*#.*$/gm, '');

@@ -4,6 +4,7 @@ import { parseTopology } from '../../src/config/validate.js';
 import { makePlan } from '../../src/plan/diff.js';
 import { showModel } from '../../src/show/model.js';
 import { renderTopologyYaml, renderTree } from '../../src/show/render.js';
+import type { HostState } from '../../src/state/types.js';
 import { loadCurrent } from '../helpers/current.js';
 import { ROOT } from '../helpers/sh.js';
 
@@ -23,6 +24,22 @@ describe('show', () => {
     const t = parseTopology(yaml, 'shown.yaml');
     expect(t.bridges[0]).toMatchObject({ name: 'xenbr0', uplink: 'peth0', uplinkPort: 'peth0', dom0: { ifname: 'eth0', peer: 'xenbr0-d0', gateway: '192.0.2.1' } });
     expect(makePlan(t, state).steps).toEqual([]);
+  });
+
+  it('a dom0 holding a lease is shown as dhcp, and the shown file plans nothing while the client runs', () => {
+    const leased: HostState = {
+      ...state,
+      links: state.links.map((l) => (l.name !== 'eth0' ? l : { ...l, addrs: l.addrs.map((a) => (a.family === 4 ? { ...a, managed: true, validLft: 97, preferredLft: 82 } : a)) })),
+      routes: state.routes.map((r) => (r.dev === 'eth0' ? { ...r, protocol: 'dhcp', metric: 1002 } : r)),
+      dhcp: { dir: '/run/xenbridge/host/dhcp', running: ['eth0'] },
+    };
+    const yaml = renderTopologyYaml(showModel(leased));
+    expect(yaml).toContain('addresses: dhcp\n');
+    expect(yaml).not.toContain('gateway');
+    expect(renderTree(showModel(leased))).toContain('eth0  dom0  dhcp\n');
+    const t = parseTopology(yaml, 'shown.yaml');
+    expect(makePlan(t, leased).steps).toEqual([]);
+    expect(makePlan(t, { ...leased, dhcp: { dir: '/run/xenbridge/host/dhcp', running: [] } }).steps.map((st) => `${st.tool} ${st.line}`)).toEqual(['dhcp start eth0 /run/xenbridge/host/dhcp -']);
   });
 
   it('lists NICs with MAC, PCI address and driver for stable naming', () => {

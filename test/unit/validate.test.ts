@@ -50,6 +50,16 @@ describe('topology validation: each bad input gets a clear message with file:lin
     ]],
     ['YAML syntax', 'version: 1\nbridges: [\n', ['t.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]']],
     ['duplicate YAML key', 'version: 1\nversion: 1\n', ['t.yaml:2:1: Map keys must be unique']],
+    ['dhcp beside a static IPv4 address', bridge('    dom0:\n      addresses: [dhcp, 192.0.2.10/24, 2001:db8::10/64]\n'), [
+      't.yaml:5:25: bridges[0].dom0.addresses[1]: 192.0.2.10/24 is a static IPv4 address beside dhcp; the DHCP server gives dom0 its IPv4 address (list only IPv6 addresses with dhcp)',
+    ]],
+    ['dhcp with an IPv4 gateway', bridge('    dom0:\n      addresses: dhcp\n      gateway: 192.0.2.1\n'), ['t.yaml:6:16: bridges[0].dom0.gateway: 192.0.2.1: with dhcp the DHCP server gives the IPv4 default route; remove gateway']],
+    ['dhcp listed twice', bridge('    dom0:\n      addresses: [dhcp, dhcp]\n'), ['t.yaml:5:25: bridges[0].dom0.addresses[1]: dhcp is listed twice']],
+    ['dhcp on a VLAN', bridge('    vlans:\n      - id: 10\n        addresses: dhcp\n'), ['t.yaml:6:20: bridges[0].vlans[0].addresses: dhcp is for dom0.addresses only']],
+    ['dhcp and a VLAN gateway', bridge('    dom0: {addresses: dhcp}\n    vlans:\n      - id: 10\n        addresses: [10.0.0.2/24]\n        gateway: 10.0.0.1\n'), [
+      't.yaml:8:18: a second IPv4 gateway: only one default route per address family (the first is at t.yaml:4:23)',
+    ]],
+    ['a misspelt dhcp', bridge('    dom0:\n      addresses: dchp\n'), ['t.yaml:5:18: bridges[0].dom0.addresses must be a list']],
     ['stp forward delay below the kernel minimum', bridge('    stp: true\n    forward-delay: 1\n'), ['t.yaml:5:20: bridges[0].forward-delay: forward delay (seconds) must be an integer from 2 to 30, got 1']],
   ];
   it.each(cases)('%s', (_name, yaml, expected) => {
@@ -67,6 +77,13 @@ describe('topology validation: each bad input gets a clear message with file:lin
     expect(b).toMatchObject({ mode: 'classic', stp: false, forwardDelay: 0, uplinkPort: 'peth0', dom0: { ifname: 'eth0', peer: 'xenbr0-d0' } });
     expect(b.vlans[0]).toMatchObject({ id: 10, bridge: 'xenbr0v10', device: 'eth0.10' });
     expect(b.vifVlans).toEqual([{ start: 100, end: 199 }, { start: 300, end: 300 }]);
+  });
+
+  it('reads dhcp alone or beside static IPv6 addresses', () => {
+    expect(parseTopology(bridge('    uplink: eth0\n    dom0: {addresses: dhcp}\n')).bridges[0]?.dom0).toMatchObject({ dhcp: true, addresses: [] });
+    const both = parseTopology(bridge('    dom0:\n      addresses: [dhcp, 2001:db8::10/64]\n      gateway: 2001:db8::1\n')).bridges[0]?.dom0;
+    expect(both).toMatchObject({ dhcp: true, addresses: ['2001:db8::10/64'], gateway: '2001:db8::1' });
+    expect(parseTopology(bridge('    uplink: eth0\n')).bridges[0]?.dom0.dhcp).toBe(false);
   });
 
   it('keeps the NIC name when dom0 gets its own', () => {

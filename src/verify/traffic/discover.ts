@@ -75,7 +75,7 @@ export const discoverTopology = (s: HostState, wire: WireSample[] = []): Topolog
     const filtering = br.bridge?.vlanFiltering === true;
     const base: BridgeSpec = {
       name: br.name, mode: filtering ? 'filtering' : 'classic', stp: br.bridge?.stp ?? false, forwardDelay: 0,
-      dom0: { ...dom0, addresses: v4Of(linkByName(s, dom0.ifname)) }, vlans: [], vifVlans: [], where: {},
+      dom0: { ...dom0, addresses: v4Of(linkByName(s, dom0.ifname)), dhcp: false }, vlans: [], vifVlans: [], where: {},
       // A layout found on the host says nothing of per-vif guards: describe it as it runs, unguarded.
       vifAntispoof: false, insecureVifAllTags: true,
     };
