@@ -7,6 +7,7 @@ import { renderTopologyYaml, renderTree } from '../../src/show/render.js';
 import type { HostState } from '../../src/state/types.js';
 import { loadCurrent } from '../helpers/current.js';
 import { ROOT } from '../helpers/sh.js';
+import { opText } from '../../src/plan/render.js';
 
 const state = loadCurrent(join(ROOT, 'test/cases/already-applied/current.json'));
 
@@ -39,7 +40,7 @@ describe('show', () => {
     expect(renderTree(showModel(leased))).toContain('eth0  dom0  dhcp\n');
     const t = parseTopology(yaml, 'shown.yaml');
     expect(makePlan(t, leased).steps).toEqual([]);
-    expect(makePlan(t, { ...leased, dhcp: { dir: '/run/xenbridge/host/dhcp', running: [] } }).steps.map((st) => `${st.tool} ${st.line}`)).toEqual(['dhcp start eth0 /run/xenbridge/host/dhcp -']);
+    expect(makePlan(t, { ...leased, dhcp: { dir: '/run/xenbridge/host/dhcp', running: [] } }).steps.map((st) => opText(st.op))).toEqual(['dhcp start eth0 /run/xenbridge/host/dhcp -']);
   });
 
   it('lists NICs with MAC, PCI address and driver for stable naming', () => {
