@@ -4,6 +4,7 @@
  */
 import { XbError } from '../errors.js';
 import type { Tool } from '../exec/runner.js';
+import { bondArgs, type BondSpec } from '../model/bond.js';
 import type { Addr, Link, Route, VlanEntry } from '../state/types.js';
 
 export interface Line {
@@ -78,6 +79,15 @@ export const addVlan = (name: string, o: { parent: string; id: number; mtu?: num
   step(ip(`link add link ${o.parent} name ${name}${opt('address', o.mac)}${opt('mtu', o.mtu)} type vlan id ${o.id}`), ip(`link del dev ${name}`));
 
 /** Deleting a VLAN device is undone by creating it again as it was (addresses have their own steps). */
+export type BondOpts = Pick<BondSpec, 'mode' | 'miimon' | 'lacpRate' | 'xmitHashPolicy'>;
+
+export const addBond = (name: string, o: BondOpts & { mac?: string; mtu?: number }): Step =>
+  step(ip(`link add name ${name}${opt('address', o.mac)}${opt('mtu', o.mtu)} type bond ${bondArgs(o)}`), ip(`link del dev ${name}`));
+
+/** Changes the options in `o` (no mode: the kernel changes a bond's mode only without members). */
+export const setBond = (name: string, o: Omit<BondOpts, 'mode'>, was: Omit<BondOpts, 'mode'>): Step =>
+  step(ip(`link set dev ${name} type bond ${bondArgs(o)}`), ip(`link set dev ${name} type bond ${bondArgs(was)}`));
+
 export const delVlan = (l: Link): Step => {
   const again: Line[] = [ip(`link add link ${l.link} name ${l.name} address ${l.mac} mtu ${l.mtu} type vlan id ${l.vlanId}`)];
   if (l.master) again.push(ip(`link set dev ${l.name} master ${l.master}`));
