@@ -65,7 +65,7 @@ export const parseLinks = (json: unknown): Link[] =>
     }
     if (kind === 'bond') {
       const ad = obj(data.ad_info);
-      link.bond = { mode: str(data.mode) ?? '', miimon: num(data.miimon) ?? 0, lacpRate: str(data.lacp_rate), xmitHashPolicy: str(data.xmit_hash_policy), partnerMac: str(ad.partner_mac) };
+      link.bond = { mode: str(data.mode) ?? '', miimon: num(data.miimon) ?? 0, lacpRate: str(data.ad_lacp_rate) ?? str(data.lacp_rate), xmitHashPolicy: str(data.xmit_hash_policy), partnerMac: str(ad.partner_mac) };
     }
     const slave = obj(info.info_slave_data);
     if (info.info_slave_kind === 'bridge') link.portState = str(slave.state);
