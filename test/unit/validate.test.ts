@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/validate.js';
-import { XbError, problemLines } from '../../src/errors.js';
+import { configProblems } from '../helpers/errors.js';
 
-const problems = (yaml: string): string[] => {
-  try {
-    parseTopology(yaml, 't.yaml');
-  } catch (e) {
-    if (e instanceof XbError && e.kind === 'config') return problemLines(e.problems);
-    throw e;
-  }
-  throw new Error('expected a config error');
-};
+const problems = configProblems;
 
 const bridge = (body: string): string => `version: 1\nbridges:\n  - name: xenbr0\n${body}`;
 
