@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { showModel } from '../../src/show/model.js';
-import { renderTopologyYaml } from '../../src/show/render.js';
+import { renderTopologyYaml, renderTree } from '../../src/show/render.js';
 import type { HostState, Link } from '../../src/state/types.js';
 import { lint } from '../../src/verify/lint.js';
 import { loadCurrent } from '../helpers/current.js';
@@ -28,6 +28,7 @@ describe('a bond as the uplink', () => {
       name: 'pbond0',
       bond: { mode: '802.3ad', miimon: 100, lacpRate: 'slow', xmitHashPolicy: 'layer2', members: [{ name: 'eth0', state: 'ACTIVE', link: 'UP', lacpPartner: true }, { name: 'eth1', state: 'ACTIVE', link: 'UP', lacpPartner: true }] },
     });
+    expect(renderTree(shown).split('\n')[1]).toBe('├─ pbond0  uplink  bond 802.3ad: eth0 active, eth1 active');
     expect(renderTopologyYaml(shown)).toContain('bonds:\n  - name: pbond0\n    mode: 802.3ad\n    members:\n      - eth0\n      - eth1\n    miimon: 100\n    lacp-rate: slow\n    xmit-hash-policy: layer2\n');
   });
 
