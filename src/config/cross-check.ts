@@ -57,7 +57,7 @@ export const crossCheck = (c: Checker, bridges: BridgeSpec[], bonds: BondSpec[],
   const explicit = clashes.filter(([a, b]) => c.src.has(a.path) || c.src.has(b.path));
   const shown = explicit.length > 0 || c.problems.length > before ? explicit : clashes.slice(0, 1);
   for (const [a, b] of shown) c.fail(b.path, `name "${b.name}" is used twice: ${a.what} and ${b.what}`);
-  crossCheckBonds(c, bonds, bridges, new Map([...byName].map(([n, cl]) => [n, cl.what])));
+  crossCheckBonds(c, bonds, bridges, new Map([...byName].map(([n, cl]) => [n, cl.what])), names.map((n) => n.name));
   const gateways = new Map<number, Path>();
   const noteGateway = (gw: string | undefined, path: Path): void => {
     if (gw === undefined) return;

@@ -48,7 +48,7 @@ export const readBond = (c: Checker, raw: unknown, path: Path): BondSpec | undef
 };
 
 /** `claimed`: every other name the file gives a link, with what it is. */
-export const crossCheckBonds = (c: Checker, bonds: BondSpec[], bridges: BridgeSpec[], claimed: Map<string, string>): void => {
+export const crossCheckBonds = (c: Checker, bonds: BondSpec[], bridges: BridgeSpec[], claimed: Map<string, string>, renamed: string[]): void => {
   const names = new Map<string, number>();
   const memberOf = new Map<string, number>();
   bonds.forEach((bond, i) => {
@@ -69,6 +69,8 @@ export const crossCheckBonds = (c: Checker, bonds: BondSpec[], bridges: BridgeSp
     });
   });
   bonds.forEach((bond, i) => {
+    const rule = renamed.indexOf(bond.name);
+    if (rule >= 0) c.fail(['names', rule, 'name'], `names[${rule}]: "${bond.name}" is the name of bond bonds[${i}]; a NIC cannot take it`);
     if (memberOf.has(bond.name)) c.fail(['bonds', i, 'name'], `bond ${bond.name} is also a member of bonds[${memberOf.get(bond.name)}]`);
   });
 };

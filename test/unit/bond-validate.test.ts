@@ -31,6 +31,9 @@ describe('bonds in the topology file', () => {
       't.yaml:4:50: eth1 is a member of two bonds: bonds[0] and bonds[1]',
     ]],
     ['member named like the bridge', file('    mode: 802.3ad\n    members: [xenbr0]\n'), ['t.yaml:5:15: xenbr0 cannot be a member of bond bond0: it is also the bridge of bridges[0]']],
+    ['a names: rule giving a NIC the bond\'s name', `${file('    mode: 802.3ad\n    members: [eth0]\n')}names:\n  - name: bond0\n    match: { mac: "52:54:00:12:34:56" }\n`, [
+      't.yaml:10:11: names[0]: "bond0" is the name of bond bonds[0]; a NIC cannot take it',
+    ]],
     ['bond no bridge uses', file('    mode: 802.3ad\n    members: [eth0]\n', '  - name: xenbr0\n    uplink: eth1\n'), [
       't.yaml:3:11: bonds[0]: bond bond0 is no bridge\'s uplink; set uplink: bond0 on the bridge it serves',
     ]],
