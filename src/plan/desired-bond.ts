@@ -4,20 +4,21 @@
  */
 import { XbError } from '../errors.js';
 import type { BondSpec } from '../model/bond.js';
-import { XEN_PORT_MAC } from '../model/net.js';
 import type { BridgeSpec } from '../model/topology.js';
 import { isNicLike, linkByName, type HostState, type Link } from '../state/types.js';
 
 export interface BondUplink {
-  /** The bond as it is now, or a stand-in for the one to create (ifindex 0, named as the port). */
+  /**
+   * The bond as it is now, or a stand-in for the one to create (ifindex 0, named as the port) whose
+   * MAC is its first member's own: the MAC dom0's interface takes.
+   */
   link: Link;
   exists: boolean;
-  /** The MAC dom0's interface takes: the bond's own, or its first member's for a new bond. */
-  seedMac: string;
   members: Link[];
 }
 
-const ownMac = (l: Link): string => (l.mac !== XEN_PORT_MAC ? l.permaddr ?? l.mac : l.permaddr ?? l.mac);
+/** A member carries its bond's MAC; its own is the permanent one (for a veth, the one it had when enslaved). */
+const ownMac = (l: Link): string => l.permaddr ?? l.mac;
 
 const findMembers = (bond: BondSpec, s: HostState, bondNames: string[]): Link[] => {
   const nics = (): string => s.links.filter(isNicLike).map((l) => l.name).join(', ') || 'none';
@@ -60,7 +61,7 @@ export const findBond = (b: BridgeSpec, bond: BondSpec, s: HostState): BondUplin
         detail: ['list every member of an existing bond, or release the others first'],
       });
     }
-    return { link: live, exists: true, seedMac: ownMac(live), members };
+    return { link: live, exists: true, members };
   }
   const first = members[0];
   const seedMac = first ? ownMac(first) : '02:00:00:00:00:00';
@@ -68,5 +69,5 @@ export const findBond = (b: BridgeSpec, bond: BondSpec, s: HostState): BondUplin
     ifindex: 0, name: port, kind: 'bond', kindName: 'bond', up: false, noarp: false, operstate: 'DOWN', carrier: false,
     mtu: first?.mtu ?? 1500, mac: seedMac, peerElsewhere: false, addrs: [],
   };
-  return { link, exists: false, seedMac, members };
+  return { link, exists: false, members };
 };
