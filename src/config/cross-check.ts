@@ -1,8 +1,10 @@
 /** Checks that span entries: names used twice, an uplink shared by two bridges, two default routes. */
 import { ipFamily } from '../model/net.js';
+import type { BondSpec } from '../model/bond.js';
 import type { BridgeSpec, NameRule } from '../model/topology.js';
 import type { Checker, Obj } from './checker.js';
 import type { Path } from './load.js';
+import { crossCheckBonds } from './validate-bond.js';
 
 interface Claim {
   name: string;
@@ -30,7 +32,7 @@ const claims = (bridges: BridgeSpec[]): Claim[] =>
 const ownUplinkName = (cl: Claim, i: number): boolean =>
   cl.path[1] === i && (cl.what.startsWith('dom0 interface') || cl.what.startsWith('uplink port'));
 
-export const crossCheck = (c: Checker, bridges: BridgeSpec[], names: NameRule[], _top: Obj): void => {
+export const crossCheck = (c: Checker, bridges: BridgeSpec[], bonds: BondSpec[], names: NameRule[], _top: Obj): void => {
   const byName = new Map<string, Claim>();
   const clashes: [Claim, Claim][] = [];
   for (const cl of claims(bridges)) {
@@ -55,6 +57,7 @@ export const crossCheck = (c: Checker, bridges: BridgeSpec[], names: NameRule[],
   const explicit = clashes.filter(([a, b]) => c.src.has(a.path) || c.src.has(b.path));
   const shown = explicit.length > 0 || c.problems.length > before ? explicit : clashes.slice(0, 1);
   for (const [a, b] of shown) c.fail(b.path, `name "${b.name}" is used twice: ${a.what} and ${b.what}`);
+  crossCheckBonds(c, bonds, bridges, new Map([...byName].map(([n, cl]) => [n, cl.what])), names.map((n) => n.name));
   const gateways = new Map<number, Path>();
   const noteGateway = (gw: string | undefined, path: Path): void => {
     if (gw === undefined) return;

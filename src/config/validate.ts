@@ -1,13 +1,15 @@
 /** raw YAML -> Topology. Collects every problem, then throws one config error listing them all. */
 import { XbError } from '../errors.js';
 import { MAC_RE, normalizeMac, PCI_RE } from '../model/net.js';
+import type { BondSpec } from '../model/bond.js';
 import type { BridgeSpec, NameRule, Topology } from '../model/topology.js';
 import { Checker, isObj, pathText } from './checker.js';
 import { crossCheck } from './cross-check.js';
 import { loadSource, parseSource, type Path, type Source } from './load.js';
+import { readBond } from './validate-bond.js';
 import { readBridge } from './validate-bridge.js';
 
-const TOP_KEYS = ['version', 'bridges', 'names'] as const;
+const TOP_KEYS = ['version', 'bridges', 'bonds', 'names'] as const;
 const NAME_KEYS = ['name', 'match'] as const;
 const MATCH_KEYS = ['mac', 'pci', 'driver', 'index', 'ifname'] as const;
 
@@ -48,13 +50,14 @@ export const validate = (src: Source): Topology => {
   else if (top.version !== 1) c.fail(['version'], `version must be 1, got ${JSON.stringify(top.version)}`);
   else c.decimal(['version'], 'version');
   const bridges: BridgeSpec[] = c.list(top, 'bridges', []).flatMap((b, i) => readBridge(c, b, ['bridges', i]) ?? []);
+  const bonds: BondSpec[] = c.list(top, 'bonds', []).flatMap((b, i) => readBond(c, b, ['bonds', i]) ?? []);
   const names: NameRule[] = c.list(top, 'names', []).flatMap((n, i) => readName(c, n, ['names', i]) ?? []);
-  if (c.problems.length === 0) crossCheck(c, bridges, names, isObj(top) ? top : {});
+  if (c.problems.length === 0) crossCheck(c, bridges, bonds, names, isObj(top) ? top : {});
   if (c.problems.length > 0) {
     const n = c.problems.length;
     throw new XbError('config', `${src.file}: ${n} problem${n === 1 ? '' : 's'}; nothing was changed`, { problems: c.problems });
   }
-  return { version: 1, source: src.file, bridges, names };
+  return { version: 1, source: src.file, bridges, bonds, names };
 };
 
 export const loadTopology = (file: string): Topology => validate(loadSource(file));

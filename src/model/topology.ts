@@ -1,4 +1,5 @@
 /** The validated topology: what the file means, with every default filled in. */
+import type { BondSpec } from './bond.js';
 
 export type BridgeMode = 'classic' | 'filtering';
 
@@ -69,6 +70,8 @@ export interface Topology {
   version: 1;
   source: string;
   bridges: BridgeSpec[];
+  /** Bonds used as bridge uplinks. */
+  bonds: BondSpec[];
   names: NameRule[];
 }
 

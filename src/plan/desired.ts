@@ -6,7 +6,8 @@ import { XbError } from '../errors.js';
 import { deriveBridgeMac, XEN_PORT_MAC } from '../model/net.js';
 import type { BridgeSpec, Topology } from '../model/topology.js';
 import { isNicLike, linkByName, type Addr, type HostState, type Link, type LinkKind, type Route, type VlanEntry } from '../state/types.js';
-import type { BridgeOpts } from './steps.js';
+import { findBond } from './desired-bond.js';
+import type { BondOpts, BridgeOpts } from './steps.js';
 
 interface WantCommon {
   name: string;
@@ -28,13 +29,15 @@ interface WantCommon {
 
 export type WantBridge = WantCommon & { role: 'bridge' | 'vlan-bridge'; kind: 'bridge'; bridge: BridgeOpts };
 /** The NIC, of whatever kind it is; `from`: its current name when it still has to be renamed to `name`. */
-export type WantNic = WantCommon & { role: 'nic'; kind: LinkKind; from?: string };
+export type WantNic = WantCommon & { role: 'nic'; kind: LinkKind; from?: string; bond?: BondOpts };
+/** A NIC enslaved to the bond that is a bridge's uplink (its master). */
+export type WantMember = WantCommon & { role: 'member'; kind: LinkKind };
 export type WantDom0 = WantCommon & { role: 'dom0'; kind: 'veth'; veth: { peer: string } };
 export type WantPeer = WantCommon & { role: 'peer'; kind: 'veth' };
 export type WantVlan = WantCommon & { role: 'vlan'; kind: 'vlan'; vlan: { parent: string; id: number } };
 
 /** A link the topology wants, by what it is for. */
-export type WantLink = WantBridge | WantNic | WantDom0 | WantPeer | WantVlan;
+export type WantLink = WantBridge | WantNic | WantMember | WantDom0 | WantPeer | WantVlan;
 export type Role = WantLink['role'];
 
 export interface WantAddr {
@@ -90,15 +93,27 @@ const dom0Mac = (b: BridgeSpec, s: HostState, nic: Link | undefined): string => 
   return deriveBridgeMac('02:00:00:00:00:00', `${b.name}/dom0`);
 };
 
-const wantBridge = (b: BridgeSpec, s: HostState, want: Want, pinned: Map<string, Link>): void => {
-  const nic = b.uplink === undefined ? undefined : findNic(b, s, pinned);
+const wantBridge = (b: BridgeSpec, t: Topology, s: HostState, want: Want, pinned: Map<string, Link>): void => {
+  const bondSpec = t.bonds.find((x) => x.name === b.uplink);
+  const bond = bondSpec ? findBond(b, bondSpec, s) : undefined;
+  const nic = b.uplink === undefined ? undefined : bond?.link ?? findNic(b, s, pinned);
   const mac = dom0Mac(b, s, nic);
   const opts: BridgeOpts = { stp: b.stp, forwardDelay: b.forwardDelay * 100, vlanFiltering: b.mode === 'filtering' };
   const owner = b.name;
   want.links.push({ name: b.name, role: 'bridge', owner, kind: 'bridge', mtu: b.mtu, mac: b.mac, createMac: b.mac ?? deriveBridgeMac(mac, b.name), bridge: opts, arp: false });
   if (nic && b.uplinkPort) {
-    want.links.push({ name: b.uplinkPort, role: 'nic', owner, kind: nic.kind, from: nic.name === b.uplinkPort ? undefined : nic.name, mtu: b.mtu, mac: XEN_PORT_MAC, master: b.name });
-    want.moveFrom.push({ link: nic, to: b.dom0.ifname });
+    const from = nic.name === b.uplinkPort ? undefined : nic.name;
+    if (bondSpec && bond) {
+      // Not Xen's fe:ff:ff:ff:ff:ff: 802.3ad takes the bond's MAC as its LACP system ID, which must
+      // differ between hosts on one switch; this one is derived from the host's own MAC.
+      const portMac = deriveBridgeMac(mac, b.uplinkPort);
+      want.links.push({ name: b.uplinkPort, role: 'nic', owner, kind: 'bond', from, mtu: b.mtu ?? (bond.exists ? undefined : nic.mtu), mac: portMac, master: b.name, bond: bondSpec });
+      want.links.push(...bond.members.map((m): WantLink => ({ name: m.name, role: 'member', owner, kind: m.kind, master: b.uplinkPort })));
+      want.moveFrom.push(...bond.members.map((m) => ({ link: m, to: b.dom0.ifname })));
+    } else {
+      want.links.push({ name: b.uplinkPort, role: 'nic', owner, kind: nic.kind, from, mtu: b.mtu, mac: XEN_PORT_MAC, master: b.name });
+    }
+    if (!bond || bond.exists) want.moveFrom.push({ link: nic, to: b.dom0.ifname });
     for (const v of s.links.filter((l) => l.kind === 'vlan' && l.link === nic.name)) {
       const spec = b.vlans.find((x) => x.id === v.vlanId);
       if (!spec) {
@@ -138,11 +153,11 @@ const wantBridge = (b: BridgeSpec, s: HostState, want: Want, pinned: Map<string,
 /** `pinned`: uplink name -> the NIC a `names:` rule found for it, still under its current name. */
 export const desiredState = (t: Topology, s: HostState, pinned: Map<string, Link> = new Map()): Want => {
   const want: Want = { links: [], addrs: [], routes: [], vlanEntries: [], moveFrom: [], removeVlans: [], dhcp: [] };
-  for (const b of t.bridges) wantBridge(b, s, want, pinned);
+  for (const b of t.bridges) wantBridge(b, t, s, want, pinned);
   const takenOver = new Set(t.bridges.filter((b) => b.uplink !== undefined && b.dom0.ifname === b.uplink).map((b) => b.uplink));
   for (const w of want.links) {
     const cur = linkByName(s, w.name);
-    const renamingNic = takenOver.has(w.name) && cur && isNicLike(cur);
+    const renamingNic = takenOver.has(w.name) && cur && (isNicLike(cur) || cur.kind === 'bond');
     const beingRemoved = want.removeVlans.some((v) => v.name === w.name);
     if (cur && w.role !== 'nic' && !renamingNic && !beingRemoved && cur.kind !== w.kind) {
       throw new XbError('state', `${w.name} already exists as a ${cur.kindName}, but ${w.owner} needs it to be a ${w.kind} (${w.role})`, {

@@ -7,6 +7,7 @@ import { XbError } from '../errors.js';
 import type { Topology } from '../model/topology.js';
 import { planRenames } from './rename-plan.js';
 import { canRenameLive, type Addr, type HostState, type Link, type Route } from '../state/types.js';
+import { planBonds, renameMaster } from './diff-bond.js';
 import { desiredState, type Role, type Want, type WantAddr, type WantBridge, type WantLink } from './desired.js';
 import * as op from './steps.js';
 import type { Step } from './steps.js';
@@ -16,8 +17,8 @@ export interface Plan {
   steps: Step[];
 }
 
-const ROLE_ORDER: Role[] = ['nic', 'peer', 'dom0', 'bridge', 'vlan', 'vlan-bridge'];
-const UP_ORDER: Role[] = ['bridge', 'vlan-bridge', 'nic', 'peer', 'dom0', 'vlan'];
+const ROLE_ORDER: Role[] = ['member', 'nic', 'peer', 'dom0', 'bridge', 'vlan', 'vlan-bridge'];
+const UP_ORDER: Role[] = ['bridge', 'vlan-bridge', 'nic', 'member', 'peer', 'dom0', 'vlan'];
 const byRole = (order: Role[]) => (a: WantLink, b: WantLink): number => order.indexOf(a.role) - order.indexOf(b.role);
 
 /** Routes the kernel or a daemon owns come back by themselves; moving them would duplicate them. */
@@ -108,6 +109,7 @@ class Planner {
         this.proj.delete(w.from);
         cur.name = w.name;
         this.proj.set(w.name, cur);
+        renameMaster(this.proj, w.from, w.name);
       }
       if (needMac && w.mac) {
         this.steps.push(op.setMac(w.name, w.mac, cur.mac));
@@ -248,6 +250,7 @@ export const makePlan = (t: Topology, live: HostState): Plan => {
   p.steps.push(...names.steps);
   p.takeOff();
   p.bridges();
+  planBonds(p);
   p.nics();
   p.create();
   p.mtus();

@@ -5,8 +5,12 @@
  * of the op alone. Batch lines are rendered from ops (render.ts), never read back.
  */
 import type { Tool } from '../exec/runner.js';
+import type { BondSpec } from '../model/bond.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
 import type { VifGuard } from './guard.js';
+
+/** A bond's options; each undefined one is left as the kernel has it. */
+export type BondOptions = Partial<Pick<BondSpec, 'mode' | 'miimon' | 'lacpRate' | 'xmitHashPolicy'>>;
 
 export interface BridgeOpts {
   stp: boolean;
@@ -28,7 +32,8 @@ export interface VlanWas {
 export type AddLinkOp =
   | { kind: 'addBridge'; dev: string; mac?: string; mtu?: number; opts: BridgeOpts }
   | { kind: 'addVeth'; dev: string; mac?: string; mtu?: number; peer: string; peerMac?: string; peerNetns?: string }
-  | { kind: 'addVlan'; dev: string; parent: string; id: number; mac?: string; mtu?: number };
+  | { kind: 'addVlan'; dev: string; parent: string; id: number; mac?: string; mtu?: number }
+  | { kind: 'addBond'; dev: string; mac?: string; mtu?: number; bond: BondOptions };
 
 export type LinkOp =
   | AddLinkOp
@@ -41,7 +46,9 @@ export type LinkOp =
   | { kind: 'setMaster'; dev: string; master?: string; was?: string }
   | { kind: 'setMtu'; dev: string; mtu: number; was: number }
   | { kind: 'setMac'; dev: string; mac: string; was: string }
-  | { kind: 'setBridgeOpts'; dev: string; opts: BridgeOpts; was: BridgeOpts };
+  | { kind: 'setBridgeOpts'; dev: string; opts: BridgeOpts; was: BridgeOpts }
+  /** Never the mode: the kernel changes a bond's mode only while it has no members. */
+  | { kind: 'setBond'; dev: string; opts: BondOptions; was: BondOptions };
 
 export type AddrOp = { kind: 'addAddr'; dev: string; addr: Addr } | { kind: 'delAddr'; dev: string; addr: Addr };
 export type RouteOp = { kind: 'addRoute'; route: Route } | { kind: 'delRoute'; route: Route };
@@ -90,6 +97,7 @@ export const inverse = (op: Op): Op[] => {
     case 'addBridge':
     case 'addVeth':
     case 'addVlan':
+    case 'addBond':
       return [{ kind: 'delLink', dev: op.dev }];
     case 'delLink':
       return op.vlan ? recreateVlan(op.dev, op.vlan) : [];
@@ -107,6 +115,8 @@ export const inverse = (op: Op): Op[] => {
       return [{ ...op, mac: op.was, was: op.mac }];
     case 'setBridgeOpts':
       return bridgeOptOps(op.dev, op.was, op.opts);
+    case 'setBond':
+      return [{ ...op, opts: op.was, was: op.opts }];
     case 'addAddr':
       return [{ ...op, kind: 'delAddr' }];
     case 'delAddr':

@@ -3,6 +3,7 @@
  * written. Plan text, `--format sh`, the journal's batches and undo all render through here.
  */
 import type { Tool } from '../exec/runner.js';
+import { bondArgs } from '../model/bond.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
 import { guardCommands, unguardCommands } from './guard.js';
 import type { BridgeOpts, DhcpOp, GuardOp, LineOp, Op, VlanEntryOp } from './ops.js';
@@ -52,6 +53,10 @@ const ipLine = (op: IpOp): string => {
       return `link add name ${op.dev}${opt('address', op.mac)}${opt('mtu', op.mtu)} type veth peer name ${op.peer}${opt('address', op.peerMac)}${opt('mtu', op.mtu)}${opt('netns', op.peerNetns)}`;
     case 'addVlan':
       return `link add link ${op.parent} name ${op.dev}${opt('address', op.mac)}${opt('mtu', op.mtu)} type vlan id ${op.id}`;
+    case 'addBond':
+      return `link add name ${op.dev}${opt('address', op.mac)}${opt('mtu', op.mtu)} type bond ${bondArgs(op.bond)}`;
+    case 'setBond':
+      return `link set dev ${op.dev} type bond ${bondArgs(op.opts)}`;
     case 'delLink':
       return `link del dev ${op.dev}`;
     case 'rename':

@@ -3,6 +3,7 @@
  * runs; the lines a batch runs are rendered from the ops (render.ts).
  */
 import { XbError } from '../errors.js';
+import { bondOpts, type BondSpec } from '../model/bond.js';
 import type { Addr, Link, Route, VlanEntry } from '../state/types.js';
 import { bridgeOptOps, inverse, type BridgeOpts, type Op } from './ops.js';
 
@@ -40,6 +41,15 @@ export const addVlan = (name: string, o: { parent: string; id: number; mtu?: num
   step({ kind: 'addVlan', dev: name, parent: o.parent, id: o.id, mac: o.mac, mtu: o.mtu });
 
 /** Deleting a VLAN device is undone by creating it again as it was (addresses have their own steps). */
+export type BondOpts = Pick<BondSpec, 'mode' | 'miimon' | 'lacpRate' | 'xmitHashPolicy'>;
+
+export const addBond = (name: string, o: BondOpts & { mac?: string; mtu?: number }): Step =>
+  step({ kind: 'addBond', dev: name, mac: o.mac, mtu: o.mtu, bond: bondOpts(o) });
+
+/** Changes the options in `o` (no mode: the kernel changes a bond's mode only without members). */
+export const setBond = (name: string, o: Omit<BondOpts, 'mode'>, was: Omit<BondOpts, 'mode'>): Step =>
+  step({ kind: 'setBond', dev: name, opts: bondOpts(o), was: bondOpts(was) });
+
 export const delVlan = (l: Link): Step => {
   if (l.link === undefined || l.vlanId === undefined) throw new XbError('bug', `delVlan ${l.name}: not a VLAN device`);
   return step({ kind: 'delLink', dev: l.name, vlan: { parent: l.link, id: l.vlanId, mac: l.mac, mtu: l.mtu, master: l.master, up: l.up } });

@@ -1,5 +1,6 @@
 /** Live state -> the topology it implements (bridges, their uplink, dom0 veth, VLANs) plus vif ports. */
 import { dom0Of, isNicLike, linkByName, portsOf, type HostState, type Link } from '../state/types.js';
+import { isBondUplink, shownBond, type ShownBond } from './bond.js';
 
 export interface ShownVlan {
   id: number;
@@ -17,7 +18,7 @@ export interface ShownBridge {
   stp: boolean;
   forwardDelay: number;
   up: boolean;
-  uplink?: { name: string; mac: string; up: boolean; carrier: boolean };
+  uplink?: { name: string; mac: string; up: boolean; carrier: boolean; bond?: ShownBond };
   dom0?: { ifname: string; peer: string; mac: string; addresses: string[]; gateway?: string; dhcp?: true };
   vlans: ShownVlan[];
   /** Other ports: vifs and anything else an admin attached. */
@@ -60,7 +61,8 @@ const isVlanBridge = (s: HostState, b: Link): boolean =>
 export const showModel = (s: HostState, drivers: Record<string, string> = {}, stable: Record<string, string> = {}): Shown => {
   const bridges = s.links.filter((l) => l.kind === 'bridge' && !isVlanBridge(s, l)).map((b): ShownBridge => {
     const ports = portsOf(s, b.name);
-    const nic = ports.find(isNicLike);
+    // A bond is the uplink wherever it sits among the ports; guests' veths in a lab look like NICs too.
+    const nic = ports.find(isBondUplink) ?? ports.find(isNicLike);
     const pair = dom0Of(s, b.name);
     const filtering = b.bridge?.vlanFiltering ?? false;
     const vlanDevs = pair ? s.links.filter((l) => l.kind === 'vlan' && l.link === pair.dom0.name) : [];
@@ -76,7 +78,7 @@ export const showModel = (s: HostState, drivers: Record<string, string> = {}, st
     return {
       name: b.name, mode: filtering ? 'filtering' : 'classic', mtu: b.mtu, mac: b.mac, up: b.up,
       stp: b.bridge?.stp ?? false, forwardDelay: Math.round((b.bridge?.forwardDelay ?? 0) / 100),
-      uplink: nic ? { name: nic.name, mac: nic.mac, up: nic.up, carrier: nic.carrier } : undefined,
+      uplink: nic ? { name: nic.name, mac: nic.mac, up: nic.up, carrier: nic.carrier, ...(isBondUplink(nic) ? { bond: shownBond(s, nic) } : {}) } : undefined,
       dom0: pair ? { ifname: pair.dom0.name, peer: pair.peer.name, mac: pair.dom0.mac, addresses: addrsOf(pair.dom0), gateway: gatewayOf(s, pair.dom0.name), dhcp: leased(pair.dom0) } : undefined,
       vlans,
       ports: ports.filter((p) => !known.has(p.name)).map((p) => ({ name: p.name, vids: filtering ? vidsOf(s, p.name) : [] })),

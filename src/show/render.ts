@@ -1,5 +1,6 @@
 /** Shown -> a tree for people, or a topology file that `apply` accepts. */
 import { stringify } from 'yaml';
+import { bondTreeText, bondYaml } from './bond.js';
 import type { Shown, ShownBridge } from './model.js';
 
 const addrText = (a: string[]): string => (a.length > 0 ? `  ${a.join(' ')}` : '');
@@ -7,7 +8,7 @@ const addrText = (a: string[]): string => (a.length > 0 ? `  ${a.join(' ')}` : '
 const bridgeTree = (b: ShownBridge): string[] => {
   const head = `${b.name}  ${b.mode}, mtu ${b.mtu}, stp ${b.stp ? 'on' : 'off'}${b.up ? '' : ', DOWN'}`;
   const rows: string[][] = [];
-  if (b.uplink) rows.push([`${b.uplink.name}  uplink${b.uplink.up ? '' : ', DOWN'}${b.uplink.carrier ? '' : ', no carrier'}`]);
+  if (b.uplink) rows.push([`${b.uplink.name}  uplink${b.uplink.up ? '' : ', DOWN'}${b.uplink.carrier ? '' : ', no carrier'}${b.uplink.bond ? bondTreeText(b.uplink.bond) : ''}`]);
   if (b.dom0) {
     const d = b.dom0;
     const sub = b.vlans.map((v) => {
@@ -49,5 +50,6 @@ export const renderTopologyYaml = (s: Shown): string => {
       ...(trunkOnly.length > 0 ? { 'vif-vlans': trunkOnly.sort((x, y) => x - y) } : {}),
     };
   });
-  return stringify({ version: 1, bridges }, { flowCollectionPadding: false });
+  const bonds = s.bridges.flatMap((b) => (b.uplink?.bond ? [bondYaml(b.uplink.name, b.uplink.bond)] : []));
+  return stringify({ version: 1, ...(bonds.length > 0 ? { bonds } : {}), bridges }, { flowCollectionPadding: false });
 };

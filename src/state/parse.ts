@@ -28,7 +28,7 @@ const parseAddr = (a: J): Addr | undefined => {
 
 const kindOf = (info: J, linkType: string | undefined): LinkKind => {
   const k = str(info.info_kind);
-  if (k === 'bridge' || k === 'veth' || k === 'vlan') return k;
+  if (k === 'bridge' || k === 'veth' || k === 'vlan' || k === 'bond') return k;
   if (k !== undefined) return 'other';
   if (linkType === 'loopback') return 'loopback';
   return linkType === 'ether' ? 'device' : 'other';
@@ -64,8 +64,17 @@ export const parseLinks = (json: unknown): Link[] =>
     if (kind === 'bridge') {
       link.bridge = { stp: (num(data.stp_state) ?? 0) !== 0, forwardDelay: num(data.forward_delay) ?? 0, vlanFiltering: (num(data.vlan_filtering) ?? 0) !== 0 };
     }
+    if (kind === 'bond') {
+      const ad = obj(data.ad_info);
+      link.bond = { mode: str(data.mode) ?? '', miimon: num(data.miimon) ?? 0, lacpRate: str(data.ad_lacp_rate) ?? str(data.lacp_rate), xmitHashPolicy: str(data.xmit_hash_policy), partnerMac: str(ad.partner_mac) };
+    }
     const slave = obj(info.info_slave_data);
     if (info.info_slave_kind === 'bridge') link.portState = str(slave.state);
+    if (info.info_slave_kind === 'bond') {
+      link.bondSlave = { state: str(slave.state) ?? '', miiStatus: str(slave.mii_status) ?? '', partnerState: num(slave.ad_partner_oper_port_state) };
+      // The bond gave the member its own MAC; the member's own is kept here (veths have no permaddr).
+      link.permaddr ??= str(slave.perm_hwaddr);
+    }
     return link;
   });
 

@@ -35,7 +35,25 @@ export interface BridgeInfo {
   vlanFiltering: boolean;
 }
 
-export type LinkKind = 'bridge' | 'veth' | 'vlan' | 'device' | 'loopback' | 'other';
+export type LinkKind = 'bridge' | 'veth' | 'vlan' | 'bond' | 'device' | 'loopback' | 'other';
+
+export interface BondInfo {
+  mode: string;
+  miimon: number;
+  lacpRate?: string;
+  xmitHashPolicy?: string;
+  /** 802.3ad: the partner's system MAC (00:00:00:00:00:00 while no partner answers). */
+  partnerMac?: string;
+}
+
+/** A bond member's view of itself (`info_slave_data`). */
+export interface BondSlaveInfo {
+  /** ACTIVE or BACKUP. */
+  state: string;
+  miiStatus: string;
+  /** 802.3ad: the partner's port state bits (IEEE 802.1AX: 0x08 in sync, 0x10 collecting, 0x20 distributing). */
+  partnerState?: number;
+}
 
 export interface Link {
   ifindex: number;
@@ -58,6 +76,8 @@ export interface Link {
   peerElsewhere: boolean;
   vlanId?: number;
   bridge?: BridgeInfo;
+  bond?: BondInfo;
+  bondSlave?: BondSlaveInfo;
   /** Bridge port state (forwarding, blocking, disabled, ...) when the link is a bridge port. */
   portState?: string;
   parentbus?: string;

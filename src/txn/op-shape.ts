@@ -3,7 +3,8 @@
  * batch line is one word, so a damaged record can never turn one op into two lines.
  */
 import type { VifGuard } from '../plan/guard.js';
-import type { Op, OpKind } from '../plan/ops.js';
+import { BOND_MODES, XMIT_HASH_POLICIES } from '../model/bond.js';
+import type { BondOptions, Op, OpKind } from '../plan/ops.js';
 import type { Step } from '../plan/steps.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
 import { ShapeError, bool, int, list, object, oneOf, optional, str, type Check } from './shape.js';
@@ -45,12 +46,17 @@ export const guardCheck: Check<VifGuard> = object({
 });
 
 const bridgeOpts = object({ stp: bool, forwardDelay: int, vlanFiltering: bool });
+const bondOptions: Check<BondOptions> = object({
+  mode: optional(oneOf(...BOND_MODES)), miimon: optional(int), lacpRate: optional(oneOf('slow', 'fast')), xmitHashPolicy: optional(oneOf(...XMIT_HASH_POLICIES)),
+});
 const link = { dev: word, mac: optional(word), mtu: optional(int) };
 
 const SHAPES: { [K in OpKind]: Check<Omit<Extract<Op, { kind: K }>, 'kind'>> } = {
   addBridge: object({ ...link, opts: bridgeOpts }),
   addVeth: object({ ...link, peer: word, peerMac: optional(word), peerNetns: optional(word) }),
   addVlan: object({ ...link, parent: word, id: int }),
+  addBond: object({ ...link, bond: bondOptions }),
+  setBond: object({ dev: word, opts: bondOptions, was: bondOptions }),
   delLink: object({ dev: word, vlan: optional(object({ parent: word, id: int, mac: word, mtu: int, master: optional(word), up: bool })) }),
   rename: object({ from: word, to: word }),
   setUp: object({ dev: word, up: bool }),

@@ -1,6 +1,7 @@
 /** Known-bad layouts, found in the live state whatever the file says. */
 import type { HostState, Link } from '../state/types.js';
 import { XEN_PORT_MAC } from '../model/net.js';
+import { lintBonds } from './lint-bond.js';
 
 export interface Finding {
   level: 'error' | 'warning';
@@ -43,5 +44,5 @@ export const lint = (s: HostState): Finding[] => {
       });
     }
   }
-  return out;
+  return [...out, ...lintBonds(s)];
 };

@@ -1,5 +1,6 @@
 /** The message of the XbError a call throws ('no error' when it returns). */
-import { XbError } from '../../src/errors.js';
+import { parseTopology } from '../../src/config/validate.js';
+import { problemLines, XbError } from '../../src/errors.js';
 
 export const errorMessage = (fn: () => unknown): string => {
   try {
@@ -9,4 +10,15 @@ export const errorMessage = (fn: () => unknown): string => {
     throw e;
   }
   return 'no error';
+};
+
+/** The problem lines of the config error parsing `yaml` (as t.yaml) throws. */
+export const configProblems = (yaml: string): string[] => {
+  try {
+    parseTopology(yaml, 't.yaml');
+  } catch (e) {
+    if (e instanceof XbError && e.kind === 'config') return problemLines(e.problems);
+    throw e;
+  }
+  throw new Error('expected a config error');
 };

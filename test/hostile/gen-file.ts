@@ -95,6 +95,37 @@ const keyCases = (): FileCase[] => [
   { category: 'numbers', name: 'IPv6 on an MTU below 1280', ...spoil([...B, 'dom0', 'addresses'], '["2001:db8::10/64"]', { ...clone(BASE), bridges: [{ ...clone(BASE.bridges[0]), mtu: 1200, vlans: [] }] }) },
 ];
 
+/** Valid: a bond with every key, under a second bridge beside a NIC's. */
+export const BOND_BASE = {
+  version: 1,
+  bonds: [{ name: 'bond0', mode: '802.3ad', members: ['eth1', 'eth2'], miimon: 100, 'lacp-rate': 'fast', 'xmit-hash-policy': 'layer3+4' }],
+  bridges: [{ name: 'xenbr0', uplink: 'eth0' }, { name: 'xenbr1', uplink: 'bond0' }],
+};
+const BD: Path = ['bonds', 0];
+const BD_MODE = (mode: string): Record<string, unknown> => ({ ...clone(BOND_BASE.bonds[0]), mode });
+
+const bondCases = (): FileCase[] => [
+  ...at('names', [...BD, 'name'], BAD_NAMES, BOND_BASE),
+  ...at('names', [...BD, 'members', 1], BAD_NAMES, BOND_BASE),
+  ...at('numbers', [...BD, 'miimon'], [...BAD_INTS, '0', '60001'], BOND_BASE),
+  ...at('types', [...BD, 'mode'], [q('lacp'), q('802.3AD'), q('LACP'), '4', q(''), '[]', '{}'], BOND_BASE),
+  ...at('types', [...BD, 'lacp-rate'], [q('quick'), '1', 'true', '[]'], BOND_BASE),
+  ...at('types', [...BD, 'xmit-hash-policy'], [q('layer4'), q('layer3+4 '), '3', '[]'], BOND_BASE),
+  ...at('structure', ['bonds'], ['x', '{}', '[x]', '[[]]', '[5]'], BOND_BASE),
+  ...at('structure', [...BD, 'members'], ['x', '{}', '[]', '5'], BOND_BASE),
+  // A member that is already something else: the other member, the bond, a bridge, a bridge port, dom0's ends, a VLAN device.
+  ...at('conflicts', [...BD, 'members', 1], [q('eth1'), q('bond0'), q('xenbr0'), q('xenbr1'), q('eth0'), q('xenbr1-d0'), q('eth1.10')], BOND_BASE),
+  ...at('conflicts', [...BD, 'name'], [q('bond0.5'), q('bond1')], BOND_BASE),
+  ...[
+    ['lacp-rate without 802.3ad', { ...BD_MODE('active-backup') }],
+    ['xmit-hash-policy in active-backup', { ...BD_MODE('active-backup'), 'lacp-rate': undefined }],
+    ['a bond without members key', { ...clone(BOND_BASE.bonds[0]), members: undefined }],
+    ['a bond without mode', { ...clone(BOND_BASE.bonds[0]), mode: undefined }],
+  ].map(([name, bond]): FileCase => ({ category: 'conflicts', name: name as string, text: stringify({ ...clone(BOND_BASE), bonds: [bond] }) })),
+  { category: 'conflicts', name: 'a member of two bonds', text: stringify({ ...clone(BOND_BASE), bonds: [clone(BOND_BASE.bonds[0]), { name: 'bond1', mode: 'active-backup', members: ['eth2'] }], bridges: [...clone(BOND_BASE.bridges), { name: 'xenbr2', uplink: 'bond1' }] }) },
+  ...[[...BD, 'frobnicate']].map((p): FileCase => ({ category: 'structure', name: 'unknown key under a bond', ...spoil(p, '1', BOND_BASE) })),
+];
+
 const aliasBomb = (levels: number, width: number): string => {
   let s = 'version: 1\nx0: &a0 [x, x, x, x, x, x, x, x, x]\n';
   for (let i = 1; i <= levels; i++) s += `x${i}: &a${i} [${Array.from({ length: width }, () => `*a${i - 1}`).join(', ')}]\n`;
@@ -145,4 +176,4 @@ const sizeCases = (): FileCase[] => [
   { category: 'sizes', name: '2000 bridges with clashing names', text: `version: 1\nbridges:\n${'  - name: xenbr0\n'.repeat(2000)}` },
 ];
 
-export const fileCases = (): FileCase[] => [...keyCases(), ...yamlCases(), ...sizeCases()];
+export const fileCases = (): FileCase[] => [...keyCases(), ...bondCases(), ...yamlCases(), ...sizeCases()];

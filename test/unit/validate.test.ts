@@ -1,22 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/config/validate.js';
-import { XbError, problemLines } from '../../src/errors.js';
+import { configProblems } from '../helpers/errors.js';
 
-const problems = (yaml: string): string[] => {
-  try {
-    parseTopology(yaml, 't.yaml');
-  } catch (e) {
-    if (e instanceof XbError && e.kind === 'config') return problemLines(e.problems);
-    throw e;
-  }
-  throw new Error('expected a config error');
-};
+const problems = configProblems;
 
 const bridge = (body: string): string => `version: 1\nbridges:\n  - name: xenbr0\n${body}`;
 
 describe('topology validation: each bad input gets a clear message with file:line:col', () => {
   const cases: [string, string, string[]][] = [
-    ['unknown top-level key', 'version: 1\nbridge: []\n', ['t.yaml:2:1: unknown key "bridge" in the top level (allowed: version, bridges, names)']],
+    ['unknown top-level key', 'version: 1\nbridge: []\n', ['t.yaml:2:1: unknown key "bridge" in the top level (allowed: version, bridges, bonds, names)']],
     ['missing version', 'bridges: []\n', ['t.yaml:1:1: the file needs "version: 1"']],
     ['wrong version', 'version: 2\n', ['t.yaml:1:10: version must be 1, got 2']],
     ['unknown bridge key', bridge('    uplnk: eth0\n'), ['t.yaml:4:5: unknown key "uplnk" in bridges[0] (allowed: name, uplink, uplink-port, mode, mtu, stp, forward-delay, mac, dom0, vlans, vif-vlans, vif-antispoof, insecure-vif-all-tags)']],

@@ -98,5 +98,5 @@ export const discoverTopology = (s: HostState, wire: WireSample[] = []): Topolog
     for (const v of wire.find((w) => w.dev === up?.name)?.vids ?? []) add(v);
     bridges.push({ ...b, vlans: [...vlans.values()].sort((x, y) => x.id - y.id) });
   }
-  return { version: 1, source: DISCOVERED, bridges, names: [] };
+  return { version: 1, source: DISCOVERED, bridges, bonds: [], names: [] };
 };
