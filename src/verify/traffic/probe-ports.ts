@@ -32,6 +32,8 @@ export interface ProbePort {
   /** VIDs the port carries tagged (filtering bridges: its VLAN entries; the PVID stays the bridge's default). */
   vids: number[];
   filtering: boolean;
+  /** The bridge's MTU: a smaller port would lower a bridge whose MTU follows its ports'. */
+  mtu: number;
 }
 
 export interface ProbeNamespace {
@@ -68,8 +70,9 @@ const namespaceSteps = (ns: string): Step[] => [ip(`netns add ${ns}`, `netns del
 const portSteps = (ns: string, ports: ProbePort[], alsoNs: boolean): Step[] => [
   ...ports.flatMap((p, i) => [
     // Xen's vif MAC on the bridge side: a bridge without a fixed MAC takes its lowest port's, and a
-    // probe port must never change it (dom0's neighbours would lose it while the port exists).
-    ip(`link add name ${p.port} address ${XEN_PORT_MAC} type veth peer name ${p.peer} address ${p.mac} netns ${ns}`, `link del dev ${p.port}`, ...(alsoNs && i === 0 ? [`netns del ${ns}`] : [])),
+    // probe port must never change it (dom0's neighbours would lose it while the port exists). The
+    // bridge's MTU likewise: a 1500-byte port would shrink a jumbo bridge, and dom0's path on it.
+    ip(`link add name ${p.port} address ${XEN_PORT_MAC} mtu ${p.mtu} type veth peer name ${p.peer} address ${p.mac} mtu ${p.mtu} netns ${ns}`, `link del dev ${p.port}`, ...(alsoNs && i === 0 ? [`netns del ${ns}`] : [])),
     ip(`link set dev ${p.port} master ${p.bridge} up`),
   ]),
   ...ports.filter((p) => p.filtering).flatMap((p) => p.vids.map((v) => br(`vlan add dev ${p.port} vid ${v}`))),
