@@ -106,7 +106,7 @@ describe('guest paths from probe ports', () => {
   it("the seed's layout: one port on xenbr0, untagged and tagged 10, each to the uplink", () => {
     const s = naiveState();
     const p = plan(discoverTopology(s), s, { neigh: [{ dst: '10.10.0.1', dev: 'peth0.10', state: ['REACHABLE'] }] });
-    expect(p.ports).toEqual([{ port: 'xbp0-T', bridge: 'xenbr0', peer: 'eth0', mac: '02:00:00:00:00:00', vids: [10], filtering: false }]);
+    expect(p.ports).toEqual([{ port: 'xbp0-T', bridge: 'xenbr0', peer: 'eth0', mac: '02:00:00:00:00:00', vids: [10], filtering: false, mtu: 1500 }]);
     expect(p.tagged).toEqual(new Map([['xbp0-T', [10]]]));
     expect(hopsOf(p)).toEqual({
       'guest on xenbr0, untagged': { origin: 'eth0', target: '192.0.2.1', hops: ['xbp0-T:probe:-:rr', 'peth0:uplink:-:rr'] },
@@ -126,10 +126,16 @@ describe('guest paths from probe ports', () => {
     expect(Object.keys(h)).toEqual(['guest on xenbr0, untagged', 'guest on xenbr0, vlan 10', 'guest on xenbr0, vlan 20', 'guest on xenbr0v10 (vlan 10, access)', 'guest on xenbr0v20 (vlan 20, access)']);
   });
 
+  it("a probe port takes its bridge's MTU: a 1500-byte port would shrink a jumbo bridge while the probes run", () => {
+    const s = labState('classic');
+    const jumbo = { ...s, links: s.links.map((l) => (l.name === 'xenbr0v10' ? { ...l, mtu: 9000 } : l)) };
+    expect(plan(lab('classic'), jumbo).ports.map((x) => `${x.bridge}:${x.mtu}`)).toEqual(['xenbr0:1500', 'xenbr0v10:9000', 'xenbr0v20:1500']);
+  });
+
   it('filtering bridges: the port carries the VLANs tagged; the uplink tag follows its entries; --vlan adds a VLAN', () => {
     const s = proxmoxState();
     const p = plan(discoverTopology(s), s, { extra: [30] });
-    expect(p.ports).toEqual([{ port: 'xbp0-T', bridge: 'vmbr0', peer: 'eth0', mac: '02:00:00:00:00:00', vids: [10, 20, 30], filtering: true }]);
+    expect(p.ports).toEqual([{ port: 'xbp0-T', bridge: 'vmbr0', peer: 'eth0', mac: '02:00:00:00:00:00', vids: [10, 20, 30], filtering: true, mtu: 1500 }]);
     expect(Object.values(hopsOf(p)).map((x) => `${x.target} ${x.hops.join(' ')}`)).toEqual([
       '192.0.2.1 xbp0-T:probe:-:rr eno1:uplink:-:rr',
       '10.10.0.2 xbp0-T:probe:10:rr eno1:uplink:10:r',

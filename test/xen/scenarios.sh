@@ -3,7 +3,8 @@
 #   test/xen/run.sh [--bed 4.20] -- test/xen/scenarios.sh
 # dom0's "NIC" eth0 is a veth to a switch namespace that answers untagged (192.0.2.1), on VLAN 10
 # (10.10.0.1) and VLAN 20 (10.20.0.1). xenbridge apply configures dom0; xl creates PV domUs whose
-# vifs are plugged by the vif-xenbridge hook; each guest pings its peer on the switch.
+# vifs are plugged by the vif-xenbridge hook; each guest pings its peer on the switch. The same
+# guests carry the MTU 9000, xl vlan= and hostile-guest proofs (README.md, "What scenarios.sh proves").
 # With XENBRIDGE_XEN_DEB=PATH (a xenbridge_*_all.deb), dom0 installs it with dpkg -i first and
 # every step uses what it installed: /usr/bin/xenbridge, /etc/xen/scripts/vif-xenbridge (named by
 # xl from its bare name) and /etc/xenbridge/topology.yaml. Without it, this checkout is used.
@@ -54,14 +55,15 @@ domid() { xl domid "$1" 2>/dev/null; }
 master_of() { basename "$(readlink "/sys/class/net/$1/master" 2>/dev/null)" 2>/dev/null; }
 vif_ports() { ls /sys/class/net/*/brif/ 2>/dev/null | grep '^vif' || true; }
 
-topology() { # MODE
+topology() { # MODE [MTU]
   mkdir -p "${config%/*}"
   cat > "$config" <<YAML
 version: 1
 bridges:
   - name: xenbr0
     uplink: eth0
-    mode: $1
+    mode: $1${2:+
+    mtu: $2}
     vlans:
       - {id: 10, addresses: [10.10.0.2/24], probe: 10.10.0.1}
       - {id: 20, probe: 10.20.0.1}
@@ -73,7 +75,7 @@ switch_up() {
   ip link add name eth0 type veth peer name sw0 netns sw
   ip -n sw -batch - <<'IP'
 link set dev lo up
-link set dev sw0 up
+link set dev sw0 mtu 9000 up
 addr add 192.0.2.1/24 dev sw0
 link add link sw0 name sw0.10 type vlan id 10
 addr add 10.10.0.1/24 dev sw0.10
@@ -96,6 +98,7 @@ guests() { # NAME|VIF-BRIDGE|EXTRA ...
       created[$name]=1
     else
       bad "xl create $name (bridge=$spec)"
+      hotplug_evidence "$name"
     fi
   done
   for g in "$@"; do
@@ -103,6 +106,16 @@ guests() { # NAME|VIF-BRIDGE|EXTRA ...
     [[ -n ${created[$name]:-} ]] || continue
     if wait_done "$name"; then ok "guest $name (bridge=$spec): $extra"; else bad "guest $name (bridge=$spec): $extra"; evidence "$name"; fi
   done
+}
+
+# libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT): the hook's own lines say whether
+# it got that far (each is stamped; libxl also sends the scripts' output to that log).
+hotplug_evidence() { # NAME: after a failed xl create
+  local d
+  d=$(grep -o -m 1 'Domain [0-9]*:' "/run/xenbridge-xen/domu/$1.create.log" 2>/dev/null | tr -dc 0-9)
+  [[ -n $d ]] || return 0
+  echo "xen-hotplug.log, domain $d (now $(date -u +%T), load $(cut -d' ' -f1-3 /proc/loadavg)):"
+  grep "domain $d: " /var/log/xen/xen-hotplug.log 2>/dev/null | grep '^\[' | sed 's/^/  /' || echo "  no line of the hook: it never finished"
 }
 
 evidence() { # NAME: what a failed guest saw, and the links and VLANs dom0 had then
@@ -137,20 +150,79 @@ destroy_all() {
   check "xl destroy leaves no vif on any bridge" test -z "$(vif_ports)"
 }
 
+# Packets PORT's guard dropped from its guest by the rules commented REASON (plan/guard.ts).
+drops() { # PORT REASON
+  nft list chain bridge xenbridge "in-$1" 2>/dev/null |
+    awk -v r="comment \"$2\"" 'index($0, r) { for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+}
+
+vlans_are() { # PORT ENTRY...: the port's VLAN entries in bridge -j vlan show, exactly these
+  local got want
+  got=$(bridge -j vlan show dev "$1" | grep -o '{"vlan":[^{}]*}')
+  want=$(printf '%s\n' "${@:2}")
+  [[ $got == "$want" ]] || { echo "  $1 has: $(tr '\n' ' ' <<<"$got")" >&2; return 1; }
+}
+
+# The access guest, once its legitimate pings passed, made its own eth0.20 and pinged VLAN 20's
+# peer, then took the MAC $SPOOF and pinged its VLAN-10 peer (domu-init.sh xb.unreach, xb.spoof):
+# its pings got no answer; here, where its frames died.
+SPOOF=00:16:3e:00:0a:99
+hostile_checks() { # GUEST
+  local v n
+  [[ -n $(domid "$1") ]] || { bad "$1 is not running: no isolation checks"; return; }
+  v=vif$(domid "$1").0
+  n=$(drops "$v" 'tagged frame on an untagged port')
+  check "$1's frames tagged 20 by itself died at $v's guard ($n dropped)" test "$n" -gt 0
+  check "none left: the switch never heard from 10.20.0.21" test -z "$(ip -n sw neigh show to 10.20.0.21)"
+  n=$(drops "$v" 'spoofed source MAC')
+  check "$1's frames from $SPOOF died at $v's guard ($n dropped)" test "$n" -gt 0
+  check "no bridge learned $SPOOF and the switch never saw it" bash -c '! bridge fdb show | grep -qi "$1" && ! ip -n sw neigh show | grep -qi "$1"' _ "$SPOOF"
+}
+
+# The untagged guest on the 9000-byte bridge (domu-init.sh xb.mtu, xb.bigping).
+mtu_checks() { # GUEST ADDRESS
+  local d fe
+  d=$(domid "$1")
+  [[ -n $d ]] || { bad "$1 is not running: no MTU checks"; return; }
+  check "the hook told $1's frontend mtu 9000 (device/vif/0/mtu)" test "$(xenstore-read "/local/domain/$d/device/vif/0/mtu" 2>/dev/null)" = 9000
+  check "vif$d.0 has mtu 9000" test "$(cat "/sys/class/net/vif$d.0/mtu" 2>/dev/null)" = 9000
+  check "dom0 reaches $1 with an 8972-byte don't-fragment ping" ping -M do -s 8972 -c 1 -W 5 "$2"
+  fe=$("$here/domu.sh" results "$1" | sed -n 's/.* mtu eth0 frontend=\([0-9]*\).*/\1/p')
+  if [[ $fe == 9000 ]]; then
+    step "note: $1's netfront took mtu 9000 from that key"
+  else
+    # Checked in the module: xen-netfront of 6.1 and 6.12 has no "mtu" string; it reads "mac" only.
+    step "note: $1's netfront left eth0 at mtu ${fe:-?}: Linux's xen-netfront ($(uname -r)) reads no mtu key, so the guest set 9000 itself (xb.mtu) for its 8972-byte ping to dom0"
+  fi
+}
+
 scenario_mode() { # MODE TRUNK-SPEC
-  local mode=$1 trunk=$2
+  local mode=$1 trunk=$2 mtu='' acc=xenbr0.10 trk="xb.vlan=20 xb.vip=10.20.0.22/24 xb.ping=10.20.0.1" unt=''
   step "--- $mode mode"
-  topology "$mode"
+  # Classic mode runs on a 9000-byte bridge; in filtering mode, xl's vlan= key where xl has it.
+  if [[ $mode == classic ]]; then
+    mtu=9000 unt=' xb.mtu=9000 xb.bigping=192.0.2.10'
+  elif [[ -n $vlan_key ]]; then
+    acc='xenbr0,vlan=10' trunk='xenbr0,vlan=10p/20' trk="xb.ip=10.10.0.22/24 xb.vlan=20 xb.vip=10.20.0.22/24 xb.ping=10.10.0.1,10.20.0.1"
+  else
+    step "not on Xen $xen_version: xl's vlan= key came with 4.19 (xl-network-configuration(5)); its guests (vlan=10, vlan=10p/20) run on the 4.20 bed"
+  fi
+  topology "$mode" $mtu
+  ip -n sw neigh flush all
   check "xenbridge apply ($mode)$via" xb "${apply[@]}"
-  guests "acc$mode|xenbr0.10|xb.ip=10.10.0.21/24 xb.ping=10.10.0.1" \
-         "trk$mode|$trunk|xb.vlan=20 xb.vip=10.20.0.22/24 xb.ping=10.20.0.1" \
-         "unt$mode|xenbr0|xb.ip=192.0.2.23/24 xb.ping=192.0.2.1"
-  local want=xenbr0v10
-  [[ $mode == filtering ]] && want=xenbr0
+  guests "acc$mode|$acc|xb.ip=10.10.0.21/24 xb.ping=10.10.0.1 xb.vlan=20 xb.vip=10.20.0.21/24 xb.unreach=10.20.0.1 xb.spoof=$SPOOF" \
+         "trk$mode|$trunk|$trk" \
+         "unt$mode|xenbr0|xb.ip=192.0.2.23/24 xb.ping=192.0.2.1$unt"
+  local want=xenbr0
+  [[ $mode == classic ]] && want=xenbr0v10
   check "access vif is a port of $want" test "$(master_of "vif$(domid "acc$mode").0")" = "$want"
   if [[ $mode == filtering ]]; then
-    check "access vif carries VLAN 10 untagged as its PVID" bash -c "bridge -j vlan show dev vif$(domid "acc$mode").0 | grep -q '\"vlan\":10,\"flags\":\[\"PVID\",\"Egress Untagged\"\]'"
+    check "access vif ($acc) carries exactly VLAN 10, untagged, as its PVID" vlans_are "vif$(domid "acc$mode").0" '{"vlan":10,"flags":["PVID","Egress Untagged"]}'
+    [[ -n $vlan_key ]] && check "trunk vif ($trunk) carries exactly VLAN 10 untagged as its PVID and VLAN 20 tagged" \
+      vlans_are "vif$(domid "trk$mode").0" '{"vlan":10,"flags":["PVID","Egress Untagged"]}' '{"vlan":20}'
   fi
+  hostile_checks "acc$mode"
+  [[ -n $mtu ]] && mtu_checks "unt$mode" 192.0.2.23
   check "dom0 reaches VLAN 10 and the switch" ping -c1 -W3 10.10.0.1
   check "xenbridge verify ($mode)" xb verify
   check "xenbridge verify --traffic ($mode): every path answers" xb verify --traffic
@@ -207,7 +279,11 @@ install_deb() {
   read -r -a stop <<<"$stop_line"
 }
 
-step "Xen $(xl info 2>/dev/null | awk '$1 == "xen_version" { print $3 }'), dom0 kernel $(uname -r), node $(node --version)"
+xen_version=$(xl info 2>/dev/null | awk '$1 == "xen_version" { print $3 }')
+# xl's per-vif vlan= key is new in 4.19; libxl writes it to the backend as vlan.
+vlan_key=
+[[ $(printf '%s\n' 4.19 "$xen_version" | sort -V | head -n 1) == 4.19 ]] && vlan_key=1
+step "Xen $xen_version, dom0 kernel $(uname -r), node $(node --version)"
 [[ -n $deb ]] && install_deb
 stage_files
 switch_up

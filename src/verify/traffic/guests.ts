@@ -123,7 +123,8 @@ export const guestPlan = (g: GuestInput): GuestPlan => {
     const port = n.ports[i] ?? `xbp${i}`;
     const peer = n.peers[i] ?? `eth${i}`;
     const tagged = a.nets.flatMap((x) => (x.tagged && x.vid !== null ? [x.vid] : []));
-    plan.ports.push({ port, bridge: a.bridge, peer, mac: n.macs[i] ?? '02:00:00:00:00:01', vids: tagged, filtering: a.filtering });
+    const mtu = linkByName(g.s, a.bridge)?.mtu ?? 1500;
+    plan.ports.push({ port, bridge: a.bridge, peer, mac: n.macs[i] ?? '02:00:00:00:00:01', vids: tagged, filtering: a.filtering, mtu });
     plan.tagged.set(port, tagged);
     for (const net of a.nets) {
       const id = a.access ? `guest on ${a.bridge} (vlan ${net.vid}, access)` : `guest on ${a.bridge}, ${netText(net.vid)}`;

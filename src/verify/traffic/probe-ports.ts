@@ -33,6 +33,8 @@ export interface ProbePort {
   /** VIDs the port carries tagged (filtering bridges: its VLAN entries; the PVID stays the bridge's default). */
   vids: number[];
   filtering: boolean;
+  /** The bridge's MTU: a smaller port would lower a bridge whose MTU follows its ports'. */
+  mtu: number;
 }
 
 export interface ProbeNamespace {
@@ -66,8 +68,9 @@ const namespaceSteps = (ns: string): Step[] => [step({ kind: 'addNetns', name: n
 const portSteps = (ns: string, ports: ProbePort[], alsoNs: boolean): Step[] => [
   ...ports.flatMap((p, i) => [
     // Xen's vif MAC on the bridge side: a bridge without a fixed MAC takes its lowest port's, and a
-    // probe port must never change it (dom0's neighbours would lose it while the port exists).
-    step({ kind: 'addVeth', dev: p.port, mac: XEN_PORT_MAC, peer: p.peer, peerMac: p.mac, peerNetns: ns }, [
+    // probe port must never change it (dom0's neighbours would lose it while the port exists). The
+    // bridge's MTU likewise: a 1500-byte port would shrink a jumbo bridge, and dom0's path on it.
+    step({ kind: 'addVeth', dev: p.port, mac: XEN_PORT_MAC, mtu: p.mtu, peer: p.peer, peerMac: p.mac, peerNetns: ns }, [
       { kind: 'delLink', dev: p.port },
       ...(alsoNs && i === 0 ? [{ kind: 'delNetns', name: ns } as const] : []),
     ]),
