@@ -4,7 +4,7 @@
 set -u
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cli=("$(command -v node)" "$root/bin/xenbridge")
-"${cli[@]}" lab --check-kernel 2>/dev/null
+"${cli[@]}" lab "$@" --check-kernel 2>/dev/null
 case $? in
   0) exec "${cli[@]}" lab "$@" ;;
   3) echo "this kernel has no 802.1Q (VLAN) support: running the lab in a VM with Debian's stock kernel (test/vm)"
