@@ -1,6 +1,7 @@
 // npm run bench: prints ratios measured in this run (never asserted in tests).
 import { benchApply, printApply } from './apply.mjs';
 import { benchHook, printHook } from './hook.mjs';
+import { benchTakeover, printTakeover } from './takeover.mjs';
 import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput, printGuard, printGuardScale } from './guard.mjs';
 
 if (process.getuid?.() !== 0) {
@@ -11,3 +12,4 @@ for (const n of [100, 1000]) printApply(await benchApply(n));
 printHook(await benchHook());
 printGuard(benchGuardHook(), benchGuardGrowth(), benchGuardThroughput());
 printGuardScale(await benchGuardScale());
+printTakeover(await benchTakeover());
