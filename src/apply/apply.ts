@@ -51,7 +51,7 @@ const executeVerified = async (t: Topology, runner: Runner, dir: string, plan: P
   const j = await execute(runner, dir, plan.steps, 'apply', { commitBytes: [historyBytes(dir, plan)] });
   const residual = makePlan(t, await readStateFor(t, runner));
   if (residual.steps.length === 0) return j;
-  const errors = await undoJournaled(runner, dir, plan.steps, 'undo of the unverified apply');
+  const errors = await undoJournaled(runner, dir, j.steps, 'undo of the unverified apply');
   throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
     detail: ['still different:', ...residual.steps.map((s) => `  ${s.tool} ${s.line}`), ...errors],
   });
@@ -86,10 +86,11 @@ export const applyTopology = async (t: Topology, runner: Runner, opts: ApplyOpti
     }
     if (pending) {
       let applied: Pending | undefined;
-      await commitOrUndo(runner, dir, j, (id) => { applied = markApplied(dir, pending, id); });
+      await commitOrUndo(runner, dir, j, (id) => { applied = markApplied(dir, { ...pending, steps: j.steps }, id); });
       return { plan, changed: true, notes, pending: applied };
     }
-    await commitOrUndo(runner, dir, j, (id) => appendHistory(dir, plan.steps, id));
+    // j.steps: what ran, with any step the kernel refused as busy replaced by its alternative.
+    await commitOrUndo(runner, dir, j, (id) => appendHistory(dir, j.steps, id));
     return { plan, changed: true, notes };
   });
 };

@@ -28,6 +28,14 @@ const synth = (name: string, kind: Link['kind'], mtu: number | undefined, mac: s
   peerElsewhere: false, addrs: [], ...extra,
 });
 
+type MoveFrom = Want['moveFrom'][number];
+
+/**
+ * A moved IPv6 address skips DAD on dom0's interface: it is this host's address, already defended on
+ * the NIC, and while tentative it would drop the traffic the NIC hands over.
+ */
+const movedAddr = (a: Addr): Addr => ({ ...a, label: undefined, flags: a.family === 6 && !a.flags.includes('nodad') ? [...a.flags, 'nodad'] : a.flags });
+
 const sameAddr = (a: Addr, b: Addr): boolean => a.local === b.local && a.prefixlen === b.prefixlen;
 const sameRoute = (a: Route, b: Route): boolean =>
   a.family === b.family && a.dst === b.dst && a.gateway === b.gateway && a.dev === b.dev;
@@ -37,6 +45,7 @@ class Planner {
   readonly proj = new Map<string, Link>();
   readonly movedAddrs: WantAddr[] = [];
   readonly movedRoutes: Route[] = [];
+  readonly renamed = new Map<string, string>();
 
   constructor(readonly s: HostState, readonly want: Want) {
     for (const l of s.links) this.proj.set(l.name, { ...l, addrs: [...l.addrs] });
@@ -48,19 +57,44 @@ class Planner {
     return l;
   }
 
-  takeOff(): void {
+  /** The NIC's name at this point of the plan: the live path renames it before it gives up its addresses. */
+  nameOf(name: string): string {
+    return this.renamed.get(name) ?? name;
+  }
+
+  takeRoutes(ms: MoveFrom[]): void {
     const gwFamilies = new Set(this.want.routes.filter((r) => r.dst === 'default').map((r) => r.family));
-    for (const m of this.want.moveFrom) {
+    for (const m of ms) {
       for (const r of this.s.routes.filter((x) => x.dev === m.link.name && movable(x))) {
-        this.steps.push(op.delRoute(r));
+        this.steps.push(op.delRoute({ ...r, dev: this.nameOf(m.link.name) }));
         if (!(r.dst === 'default' && gwFamilies.has(r.family))) this.movedRoutes.push({ ...r, dev: m.to });
       }
+    }
+  }
+
+  /** keep: the addresses are already on dom0's interface (live path), only taken off the NIC. */
+  takeAddrs(ms: MoveFrom[], keep = false): void {
+    for (const m of ms) {
+      const dev = this.nameOf(m.link.name);
       for (const a of m.link.addrs.filter((x) => !x.managed)) {
-        this.steps.push(op.delAddr(a, m.link.name));
-        this.get(m.link.name).addrs = this.get(m.link.name).addrs.filter((x) => !sameAddr(x, a));
-        this.movedAddrs.push({ dev: m.to, addr: { ...a, label: undefined } });
+        this.steps.push(op.delAddr(a, dev));
+        this.get(dev).addrs = this.get(dev).addrs.filter((x) => !sameAddr(x, a));
+        if (!keep) this.movedAddrs.push({ dev: m.to, addr: movedAddr(a) });
       }
     }
+  }
+
+  /** Live path: dom0's interface gets the NIC's addresses while the NIC still holds them. */
+  copyAddrs(ms: MoveFrom[]): void {
+    for (const m of ms) this.movedAddrs.push(...m.link.addrs.filter((x) => !x.managed).map((a) => ({ dev: m.to, addr: movedAddr(a) })));
+  }
+
+  takeOff(ms: MoveFrom[]): void {
+    this.takeRoutes(ms);
+    this.takeAddrs(ms);
+  }
+
+  removeVlans(): void {
     for (const v of this.want.removeVlans) {
       this.steps.push(op.delVlan(v));
       this.proj.delete(v.name);
@@ -88,26 +122,37 @@ class Planner {
     }
   }
 
-  nics(): void {
-    const live = canRenameLive(this.s.kernel);
+  /** Live: rename while up and leave the MAC to nicMacs, which runs once dom0's interface holds the addresses. */
+  nics(live: boolean): void {
     for (const w of this.want.links.filter((x) => x.role === 'nic')) {
       const cur = this.get(w.from ?? w.name);
       const needMac = w.mac !== undefined && cur.mac !== w.mac;
-      if (cur.up && (needMac || (w.from !== undefined && !live))) {
+      if (cur.up && ((needMac && !live) || (w.from !== undefined && !live))) {
         this.steps.push(op.setUp(cur.name, false));
         cur.up = false;
+        // The kernel drops a link's IPv6 addresses when it goes down (keep_addr_on_down is off by default).
+        cur.addrs = cur.addrs.filter((a) => a.family !== 6);
       }
       if (w.from !== undefined) {
         this.steps.push(op.rename(w.from, w.name));
         this.proj.delete(w.from);
+        this.renamed.set(w.from, w.name);
         cur.name = w.name;
         this.proj.set(w.name, cur);
       }
-      if (needMac && w.mac) {
-        this.steps.push(op.setMac(w.name, w.mac, cur.mac));
-        cur.mac = w.mac;
-      }
+      if (!live) this.nicMac(w);
     }
+  }
+
+  nicMac(w: WantLink): void {
+    const cur = this.get(w.name);
+    if (w.mac === undefined || cur.mac === w.mac) return;
+    this.steps.push(cur.up ? op.setMacLive(w.name, w.mac, cur.mac) : op.setMac(w.name, w.mac, cur.mac));
+    cur.mac = w.mac;
+  }
+
+  nicMacs(): void {
+    for (const w of this.want.links.filter((x) => x.role === 'nic')) this.nicMac(w);
   }
 
   create(): void {
@@ -122,8 +167,9 @@ class Planner {
         if (cur) continue;
         const peer = this.want.links.find((x) => x.name === w.veth!.peer);
         this.steps.push(op.addVeth(w.name, { mac: w.createMac, mtu: w.mtu, peer: w.veth.peer, peerMac: peer?.createMac }));
-        this.proj.set(w.name, synth(w.name, 'veth', w.mtu, w.createMac, { link: w.veth.peer }));
-        this.proj.set(w.veth.peer, synth(w.veth.peer, 'veth', w.mtu, peer?.createMac, { link: w.name }));
+        const addrGenMode = this.s.links.some((l) => l.addrGenMode !== undefined) ? 'eui64' : undefined;
+        this.proj.set(w.name, synth(w.name, 'veth', w.mtu, w.createMac, { link: w.veth.peer, addrGenMode }));
+        this.proj.set(w.veth.peer, synth(w.veth.peer, 'veth', w.mtu, peer?.createMac, { link: w.name, addrGenMode }));
       } else if (w.role === 'vlan' && w.vlan && !cur) {
         const parentMtu = this.get(w.vlan.parent).mtu;
         this.steps.push(op.addVlan(w.name, { parent: w.vlan.parent, id: w.vlan.id, mtu: w.mtu }));
@@ -147,8 +193,23 @@ class Planner {
     }
   }
 
-  masters(): void {
-    for (const w of this.want.links.filter((x) => x.master !== undefined)) {
+  /**
+   * Bridge ports carry no IPv6 address: with eui64 every port with Xen's MAC would claim the same
+   * fe80::fcff:ffff:feff:ffff and defend it by DAD on the wire. A port that is up loses the
+   * link-local address it already has; a port that is down has none (the kernel dropped it).
+   */
+  quietPort(w: WantLink): void {
+    const cur = this.get(w.name);
+    if ((w.role !== 'nic' && w.role !== 'peer') || !w.master || cur.addrGenMode === undefined || cur.addrGenMode === 'none') return;
+    this.steps.push(op.setAddrGenMode(w.name, 'none', cur.addrGenMode));
+    cur.addrGenMode = 'none';
+    for (const a of cur.addrs.filter((x) => x.family === 6 && x.scope === 'link')) this.steps.push(op.delAddr(a, w.name));
+    cur.addrs = cur.addrs.filter((x) => !(x.family === 6 && x.scope === 'link'));
+  }
+
+  masters(which: (w: WantLink) => boolean = () => true): void {
+    for (const w of this.want.links.filter((x) => x.master !== undefined && which(x))) {
+      this.quietPort(w);
       const cur = this.get(w.name);
       const target = w.master ?? undefined;
       if (cur.master === target) continue;
@@ -208,16 +269,40 @@ export const makePlan = (t: Topology, live: HostState): Plan => {
   const want = desiredState(t, s, names.uplinks);
   const p = new Planner(s, want);
   p.steps.push(...names.steps);
-  p.takeOff();
-  p.bridges();
-  p.nics();
-  p.create();
-  p.mtus();
-  p.masters();
-  p.arps();
-  p.ups();
-  p.addrs();
-  p.routes();
+  if (canRenameLive(s.kernel)) {
+    // Nothing goes down: the NIC is renamed and keeps carrying dom0's traffic until dom0's interface
+    // is up with the NIC's addresses and routes; only then does it change its MAC, join the bridge
+    // and drop the addresses. VLAN devices on the NIC are deleted first (their names are reused).
+    const [nic, onNic] = [want.moveFrom.filter((m) => m.link.kind !== 'vlan'), want.moveFrom.filter((m) => m.link.kind === 'vlan')];
+    p.takeOff(onNic);
+    p.removeVlans();
+    p.bridges();
+    p.nics(true);
+    p.create();
+    p.mtus();
+    p.masters((w) => w.role !== 'nic');
+    p.arps();
+    p.ups();
+    p.copyAddrs(nic);
+    p.addrs();
+    p.takeRoutes(nic);
+    p.routes();
+    p.nicMacs();
+    p.masters((w) => w.role === 'nic');
+    p.takeAddrs(nic, true);
+  } else {
+    p.takeOff(want.moveFrom);
+    p.removeVlans();
+    p.bridges();
+    p.nics(false);
+    p.create();
+    p.mtus();
+    p.masters();
+    p.arps();
+    p.ups();
+    p.addrs();
+    p.routes();
+  }
   p.steps.push(...planVlanEntries(want, s, p.proj));
   return { steps: p.steps };
 };

@@ -15,6 +15,8 @@ export interface Step extends Line {
   undo: Line[];
   /** Set by crash recovery: whether this step ran is unknown, so its undo may fail harmlessly. */
   uncertain?: true;
+  /** Run in its place when the kernel refuses it as busy (EBUSY); never recorded. */
+  busy?: Step[];
 }
 
 const ip = (line: string): Line => ({ tool: 'ip', line });
@@ -101,6 +103,17 @@ export const setMtu = (name: string, mtu: number, was: number): Step =>
 
 export const setMac = (name: string, mac: string, was: string): Step =>
   step(ip(`link set dev ${name} address ${mac}`), ip(`link set dev ${name} address ${was}`));
+
+/**
+ * A MAC change on a link that is up. Drivers that cannot change it live (no IFF_LIVE_ADDR_CHANGE)
+ * answer EBUSY, and then the link goes down for it and up again.
+ */
+export const setMacLive = (name: string, mac: string, was: string): Step =>
+  ({ ...setMac(name, mac, was), busy: [setUp(name, false), setMac(name, mac, was), setUp(name, true)] });
+
+/** IPv6 link-local address generation: none keeps a bridge port from carrying an fe80 address and running DAD on the wire. */
+export const setAddrGenMode = (name: string, mode: string, was: string): Step =>
+  step(ip(`link set dev ${name} addrgenmode ${mode}`), ip(`link set dev ${name} addrgenmode ${was}`));
 
 export const rename = (from: string, to: string): Step =>
   step(ip(`link set dev ${from} name ${to}`), ip(`link set dev ${to} name ${from}`));

@@ -87,6 +87,24 @@ export interface Ran extends Journal {
   errors: string[];
 }
 
+/** The end of the batch that starts at from: a run of steps for one tool (and, for a stop, one certainty). */
+const batchEnd = (steps: Step[], from: number, same: (a: Step, b: Step) => boolean): number => {
+  let end = from + 1;
+  while (end < steps.length && same(steps[end - 1]!, steps[end]!)) end++;
+  return end;
+};
+
+/** The steps with the failed one replaced by its busy alternative, when the kernel refused it as busy. */
+const busyAlternative = (steps: Step[], at: number, stderr: string): Step[] | undefined => {
+  const s = steps[at];
+  if (!s?.busy || !/Device or resource busy/.test(firstError(stderr))) return undefined;
+  return [...steps.slice(0, at), ...s.busy, ...steps.slice(at + 1)];
+};
+
+/**
+ * A step refused as busy is replaced by its alternative (journal first) and the run goes on from
+ * there: the returned journal's steps are what ran, and what an undo must reverse.
+ */
 export const execute = async (runner: Runner, dir: string, steps: Step[], what: string, opts: RunOptions = {}): Promise<Ran> => {
   const jf = journalFile(dir);
   const journal = { ...newJournal(steps, what, opts.kind), ...(opts.ends ? { ends: opts.ends } : {}) };
@@ -94,28 +112,38 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
   if (steps.length === 0) return { ...journal, errors };
   checkSpace(dir, journal, opts.commitBytes ?? []);
   clearRecords(dir);
-  for (const g of groups(steps, opts.kind ? sameStopBatch : undefined)) {
-    journal.inflight = [g.from, g.from + g.items.length];
-    journal.batch = join(dir, `batch-${g.from}`);
+  const same = opts.kind ? sameStopBatch : (a: Step, b: Step) => a.tool === b.tool;
+  for (let from = 0; from < journal.steps.length;) {
+    const items = journal.steps.slice(from, batchEnd(journal.steps, from, same));
+    const tool = items[0]!.tool;
+    journal.inflight = [from, from + items.length];
+    journal.batch = join(dir, `batch-${from}`);
     let r;
     try {
       writeRecord(jf, journal);
-      r = await runner.batch(g.tool, g.items.map((s) => s.line), { firstIndex: g.from, record: journal.batch, force: opts.kind !== undefined });
+      r = await runner.batch(tool, items.map((s) => s.line), { firstIndex: from, record: journal.batch, force: opts.kind !== undefined });
     } catch (e) {
       // Nothing of this batch ran: its record could not be written.
-      throw await abandon(runner, dir, journal, g.from, e);
+      throw await abandon(runner, dir, journal, from, e);
     }
     if (opts.kind) {
-      journal.done = g.from + g.items.length;
-      if (g.items[0]?.uncertain) continue;
+      journal.done = from + items.length;
+      from = journal.done;
+      if (items[0]?.uncertain) continue;
       errors.push(...nonEmpty(r.stderr));
       continue;
     }
-    journal.done = g.from + r.done;
+    journal.done = from + r.done;
+    from = journal.done;
     if (r.ok) continue;
     clearRecords(dir);
-    const failedStep = steps[journal.done];
-    const undoErrors = await undoJournaled(runner, dir, steps.slice(0, journal.done), `undo of the failed ${what}`, () => {
+    const instead = busyAlternative(journal.steps, journal.done, r.stderr);
+    if (instead) {
+      journal.steps = instead;
+      continue;
+    }
+    const failedStep = journal.steps[journal.done];
+    const undoErrors = await undoJournaled(runner, dir, journal.steps.slice(0, journal.done), `undo of the failed ${what}`, () => {
       if (journal.done === 0) removeFile(jf);
     });
     if (undoErrors.length > 0) {
@@ -123,13 +151,13 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
         detail: [`failed: ${failedStep?.tool} ${failedStep?.line}: ${firstError(r.stderr)}`, 'undo errors:', ...undoErrors, `journal kept in ${jf}`],
       });
     }
-    throw new XbError('rolled-back', `${what} failed at step ${journal.done + 1} of ${steps.length}; the host was restored`, {
+    throw new XbError('rolled-back', `${what} failed at step ${journal.done + 1} of ${journal.steps.length}; the host was restored`, {
       detail: [`${failedStep?.tool} ${failedStep?.line}`, firstError(r.stderr), `${journal.done} step(s) undone`],
     });
   }
   delete journal.inflight;
   delete journal.batch;
-  journal.done = steps.length;
+  journal.done = journal.steps.length;
   writeRecord(jf, journal);
   clearRecords(dir);
   return { ...journal, errors };
