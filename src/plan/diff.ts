@@ -262,47 +262,38 @@ class Planner {
   }
 }
 
-export const makePlan = (t: Topology, live: HostState): Plan => {
+export const makePlan = (t: Topology, current: HostState): Plan => {
   // names: rules rename NICs first; the rest is planned on the state as the renames leave it.
-  const names = planRenames(t, live);
+  const names = planRenames(t, current);
   const s = names.state;
   const want = desiredState(t, s, names.uplinks);
   const p = new Planner(s, want);
   p.steps.push(...names.steps);
-  if (canRenameLive(s.kernel)) {
-    // Nothing goes down: the NIC is renamed and keeps carrying dom0's traffic until dom0's interface
-    // is up with the NIC's addresses and routes; only then does it change its MAC, join the bridge
-    // and drop the addresses. VLAN devices on the NIC are deleted first (their names are reused).
-    const [nic, onNic] = [want.moveFrom.filter((m) => m.link.kind !== 'vlan'), want.moveFrom.filter((m) => m.link.kind === 'vlan')];
-    p.takeOff(onNic);
-    p.removeVlans();
-    p.bridges();
-    p.nics(true);
-    p.create();
-    p.mtus();
-    p.masters((w) => w.role !== 'nic');
-    p.arps();
-    p.ups();
-    p.copyAddrs(nic);
-    p.addrs();
-    p.takeRoutes(nic);
-    p.routes();
-    p.nicMacs();
-    p.masters((w) => w.role === 'nic');
-    p.takeAddrs(nic, true);
-  } else {
-    p.takeOff(want.moveFrom);
-    p.removeVlans();
-    p.bridges();
-    p.nics(false);
-    p.create();
-    p.mtus();
-    p.masters();
-    p.arps();
-    p.ups();
-    p.addrs();
-    p.routes();
-  }
+  // On a kernel that renames live nothing goes down: the NIC is renamed and keeps carrying dom0's
+  // traffic until dom0's interface is up with its addresses and routes; then it gives up the
+  // addresses (dom0 still answers for them on it: an address belongs to the host, not the link;
+  // and a driver's down/up for the MAC would flush IPv6), changes its MAC and joins the bridge.
+  // Otherwise it goes down first, its addresses and routes come off then and go on dom0's last
+  // (the late phases find nothing left to do). VLAN devices on the NIC go first (names reused).
+  const live = canRenameLive(s.kernel);
+  const nic = live ? want.moveFrom.filter((m) => m.link.kind !== 'vlan') : [];
+  p.takeOff(want.moveFrom.filter((m) => !nic.includes(m)));
+  p.removeVlans();
+  p.bridges();
+  p.nics(live);
+  p.create();
+  p.mtus();
+  p.masters((w) => w.role !== 'nic' || !live);
+  p.arps();
+  p.ups();
+  p.copyAddrs(nic);
+  p.addrs();
+  p.takeRoutes(nic);
+  p.routes();
+  p.takeAddrs(nic, true);
+  for (const w of want.links.filter((x) => x.role === 'nic')) p.quietPort(w);
+  p.nicMacs();
+  p.masters((w) => w.role === 'nic');
   p.steps.push(...planVlanEntries(want, s, p.proj));
   return { steps: p.steps };
 };
