@@ -49,24 +49,27 @@ export const settle = (j: Journal): Settled => {
 
 // The shapes of the lines plan/steps.ts writes for a rename and for deleting a created link.
 const RENAME = /^link set dev (\S+) name (\S+)$/;
-const DELETE = /^link del dev (\S+)$/;
+/** The link an ip line acts on: a delete, a link change, an address or a route on it. */
+const TARGET = /\bdev (\S+)/;
 
 /**
- * Undoing a step that never ran mostly fails harmlessly (the link or address is not there). The one
- * lasting harm is deleting a link created under a name freed by a rename (dom0's veth takes the
- * NIC's name): if that rename never ran, the name is still the NIC's, so that delete is dropped.
+ * Undoing a step that never ran mostly fails harmlessly (the link or address is not there). The
+ * lasting harm comes from names a rename frees (dom0's veth takes the NIC's name): if that rename
+ * never ran, the name is still the NIC's, so an undo line of a later step aimed at that name (delete
+ * the veth, take its address or route off, bring it down) is dropped.
  */
 export const guardUncertain = (steps: Step[], names: Set<string>): Step[] => {
   const renamedTo = new Map<string, string>();
-  for (const s of steps) {
-    const m = RENAME.exec(s.line);
-    if (m?.[1] !== undefined && m[2] !== undefined) renamedTo.set(m[1], m[2]);
-  }
   const keep = (line: string): boolean => {
-    const away = renamedTo.get(DELETE.exec(line)?.[1] ?? '');
+    const away = renamedTo.get(TARGET.exec(line)?.[1] ?? '');
     return away === undefined || names.has(away);
   };
-  return steps.map((s) => (s.uncertain ? { ...s, undo: s.undo.filter((u) => u.tool !== 'ip' || keep(u.line)) } : s));
+  return steps.map((s) => {
+    const guarded = s.uncertain ? { ...s, undo: s.undo.filter((u) => u.tool !== 'ip' || keep(u.line)) } : s;
+    const m = RENAME.exec(s.line);
+    if (m?.[1] !== undefined && m[2] !== undefined) renamedTo.set(m[1], m[2]);
+    return guarded;
+  });
 };
 
 /** How far an interrupted run got, once a batch it left running has ended (or 10 s have passed). */
@@ -81,8 +84,9 @@ export const settleWaiting = async (j: Journal): Promise<Settled> => {
 
 /**
  * The steps an interrupted stop has left: those after the ones known to have run. Of those that may
- * have run, a delete of a name a later step renames a link to is kept only while that link still
- * has its old name (else the delete ran, and would now hit the renamed link).
+ * have run, a line aimed at a name a later step renames a link to is kept only while that link still
+ * has its old name (else the line ran, and would now hit the renamed link: the NIC, back under its
+ * own name).
  */
 export const stepsToFinish = async (j: Journal, runner: Runner): Promise<{ steps: Step[]; settled: Settled }> => {
   const s = await settleWaiting(j);
@@ -90,15 +94,14 @@ export const stepsToFinish = async (j: Journal, runner: Runner): Promise<{ steps
   if (s.uncertain === 0) return { steps: rest, settled: s };
   const names = new Set((await readState(runner)).links.map((l) => l.name));
   const renamedFrom = new Map<string, string>();
-  for (const st of rest) {
+  const kept: Step[] = [];
+  for (const st of [...rest].reverse()) {
+    const from = renamedFrom.get(TARGET.exec(st.line)?.[1] ?? '');
+    if (!st.uncertain || st.tool !== 'ip' || from === undefined || names.has(from)) kept.push(st);
     const m = RENAME.exec(st.line);
     if (m?.[1] !== undefined && m[2] !== undefined) renamedFrom.set(m[2], m[1]);
   }
-  const keep = (st: Step): boolean => {
-    const from = renamedFrom.get(DELETE.exec(st.line)?.[1] ?? '');
-    return !st.uncertain || st.tool !== 'ip' || from === undefined || names.has(from);
-  };
-  return { steps: rest.filter(keep), settled: s };
+  return { steps: kept.reverse(), settled: s };
 };
 
 /** The steps to undo for an interrupted run, waiting first for a batch that is still running. */
