@@ -32,7 +32,7 @@ describe('apply --confirm: kept only if confirmed in time', () => {
     expect(r.stdout).toMatch(/^applied 17 change\(s\) from .* as change [0-9a-f]{8}\nthey are reverted in 4 s \(at .*\) unless confirmed:\n/);
     expect(r.stdout).toContain(`xenbridge confirm --netns ${sb.dom0}`);
     const s = await status();
-    expect([s.applied, s.pending.changes, s.pending.applied]).toEqual([0, 16, true]);
+    expect([s.applied, s.pending.changes, s.pending.applied]).toEqual([0, 17, true]);
     expect(s.pending.secondsLeft).toBeGreaterThan(0);
     expect(s.pending.secondsLeft).toBeLessThanOrEqual(4);
     const deadline = Date.parse(s.pending.deadline);
@@ -45,7 +45,7 @@ describe('apply --confirm: kept only if confirmed in time', () => {
     await waitFor('the timer to exit', () => !alive(pid), 3000);
     await waitFor('the deadline to pass', () => Date.now() > deadline + 500, 5000);
     expect((await xb('verify', '-c', cfg)).code).toBe(0);
-    expect(await status()).toEqual({ applied: 16, since: expect.any(String) });
+    expect(await status()).toEqual({ applied: 17, since: expect.any(String) });
     expect(revertLog(sb)).toContain('was confirmed or rolled back; nothing to do');
     expect((await xb('confirm')).stderr).toContain('nothing to confirm');
 
@@ -72,7 +72,7 @@ describe('apply --confirm: kept only if confirmed in time', () => {
       await server.stop();
     }
     const log = revertLog(sb);
-    expect(log).toMatch(/no confirm by \S+: reverted change [0-9a-f]{8} \(16 step\(s\)\)\n/);
+    expect(log).toMatch(/no confirm by \S+: reverted change [0-9a-f]{8} \(17 step\(s\)\)\n/);
     expect(log).toContain('  ip link del dev xenbr0\n');
     expect(await status()).toEqual({ applied: 0 });
     expect((await xb('stop')).stdout).toBe('nothing to undo');
@@ -113,7 +113,7 @@ describe('apply --confirm: kept only if confirmed in time', () => {
     expect((await xb('apply', '-c', cfg, '--confirm', '60')).code).toBe(0);
     const pid = timerPid();
     const r = await xb('rollback');
-    expect([r.code, r.stdout]).toEqual([0, expect.stringMatching(/^reverted change [0-9a-f]{8} \(16 step\(s\)\)$/)]);
+    expect([r.code, r.stdout]).toEqual([0, expect.stringMatching(/^reverted change [0-9a-f]{8} \(17 step\(s\)\)$/)]);
     expect(await dump(sb.dom0)).toBe(before);
     await waitFor('the timer to exit', () => !alive(pid), 3000);
     expect((await xb('rollback')).stdout).toBe('nothing to roll back');
