@@ -3,6 +3,7 @@ import { benchApply, printApply } from './apply.mjs';
 import { benchStartup, printStartup } from './startup.mjs';
 import { benchHook, benchHookService, printHook, printHookService } from './hook.mjs';
 import { benchStorm, printStorm } from './storm.mjs';
+import { benchTakeover, printTakeover } from './takeover.mjs';
 import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput, printGuard, printGuardScale } from './guard.mjs';
 
 if (process.getuid?.() !== 0) {
@@ -16,3 +17,4 @@ printHookService(await benchHookService());
 printStorm(await benchStorm());
 printGuard(benchGuardHook(), benchGuardGrowth(), benchGuardThroughput());
 printGuardScale(await benchGuardScale());
+printTakeover(await benchTakeover());

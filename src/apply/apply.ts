@@ -54,7 +54,7 @@ const executeVerified = async (t: Topology, ctx: Context, plan: Plan): Promise<J
   const j = await execute(runner, dir, plan.steps, 'apply', { commitBytes: [historyBytes(dir, plan)] });
   const residual = makePlan(t, await readStateFor(t, ctx));
   if (residual.steps.length === 0) return j;
-  const errors = await undoJournaled(runner, dir, plan.steps, 'undo of the unverified apply');
+  const errors = await undoJournaled(runner, dir, j.steps, 'undo of the unverified apply');
   throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
     detail: ['still different:', ...residual.steps.map((s) => `  ${opText(s.op)}`), ...errors],
   });
@@ -94,10 +94,11 @@ export const applyTopology = async (t: Topology, ctx: Context, opts: ApplyOption
     }
     if (pending) {
       let applied: Pending | undefined;
-      await commitOrUndo(runner, dir, j, (id) => { applied = markApplied(dir, pending, id, ctx.now()); });
+      await commitOrUndo(runner, dir, j, (id) => { applied = markApplied(dir, { ...pending, steps: j.steps }, id, ctx.now()); });
       return { plan, changed: true, notes, pending: applied };
     }
-    await commitOrUndo(runner, dir, j, (id) => appendHistory(dir, plan.steps, id));
+    // j.steps: what ran, with any step the kernel refused as busy replaced by its alternative.
+    await commitOrUndo(runner, dir, j, (id) => appendHistory(dir, j.steps, id));
     return { plan, changed: true, notes };
   }, { lockMs: ctx.lockTimeoutMs });
 };

@@ -29,6 +29,14 @@ const synth = (name: string, kind: Link['kind'], mtu: number | undefined, mac: s
   peerElsewhere: false, addrs: [], ...extra,
 });
 
+type MoveFrom = Want['moveFrom'][number];
+
+/**
+ * A moved IPv6 address skips DAD on dom0's interface: it is this host's address, already defended on
+ * the NIC, and while tentative it would drop the traffic the NIC hands over.
+ */
+const movedAddr = (a: Addr): Addr => ({ ...a, label: undefined, flags: a.family === 6 && !a.flags.includes('nodad') ? [...a.flags, 'nodad'] : a.flags });
+
 const sameAddr = (a: Addr, b: Addr): boolean => a.local === b.local && a.prefixlen === b.prefixlen;
 const sameRoute = (a: Route, b: Route): boolean =>
   a.family === b.family && a.dst === b.dst && a.gateway === b.gateway && a.dev === b.dev;
@@ -39,6 +47,7 @@ class Planner {
   readonly movedAddrs: WantAddr[] = [];
   readonly movedRoutes: Route[] = [];
   readonly movedLeases: WantAddr[] = [];
+  readonly renamed = new Map<string, string>();
 
   constructor(readonly s: HostState, readonly want: Want) {
     for (const l of s.links) this.proj.set(l.name, { ...l, addrs: [...l.addrs] });
@@ -50,24 +59,52 @@ class Planner {
     return l;
   }
 
-  takeOff(): void {
+  /** The NIC's name at this point of the plan: the live path renames it before it gives up its addresses. */
+  nameOf(name: string): string {
+    return this.renamed.get(name) ?? name;
+  }
+
+  takeRoutes(ms: MoveFrom[]): void {
     const gwFamilies = new Set(this.want.routes.filter((r) => r.dst === 'default').map((r) => r.family));
-    for (const m of this.want.moveFrom) {
+    for (const m of ms) {
       for (const r of this.s.routes.filter((x) => x.dev === m.link.name && movable(x))) {
-        this.steps.push(op.delRoute(r));
+        this.steps.push(op.delRoute({ ...r, dev: this.nameOf(m.link.name) }));
         if (!(r.dst === 'default' && gwFamilies.has(r.family))) this.movedRoutes.push({ ...r, dev: m.to });
       }
+    }
+  }
+
+  /** keep: the addresses are already on dom0's interface (live path), only taken off the NIC. */
+  takeAddrs(ms: MoveFrom[], keep = false): void {
+    for (const m of ms) {
+      const dev = this.nameOf(m.link.name);
       for (const a of m.link.addrs.filter((x) => this.want.dhcp.includes(m.to) && isLease(x))) {
-        this.steps.push(op.delLease(a, m.link.name));
-        this.get(m.link.name).addrs = this.get(m.link.name).addrs.filter((x) => !sameAddr(x, a));
-        this.movedLeases.push({ dev: m.to, addr: { ...a, label: undefined } });
+        this.steps.push(op.delLease(a, dev));
+        this.get(dev).addrs = this.get(dev).addrs.filter((x) => !sameAddr(x, a));
+        if (!keep) this.movedLeases.push({ dev: m.to, addr: { ...a, label: undefined } });
       }
       for (const a of m.link.addrs.filter((x) => !x.managed)) {
-        this.steps.push(op.delAddr(a, m.link.name));
-        this.get(m.link.name).addrs = this.get(m.link.name).addrs.filter((x) => !sameAddr(x, a));
-        this.movedAddrs.push({ dev: m.to, addr: { ...a, label: undefined } });
+        this.steps.push(op.delAddr(a, dev));
+        this.get(dev).addrs = this.get(dev).addrs.filter((x) => !sameAddr(x, a));
+        if (!keep) this.movedAddrs.push({ dev: m.to, addr: movedAddr(a) });
       }
     }
+  }
+
+  /** Live path: dom0's interface gets the NIC's addresses while the NIC still holds them. */
+  copyAddrs(ms: MoveFrom[]): void {
+    for (const m of ms) {
+      this.movedAddrs.push(...m.link.addrs.filter((x) => !x.managed).map((a) => ({ dev: m.to, addr: movedAddr(a) })));
+      this.movedLeases.push(...m.link.addrs.filter((x) => this.want.dhcp.includes(m.to) && isLease(x)).map((a) => ({ dev: m.to, addr: { ...a, label: undefined } })));
+    }
+  }
+
+  takeOff(ms: MoveFrom[]): void {
+    this.takeRoutes(ms);
+    this.takeAddrs(ms);
+  }
+
+  removeVlans(): void {
     for (const v of this.want.removeVlans) {
       this.steps.push(op.delVlan(v));
       this.proj.delete(v.name);
@@ -95,27 +132,38 @@ class Planner {
     }
   }
 
-  nics(): void {
-    const live = canRenameLive(this.s.kernel);
+  /** Live: rename while up and leave the MAC to nicMacs, which runs once dom0's interface holds the addresses. */
+  nics(live: boolean): void {
     for (const w of this.want.links.filter((x) => x.role === 'nic')) {
       const cur = this.get(w.from ?? w.name);
       const needMac = w.mac !== undefined && cur.mac !== w.mac;
-      if (cur.up && (needMac || (w.from !== undefined && !live))) {
+      if (cur.up && ((needMac && !live) || (w.from !== undefined && !live))) {
         this.steps.push(op.setUp(cur.name, false));
         cur.up = false;
+        // The kernel drops a link's IPv6 addresses when it goes down (keep_addr_on_down is off by default).
+        cur.addrs = cur.addrs.filter((a) => a.family !== 6);
       }
       if (w.from !== undefined) {
         this.steps.push(op.rename(w.from, w.name));
         this.proj.delete(w.from);
+        this.renamed.set(w.from, w.name);
         cur.name = w.name;
         this.proj.set(w.name, cur);
         renameMaster(this.proj, w.from, w.name);
       }
-      if (needMac && w.mac) {
-        this.steps.push(op.setMac(w.name, w.mac, cur.mac));
-        cur.mac = w.mac;
-      }
+      if (!live) this.nicMac(w);
     }
+  }
+
+  nicMac(w: WantLink): void {
+    const cur = this.get(w.name);
+    if (w.mac === undefined || cur.mac === w.mac) return;
+    this.steps.push(cur.up ? op.setMacLive(w.name, w.mac, cur.mac) : op.setMac(w.name, w.mac, cur.mac));
+    cur.mac = w.mac;
+  }
+
+  nicMacs(): void {
+    for (const w of this.want.links.filter((x) => x.role === 'nic')) this.nicMac(w);
   }
 
   create(): void {
@@ -131,8 +179,9 @@ class Planner {
         if (cur) continue;
         const peer = this.want.links.find((x) => x.name === peerName);
         this.steps.push(op.addVeth(w.name, { mac: w.createMac, mtu: w.mtu, peer: peerName, peerMac: peer?.createMac }));
-        this.proj.set(w.name, synth(w.name, 'veth', w.mtu, w.createMac, { link: peerName }));
-        this.proj.set(peerName, synth(peerName, 'veth', w.mtu, peer?.createMac, { link: w.name }));
+        const addrGenMode = this.s.links.some((l) => l.addrGenMode !== undefined) ? 'eui64' : undefined;
+        this.proj.set(w.name, synth(w.name, 'veth', w.mtu, w.createMac, { link: peerName, addrGenMode }));
+        this.proj.set(peerName, synth(peerName, 'veth', w.mtu, peer?.createMac, { link: w.name, addrGenMode }));
       } else if (w.role === 'vlan' && !cur) {
         const parentMtu = this.get(w.vlan.parent).mtu;
         this.steps.push(op.addVlan(w.name, { parent: w.vlan.parent, id: w.vlan.id, mtu: w.mtu }));
@@ -156,8 +205,23 @@ class Planner {
     }
   }
 
-  masters(): void {
-    for (const w of this.want.links.filter((x) => x.master !== undefined)) {
+  /**
+   * Bridge ports carry no IPv6 address: with eui64 every port with Xen's MAC would claim the same
+   * fe80::fcff:ffff:feff:ffff and defend it by DAD on the wire. A port that is up loses the
+   * link-local address it already has; a port that is down has none (the kernel dropped it).
+   */
+  quietPort(w: WantLink): void {
+    const cur = this.get(w.name);
+    if ((w.role !== 'nic' && w.role !== 'peer') || !w.master || cur.addrGenMode === undefined || cur.addrGenMode === 'none') return;
+    this.steps.push(op.setAddrGenMode(w.name, 'none', cur.addrGenMode));
+    cur.addrGenMode = 'none';
+    for (const a of cur.addrs.filter((x) => x.family === 6 && x.scope === 'link')) this.steps.push(op.delAddr(a, w.name));
+    cur.addrs = cur.addrs.filter((x) => !(x.family === 6 && x.scope === 'link'));
+  }
+
+  masters(which: (w: WantLink) => boolean = () => true): void {
+    for (const w of this.want.links.filter((x) => x.master !== undefined && which(x))) {
+      this.quietPort(w);
       const cur = this.get(w.name);
       const target = w.master ?? undefined;
       if (cur.master === target) continue;
@@ -241,24 +305,39 @@ class Planner {
 /** An address a DHCP client leased: IPv4, global, with a lifetime. */
 const isLease = (a: Addr): boolean => a.family === 4 && a.scope === 'global' && a.validLft !== undefined && a.validLft !== 0xffffffff;
 
-export const makePlan = (t: Topology, live: HostState): Plan => {
+export const makePlan = (t: Topology, current: HostState): Plan => {
   // names: rules rename NICs first; the rest is planned on the state as the renames leave it.
-  const names = planRenames(t, live);
+  const names = planRenames(t, current);
   const s = names.state;
   const want = desiredState(t, s, names.uplinks);
   const p = new Planner(s, want);
   p.steps.push(...names.steps);
-  p.takeOff();
+  // On a kernel that renames live nothing goes down: the NIC is renamed and keeps carrying dom0's
+  // traffic until dom0's interface is up with its addresses and routes; then it gives up the
+  // addresses (dom0 still answers for them on it: an address belongs to the host, not the link;
+  // and a driver's down/up for the MAC would flush IPv6), changes its MAC and joins the bridge.
+  // Otherwise it goes down first, its addresses and routes come off then and go on dom0's last
+  // (the late phases find nothing left to do). VLAN devices on the NIC go first (names reused).
+  const live = canRenameLive(s.kernel);
+  const nic = live ? want.moveFrom.filter((m) => m.link.kind !== 'vlan') : [];
+  p.takeOff(want.moveFrom.filter((m) => !nic.includes(m)));
+  p.removeVlans();
   p.bridges();
   planBonds(p);
-  p.nics();
+  p.nics(live);
   p.create();
   p.mtus();
-  p.masters();
+  p.masters((w) => w.role !== 'nic' || !live);
   p.arps();
   p.ups();
+  p.copyAddrs(nic);
   p.addrs();
+  p.takeRoutes(nic);
   p.routes();
+  p.takeAddrs(nic, true);
+  for (const w of want.links.filter((x) => x.role === 'nic')) p.quietPort(w);
+  p.nicMacs();
+  p.masters((w) => w.role === 'nic');
   p.steps.push(...planVlanEntries(want, s, p.proj));
   p.dhcp();
   return { steps: p.steps };

@@ -9,6 +9,9 @@ import type { BondSpec } from '../model/bond.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
 import type { VifGuard } from './guard.js';
 
+/** How the kernel makes a link's IPv6 link-local address (`ip link set … addrgenmode`): eui64, none, stable_secret, random. */
+export type AddrGenMode = string;
+
 /** A bond's options; each undefined one is left as the kernel has it. */
 export type BondOptions = Partial<Pick<BondSpec, 'mode' | 'miimon' | 'lacpRate' | 'xmitHashPolicy'>>;
 
@@ -46,6 +49,7 @@ export type LinkOp =
   | { kind: 'setMaster'; dev: string; master?: string; was?: string }
   | { kind: 'setMtu'; dev: string; mtu: number; was: number }
   | { kind: 'setMac'; dev: string; mac: string; was: string }
+  | { kind: 'setAddrGenMode'; dev: string; mode: AddrGenMode; was: AddrGenMode }
   | { kind: 'setBridgeOpts'; dev: string; opts: BridgeOpts; was: BridgeOpts }
   /** Never the mode: the kernel changes a bond's mode only while it has no members. */
   | { kind: 'setBond'; dev: string; opts: BondOptions; was: BondOptions };
@@ -113,6 +117,8 @@ export const inverse = (op: Op): Op[] => {
       return [{ ...op, mtu: op.was, was: op.mtu }];
     case 'setMac':
       return [{ ...op, mac: op.was, was: op.mac }];
+    case 'setAddrGenMode':
+      return [{ ...op, mode: op.was, was: op.mode }];
     case 'setBridgeOpts':
       return bridgeOptOps(op.dev, op.was, op.opts);
     case 'setBond':

@@ -71,6 +71,8 @@ const ipLine = (op: IpOp): string => {
       return `link set dev ${op.dev} mtu ${op.mtu}`;
     case 'setMac':
       return `link set dev ${op.dev} address ${op.mac}`;
+    case 'setAddrGenMode':
+      return `link set dev ${op.dev} addrgenmode ${op.mode}`;
     case 'setBridgeOpts':
       return `link set dev ${op.dev} type bridge ${bridgeArgs(op.opts, op.was)}`;
     case 'addAddr':

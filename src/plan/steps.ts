@@ -5,7 +5,7 @@
 import { XbError } from '../errors.js';
 import { bondOpts, type BondSpec } from '../model/bond.js';
 import type { Addr, Link, Route, VlanEntry } from '../state/types.js';
-import { bridgeOptOps, inverse, type BridgeOpts, type Op } from './ops.js';
+import { bridgeOptOps, inverse, type AddrGenMode, type BridgeOpts, type Op } from './ops.js';
 
 export { stpDelayOk, type BridgeOpts, type Op } from './ops.js';
 export { addrSpec, routeSpec, type Line } from './render.js';
@@ -15,6 +15,8 @@ export interface Step {
   undo: Op[];
   /** Set by crash recovery: whether this step ran is unknown, so its undo may fail harmlessly. */
   uncertain?: true;
+  /** Run in its place when the kernel refuses it as busy (EBUSY); never recorded. */
+  busy?: Step[];
 }
 
 /** A step undone by the op's inverse, unless told otherwise. */
@@ -66,6 +68,16 @@ export const setMaster = (name: string, master: string | undefined, was: string 
 export const setMtu = (name: string, mtu: number, was: number): Step => step({ kind: 'setMtu', dev: name, mtu, was });
 
 export const setMac = (name: string, mac: string, was: string): Step => step({ kind: 'setMac', dev: name, mac, was });
+
+/**
+ * A MAC change on a link that is up. Drivers that cannot change it live (no IFF_LIVE_ADDR_CHANGE)
+ * answer EBUSY, and then the link goes down for it and up again.
+ */
+export const setMacLive = (name: string, mac: string, was: string): Step =>
+  ({ ...setMac(name, mac, was), busy: [setUp(name, false), setMac(name, mac, was), setUp(name, true)] });
+
+/** IPv6 link-local address generation: none keeps a bridge port from carrying an fe80 address and running DAD on the wire. */
+export const setAddrGenMode = (name: string, mode: AddrGenMode, was: AddrGenMode): Step => step({ kind: 'setAddrGenMode', dev: name, mode, was });
 
 export const rename = (from: string, to: string): Step => step({ kind: 'rename', from, to });
 

@@ -58,6 +58,7 @@ export const parseLinks = (json: unknown): Link[] =>
       peerElsewhere: kind === 'veth' && l.link_netnsid !== undefined,
       parentbus: str(l.parentbus),
       parentdev: str(l.parentdev),
+      addrGenMode: str(l.inet6_addr_gen_mode),
       addrs: (Array.isArray(l.addr_info) ? l.addr_info : []).flatMap((a) => parseAddr(obj(a)) ?? []),
     };
     if (kind === 'vlan') link.vlanId = num(data.id);
@@ -77,6 +78,12 @@ export const parseLinks = (json: unknown): Link[] =>
     }
     return link;
   });
+
+/** `ip -j -d addr show` leaves out the IPv6 address generation mode that `link show` gives. */
+export const withAddrGenModes = (links: Link[], fromLinkShow: Link[]): Link[] => {
+  const modes = new Map(fromLinkShow.map((l) => [l.ifindex, l.addrGenMode]));
+  return links.map((l) => ({ ...l, addrGenMode: modes.get(l.ifindex) }));
+};
 
 export const parseRoutes = (json: unknown, family: 4 | 6): Route[] =>
   (Array.isArray(json) ? json : []).flatMap((raw) => {

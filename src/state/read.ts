@@ -3,14 +3,14 @@ import { release } from 'node:os';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { readDhcpClients } from './dhcp-clients.js';
-import { parseBridgeVlans, parseLinks, parseRoutes } from './parse.js';
+import { parseBridgeVlans, parseLinks, parseRoutes, withAddrGenModes } from './parse.js';
 import { sysfsLookup, withDevices } from './sysfs.js';
 import type { HostState, Link } from './types.js';
 
 // `table main` makes ip assume IPv4 (a batch line cannot say -6), so IPv6 routes are read from every
 // table and parseRoutes keeps main's; `type unicast` leaves out the local and multicast routes every
 // address and link has, which on a host with thousands of links are most of the dump.
-const READ_LINES = ['addr show', 'route show table main root 0.0.0.0/0', 'route show table all type unicast root ::/0'];
+const READ_LINES = ['addr show', 'route show table main root 0.0.0.0/0', 'route show table all type unicast root ::/0', 'link show'];
 
 const parseJsonLine = (line: string | undefined, what: string): unknown => {
   try {
@@ -37,9 +37,9 @@ export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlan
     }
     throw new XbError('command', `cannot read the network state: ${first}`, { detail: r.stderr.split('\n').filter(Boolean) });
   }
-  const [links, v4, v6] = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  const [links, v4, v6, modes] = r.stdout.split('\n').filter((l) => l.trim() !== '');
   const state: HostState = {
-    links: withDevices(parseLinks(parseJsonLine(links, 'ip addr show')), sysfsLookup({ netns: runner.netns })),
+    links: withDevices(withAddrGenModes(parseLinks(parseJsonLine(links, 'ip addr show')), parseLinks(parseJsonLine(modes, 'ip link show'))), sysfsLookup({ netns: runner.netns })),
     routes: [...parseRoutes(parseJsonLine(v4, 'ip route show'), 4), ...parseRoutes(parseJsonLine(v6, 'ip -6 route show'), 6)],
     vlans: [],
     kernel: opts.kernel ?? release(),

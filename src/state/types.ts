@@ -85,6 +85,8 @@ export interface Link {
   /** NICs: the kernel driver and the PCI address (of the device or its nearest PCI ancestor), from sysfs. */
   driver?: string;
   pci?: string;
+  /** IPv6 link-local address generation (eui64, none, stable_secret, random); undefined without IPv6. */
+  addrGenMode?: string;
   addrs: Addr[];
 }
 

@@ -97,6 +97,24 @@ export interface Ran extends Journal {
   errors: string[];
 }
 
+/** The end of the batch that starts at from: a run of steps for one tool (and, for a stop, one certainty). */
+const batchEnd = (steps: Step[], from: number, same: (a: Step, b: Step) => boolean): number => {
+  let end = from + 1;
+  for (let prev = steps[from], next = steps[end]; prev !== undefined && next !== undefined && same(prev, next); prev = next, next = steps[++end]);
+  return end;
+};
+
+/** The steps with the failed one replaced by its busy alternative, when the kernel refused it as busy. */
+const busyAlternative = (steps: Step[], at: number, stderr: string): Step[] | undefined => {
+  const s = steps[at];
+  if (!s?.busy || !/Device or resource busy/.test(firstError(stderr))) return undefined;
+  return [...steps.slice(0, at), ...s.busy, ...steps.slice(at + 1)];
+};
+
+/**
+ * A step refused as busy is replaced by its alternative (journal first) and the run goes on from
+ * there: the returned journal's steps are what ran, and what an undo must reverse.
+ */
 export const execute = async (runner: Runner, dir: string, steps: Step[], what: string, opts: RunOptions = {}): Promise<Ran> => {
   const jf = journalFile(dir);
   const journal = { ...newJournal(steps, what, opts.kind), ...(opts.ends ? { ends: opts.ends } : {}) };
@@ -104,28 +122,39 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
   if (steps.length === 0) return { ...journal, errors };
   checkSpace(dir, journal, opts.commitBytes ?? []);
   clearRecords(dir);
-  for (const g of groups(steps, opts.kind ? sameCertainty : undefined)) {
-    journal.inflight = [g.from, g.from + g.items.length];
-    journal.batch = join(dir, `batch-${g.from}`);
+  const same = opts.kind ? sameCertainty : sameTool;
+  for (let from = 0; from < journal.steps.length;) {
+    const items = journal.steps.slice(from, batchEnd(journal.steps, from, same));
+    const first = items[0];
+    if (first === undefined) break;
+    journal.inflight = [from, from + items.length];
+    journal.batch = join(dir, `batch-${from}`);
     let r;
     try {
       writeRecord(jf, journal);
-      r = await runner.batch(g.tool, lines(g.items), { firstIndex: g.from, record: journal.batch, force: opts.kind !== undefined });
+      r = await runner.batch(toolOf(first.op), lines(items), { firstIndex: from, record: journal.batch, force: opts.kind !== undefined });
     } catch (e) {
       // Nothing of this batch ran: its record could not be written.
-      throw await abandon(runner, dir, journal, g.from, e);
+      throw await abandon(runner, dir, journal, from, e);
     }
     if (opts.kind) {
-      journal.done = g.from + g.items.length;
-      if (g.items[0]?.uncertain) continue;
+      journal.done = from + items.length;
+      from = journal.done;
+      if (items[0]?.uncertain) continue;
       errors.push(...nonEmpty(r.stderr));
       continue;
     }
-    journal.done = g.from + r.done;
+    journal.done = from + r.done;
+    from = journal.done;
     if (r.ok) continue;
     clearRecords(dir);
-    const failedStep = steps[journal.done];
-    const undoErrors = await undoJournaled(runner, dir, steps.slice(0, journal.done), `undo of the failed ${what}`, () => {
+    const instead = busyAlternative(journal.steps, journal.done, r.stderr);
+    if (instead) {
+      journal.steps = instead;
+      continue;
+    }
+    const failedStep = journal.steps[journal.done];
+    const undoErrors = await undoJournaled(runner, dir, journal.steps.slice(0, journal.done), `undo of the failed ${what}`, () => {
       if (journal.done === 0) removeFile(jf);
     });
     if (undoErrors.length > 0) {
@@ -133,13 +162,13 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
         detail: [`failed: ${failedStep ? opText(failedStep.op) : '?'}: ${firstError(r.stderr)}`, 'undo errors:', ...undoErrors, `journal kept in ${jf}`],
       });
     }
-    throw new XbError('rolled-back', `${what} failed at step ${journal.done + 1} of ${steps.length}; the host was restored`, {
+    throw new XbError('rolled-back', `${what} failed at step ${journal.done + 1} of ${journal.steps.length}; the host was restored`, {
       detail: [failedStep ? opText(failedStep.op) : '?', firstError(r.stderr), `${journal.done} step(s) undone`],
     });
   }
   delete journal.inflight;
   delete journal.batch;
-  journal.done = steps.length;
+  journal.done = journal.steps.length;
   writeRecord(jf, journal);
   clearRecords(dir);
   return { ...journal, errors };

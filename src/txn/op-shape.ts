@@ -64,6 +64,7 @@ const SHAPES: { [K in OpKind]: Check<Omit<Extract<Op, { kind: K }>, 'kind'>> } =
   setMaster: object({ dev: word, master: optional(word), was: optional(word) }),
   setMtu: object({ dev: word, mtu: int, was: int }),
   setMac: object({ dev: word, mac: word, was: word }),
+  setAddrGenMode: object({ dev: word, mode: word, was: word }),
   setBridgeOpts: object({ dev: word, opts: bridgeOpts, was: bridgeOpts }),
   addAddr: object({ dev: word, addr }),
   delAddr: object({ dev: word, addr }),

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { failedLineOf, recordFiles, type Runner } from '../exec/runner.js';
 import type { Op } from '../plan/ops.js';
+import { toolOf } from '../plan/render.js';
 import type { Step } from '../plan/steps.js';
 import { readState } from '../state/read.js';
 import type { Journal } from './records.js';
@@ -48,24 +49,44 @@ export const settle = (j: Journal): Settled => {
   return { ...unknown, running: alive(pid) };
 };
 
-/** Where each rename among steps moves a link: from -> to. */
-const renames = (steps: Step[]): Map<string, string> =>
-  new Map(steps.flatMap((s) => (s.op.kind === 'rename' ? [[s.op.from, s.op.to] as const] : [])));
-
-const deleted = (op: Op): string | undefined => (op.kind === 'delLink' ? op.dev : undefined);
+/** The link an ip op acts on by name (a link change, an address or a route on it), if any. */
+const target = (op: Op): string | undefined => {
+  switch (op.kind) {
+    case 'rename':
+      return op.from;
+    case 'addRoute':
+    case 'delRoute':
+      return op.route.dev;
+    case 'addBridge':
+    case 'addVeth':
+    case 'addVlan':
+    case 'addBond':
+    case 'addNetns':
+    case 'delNetns':
+    case 'line':
+      return undefined;
+    default:
+      return toolOf(op) === 'ip' && 'dev' in op ? op.dev : undefined;
+  }
+};
 
 /**
- * Undoing a step that never ran mostly fails harmlessly (the link or address is not there). The one
- * lasting harm is deleting a link created under a name freed by a rename (dom0's veth takes the
- * NIC's name): if that rename never ran, the name is still the NIC's, so that delete is dropped.
+ * Undoing a step that never ran mostly fails harmlessly (the link or address is not there). The
+ * lasting harm comes from names a rename frees (dom0's veth takes the NIC's name): if that rename
+ * never ran, the name is still the NIC's, so an undo line of a later step aimed at that name (delete
+ * the veth, take its address or route off, bring it down) is dropped.
  */
 export const guardUncertain = (steps: Step[], names: Set<string>): Step[] => {
-  const renamedTo = renames(steps);
+  const renamedTo = new Map<string, string>();
   const keep = (u: Op): boolean => {
-    const away = renamedTo.get(deleted(u) ?? '');
+    const away = renamedTo.get(target(u) ?? '');
     return away === undefined || names.has(away);
   };
-  return steps.map((s) => (s.uncertain ? { ...s, undo: s.undo.filter(keep) } : s));
+  return steps.map((s) => {
+    const guarded = s.uncertain ? { ...s, undo: s.undo.filter(keep) } : s;
+    if (s.op.kind === 'rename') renamedTo.set(s.op.from, s.op.to);
+    return guarded;
+  });
 };
 
 /** How far an interrupted run got, once a batch it left running has ended (or 10 s have passed). */
@@ -80,20 +101,23 @@ export const settleWaiting = async (j: Journal): Promise<Settled> => {
 
 /**
  * The steps an interrupted stop has left: those after the ones known to have run. Of those that may
- * have run, a delete of a name a later step renames a link to is kept only while that link still
- * has its old name (else the delete ran, and would now hit the renamed link).
+ * have run, a line aimed at a name a later step renames a link to is kept only while that link still
+ * has its old name (else the line ran, and would now hit the renamed link: the NIC, back under its
+ * own name).
  */
 export const stepsToFinish = async (j: Journal, runner: Runner): Promise<{ steps: Step[]; settled: Settled }> => {
   const s = await settleWaiting(j);
   const rest = j.steps.slice(s.done).map((st, i): Step => (i < s.uncertain ? { ...st, uncertain: true } : st));
   if (s.uncertain === 0) return { steps: rest, settled: s };
   const names = new Set((await readState(runner)).links.map((l) => l.name));
-  const renamedFrom = new Map([...renames(rest)].map(([from, to]) => [to, from]));
-  const keep = (st: Step): boolean => {
-    const from = renamedFrom.get(deleted(st.op) ?? '');
-    return !st.uncertain || from === undefined || names.has(from);
-  };
-  return { steps: rest.filter(keep), settled: s };
+  const renamedFrom = new Map<string, string>();
+  const kept: Step[] = [];
+  for (const st of [...rest].reverse()) {
+    const from = renamedFrom.get(target(st.op) ?? '');
+    if (!st.uncertain || from === undefined || names.has(from)) kept.push(st);
+    if (st.op.kind === 'rename') renamedFrom.set(st.op.to, st.op.from);
+  }
+  return { steps: kept.reverse(), settled: s };
 };
 
 /** The steps to undo for an interrupted run, waiting first for a batch that is still running. */

@@ -53,6 +53,8 @@ export const planOnline = (input: OnlineInput, s: HostState): { setup: Step[]; o
   const needsDown = cur.up && (cur.mac !== XEN_PORT_MAC || (cur.name !== name && !canRenameLive(s.kernel)));
   if (needsDown) setup.push(op.setUp(cur.name, false));
   if (cur.mac !== XEN_PORT_MAC) setup.push(op.setMac(cur.name, XEN_PORT_MAC, cur.mac));
+  // Before the vif is up: with eui64 every vif would claim fe80::fcff:ffff:feff:ffff by DAD on the wire.
+  if (cur.addrGenMode !== undefined && cur.addrGenMode !== 'none') setup.push(op.setAddrGenMode(cur.name, 'none', cur.addrGenMode));
   if (mtu !== undefined && cur.mtu !== mtu) setup.push(op.setMtu(cur.name, mtu, cur.mtu));
   if (cur.name !== name) setup.push(op.rename(cur.name, name));
   const fresh = cur.master !== target.bridge;

@@ -29,23 +29,23 @@ describe('apply --confirm: kept only if confirmed in time', () => {
     // Long enough that confirm surely comes first on a loaded machine; the test then waits it out.
     const r = await xb('apply', '-c', cfg, '--confirm', '4');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^applied 16 change\(s\) from .* as change [0-9a-f]{8}\nthey are reverted in 4 s \(at .*\) unless confirmed:\n/);
+    expect(r.stdout).toMatch(/^applied 17 change\(s\) from .* as change [0-9a-f]{8}\nthey are reverted in 4 s \(at .*\) unless confirmed:\n/);
     expect(r.stdout).toContain(`xenbridge confirm --netns ${sb.dom0}`);
     const s = await status();
-    expect([s.applied, s.pending.changes, s.pending.applied]).toEqual([0, 16, true]);
+    expect([s.applied, s.pending.changes, s.pending.applied]).toEqual([0, 17, true]);
     expect(s.pending.secondsLeft).toBeGreaterThan(0);
     expect(s.pending.secondsLeft).toBeLessThanOrEqual(4);
     const deadline = Date.parse(s.pending.deadline);
     const text = await xb('status');
-    expect(text.stdout).toMatch(/pending: change [0-9a-f]{8} \(16 change\(s\) from .*\) is reverted in [1-4] s unless "xenbridge confirm" runs/);
+    expect(text.stdout).toMatch(/pending: change [0-9a-f]{8} \(17 change\(s\) from .*\) is reverted in [1-4] s unless "xenbridge confirm" runs/);
     const pid = timerPid();
 
     const ok = await xb('confirm');
-    expect([ok.code, ok.stdout], ok.stderr).toEqual([0, expect.stringMatching(/^kept change [0-9a-f]{8}: 16 change\(s\) from /)]);
+    expect([ok.code, ok.stdout], ok.stderr).toEqual([0, expect.stringMatching(/^kept change [0-9a-f]{8}: 17 change\(s\) from /)]);
     await waitFor('the timer to exit', () => !alive(pid), 3000);
     await waitFor('the deadline to pass', () => Date.now() > deadline + 500, 5000);
     expect((await xb('verify', '-c', cfg)).code).toBe(0);
-    expect(await status()).toEqual({ applied: 16, since: expect.any(String) });
+    expect(await status()).toEqual({ applied: 17, since: expect.any(String) });
     expect(revertLog(sb)).toContain('was confirmed or rolled back; nothing to do');
     expect((await xb('confirm')).stderr).toContain('nothing to confirm');
 
@@ -72,7 +72,7 @@ describe('apply --confirm: kept only if confirmed in time', () => {
       await server.stop();
     }
     const log = revertLog(sb);
-    expect(log).toMatch(/no confirm by \S+: reverted change [0-9a-f]{8} \(16 step\(s\)\)\n/);
+    expect(log).toMatch(/no confirm by \S+: reverted change [0-9a-f]{8} \(17 step\(s\)\)\n/);
     expect(log).toContain('  ip link del dev xenbr0\n');
     expect(await status()).toEqual({ applied: 0 });
     expect((await xb('stop')).stdout).toBe('nothing to undo');
@@ -100,7 +100,7 @@ describe('apply --confirm: kept only if confirmed in time', () => {
     const s = await xb('status');
     expect(s.code, `k=${k}`).toBe(1);
     expect(s.stdout).toMatch(/pending: change [0-9a-f]{8} from .* was interrupted while being applied; it is reverted in [0-9]+ s/);
-    expect(s.stdout).toContain(`was interrupted after ${k} of 16 steps`);
+    expect(s.stdout).toContain(`was interrupted after ${k} of 17 steps`);
     expect((await xb('apply', '-c', cfg)).stderr).toContain('was interrupted while being applied');
     await revertedAt(sb);
     expect(await dump(sb.dom0), `k=${k}`).toBe(before);
@@ -113,7 +113,7 @@ describe('apply --confirm: kept only if confirmed in time', () => {
     expect((await xb('apply', '-c', cfg, '--confirm', '60')).code).toBe(0);
     const pid = timerPid();
     const r = await xb('rollback');
-    expect([r.code, r.stdout]).toEqual([0, expect.stringMatching(/^reverted change [0-9a-f]{8} \(16 step\(s\)\)$/)]);
+    expect([r.code, r.stdout]).toEqual([0, expect.stringMatching(/^reverted change [0-9a-f]{8} \(17 step\(s\)\)$/)]);
     expect(await dump(sb.dom0)).toBe(before);
     await waitFor('the timer to exit', () => !alive(pid), 3000);
     expect((await xb('rollback')).stdout).toBe('nothing to roll back');

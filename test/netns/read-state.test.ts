@@ -18,4 +18,10 @@ describe('reading the state', () => {
     const routes = s.routes.filter((r) => r.protocol !== 'kernel').map((r) => `${r.family} ${r.dst} ${r.gateway} ${r.dev}`);
     expect(routes).toEqual(['4 default 192.0.2.1 eth0', '6 default 2001:db8::1 eth0']);
   });
+
+  it('reads the IPv6 address generation mode that `addr show` leaves out', async () => {
+    await sb.ip('link set dev eth0 addrgenmode none');
+    const s = await readState(createRunner(sb.dom0));
+    expect(s.links.find((l) => l.name === 'eth0')?.addrGenMode).toBe('none');
+  });
 });

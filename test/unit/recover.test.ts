@@ -56,10 +56,11 @@ describe('settling an interrupted run from its batch record', () => {
 
 describe('undo of uncertain steps', () => {
   const uncertain = steps.map((s, i) => (i >= 1 ? { ...s, uncertain: true as const } : s));
-  it('drops the delete of a link whose name a rename that never ran still holds (the NIC)', () => {
+  it('drops the undo lines aimed at a name a rename that never ran still holds (the NIC): no delete, no down', () => {
     const guarded = guardUncertain(uncertain, new Set(['lo', 'eth0']));
     expect(guarded[2]?.undo).toEqual([]);
-    expect(guarded.filter((_, i) => i !== 2)).toEqual(uncertain.filter((_, i) => i !== 2));
+    expect(guarded[3]?.undo).toEqual([]);
+    expect(guarded.filter((_, i) => i !== 2 && i !== 3)).toEqual(uncertain.filter((_, i) => i !== 2 && i !== 3));
   });
   it('keeps it once the rename did run (the renamed link exists)', () => {
     expect(guardUncertain(uncertain, new Set(['lo', 'peth0', 'eth0']))).toEqual(uncertain);

@@ -26,6 +26,9 @@ describe('every step carries the lines that undo it', () => {
     ['deleting a VLAN device recreates it as it was', op.delVlan(vlanDev),
       'ip link del dev eth0.10\n  undo: ip link add link eth0 name eth0.10 address 52:54:00:12:34:56 mtu 1496 type vlan id 10\n  undo: ip link set dev eth0.10 up'],
     ['rename', op.rename('eth0', 'peth0'), 'ip link set dev eth0 name peth0\n  undo: ip link set dev peth0 name eth0'],
+    ['addrgenmode', op.setAddrGenMode('peth0', 'none', 'stable_secret'), 'ip link set dev peth0 addrgenmode none\n  undo: ip link set dev peth0 addrgenmode stable_secret'],
+    ['a live MAC change', op.setMacLive('peth0', 'fe:ff:ff:ff:ff:ff', '52:54:00:12:34:56'),
+      'ip link set dev peth0 address fe:ff:ff:ff:ff:ff\n  undo: ip link set dev peth0 address 52:54:00:12:34:56'],
     ['master', op.setMaster('peth0', 'xenbr0', undefined), 'ip link set dev peth0 master xenbr0\n  undo: ip link set dev peth0 nomaster'],
     ['address keeps broadcast, label and flags', op.delAddr(addr, 'eth0'),
       'ip addr del 192.0.2.10/24 dev eth0\n  undo: ip addr add 192.0.2.10/24 brd 192.0.2.255 label eth0:mgmt noprefixroute dev eth0'],
@@ -57,5 +60,16 @@ describe('every step carries the lines that undo it', () => {
       const back = inverse(o).flatMap(inverse);
       expect(back.map(opText).join('\n'), opText(o)).toBe(opText(o));
     }
+  });
+});
+
+describe('a live MAC change', () => {
+  it('has down, MAC, up as its alternative when the driver answers EBUSY, each step with its undo', () => {
+    const busy = op.setMacLive('peth0', 'fe:ff:ff:ff:ff:ff', '52:54:00:12:34:56').busy ?? [];
+    expect(busy.map(text)).toEqual([
+      'ip link set dev peth0 down\n  undo: ip link set dev peth0 up',
+      'ip link set dev peth0 address fe:ff:ff:ff:ff:ff\n  undo: ip link set dev peth0 address 52:54:00:12:34:56',
+      'ip link set dev peth0 up\n  undo: ip link set dev peth0 down',
+    ]);
   });
 });
