@@ -54,7 +54,7 @@ export const undo = async (runner: Runner, steps: Step[]): Promise<string[]> => 
   return errors;
 };
 
-/** Removes every batch record in dir: once a run has ended or been recovered they say nothing. */
+/** Removes every batch record in dir, and records half written by a killed run: once a run has ended or been recovered they say nothing. */
 export const clearRecords = (dir: string): void => {
   let names: string[];
   try {
@@ -62,7 +62,8 @@ export const clearRecords = (dir: string): void => {
   } catch {
     return;
   }
-  for (const n of names) if (n.startsWith('batch-')) removeFile(join(dir, n));
+  // A record's .tmp of another pid is a write a kill cut short: under the lock, its writer is gone.
+  for (const n of names) if (n.startsWith('batch-') || (n.endsWith('.tmp') && !n.endsWith(`.${process.pid}.tmp`))) removeFile(join(dir, n));
 };
 
 const firstError = (stderr: string): string =>
