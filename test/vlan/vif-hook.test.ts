@@ -1,14 +1,16 @@
 // The vif hook's VLAN behaviour on a real 802.1Q kernel, through the hook's own entry point with
 // the file-backed xenstore (in-process: a node start costs seconds under emulation).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyTopology, stopNetwork } from '../../src/apply/apply.js';
+import { applyTopology, readStatus, stopNetwork } from '../../src/apply/apply.js';
 import { parseTopology } from '../../src/config/validate.js';
 import { readState } from '../../src/state/read.js';
 import { runVifHook } from '../../src/xen/vif-hook.js';
 import { compress } from '../../src/plan/vlan-entries.js';
 import { fakeXenstoreEnv, makeLabBed, type LabBed } from '../helpers/lab-bed.js';
+import { ROOT } from '../helpers/sh.js';
 import { labGuestMac } from '../../src/lab/example.js';
 
 let bed: LabBed;
@@ -81,6 +83,68 @@ describe('classic mode', () => {
     const after = await readState(bed.dom0);
     expect(after.links.some((l) => l.name === 'xenbr0v150' || l.name === 'eth0.150')).toBe(false);
   });
+
+  it('kill -9 of an online that creates an on-demand VLAN, at 30 random moments: status names it; online, or offline, then ends exactly as uninterrupted', async () => {
+    await setup('classic');
+    const trials = 30;
+    const keys = { bridge: 'xenbr0.150' };
+    const ctx = bed.with({ env: fakeXenstoreEnv(store) });
+    // Recreated links get new indexes, and the kernel lists their routes in creation order: compare sorted, without them.
+    const settled = async () => (await bed.dump()).split('\n').filter((l) => l.trim() !== '')
+      .map((l) => (JSON.parse(l) as Record<string, unknown>[]).map(({ ifindex: _i, link_index: _l, ...x }) => JSON.stringify(x)).sort().join('\n')).join('\n');
+    // The references: a clean online, then a clean offline (the vif keeps Xen's MAC once online).
+    await hook('online', 1, keys);
+    await hook('offline', 1);
+    const offlineEnd = await settled();
+    await hook('online', 1, keys);
+    const onlineEnd = await settled();
+    await hook('offline', 1);
+    const env = {
+      ...fakeXenstoreEnv(store), vif: 'vif1.0', XENBUS_PATH: 'backend/vif/1/0', XENBRIDGE_NETNS: bed.names.dom0,
+      XENBRIDGE_RUN_DIR: bed.runDirRoot, XENBRIDGE_CONFIG: cfg, XENBRIDGE_HOTPLUG_LOG: join(store, 'hotplug.log'),
+    };
+    // Wrapped: a subprocess is itself a promise, which an async function would wait out.
+    const child = async () => {
+      const p = execa('node', [join(ROOT, 'test/helpers/hook-child.mjs'), 'online', 'type_if=vif'], { env, reject: false, stdin: 'pipe' });
+      await new Promise<void>((res) => p.stdout.once('data', () => res()));
+      return { p };
+    };
+    // How long an uninterrupted online takes in such a process: the kills land within it.
+    const { p: timed } = await child();
+    const t0 = Date.now();
+    timed.stdin.write('go\n');
+    expect((await timed).exitCode).toBe(0);
+    const span = Date.now() - t0;
+    expect(await settled()).toBe(onlineEnd);
+    await hook('offline', 1);
+    let next = child();
+    let interrupted = 0;
+    for (let i = 0; i < trials; i++) {
+      const { p } = await next;
+      p.stdin.write('go\n');
+      await new Promise((res) => setTimeout(res, Math.random() * span));
+      p.kill('SIGKILL');
+      await p;
+      next = child();
+      const st = readStatus(ctx);
+      if (existsSync(join(ctx.runDir, 'journal.json'))) {
+        interrupted++;
+        expect(st.interrupted?.message, `trial ${i}`).toMatch(/vif vif1\.0/);
+      }
+      // Even trials finish with a second online, odd ones with an offline; an offline resets the next.
+      if (i % 2 === 0) {
+        await hook('online', 1, keys);
+        expect(await settled(), `online after kill ${i}`).toBe(onlineEnd);
+        await hook('offline', 1);
+      } else {
+        await hook('offline', 1);
+        expect(await settled(), `offline after kill ${i}`).toBe(offlineEnd);
+      }
+      expect(readStatus(ctx).interrupted).toBeUndefined();
+    }
+    (await next).p.kill('SIGKILL');
+    console.log(`kill -9 of an on-demand online: ${trials} kills within ${span} ms, ${interrupted} left a journal`);
+  }, 600_000);
 
   it('stop removes on-demand VLAN bridges still in use, leaving no stray links', async () => {
     await setup('classic');
