@@ -8,6 +8,7 @@ import type { Topology } from '../model/topology.js';
 import { planRenames } from './rename-plan.js';
 import { canRenameLive, type Addr, type HostState, type Link, type Route } from '../state/types.js';
 import { planBonds, renameMaster } from './diff-bond.js';
+import { isLease, planDhcp } from './diff-dhcp.js';
 import { desiredState, type Role, type Want, type WantAddr, type WantBridge, type WantLink } from './desired.js';
 import * as op from './steps.js';
 import type { Step } from './steps.js';
@@ -279,31 +280,7 @@ class Planner {
       present.push(r);
     }
   }
-
-  /**
-   * After the addresses and routes: a client started on a moved lease renews it (its lease file
-   * or a REQUEST for it) and, given the moved default route's metric, replaces that route rather
-   * than adding a second one.
-   */
-  dhcp(): void {
-    const clients = this.s.dhcp;
-    if (!clients) {
-      if (this.want.dhcp.length > 0) throw new XbError('bug', 'planning DHCP without reading the DHCP clients');
-      return;
-    }
-    if (this.want.dhcp.length > 0 && /\s/.test(clients.dir)) {
-      throw new XbError('usage', `the run directory ${clients.dir} has whitespace in its path; the DHCP client's files need one without`);
-    }
-    for (const dev of this.want.dhcp.filter((d) => !clients.running.includes(d))) {
-      const metric = this.movedRoutes.find((r) => r.dev === dev && r.dst === 'default' && r.protocol === 'dhcp')?.metric;
-      this.steps.push(op.startDhcp(dev, clients.dir, metric));
-    }
-    for (const dev of clients.running.filter((d) => !this.want.dhcp.includes(d))) this.steps.push(op.stopDhcp(dev, clients.dir));
-  }
 }
-
-/** An address a DHCP client leased: IPv4, global, with a lifetime. */
-const isLease = (a: Addr): boolean => a.family === 4 && a.scope === 'global' && a.validLft !== undefined && a.validLft !== 0xffffffff;
 
 export const makePlan = (t: Topology, current: HostState): Plan => {
   // names: rules rename NICs first; the rest is planned on the state as the renames leave it.
@@ -339,6 +316,6 @@ export const makePlan = (t: Topology, current: HostState): Plan => {
   p.nicMacs();
   p.masters((w) => w.role === 'nic');
   p.steps.push(...planVlanEntries(want, s, p.proj));
-  p.dhcp();
+  planDhcp(p);
   return { steps: p.steps };
 };
