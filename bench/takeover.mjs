@@ -10,7 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyTopology, createRunner, parseTopology } from '../dist/index.js';
+import { applyTopology, createContext, parseTopology } from '../dist/index.js';
 
 const sh = (args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +73,7 @@ const pinger = (ns, addr) => {
   };
 };
 
-const measure = async (kernel) => {
+const measure = async (kernel, runDirRoot) => {
   const s = sandbox();
   const server = spawn('ip', ['netns', 'exec', s.sw, process.execPath, '-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   const client = [];
@@ -91,10 +91,8 @@ const measure = async (kernel) => {
     const p4 = pinger(s.sw, '192.0.2.10');
     const p6 = pinger(s.sw, '2001:db8::10');
     await sleep(300);
-    if (kernel) process.env.XENBRIDGE_KERNEL = kernel;
-    else delete process.env.XENBRIDGE_KERNEL;
     const t0 = process.hrtime.bigint();
-    await applyTopology(parseTopology(TOPOLOGY), createRunner(s.d0));
+    await applyTopology(parseTopology(TOPOLOGY), createContext({ netns: s.d0, runDirRoot, kernel }));
     const applyMs = Number(process.hrtime.bigint() - t0) / 1e6;
     // Long enough for a retransmission after a one-second RTO to be counted.
     await sleep(1500);
@@ -103,7 +101,6 @@ const measure = async (kernel) => {
     await ended;
     return { lost4: await p4.stop(), lost6: await p6.stop(), retrans: after.retrans - before.retrans, segs: after.out - before.out, stallMs: Number(gap), applyMs };
   } finally {
-    delete process.env.XENBRIDGE_KERNEL;
     for (const c of client) c.kill();
     server.kill();
     await sleep(50);
@@ -112,12 +109,12 @@ const measure = async (kernel) => {
 };
 
 export const benchTakeover = async ({ rounds = 3 } = {}) => {
-  process.env.XENBRIDGE_RUN_DIR = mkdtempSync(join(tmpdir(), 'xenbridge-bench-'));
+  const runDirRoot = mkdtempSync(join(tmpdir(), 'xenbridge-bench-'));
   const downUp = [];
   const live = [];
   for (let r = 0; r < rounds; r++) {
-    downUp.push(await measure('6.1.0'));
-    live.push(await measure(undefined));
+    downUp.push(await measure('6.1.0', runDirRoot));
+    live.push(await measure(undefined, runDirRoot));
   }
   return { rounds, downUp, live };
 };

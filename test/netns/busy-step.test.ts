@@ -1,6 +1,7 @@
 // A step the kernel refuses as busy (EBUSY) runs its alternative instead, and what ran is what the
 // undo reverses. This kernel's veth changes its MAC live, so the refusal comes from another EBUSY:
 // a device under a macvlan cannot join a bridge.
+import { render } from '../../src/plan/render.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,11 +31,11 @@ describe('a step refused as busy', () => {
     const runner = createRunner(ns);
     const enslave = { ...op.setMaster('la', 'br9', undefined), busy: [op.delLink('mv0'), op.setMaster('la', 'br9', undefined)] };
     // delLink has no undo; the test's alternative gets one so the undo can be compared.
-    enslave.busy[0] = { ...enslave.busy[0]!, undo: [{ tool: 'ip', line: 'link add link la name mv0 type macvlan' }] };
+    enslave.busy[0] = { ...enslave.busy[0]!, undo: [{ kind: 'line', tool: 'ip', line: 'link add link la name mv0 type macvlan' }] };
     const steps = [op.addBridge('br9', { stp: false, forwardDelay: 0, vlanFiltering: false }), enslave, op.setUp('br9', true)];
     const j = await execute(runner, dir, steps, 'apply');
-    expect(j.steps.map((s) => s.line)).toEqual([steps[0]!.line, 'link del dev mv0', 'link set dev la master br9', 'link set dev br9 up']);
-    expect(readJournal(dir)?.steps.map((s) => s.line)).toEqual(j.steps.map((s) => s.line));
+    expect(j.steps.map((s) => render(s.op).line)).toEqual([render(steps[0]!.op).line, 'link del dev mv0', 'link set dev la master br9', 'link set dev br9 up']);
+    expect(readJournal(dir)?.steps.map((s) => render(s.op).line)).toEqual(j.steps.map((s) => render(s.op).line));
     expect(await sh(`ip -n ${ns} -br link show master br9`)).toContain('la@lb');
     expect(await undoJournaled(runner, dir, j.steps, 'undo')).toEqual([]);
     expect((await links()).replace(/@\S+/g, '').replace(/\s+\S+:\S+\s+/g, ' ')).toBe(before.replace(/@\S+/g, '').replace(/\s+\S+:\S+\s+/g, ' '));

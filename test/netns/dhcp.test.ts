@@ -153,7 +153,8 @@ describe('dom0.addresses: dhcp', () => {
     await waitFor('the client\'s batch', async () => readdirSync(dir).some((f) => f.endsWith('.batch') && readFileSync(join(dir, f), 'utf8').startsWith('start ')));
     run.kill('SIGKILL');
     await run;
-    expect((await xb('rollback')).code).toBe(0);
+    const rb2 = await xb('rollback');
+    expect(rb2.code, rb2.stderr).toBe(0);
     expect(await dump(sb.dom0)).toBe(before);
     expect(await dhcpcdsIn(sb.dom0)).toBe('0');
     // A client that fails to start fails the apply, which is undone.

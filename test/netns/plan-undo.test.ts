@@ -1,5 +1,6 @@
 // Golden cases run for real: a namespace set up with the case's NICs gets the case's plan, then the
 // plan's undo (what undo.txt renders for the captured state) returns it to exactly what it was.
+import { release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,7 +43,7 @@ describe('a golden case applied, then undone', () => {
     const t = parseTopology(readFileSync(join(ROOT, 'test/cases', name, 'topology.yaml'), 'utf8'), 'topology.yaml');
     const runner = createRunner(sb.dom0);
     const before = await dump(sb.dom0, { anyRouteOrder: true, waitCarrier: true });
-    const plan = makePlan(t, await readStateFor(t, runner));
+    const plan = makePlan(t, await readStateFor(t, { runner, kernel: release(), runDir: sb.runDir }));
     expect(undoText(plan)).not.toBe('no changes\n');
     await execute(runner, sb.runDir, plan.steps, 'apply');
     expect(await dump(sb.dom0, { anyRouteOrder: true })).not.toBe(before);

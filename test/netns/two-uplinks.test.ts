@@ -1,15 +1,13 @@
 // The public + backend layout on the host's kernel: two NICs found by MAC and named fe0/be0, each
 // the uplink of its own bridge, dom0 addressed on both networks, a guest on each; and migration
 // compatibility between two such hosts, read live.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyTopology, stopNetwork } from '../../src/apply/apply.js';
 import { checkPair } from '../../src/compat/check.js';
 import { fromShown, fromTopology } from '../../src/compat/host-net.js';
 import { parseTopology } from '../../src/config/validate.js';
-import { createRunner, type Runner } from '../../src/exec/runner.js';
+import { createContext, type Context } from '../../src/context.js';
+import type { Runner } from '../../src/exec/runner.js';
 import { showModel } from '../../src/show/model.js';
 import { readState } from '../../src/state/read.js';
 import { addNic, dump, makeSandbox, type Sandbox } from '../helpers/netns.js';
@@ -33,6 +31,7 @@ bridges:
 interface Host {
   sb: Sandbox;
   dom0: Runner;
+  ctx: Context;
   guests: string[];
   before: string;
   text: string;
@@ -57,7 +56,8 @@ const makeHost = async (n: number): Promise<Host> => {
     // Up once, as it will have been by the end (a veth gets its qdisc when first up).
     await sb.ip(`link set dev vg${i} up && ip -n ${sb.dom0} link set dev vg${i} down`);
   }
-  const h: Host = { sb, dom0: createRunner(sb.dom0), guests, before: await dump(sb.dom0, { anyRouteOrder: true }), text: topology(fe, be, 10 + n) };
+  const ctx = createContext({ netns: sb.dom0, runDirRoot: sb.runDir });
+  const h: Host = { sb, dom0: ctx.runner, ctx, guests, before: await dump(sb.dom0, { anyRouteOrder: true }), text: topology(fe, be, 10 + n) };
   hosts.push(h);
   return h;
 };
@@ -68,7 +68,6 @@ const ping = async (ns: string, to: string): Promise<boolean> =>
 let a: Host;
 let b: Host;
 beforeAll(async () => {
-  process.env.XENBRIDGE_RUN_DIR ??= mkdtempSync(join(tmpdir(), 'xenbridge-run-'));
   a = await makeHost(0);
   b = await makeHost(1);
 });
@@ -82,7 +81,7 @@ afterAll(async () => {
 describe('two uplinks, two networks (fe0 public, be0 backend)', () => {
   it('bridges both, keeps dom0 on both, carries a guest on each, and stop undoes it exactly', async () => {
     const t = parseTopology(a.text);
-    await applyTopology(t, a.dom0);
+    await applyTopology(t, a.ctx);
     const s = await readState(a.dom0);
     const shown = showModel(s);
     expect(shown.bridges.map((x) => [x.name, x.uplink?.name, x.dom0?.ifname, x.dom0?.addresses])).toEqual([
@@ -100,21 +99,21 @@ describe('two uplinks, two networks (fe0 public, be0 backend)', () => {
     expect(await ping(a.guests[0]!, '10.0.0.1')).toBe(false);
     await a.sb.ip('link set dev vg0 nomaster && ip -n ' + a.sb.dom0 + ' link set dev vg1 nomaster');
     await a.sb.ip('link set dev vg0 down && ip -n ' + a.sb.dom0 + ' link set dev vg1 down');
-    await stopNetwork(a.dom0);
+    await stopNetwork(a.ctx);
     expect(await dump(a.sb.dom0, { anyRouteOrder: true })).toBe(a.before);
   });
 
   it('compat: two such hosts (other MACs, the same names) take each other\'s domUs; a host without the backend does not', async () => {
-    await applyTopology(parseTopology(a.text), a.dom0);
-    await applyTopology(parseTopology(b.text), b.dom0);
+    await applyTopology(parseTopology(a.text), a.ctx);
+    await applyTopology(parseTopology(b.text), b.ctx);
     const liveA = fromShown(showModel(await readState(a.dom0)), 'a', 'a.json');
     const liveB = fromShown(showModel(await readState(b.dom0)), 'b', 'b.json');
     expect([checkPair(liveA, liveB), checkPair(liveB, liveA)].map((p) => p.reasons)).toEqual([[], []]);
     const publicOnly = fromTopology(parseTopology('version: 1\nbridges:\n  - {name: xenbr0, uplink: fe0, mtu: 1500}\n'), 'c', 'c.yaml');
     expect(checkPair(liveA, publicOnly).reasons).toEqual(['xenbr1: no such bridge on c']);
     expect(checkPair(publicOnly, liveA)).toMatchObject({ ok: true });
-    await stopNetwork(a.dom0);
-    await stopNetwork(b.dom0);
+    await stopNetwork(a.ctx);
+    await stopNetwork(b.ctx);
     expect([await dump(a.sb.dom0, { anyRouteOrder: true }), await dump(b.sb.dom0, { anyRouteOrder: true })]).toEqual([a.before, b.before]);
   });
 });

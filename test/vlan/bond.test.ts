@@ -1,11 +1,13 @@
 // Bond uplinks on Debian's kernel (it has bonding; these machines' own has not): a bond of two NICs
 // to a switch namespace that runs the partner side, guests on the bridge, one member failed during
 // a 10 ms ping, and an exact undo; and a bond made by hand, adopted and left as it was.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { applyTopology, stopNetwork } from '../../src/apply/apply.js';
 import { parseTopology } from '../../src/config/validate.js';
 import { isXbError } from '../../src/errors.js';
+import { createContext, type Context } from '../../src/context.js';
 import { createRunner, type Runner } from '../../src/exec/runner.js';
+import { render } from '../../src/plan/render.js';
 import type { Topology } from '../../src/model/topology.js';
 import { makePlan } from '../../src/plan/diff.js';
 import { showModel } from '../../src/show/model.js';
@@ -114,7 +116,7 @@ const expectShownApplies = async (dom0: Runner): Promise<void> => {
   const s = await readState(dom0);
   const yaml = renderTopologyYaml(showModel(s));
   expect(yaml).toMatch(/bonds:/);
-  expect(makePlan(parseTopology(yaml, 'shown.yaml'), s).steps.map((st) => st.line)).toEqual([]);
+  expect(makePlan(parseTopology(yaml, 'shown.yaml'), s).steps.map((st) => render(st.op).line)).toEqual([]);
 };
 
 /** Makes `member` the active one again once its link is back (miimon must see it first). */
@@ -140,16 +142,15 @@ const waitLacp = async (dom0: Runner): Promise<string[]> => {
   return findings;
 };
 
-beforeAll(() => {
-  process.env.XENBRIDGE_RUN_DIR ??= mkdtempSync(join(tmpdir(), 'xenbridge-bond-'));
-});
+const runDirRoot = mkdtempSync(join(tmpdir(), 'xenbridge-bond-'));
+const ctxOf = (r: Runner): Context => createContext({ netns: r.netns, runDirRoot });
 afterAll(async () => {
   await host.batch('ip', made.map((n) => `netns del ${n}`), { force: true });
 });
 
 /** applyTopology, with what still differed in the message when it rolled back. */
 const apply = (t: Topology, r: Runner): ReturnType<typeof applyTopology> =>
-  applyTopology(t, r).catch((e: unknown) => {
+  applyTopology(t, ctxOf(r)).catch((e: unknown) => {
     throw isXbError(e) ? new Error([e.message, ...e.detail].join('\n')) : e;
   });
 
@@ -173,7 +174,7 @@ describe('an 802.3ad bond of two NICs as the uplink, the switch its LACP partner
     expect((await apply(t, b.dom0)).plan.steps).toEqual([]);
     await ipb(b.dom0, ['link set dev vg1 master xenbr0', 'link set dev vg2 master xenbr0', 'link set dev vg1 up', 'link set dev vg2 up']);
     expect(await waitLacp(b.dom0)).toEqual([]);
-    const report = await verifyTopology(t, b.dom0);
+    const report = await verifyTopology(t, ctxOf(b.dom0));
     expect([report.ok, report.differences]).toEqual([true, []]);
     await expectShownApplies(b.dom0);
     expect(await ping(b.dom0, '192.0.2.1')).toBe(true);
@@ -192,7 +193,7 @@ describe('an 802.3ad bond of two NICs as the uplink, the switch its LACP partner
     expect(rules).toContain('bond-member-down');
     await ipb(b.sw, [`link set dev ${r.failed} up`]);
     await detachGuests(b);
-    await stopNetwork(b.dom0);
+    await stopNetwork(ctxOf(b.dom0));
     expect(await dump(b.dom0)).toBe(before);
   });
 });
@@ -209,7 +210,7 @@ describe('a bond made by hand (active-backup, holding dom0\'s address)', () => {
     const ifindex = (await readState(b.dom0)).links.find((l) => l.name === 'bond0')?.ifindex;
     const t = parseTopology(TOPOLOGY('active-backup'));
     const res = await apply(t, b.dom0);
-    expect(res.plan.steps.map((st) => st.line)).not.toContainEqual(expect.stringMatching(/type bond/));
+    expect(res.plan.steps.map((st) => render(st.op).line)).not.toContainEqual(expect.stringMatching(/type bond/));
     const live = await readState(b.dom0);
     expect(live.links.find((l) => l.name === 'pbond0')).toMatchObject({ ifindex, kind: 'bond', master: 'xenbr0' });
     await ipb(b.dom0, ['link set dev vg1 master xenbr0', 'link set dev vg2 master xenbr0', 'link set dev vg1 up', 'link set dev vg2 up']);
@@ -224,7 +225,7 @@ describe('a bond made by hand (active-backup, holding dom0\'s address)', () => {
     // The failover the test caused may have left eth1 active; the bond as made had eth0 (its first member).
     await reselect(b.dom0, 'pbond0', 'eth0');
     await detachGuests(b);
-    await stopNetwork(b.dom0);
+    await stopNetwork(ctxOf(b.dom0));
     expect(await dump(b.dom0)).toBe(before);
   });
 });

@@ -4,16 +4,19 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { applyTopology, planTopology } from '../../src/apply/apply.js';
 import { parseTopology } from '../../src/config/validate.js';
-import { createRunner, type Runner } from '../../src/exec/runner.js';
+import { createContext, type Context } from '../../src/context.js';
+import type { Runner } from '../../src/exec/runner.js';
+import { render, toolOf } from '../../src/plan/render.js';
 import { readState } from '../../src/state/read.js';
 import { makeSandbox, type Sandbox } from '../helpers/netns.js';
 
 let sb: Sandbox;
 let dom0: Runner;
+let ctx: Context;
 beforeAll(async () => {
   sb = await makeSandbox();
-  process.env.XENBRIDGE_RUN_DIR = sb.runDir;
-  dom0 = createRunner(sb.dom0);
+  ctx = createContext({ netns: sb.dom0, runDirRoot: sb.runDir });
+  dom0 = ctx.runner;
 });
 afterAll(async () => sb.cleanup());
 
@@ -27,20 +30,20 @@ const entries = async (dev: string): Promise<string[]> =>
 
 it('1000 VIDs: applied as one range, re-applied as nothing, one VID changed as one line', async () => {
   const full = topology('"100-1099"');
-  const first = await applyTopology(full, dom0);
-  expect(first.plan.steps.filter((s) => s.tool === 'bridge').map((s) => s.line)).toEqual([
+  const first = await applyTopology(full, ctx);
+  expect(first.plan.steps.filter((s) => toolOf(s.op) === 'bridge').map((s) => render(s.op).line)).toEqual([
     'vlan add dev peth0 vid 10', 'vlan add dev peth0 vid 100-1099', 'vlan add dev xenbr0-d0 vid 10', 'vlan add dev xenbr0-d0 vid 100-1099',
   ]);
   expect(await entries('peth0')).toEqual(['1 pvid untagged', '10', '100-1099']);
-  expect((await planTopology(full, dom0)).steps).toEqual([]);
+  expect((await planTopology(full, ctx)).steps).toEqual([]);
 
   const hole = topology('"100-499", "501-1099"');
-  const dropped = await applyTopology(hole, dom0);
-  expect(dropped.plan.steps.map((s) => s.line)).toEqual(['vlan del dev peth0 vid 500', 'vlan del dev xenbr0-d0 vid 500']);
+  const dropped = await applyTopology(hole, ctx);
+  expect(dropped.plan.steps.map((s) => render(s.op).line)).toEqual(['vlan del dev peth0 vid 500', 'vlan del dev xenbr0-d0 vid 500']);
   expect(await entries('peth0')).toEqual(['1 pvid untagged', '10', '100-499', '501-1099']);
-  expect((await planTopology(hole, dom0)).steps).toEqual([]);
+  expect((await planTopology(hole, ctx)).steps).toEqual([]);
 
-  const back = await applyTopology(full, dom0);
-  expect(back.plan.steps.map((s) => s.line)).toEqual(['vlan add dev peth0 vid 500', 'vlan add dev xenbr0-d0 vid 500']);
+  const back = await applyTopology(full, ctx);
+  expect(back.plan.steps.map((s) => render(s.op).line)).toEqual(['vlan add dev peth0 vid 500', 'vlan add dev xenbr0-d0 vid 500']);
   expect(await entries('xenbr0-d0')).toEqual(['1 pvid untagged', '10', '100-1099']);
 });
