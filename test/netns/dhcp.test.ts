@@ -147,8 +147,13 @@ describe('dom0.addresses: dhcp', () => {
     expect(await dump(sb.dom0)).toBe(before);
     expect(await dhcpcdsIn(sb.dom0)).toBe('0');
     // Killed while the client's batch runs: that batch finishes on its own (its own session), and
-    // rollback learns from its record that the client started, and stops it.
-    const run = execa('node', [CLI, 'apply', '-c', cfg, '--netns', sb.dom0], { env: sb.env, reject: false });
+    // rollback learns from its record that the client started, and stops it. The client starts a
+    // second late, so the kill lands inside its batch however fast this machine is.
+    const real = (await sh('command -v dhcpcd')).trim();
+    const slow = join(sb.runDir, 'slow-bin');
+    mkdirSync(slow, { recursive: true });
+    writeFileSync(join(slow, 'dhcpcd'), `#!/bin/sh\nsleep 1\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const run = execa('node', [CLI, 'apply', '-c', cfg, '--netns', sb.dom0], { env: { ...sb.env, PATH: `${slow}:${sb.env.PATH ?? process.env.PATH ?? ''}` }, reject: false });
     const dir = scopeDir(sb);
     await waitFor('the client\'s batch', async () => readdirSync(dir).some((f) => f.endsWith('.batch') && readFileSync(join(dir, f), 'utf8').startsWith('start ')));
     run.kill('SIGKILL');
