@@ -3,12 +3,13 @@
  * not exist, bring an adopted one's options in line with the file, enslave the members it lacks.
  */
 import { DEFAULT_MIIMON } from '../model/bond.js';
-import type { Link } from '../state/types.js';
+import type { HostState, Link } from '../state/types.js';
 import type { WantLink } from './desired.js';
 import * as op from './steps.js';
 import type { Step } from './steps.js';
 
 export interface BondPlanner {
+  readonly s: HostState;
   readonly steps: Step[];
   readonly proj: Map<string, Link>;
   readonly want: { links: WantLink[] };
@@ -41,7 +42,10 @@ export const planBonds = (p: BondPlanner): void => {
       p.steps.push(op.addBond(w.name, { ...opts, mac: w.mac, mtu: w.mtu }));
       cur = {
         ifindex: 0, name: w.name, kind: 'bond', kindName: 'bond', up: false, noarp: false, operstate: 'DOWN', carrier: false,
-        mtu: w.mtu ?? 1500, mac: w.mac ?? '', peerElsewhere: false, addrs: [], bond: { mode: o.mode, miimon: opts.miimon, lacpRate: o.lacpRate, xmitHashPolicy: o.xmitHashPolicy },
+        mtu: w.mtu ?? 1500, mac: w.mac ?? '', peerElsewhere: false, addrs: [],
+        // A new link's IPv6 address generation, where the kernel reports it: quietened as a port like the NIC's.
+        addrGenMode: p.s.links.some((l) => l.addrGenMode !== undefined) ? 'eui64' : undefined,
+        bond: { mode: o.mode, miimon: opts.miimon, lacpRate: o.lacpRate, xmitHashPolicy: o.xmitHashPolicy },
       };
       p.proj.set(w.name, cur);
     } else {
