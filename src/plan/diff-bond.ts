@@ -5,6 +5,7 @@
 import { DEFAULT_MIIMON } from '../model/bond.js';
 import type { HostState, Link } from '../state/types.js';
 import type { WantLink } from './desired.js';
+import { synth } from './projection.js';
 import * as op from './steps.js';
 import type { Step } from './steps.js';
 
@@ -40,13 +41,11 @@ export const planBonds = (p: BondPlanner): void => {
     if (!cur) {
       const opts = { ...o, miimon: o.miimon ?? DEFAULT_MIIMON };
       p.steps.push(op.addBond(w.name, { ...opts, mac: w.mac, mtu: w.mtu }));
-      cur = {
-        ifindex: 0, name: w.name, kind: 'bond', kindName: 'bond', up: false, noarp: false, operstate: 'DOWN', carrier: false,
-        mtu: w.mtu ?? 1500, mac: w.mac ?? '', peerElsewhere: false, addrs: [],
+      cur = synth(w.name, 'bond', w.mtu, w.mac, {
         // A new link's IPv6 address generation, where the kernel reports it: quietened as a port like the NIC's.
         addrGenMode: p.s.links.some((l) => l.addrGenMode !== undefined) ? 'eui64' : undefined,
         bond: { mode: o.mode, miimon: opts.miimon, lacpRate: o.lacpRate, xmitHashPolicy: o.xmitHashPolicy },
-      };
+      });
       p.proj.set(w.name, cur);
     } else {
       const diff = changed(o, cur);

@@ -12,6 +12,7 @@ import { isLease, planDhcp } from './diff-dhcp.js';
 import { desiredState, type Role, type Want, type WantAddr, type WantBridge, type WantLink } from './desired.js';
 import * as op from './steps.js';
 import type { Step } from './steps.js';
+import { movable, movedAddr, sameAddr, sameRoute, synth } from './projection.js';
 import { planVlanEntries } from './vlan-entries.js';
 
 export interface Plan {
@@ -22,25 +23,7 @@ const ROLE_ORDER: Role[] = ['member', 'nic', 'peer', 'dom0', 'bridge', 'vlan', '
 const UP_ORDER: Role[] = ['bridge', 'vlan-bridge', 'nic', 'member', 'peer', 'dom0', 'vlan'];
 const byRole = (order: Role[]) => (a: WantLink, b: WantLink): number => order.indexOf(a.role) - order.indexOf(b.role);
 
-/** Routes the kernel or a daemon owns come back by themselves; moving them would duplicate them. */
-const movable = (r: Route): boolean => r.protocol !== 'kernel' && r.protocol !== 'ra';
-
-const synth = (name: string, kind: Link['kind'], mtu: number | undefined, mac: string | undefined, extra: Partial<Link> = {}): Link => ({
-  ifindex: 0, name, kind, kindName: kind, up: false, noarp: false, operstate: 'DOWN', carrier: false, mtu: mtu ?? 1500, mac: mac ?? '',
-  peerElsewhere: false, addrs: [], ...extra,
-});
-
 type MoveFrom = Want['moveFrom'][number];
-
-/**
- * A moved IPv6 address skips DAD on dom0's interface: it is this host's address, already defended on
- * the NIC, and while tentative it would drop the traffic the NIC hands over.
- */
-const movedAddr = (a: Addr): Addr => ({ ...a, label: undefined, flags: a.family === 6 && !a.flags.includes('nodad') ? [...a.flags, 'nodad'] : a.flags });
-
-const sameAddr = (a: Addr, b: Addr): boolean => a.local === b.local && a.prefixlen === b.prefixlen;
-const sameRoute = (a: Route, b: Route): boolean =>
-  a.family === b.family && a.dst === b.dst && a.gateway === b.gateway && a.dev === b.dev;
 
 class Planner {
   readonly steps: Step[] = [];
