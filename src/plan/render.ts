@@ -114,7 +114,24 @@ export const render = (op: Op): Line => {
   }
 };
 
-export const toolOf = (op: Op): Tool => render(op).tool;
+/** Without rendering: batches are grouped by tool on every run, and a guard's nft text is long. */
+export const toolOf = (op: Op): Tool => {
+  switch (op.kind) {
+    case 'line':
+      return op.tool;
+    case 'addVlanEntry':
+    case 'delVlanEntry':
+      return 'bridge';
+    case 'guard':
+    case 'unguard':
+      return 'nft';
+    case 'dhcpStart':
+    case 'dhcpStop':
+      return 'dhcp';
+    default:
+      return 'ip';
+  }
+};
 
 /** "ip link set dev eth0 up": an op as a command, for plans and messages. */
 export const opText = (op: Op): string => {
