@@ -34,6 +34,8 @@ count() {
     END { print P + 0, F + 0, R + 0 }'
 }
 npm run build || exit 1
+# Test files are type-checked too: a changed API shows up here, not as a failure at run time.
+suite types npx tsc -p test
 suite host vitest run
 suite xen-prepare test/xen/prepare.sh
 [[ ${status[xen-prepare]} == 0 ]] && suite xen test/xen/run.sh -- test/xen/scenarios.sh
@@ -45,7 +47,7 @@ deb=$PWD/build/xenbridge_$(node -p 'require("./package.json").version')_all.deb
 suite vm-prepare test/vm/prepare.sh
 [[ ${status[vm-prepare]} == 0 ]] && suite vlan test/vm/run.sh -- vitest run -c vitest.vm.config.ts
 failed=0
-for name in host xen-prepare xen xen420-prepare package xen420 vm-prepare vlan; do
+for name in types host xen-prepare xen xen420-prepare package xen420 vm-prepare vlan; do
   rc=${status[$name]:-skipped}
   echo "suite $name: $([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)")"
   [[ $rc == 0 ]] || failed=1

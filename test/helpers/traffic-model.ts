@@ -25,7 +25,7 @@ export const link = (name: string, kind: LinkKind, o: Partial<Link> & { cidrs?: 
   const { cidrs = [], ...rest } = o;
   return {
     ifindex: 0, name, kind, kindName: kind, up: true, operstate: 'UP', carrier: true, mtu: 1500, mac: DOM0_MAC,
-    peerElsewhere: false, addrs: cidrs.map(addr), ...(rest.master ? { portState: 'forwarding' } : {}), ...rest,
+    peerElsewhere: false, addrs: cidrs.map(addr), ...(rest.master ? { portState: 'forwarding' } : {}), ...rest, noarp: rest.noarp ?? false,
   };
 };
 

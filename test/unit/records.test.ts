@@ -47,7 +47,7 @@ describe('records of the run directory', () => {
     ['a future version', JOURNAL, { version: 3, pid: 1, started: 's', what: 'apply', steps: [], done: 0 }, 'it was written by a newer xenbridge (record version 3; this one reads up to 2)'],
   ])('%s is refused, naming the file and the field', (_n, kind, value, why) => {
     writeFileSync(f(), JSON.stringify(value));
-    expect(() => readRecord(f(), kind)).toThrow(`${f()} (the ${kind.what}) cannot be read: ${why}`);
+    expect(() => readRecord(f(), kind as typeof JOURNAL)).toThrow(`${f()} (the ${kind.what}) cannot be read: ${why}`);
   });
 
   it('a history, pending change or on-demand record of version 1 (batch lines) keeps its lines, run as written', () => {

@@ -19,7 +19,7 @@ interface Case {
   edit?: (dev: string, c: Check) => Tag | 'none' | undefined;
   errors?: Record<string, string>;
   probes?: ProbeRun[];
-  guardDrops?: Record<string, Record<string, number>>;
+  guardDrops?: Record<string, { in: Record<string, number>; out: Record<string, number> }>;
 }
 
 const analyse = (k: Case) => {

@@ -10,7 +10,7 @@ import type { HostState, Link } from '../../../src/state/types.js';
 let index = 1;
 const link = (name: string, mac: string, extra: Partial<Link> = {}): Link => ({
   ifindex: index++, name, kind: 'device', kindName: 'device', up: false, operstate: 'DOWN', carrier: true, mtu: 1500, mac,
-  peerElsewhere: false, addrs: [], ...extra,
+  peerElsewhere: false, addrs: [], ...extra, noarp: extra.noarp ?? false,
 });
 const state = (links: Link[], kernel = '6.1.0-28-amd64'): HostState => ({ links, routes: [], vlans: [], kernel });
 const topo = (names: string, bridges = ''): ReturnType<typeof parseTopology> =>

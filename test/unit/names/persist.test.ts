@@ -25,7 +25,7 @@ names:
 `, 'topology.yaml');
 
 const nic = (name: string, extra: Partial<Link>): Link => ({
-  ifindex: 3, name, kind: 'device', kindName: 'device', up: true, operstate: 'UP', carrier: true, mtu: 1500, mac: '52:54:00:00:00:01', peerElsewhere: false, addrs: [], ...extra,
+  ifindex: 3, name, kind: 'device', kindName: 'device', up: true, operstate: 'UP', carrier: true, mtu: 1500, mac: '52:54:00:00:00:01', peerElsewhere: false, addrs: [], ...extra, noarp: extra.noarp ?? false,
 });
 // What the driver rules match on the host now: a PCI port, and a NIC without a PCI address.
 const nics = [undefined, undefined, nic('enp3s0f1', { driver: 'e1000e', pci: '0000:03:00.1' }), undefined, nic('eth0', { driver: 'virtio_net', permaddr: '52:54:00:aa:bb:cc', mac: 'fe:ff:ff:ff:ff:ff' })];

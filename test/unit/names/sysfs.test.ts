@@ -8,7 +8,7 @@ import type { Link } from '../../../src/state/types.js';
 import { sh } from '../../helpers/sh.js';
 
 const nic = (name: string, extra: Partial<Link> = {}): Link => ({
-  ifindex: 2, name, kind: 'device', kindName: 'device', up: true, operstate: 'UP', carrier: true, mtu: 1500, mac: '52:54:00:12:34:56', peerElsewhere: false, addrs: [], ...extra,
+  ifindex: 2, name, kind: 'device', kindName: 'device', up: true, operstate: 'UP', carrier: true, mtu: 1500, mac: '52:54:00:12:34:56', peerElsewhere: false, addrs: [], ...extra, noarp: extra.noarp ?? false,
 });
 
 // A small sysfs: a PCI NIC (e1000e at 0000:03:00.0) and a virtio NIC below PCI function 0000:00:03.0.
