@@ -7,12 +7,12 @@ import { makePlan, type Plan } from '../plan/diff.js';
 import { opText } from '../plan/render.js';
 import { readStateFor } from '../state/read.js';
 import { appendHistory, commitRun, execute, readHistory, readJournal, undo, undoJournaled, type Journal } from '../txn/execute.js';
-import { withTxn } from '../txn/txn.js';
+import { ALL_RECORDS, withTxn } from '../txn/txn.js';
 import { allOnDemand } from '../txn/on-demand.js';
 import { beginPending, dropPending, markApplied, pendingStatus, refuseWhilePending, type Pending, type PendingStatus } from '../txn/pending.js';
 import { describeInterrupted, settle } from '../txn/recover.js';
 import { recoverLocked } from '../txn/recover-run.js';
-import { repairGuards } from './guard-repair.js';
+import { planGuardRepair, runGuardRepair } from './guard-repair.js';
 import { isCommitted, stopLocked, type StopResult } from '../txn/stop.js';
 import { fsError } from '../txn/store.js';
 
@@ -71,19 +71,29 @@ const commitOrUndo = async (runner: Runner, dir: string, j: Journal, record: (id
   }
 };
 
+/**
+ * The history is checked (not only read) before anything changes, as every other record is by
+ * withTxn; a run that changes nothing leaves it alone: on a host with thousands of applied steps
+ * reading it is most of what a no-change apply would do.
+ */
+const APPLY_RECORDS = ALL_RECORDS.filter((r) => r !== 'history');
+
 export const applyTopology = async (t: Topology, ctx: Context, opts: ApplyOptions = {}): Promise<ApplyResult> => {
   const { runner, runDir: dir } = ctx;
   return withTxn(dir, async () => {
     refuseWhilePending(dir);
+    if (readJournal(dir)) readHistory(dir);
     const notes = await recoverStale(runner, dir);
     // Guards are nft's, the plan is ip's: the state is read while the guards are checked. Both are
     // awaited before either's error is thrown, so that nothing runs on after the lock is released.
-    const [guards, state] = await Promise.allSettled([repairGuards(runner, dir), readStateFor(t, ctx)]);
+    const [guards, state] = await Promise.allSettled([planGuardRepair(runner, dir), readStateFor(t, ctx)]);
     if (guards.status === 'rejected') throw guards.reason;
     if (state.status === 'rejected') throw state.reason;
-    notes.push(...guards.value);
     const plan = makePlan(t, state.value);
-    if (plan.steps.length === 0) return { plan, changed: notes.length > 0, notes };
+    if (plan.steps.length === 0 && guards.value.steps.length === 0) return { plan, changed: notes.length > 0, notes };
+    readHistory(dir);
+    notes.push(...(await runGuardRepair(runner, dir, guards.value)));
+    if (plan.steps.length === 0) return { plan, changed: true, notes };
     const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(ctx, plan.steps, opts.confirmSeconds, t.source);
     let j: Journal;
     try {
@@ -100,7 +110,7 @@ export const applyTopology = async (t: Topology, ctx: Context, opts: ApplyOption
     // j.steps: what ran, with any step the kernel refused as busy replaced by its alternative.
     await commitOrUndo(runner, dir, j, (id) => appendHistory(dir, j.steps, id));
     return { plan, changed: true, notes };
-  }, { lockMs: ctx.lockTimeoutMs });
+  }, { records: APPLY_RECORDS, lockMs: ctx.lockTimeoutMs });
 };
 
 export const stopNetwork = async (ctx: Context): Promise<StopResult> =>

@@ -10,23 +10,33 @@ import { readGuardChecks } from './guard-check.js';
 import { forgetGuardRecord } from './guard-records.js';
 import { commitRun, execute } from '../txn/execute.js';
 
-export const repairGuards = async (runner: Runner, dir: string): Promise<string[]> => {
+export interface GuardRepair {
+  steps: Step[];
+  notes: string[];
+  /** Ports whose guard goes with their record. */
+  gone: string[];
+}
+
+/** What repairing the guards takes (read only: nothing changes until runGuardRepair). */
+export const planGuardRepair = async (runner: Runner, dir: string): Promise<GuardRepair> => {
   const checks = await readGuardChecks(runner, dir);
-  const steps: Step[] = [];
-  const notes: string[] = [];
-  const gone: string[] = [];
+  const r: GuardRepair = { steps: [], notes: [], gone: [] };
   for (const c of checks) {
     if (c.state === 'ok' || !c.record) continue;
     if (c.state === 'orphan') {
-      steps.push(delGuard(c.record));
-      gone.push(c.dev);
-      notes.push(`removed the guard of ${c.dev}: the port is no longer attached`);
+      r.steps.push(delGuard(c.record));
+      r.gone.push(c.dev);
+      r.notes.push(`removed the guard of ${c.dev}: the port is no longer attached`);
     } else {
-      steps.push(addGuard(c.record));
-      notes.push(`re-created the guard of ${c.dev} (it was ${c.state})`);
+      r.steps.push(addGuard(c.record));
+      r.notes.push(`re-created the guard of ${c.dev} (it was ${c.state})`);
     }
   }
-  if (steps.length === 0) return [];
-  commitRun(dir, await execute(runner, dir, steps, 'apply: vif guards'), () => gone.forEach((d) => forgetGuardRecord(dir, d)));
-  return notes;
+  return r;
+};
+
+export const runGuardRepair = async (runner: Runner, dir: string, r: GuardRepair): Promise<string[]> => {
+  if (r.steps.length === 0) return [];
+  commitRun(dir, await execute(runner, dir, r.steps, 'apply: vif guards'), () => r.gone.forEach((d) => forgetGuardRecord(dir, d)));
+  return r.notes;
 };

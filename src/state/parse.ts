@@ -1,4 +1,4 @@
-/** Pure parsers: `ip -j -d addr show`, `ip -j route show`, `bridge -j vlan show` -> HostState parts. */
+/** Pure parsers: `ip -j -d link show`, `ip -j addr show`, `ip -j route show`, `bridge -j vlan show` -> HostState parts. */
 import type { Addr, Link, LinkKind, Route, VlanEntry } from './types.js';
 
 type J = Record<string, unknown>;
@@ -59,7 +59,7 @@ export const parseLinks = (json: unknown): Link[] =>
       parentbus: str(l.parentbus),
       parentdev: str(l.parentdev),
       addrGenMode: str(l.inet6_addr_gen_mode),
-      addrs: (Array.isArray(l.addr_info) ? l.addr_info : []).flatMap((a) => parseAddr(obj(a)) ?? []),
+      addrs: parseAddrs(l.addr_info),
     };
     if (kind === 'vlan') link.vlanId = num(data.id);
     if (kind === 'bridge') {
@@ -79,10 +79,19 @@ export const parseLinks = (json: unknown): Link[] =>
     return link;
   });
 
-/** `ip -j -d addr show` leaves out the IPv6 address generation mode that `link show` gives. */
-export const withAddrGenModes = (links: Link[], fromLinkShow: Link[]): Link[] => {
-  const modes = new Map(fromLinkShow.map((l) => [l.ifindex, l.addrGenMode]));
-  return links.map((l) => ({ ...l, addrGenMode: modes.get(l.ifindex) }));
+const parseAddrs = (v: unknown): Link['addrs'] => (Array.isArray(v) ? v : []).flatMap((a) => parseAddr(obj(a)) ?? []);
+
+/**
+ * The addresses of `ip -j addr show` on the links of `ip -j -d link show`, matched by ifindex. A
+ * link that came between the two reads has none; one that went is not in the links.
+ */
+export const withAddrs = (links: Link[], addrShow: unknown): Link[] => {
+  const byIndex = new Map((Array.isArray(addrShow) ? addrShow : []).map((raw) => {
+    const l = obj(raw);
+    return [num(l.ifindex), l.addr_info] as const;
+  }));
+  for (const l of links) l.addrs = parseAddrs(byIndex.get(l.ifindex));
+  return links;
 };
 
 export const parseRoutes = (json: unknown, family: 4 | 6): Route[] =>

@@ -3,14 +3,18 @@ import { release } from 'node:os';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { readDhcpClients } from './dhcp-clients.js';
-import { parseBridgeVlans, parseLinks, parseRoutes, withAddrGenModes } from './parse.js';
+import { parseBridgeVlans, parseLinks, parseRoutes, withAddrs } from './parse.js';
 import { sysfsLookup, withDevices } from './sysfs.js';
 import type { HostState, Link } from './types.js';
 
 // `table main` makes ip assume IPv4 (a batch line cannot say -6), so IPv6 routes are read from every
 // table and parseRoutes keeps main's; `type unicast` leaves out the local and multicast routes every
 // address and link has, which on a host with thousands of links are most of the dump.
-const READ_LINES = ['addr show', 'route show table main root 0.0.0.0/0', 'route show table all type unicast root ::/0', 'link show'];
+const READ_LINES = ['link show', 'route show table main root 0.0.0.0/0', 'route show table all type unicast root ::/0'];
+// Addresses without -d: `addr show -d` prints every link's details a second time (more than half
+// of what a read of thousands of links costs), and the details come from `link show`, which also
+// gives the IPv6 address generation mode `addr show` leaves out. The two run side by side.
+const ADDR_LINES = ['addr show'];
 
 const parseJsonLine = (line: string | undefined, what: string): unknown => {
   try {
@@ -28,18 +32,24 @@ export interface ReadOptions {
   kernel?: string;
 }
 
-export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlans?: boolean } = {}): Promise<HostState> => {
-  const r = await runner.batch('ip', READ_LINES, { json: true, details: true });
-  if (!r.ok) {
-    const first = r.stderr.split('\n')[0] ?? '';
-    if (runner.netns !== undefined && /netns|namespace/i.test(r.stderr)) {
-      throw new XbError('usage', `--netns ${runner.netns}: no such network namespace`, { detail: [first] });
-    }
-    throw new XbError('command', `cannot read the network state: ${first}`, { detail: r.stderr.split('\n').filter(Boolean) });
+const failed = (runner: Runner, stderr: string): XbError => {
+  const first = stderr.split('\n')[0] ?? '';
+  if (runner.netns !== undefined && /netns|namespace/i.test(stderr)) {
+    return new XbError('usage', `--netns ${runner.netns}: no such network namespace`, { detail: [first] });
   }
-  const [links, v4, v6, modes] = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  return new XbError('command', `cannot read the network state: ${first}`, { detail: stderr.split('\n').filter(Boolean) });
+};
+
+const jsonLines = (stdout: string): string[] => stdout.split('\n').filter((l) => l.trim() !== '');
+
+export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlans?: boolean } = {}): Promise<HostState> => {
+  const [r, a] = await Promise.all([runner.batch('ip', READ_LINES, { json: true, details: true }), runner.batch('ip', ADDR_LINES, { json: true })]);
+  if (!r.ok) throw failed(runner, r.stderr);
+  if (!a.ok) throw failed(runner, a.stderr);
+  const [links, v4, v6] = jsonLines(r.stdout);
+  const [addrs] = jsonLines(a.stdout);
   const state: HostState = {
-    links: withDevices(withAddrGenModes(parseLinks(parseJsonLine(links, 'ip addr show')), parseLinks(parseJsonLine(modes, 'ip link show'))), sysfsLookup({ netns: runner.netns })),
+    links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(addrs, 'ip addr show')), sysfsLookup({ netns: runner.netns })),
     routes: [...parseRoutes(parseJsonLine(v4, 'ip route show'), 4), ...parseRoutes(parseJsonLine(v6, 'ip -6 route show'), 6)],
     vlans: [],
     kernel: opts.kernel ?? release(),
@@ -71,7 +81,7 @@ export const readLinks = async (runner: Runner, q: ReadOptions & { names: string
     throw new XbError('usage', `network namespace ${runner.netns} does not exist`);
   }
   const seen = new Map<string, Link>();
-  for (const line of r.stdout.split('\n').filter((l) => l.trim() !== '')) {
+  for (const line of jsonLines(r.stdout)) {
     for (const l of parseLinks(parseJsonLine(line, 'ip link show'))) seen.set(l.name, l);
   }
   const state: HostState = { links: [...seen.values()], routes: [], vlans: [], kernel: q.kernel ?? release() };

@@ -24,4 +24,18 @@ describe('reading the state', () => {
     const s = await readState(createRunner(sb.dom0));
     expect(s.links.find((l) => l.name === 'eth0')?.addrGenMode).toBe('none');
   });
+
+  it('gives each link its addresses with their flags and lifetimes, and its details', async () => {
+    await sb.ip('addr add 198.51.100.7/24 broadcast + label eth0:x dev eth0');
+    await sb.ip('addr add 203.0.113.9/24 valid_lft 300 preferred_lft 200 dev eth0');
+    await sb.ip('addr add 2001:db8:7::1/64 noprefixroute nodad dev eth0');
+    const s = await readState(createRunner(sb.dom0));
+    const eth0 = s.links.find((l) => l.name === 'eth0');
+    const of = (local: string) => eth0?.addrs.find((a) => a.local === local);
+    expect(of('198.51.100.7')).toMatchObject({ family: 4, prefixlen: 24, broadcast: '198.51.100.255', label: 'eth0:x', scope: 'global', managed: false });
+    expect(of('203.0.113.9')).toMatchObject({ managed: true, validLft: expect.any(Number), preferredLft: expect.any(Number) });
+    expect(of('2001:db8:7::1')).toMatchObject({ family: 6, prefixlen: 64, flags: ['noprefixroute', 'nodad'], managed: false });
+    expect(eth0).toMatchObject({ kind: 'veth', peerElsewhere: true, up: true });
+    expect(s.links.find((l) => l.name === 'lo')?.addrs.map((a) => a.local)).toContain('127.0.0.1');
+  });
 });

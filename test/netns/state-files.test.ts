@@ -11,6 +11,8 @@ let cfg: string;
 /** A real record of each kind, taken from real runs, to damage. */
 const good: Record<string, string> = {};
 let applied: string;
+/** The file with one bridge more. */
+let changed: string;
 
 beforeAll(async () => {
   ({ sb, cfg } = await sandboxWithTopology(EVERY_KIND_OF_STEP.replace('    stp: true\n    forward-delay: 4\n', '')));
@@ -21,6 +23,8 @@ beforeAll(async () => {
   good['pending.json'] = good['history.json'].replace('{', '{"id":"0a0b0c0d","pid":1,"seconds":60,"deadline":"2099-01-01T00:00:00.000Z","source":"t","applied":true,');
   good['on-demand.json'] = '{"version":2,"bridges":{}}';
   applied = withoutTimers(await dump(sb.dom0));
+  changed = join(sb.runDir, 'changed.yaml');
+  writeFileSync(changed, `${readFileSync(cfg, 'utf8')}  - name: xenbr7\n`);
 });
 afterAll(async () => sb.cleanup());
 
@@ -51,7 +55,8 @@ describe('a damaged record in the run directory', () => {
       writeFileSync(file(name), spoil(good[name] ?? ''));
       try {
         // Every command that changes the kernel checks every record first (the vif hook: those it relies on).
-        const commands = { 'history.json': [['stop']], 'journal.json': [['rollback']], 'pending.json': [['apply', '-c', cfg]], 'on-demand.json': [['stop']] }[name] ?? [];
+        // A no-change apply writes nothing and leaves the history alone; one with changes checks it first.
+        const commands = { 'history.json': [['stop'], ['apply', '-c', changed]], 'journal.json': [['rollback']], 'pending.json': [['apply', '-c', cfg]], 'on-demand.json': [['stop']] }[name] ?? [];
         for (const args of commands) {
           const r = await xb(...args);
           const at = `${args[0]} with ${name}`;
