@@ -57,6 +57,19 @@ describe('verify --traffic on the untagged IPv6 path', () => {
     expect(text.at(-1)).toMatch(/^ok 2 of 2 paths pass/);
   });
 
+  it('probes a link-local gateway from dom0\'s link-local address when that is what the route names', async () => {
+    const ll = (json: string): string => (JSON.parse(json) as { addr_info: { local: string; scope: string }[] }[])[0]!.addr_info.find((x) => x.scope === 'link')!.local;
+    const sw = ll(await sb.inSw('ip -j -6 addr show dev sw0'));
+    const mine = ll(await sb.ip('-j -6 addr show dev eth0'));
+    await sb.ip(`-6 route replace default via ${sw} dev eth0`);
+    try {
+      const p = (await v6Path())!;
+      expect([p.spec.target, p.spec.source, p.ok, p.hops.map((h) => h.checks.every((c) => c.ok))]).toEqual([sw, mine, true, [true, true, true]]);
+    } finally {
+      await sb.ip('-6 route replace default via 2001:db8::1 dev eth0');
+    }
+  });
+
   it('names the hop whose MTU is lower: the full-size echo vanishes entering it while the small one passes', async () => {
     await sb.ip('link set dev xenbr0-d0 mtu 1400');
     try {
