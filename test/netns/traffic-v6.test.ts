@@ -57,6 +57,14 @@ describe('verify --traffic on the untagged IPv6 path', () => {
     expect(text.at(-1)).toMatch(/^ok 2 of 2 paths pass/);
   });
 
+  it('a probe port standing in for a guest pings the same target from a link-local address of its own, small and full size', async () => {
+    const r = await verifyTraffic(parseTopology(TOPOLOGY), createContext({ netns: sb.dom0, runDirRoot: sb.runDir }), { guests: true });
+    const p = r.paths.find((x) => x.spec.id === 'guest on xenbr0, untagged IPv6')!;
+    expect([p.ok, p.spec.target, p.spec.source?.startsWith('fe80::'), p.spec.dfSize, p.hops.map((h) => `${h.hop.role}:${h.checks.filter((c) => c.ok).length}`)])
+      .toEqual([true, '2001:db8::1', true, 1500, ['probe:4', 'uplink:4']]);
+    expect(r.paths.map((x) => [x.spec.id, x.ok])).toEqual([['untagged', true], ['untagged IPv6', true], ['guest on xenbr0, untagged', true], ['guest on xenbr0, untagged IPv6', true]]);
+  });
+
   it('probes a link-local gateway from dom0\'s link-local address when that is what the route names', async () => {
     const ll = (json: string): string => (JSON.parse(json) as { addr_info: { local: string; scope: string }[] }[])[0]!.addr_info.find((x) => x.scope === 'link')!.local;
     const sw = ll(await sb.inSw('ip -j -6 addr show dev sw0'));

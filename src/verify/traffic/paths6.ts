@@ -18,9 +18,27 @@ import { vifTag } from './vifs.js';
 export const IPV6_ICMP_HEADERS = 48;
 
 /** RFC 5952's form, as `ip -j` and the frame decoder write addresses. */
-export const canon6 = (a: string): string => new URL(`http://[${a}]`).hostname.slice(1, -1);
+export const canon6 = (a: string): string => {
+  try {
+    return new URL(`http://[${a}]`).hostname.slice(1, -1);
+  } catch {
+    // Not an address a URL can hold (a scope suffix): compared as written.
+    return a.toLowerCase();
+  }
+};
 
 export const isLinkLocal = (a: string): boolean => /^fe[89ab][0-9a-f]:/i.test(a);
+
+/**
+ * A probe port's link-local address, made from its random MAC but not the kernel's EUI-64 one: the
+ * kernel gives its own (tentative for a second, so never the source) to every device of the
+ * namespace, VLAN devices with the same MAC included, and one address cannot be added twice.
+ */
+export const probeLinkLocal = (mac: string): string => {
+  const b = mac.split(':').map((x) => parseInt(x, 16) || 0);
+  const g = [0, 1, 2].map((i) => ((b[i * 2] ?? 0) << 8) | (b[i * 2 + 1] ?? 0));
+  return canon6(`fe80::${g.map((x) => x.toString(16)).join(':')}`);
+};
 
 /** dom0's address on `l` to send from: link-local for a link-local target, else one in the target's subnet. */
 export const source6 = (l: Link, target: string): string | undefined => {

@@ -143,8 +143,9 @@ export const verifyTraffic = async (t: Topology, ctx: Context, o: TrafficOptions
       return all.map((p, i) => evaluate(p, captured, nonce, probes[i] ?? [], after, drops));
     };
     const targetOf = (b: BridgeSpec, vid: number | null): Target => pickTarget(pre.state, neigh, wire, b, vid);
+    const target6Of = (b: BridgeSpec, vid: number | null): string | undefined => six.paths.find((p) => p.bridge === b.name && p.vid === vid)?.target;
     const g = o.guests
-      ? await withGuests(ctx, { t, s: pre.state, extra: extraVids(t, o.networks ?? [], wire), sel: o.networks ?? [], targetOf, firstIndex: paths.length }, round)
+      ? await withGuests(ctx, { t, s: pre.state, extra: extraVids(t, o.networks ?? [], wire), sel: o.networks ?? [], targetOf, target6Of, firstIndex: paths.length }, round)
       : { result: await round([]), plan: undefined, skipped: [], notes: [] };
     const results = g.result;
     const targets = [...(g.plan?.targets ?? [])].filter(([id]) => results.some((r) => r.spec.id === id)).map(([id, x]) => ({ id, ...x }));
