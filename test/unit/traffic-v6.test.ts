@@ -5,7 +5,9 @@ import type { Addr, HostState } from '../../src/state/types.js';
 import { decodeEthernet, ip6, type Frame } from '../../src/verify/traffic/frame.js';
 import { echoPattern, isProbe } from '../../src/verify/traffic/match.js';
 import { findFailures, hopResults, type Captured } from '../../src/verify/traffic/observe.js';
-import { canon6, derivePaths6, source6 } from '../../src/verify/traffic/paths6.js';
+import { guestPlan } from '../../src/verify/traffic/guests.js';
+import { canon6, derivePaths6, probeLinkLocal, source6 } from '../../src/verify/traffic/paths6.js';
+import { pickTarget } from '../../src/verify/traffic/targets.js';
 import { probesFor } from '../../src/verify/traffic/probe.js';
 import { diagnose } from '../../src/verify/traffic/rules.js';
 import type { Check, PathSpec, VifExpectation } from '../../src/verify/traffic/types.js';
@@ -104,6 +106,29 @@ describe('derivePaths6', () => {
     const l = link('eth0', 'veth', { addrs: [{ ...a6('2001:db8::10/64'), flags: ['tentative'] }] });
     expect(source6(l, '2001:db8::1')).toBeUndefined();
     expect(source6(link('eth0', 'veth', { addrs: [a6('2001:db8:1::10/64')] }), '2001:db8::1')).toBeUndefined();
+  });
+});
+
+describe('probe ports on IPv6', () => {
+  it('ping dom0\'s IPv6 target from a link-local address made from their MAC (not the kernel\'s EUI-64 one), through an on-link route', () => {
+    expect(probeLinkLocal('02:0a:bb:00:dd:0e')).toBe('fe80::20a:bb00:dd0e');
+    const t = lab('classic');
+    const s = state6();
+    const six = new Map([[null, '2001:db8::1'], [10, 'fe80::1']] as [number | null, string][]);
+    const plan = guestPlan({
+      t, s, sel: [], firstIndex: 5, extra: new Map([['xenbr0', []]]), targetOf: (b, vid) => pickTarget(s, [], [], b, vid), target6Of: (_, vid) => six.get(vid),
+      names: (n) => ({ ns: 'xbprobe-1', ports: [...Array(n).keys()].map((i) => `xbp${i}`), peers: [...Array(n).keys()].map((i) => `eth${i}`), macs: [...Array(n).keys()].map((i) => `02:00:00:00:00:0${i}`) }),
+    });
+    const v6 = plan.paths.filter((p) => p.family === 6);
+    expect(v6.map((p) => [p.id, p.origin, p.source, p.target, p.dfSize, p.index, p.hops.map((h) => `${h.dev}:${h.role}:${h.tag ?? '-'}:${h.checks.length}`)])).toEqual([
+      ['guest on xenbr0, untagged IPv6', 'eth0', 'fe80::200:0:0', '2001:db8::1', 1500, 6, ['xbp0:probe:-:4', 'peth0:uplink:-:4']],
+      ['guest on xenbr0, vlan 10 IPv6', 'eth0.10', 'fe80::200:0:0', 'fe80::1', 1500, 8, ['xbp0:probe:10:4', 'peth0:uplink:10:4']],
+      ['guest on xenbr0v10 (vlan 10, access) IPv6', 'eth1', 'fe80::200:0:1', 'fe80::1', 1500, 11, ['xbp1:probe:-:4', 'eth0.10:vlan-device:-:4', 'eth0:dom0-veth:10:4', 'xenbr0-d0:bridge-port:10:4', 'peth0:uplink:10:4']],
+    ]);
+    expect(plan.inside6).toEqual([
+      'addr add fe80::200:0:0/64 dev eth0 nodad', 'route add 2001:db8::1/128 dev eth0',
+      'addr add fe80::200:0:0/64 dev eth0.10 nodad', 'addr add fe80::200:0:1/64 dev eth1 nodad',
+    ]);
   });
 });
 
