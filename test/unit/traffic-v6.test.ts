@@ -205,6 +205,17 @@ describe('IPv6 observations', () => {
     }
   });
 
+  it('the guard\'s drops that cannot be the answer (the guest\'s own router advertisements, ARP, IPv4) are not blamed', () => {
+    const p = path();
+    const missing = run(p, (dev, c) => dev === 'vif3.0' && c.probe === 'mcast' && c.dir === 'reply');
+    const hops = hopResults(p, captured6(p, (dev, c) => dev === 'vif3.0' && c.probe === 'mcast' && c.dir === 'reply'), NONCE);
+    const rule = (drops: Record<string, number>) => diagnose({ path: p, hops, probes: [], state: state6(), vifs: [VIF], guardDrops: { 'vif3.0': { in: drops, out: {} } } }, missing)
+      .map((d) => [d.rule, d.message.replace(/:.*/, '')]);
+    expect(rule({ 'IPv6 router advertisement or redirect': 3, 'IPv6 from an address not in xenstore ip': 1, 'ARP from another MAC': 2 }))
+      .toEqual([['dropped-by-guard', "vif3.0's guard dropped 1 frame(s) while the probes ran (1 IPv6 from an address not in xenstore ip)"]]);
+    expect(rule({ 'IPv6 router advertisement or redirect': 3, 'IPv4 from an address not in xenstore ip': 4 })).toEqual([['vanished', 'the all-nodes ICMPv6 echo reply never reached vif3.0 (guest port of xenbr0)']]);
+  });
+
   it('diagnoses the MTU from ping -6\'s own words when the full-size echo cannot even be sent', () => {
     const p = path();
     const f = run(p, (_, c) => c.probe === 'df');
