@@ -177,6 +177,10 @@ describe('IPv6 observations', () => {
     expect(isProbe(frame6(p, { probe: 'echo', dir: 'request' }), { ...p, index: 9 }, 'echo', 'request', NONCE)).toBe(false);
     expect(isProbe(frame6(p, { probe: 'echo', dir: 'request' }), { ...p, family: undefined }, 'echo', 'request', NONCE)).toBe(false);
     expect(isProbe(frame6(p, { probe: 'nd', dir: 'request' }), { ...p, target: '2001:db8::2' }, 'nd', 'request', NONCE)).toBe(false);
+    // A probe port's echo is known by its MAC and the pattern, whatever source its namespace chose.
+    const guest = { ...p, guest: { port: 'xbp0', ns: 'xbprobe-1' }, source: 'fe80::1' };
+    expect(['request', 'reply'].map((dir) => isProbe(frame6(p, { probe: 'echo', dir } as Check), guest, 'echo', dir as 'request', NONCE))).toEqual([true, true]);
+    expect(isProbe(frame6(p, { probe: 'echo', dir: 'request' }), { ...guest, originMac: '02:00:00:00:00:09' }, 'echo', 'request', NONCE)).toBe(false);
   });
 
   it('finds the first gap: none; the full-size echo at one hop; a solicitation unanswered before the echo could leave', () => {

@@ -42,8 +42,12 @@ const isProbe6 = (f: Frame, p: PathSpec, probe: ProbeKind, dir: Direction, nonce
   if (probe === 'mcast') {
     return pattern && (dir === 'request' ? icmp.type === ICMP6_ECHO_REQUEST && ip.src === p.source && ip.dst === ALL_NODES : icmp.type === ICMP6_ECHO_REPLY && ip.dst === p.source);
   }
-  const [src, dst, type] = dir === 'request' ? [p.source, p.target, ICMP6_ECHO_REQUEST] : [p.target, p.source, ICMP6_ECHO_REPLY];
-  return pattern && icmp.type === type && ip.src === src && ip.dst === dst;
+  const request = dir === 'request';
+  const [src, dst, type] = request ? [p.source, p.target, ICMP6_ECHO_REQUEST] : [p.target, p.source, ICMP6_ECHO_REPLY];
+  // A probe port's namespace may take a SLAAC address from the network's router advertisements
+  // while it exists, and the kernel may send from that: its own MAC and the pattern say it is ours.
+  const ours = p.guest !== undefined ? (request ? ip.dst === dst && mine(f.src) : ip.src === src && mine(f.dst)) : ip.src === src && ip.dst === dst;
+  return pattern && icmp.type === type && ours;
 };
 
 export const isProbe = (f: Frame, p: PathSpec, probe: ProbeKind, dir: Direction, nonce: Buffer): boolean => {
