@@ -90,7 +90,7 @@ export const findFailures = (p: PathSpec, hops: HopResult[]): Vanish[] => {
     first = firstGap(chain, { probe, dir: 'request' }) ?? firstGap(reverse, { probe, dir: 'reply' });
     if (first) break;
   }
-  // An echo that never left dom0 often waited for an ARP answer: then the ARP exchange shows the gap.
+  // An echo that never left dom0 often waited for an ARP (IPv6: neighbour) answer: then that exchange shows the gap.
   const [ask, answer] = exchangeOf(p) as [Check, Check];
   const asked = chain[0] && resultOf(chain[0], ask)?.ok;
   if (first?.probe === 'echo' && first.dir === 'request' && first.after === undefined && p.primary === 'echo' && asked) {
