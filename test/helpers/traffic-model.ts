@@ -91,6 +91,7 @@ export const probeFrame = (p: PathSpec, c: Check, tag: Tag): Frame => {
       : { op: 2, sha: src, spa: p.target, tha: dst, tpa: p.source ?? '0.0.0.0' };
     return { dst: c.dir === 'request' ? 'ff:ff:ff:ff:ff:ff' : dst, src, vids, ethertype: 0x0806, length: 42, body: Buffer.alloc(28), arp };
   }
+  if (c.probe === 'nd' || c.probe === 'mcast') throw new Error(`probeFrame builds IPv4 frames; ${c.probe} is IPv6's`);
   const size = c.probe === 'df' ? p.dfSize ?? 1500 : 84;
   const payload = Buffer.concat([Buffer.alloc(16), echoPattern(NONCE, p, c.probe), echoPattern(NONCE, p, c.probe)]);
   const [ipSrc, ipDst] = c.dir === 'request' ? [p.source ?? '', p.target] : [p.target, p.source ?? ''];

@@ -44,8 +44,9 @@ const outcome = (r: TrafficReport) => Object.fromEntries(r.paths.map((p) => [p.s
 const show = (r: TrafficReport): string => renderTraffic(r, (ok) => (ok ? 'ok' : 'FAIL')).join('\n');
 
 describe.each(['classic', 'filtering'] as const)('a healthy %s layout', (mode) => {
-  it('passes every path: each hop saw request and reply with the tag it should have, every vif got its broadcast', async () => {
-    const r = await traffic(await labUp(mode));
+  it('passes every path: each hop saw request and reply with the tag it should have, every vif got its broadcast; IPv6 too', async () => {
+    const t = await labUp(mode);
+    const r = await traffic(t);
     expect(outcome(r), show(r)).toEqual({ untagged: 'ok', 'vlan 10': 'ok', 'vlan 20': 'ok' });
     const hops = (id: string) => r.paths.find((p) => p.spec.id === id)?.hops.map((h) => `${h.hop.dev}:${h.hop.tag ?? '-'}`);
     const trunk = mode === 'classic' ? ['xenbr0v10:-', 'eth0.10:-'] : ['eth0.10:-'];
@@ -54,6 +55,14 @@ describe.each(['classic', 'filtering'] as const)('a healthy %s layout', (mode) =
     // The 10-byte tag rides out of band in the kernel; libpcap put it back into every capture on the trunk.
     const peth0 = r.paths.find((p) => p.spec.id === 'vlan 20')?.hops.find((h) => h.hop.dev === 'peth0');
     expect(peth0?.checks.map((c) => [c.probe, c.dir, c.seen.tags])).toEqual([['arp', 'request', [20]], ['arp', 'reply', [20]]]);
+    // IPv6 on VLAN 10: the echo and the full-size echo tagged below the VLAN device, the all-nodes echo to both guests.
+    const v10 = mode === 'classic' ? 'xenbr0v10' : 'eth0.10';
+    await bed.batch(bed.sw, ['addr add 2001:db8:10::1/64 dev sw0.10 nodad']);
+    await bed.batch(bed.dom0, [`addr add 2001:db8:10::2/64 dev ${v10} nodad`, `route add 2001:db8:99::/64 via 2001:db8:10::1 dev ${v10}`]);
+    const six = await traffic(t, { networks: [10] });
+    const p6 = six.paths.find((p) => p.spec.family === 6);
+    expect([p6?.spec.id, p6?.ok, p6?.hops.map((h) => `${h.hop.dev}:${h.hop.tag ?? '-'}:${h.checks.map((c) => (c.ok ? c.probe : 'FAIL')).join(',')}`)], show(six)).toEqual(['vlan 10 IPv6', true, [
+      ...trunk.map((x) => `${x}:echo,echo,df,df`), 'eth0:10:echo,echo,df,df', 'xenbr0-d0:10:echo,echo,df,df', 'peth0:10:echo,echo,df,df', 'vif1.0:-:mcast', 'vif2.0:10:mcast']]);
   });
 });
 

@@ -32,7 +32,7 @@ export interface CaptureOptions {
 }
 
 /** Our probes and nothing else, tagged or not (the vlan keyword covers tags held out of band too). */
-export const PROBE_FILTER = 'arp or icmp or (vlan and (arp or icmp))';
+export const PROBE_FILTER = 'arp or icmp or icmp6 or (vlan and (arp or icmp or icmp6))';
 
 const captureFile = (dir: string, dev: string): string => join(dir, `${dev.replace(/[^A-Za-z0-9_.-]/g, '_')}.pcap`);
 

@@ -17,8 +17,12 @@ export interface RuleInput {
 /** A rule explains one failure, or returns undefined to let the next rule try. */
 export type Rule = (inp: RuleInput, f: Vanish) => Diagnosis | undefined;
 
-export const probeName = (p: PathSpec, probe: ProbeKind): string =>
-  probe === 'arp' ? 'ARP' : probe === 'echo' ? 'ICMP echo' : `${p.dfSize ?? '?'}-byte don't-fragment echo`;
+const NAMES6: Record<ProbeKind, string> = { arp: 'ARP', echo: 'ICMPv6 echo', df: '', nd: 'neighbour solicitation', mcast: 'all-nodes ICMPv6 echo' };
+
+export const probeName = (p: PathSpec, probe: ProbeKind): string => {
+  if (p.family === 6) return probe === 'df' ? `${p.dfSize ?? '?'}-byte unfragmented ICMPv6 echo` : NAMES6[probe];
+  return probe === 'arp' ? 'ARP' : probe === 'echo' ? 'ICMP echo' : `${p.dfSize ?? '?'}-byte don't-fragment echo`;
+};
 
 export const what = (inp: RuleInput, f: Vanish): string => `the ${probeName(inp.path, f.probe)} ${f.dir}`;
 

@@ -1,7 +1,8 @@
 /**
  * Ethernet frames as captured: 802.1Q/802.1ad tags (libpcap re-inserts the tags that the kernel
  * keeps out of band, so they appear in the bytes), ARP and IPv4/ICMP. Anything shorter than the
- * header it claims to hold is decoded only as far as its bytes go.
+ * header it claims to hold is decoded only as far as its bytes go. IPv6 is decoded as far as an
+ * ICMPv6 header that follows the fixed header directly (the probes carry no extension header).
  */
 
 export interface Arp {
@@ -30,6 +31,15 @@ export interface Ipv4 {
   icmp?: Icmp;
 }
 
+export interface Ipv6 {
+  src: string;
+  dst: string;
+  next: number;
+  /** Bytes after the fixed header, as the header says. */
+  payloadLength: number;
+  icmp?: Icmp;
+}
+
 export interface Frame {
   dst: string;
   src: string;
@@ -43,10 +53,14 @@ export interface Frame {
   body: Buffer;
   arp?: Arp;
   ipv4?: Ipv4;
+  ipv6?: Ipv6;
 }
 
 export const ETH_P_IP = 0x0800;
 export const ETH_P_ARP = 0x0806;
+export const ETH_P_IPV6 = 0x86dd;
+const IPPROTO_ICMPV6 = 58;
+const IPV6_HEADER = 40;
 const TAG_TYPES = new Set([0x8100, 0x88a8, 0x9100]);
 const MAX_TAGS = 4;
 
@@ -86,6 +100,27 @@ const decodeIpv4 = (b: Buffer): Ipv4 | undefined => {
   return ip;
 };
 
+/** RFC 5952's short form: lower case, the longest run of two or more zero groups as "::". */
+export const ip6 = (b: Buffer, at: number): string => {
+  const g = [...Array(8).keys()].map((i) => b.readUInt16BE(at + i * 2));
+  let best = -1;
+  let len = 1;
+  for (let i = 0; i < 8; i++) {
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > len) [best, len] = [i, j - i];
+  }
+  const hex = (xs: number[]): string => xs.map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + len))}`;
+};
+
+const decodeIpv6 = (b: Buffer): Ipv6 | undefined => {
+  if (b.length < IPV6_HEADER || (b[0] ?? 0) >> 4 !== 6) return undefined;
+  const ip: Ipv6 = { src: ip6(b, 8), dst: ip6(b, 24), next: b[6] ?? 0, payloadLength: b.readUInt16BE(4) };
+  if (ip.next === IPPROTO_ICMPV6) ip.icmp = decodeIcmp(b.subarray(IPV6_HEADER, Math.min(b.length, IPV6_HEADER + ip.payloadLength)));
+  return ip;
+};
+
 export const decodeEthernet = (data: Buffer, origLen = data.length): Frame | undefined => {
   if (data.length < 14) return undefined;
   const frame: Frame = { dst: mac(data, 0), src: mac(data, 6), vids: [], ethertype: data.readUInt16BE(12), length: origLen, body: data.subarray(14) };
@@ -100,6 +135,7 @@ export const decodeEthernet = (data: Buffer, origLen = data.length): Frame | und
   frame.body = body;
   if (frame.ethertype === ETH_P_ARP) frame.arp = decodeArp(body);
   else if (frame.ethertype === ETH_P_IP) frame.ipv4 = decodeIpv4(body);
+  else if (frame.ethertype === ETH_P_IPV6) frame.ipv6 = decodeIpv6(body);
   return frame;
 };
 

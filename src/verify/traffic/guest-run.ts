@@ -69,7 +69,7 @@ export const withGuests = async <T>(ctx: Context, g: GuestInputs, round: (paths:
       }
       await waitForwarding(ctx.runner, plan.ports.map((p) => p.port), 3_000 + stpWaitMs(g.s, plan.ports.map((p) => p.bridge)));
       return { result: await round(usable, c.probe.runner), plan, skipped, notes: c.notes };
-    });
+    }, plan.inside6);
   } catch (e) {
     const why = noPortsBecause(e);
     if (why === undefined) throw e;

@@ -2,13 +2,16 @@
  * The paths a guest's frames take, probed from probe ports: one port per bridge a guest could be
  * attached to. On a trunk bridge the probe sends untagged and, for each VLAN, tagged as a guest that
  * tags itself would; on a classic per-VLAN bridge it sends untagged, as an access guest does. Each
- * path's hops: the probe port, then the chain to the uplink as the live state has it. Pure.
+ * path's hops: the probe port, then the chain to the uplink as the live state has it. Where dom0's
+ * IPv6 path has a target, the probe also sends ICMPv6 echoes (small and full-size) to it from a
+ * link-local address of its own, as a guest without a global address would. Pure.
  */
 import type { BridgeSpec, Topology } from '../../model/topology.js';
 import { linkByName, type HostState } from '../../state/types.js';
 import { covers, entriesOf } from './evidence.js';
 import type { NetworkSel } from './paths.js';
-import { uplinkOf, walk } from './paths.js';
+import { chainChecks, uplinkOf, walk } from './paths.js';
+import { isLinkLocal, probeLinkLocal } from './paths6.js';
 import type { ProbePort } from './probe-ports.js';
 import type { Target } from './targets.js';
 import type { Check, Hop, PathSpec, SkippedPath, Tag } from './types.js';
@@ -21,6 +24,8 @@ export interface GuestPlan {
   /** Per path id: where its target came from. */
   targets: Map<string, Target>;
   skipped: SkippedPath[];
+  /** ip -batch lines for the private namespace: the IPv6 paths' link-local addresses and on-link routes to their targets. */
+  inside6: string[];
 }
 
 export interface GuestNames {
@@ -57,6 +62,8 @@ export interface GuestInput {
   extra: Map<string, number[]>;
   sel: NetworkSel[];
   targetOf: (b: BridgeSpec, vid: number | null) => Target;
+  /** dom0's IPv6 target on the network, when it has an IPv6 path there. */
+  target6Of?: (b: BridgeSpec, vid: number | null) => string | undefined;
   firstIndex: number;
   names: (count: number) => GuestNames;
 }
@@ -118,7 +125,7 @@ export const guestPlan = (g: GuestInput): GuestPlan => {
   const skipped: SkippedPath[] = [];
   const atts = attachments(g, skipped);
   const n = g.names(atts.length);
-  const plan: GuestPlan = { ports: [], tagged: new Map(), paths: [], targets: new Map(), skipped };
+  const plan: GuestPlan = { ports: [], tagged: new Map(), paths: [], targets: new Map(), skipped, inside6: [] };
   atts.forEach((a, i) => {
     const port = n.ports[i] ?? `xbp${i}`;
     const peer = n.peers[i] ?? `eth${i}`;
@@ -139,10 +146,17 @@ export const guestPlan = (g: GuestInput): GuestPlan => {
         ...chain.hops.map((h) => ({ ...h, checks: checksFor(target, 'chain') })),
       ];
       plan.targets.set(id, target);
+      const origin = net.tagged ? `${peer}.${net.vid}` : peer;
+      const base = { bridge: a.b.name, mode: a.filtering ? 'filtering' as const : 'classic' as const, vid: net.vid, origin, originMac: n.macs[i], problems: chain.problems, guest: { port, ns: n.ns } };
+      plan.paths.push({ ...base, id, target: target.address, primary: 'arp', hops, index: g.firstIndex + plan.paths.length });
+      const t6 = g.target6Of?.(a.b, net.vid);
+      const mac = n.macs[i];
+      if (t6 === undefined || mac === undefined) continue;
+      const source = probeLinkLocal(mac);
+      plan.inside6.push(`addr add ${source}/64 dev ${origin} nodad`, ...(isLinkLocal(t6) ? [] : [`route add ${t6}/128 dev ${origin}`]));
       plan.paths.push({
-        id, bridge: a.b.name, mode: a.filtering ? 'filtering' : 'classic', vid: net.vid, target: target.address,
-        origin: net.tagged ? `${peer}.${net.vid}` : peer, originMac: n.macs[i], primary: 'arp', hops, problems: chain.problems,
-        index: g.firstIndex + plan.paths.length, guest: { port, ns: n.ns },
+        ...base, id: `${id} IPv6`, target: t6, source, primary: 'echo', family: 6, dfSize: mtu, index: g.firstIndex + plan.paths.length,
+        hops: hops.map((h) => ({ ...h, checks: chainChecks('echo', true) })),
       });
     }
   });

@@ -41,9 +41,14 @@ interface Origin {
 }
 
 /** Where dom0 talks to `target`: the file's interface if it holds an address there, else whichever does. */
-const findOrigin = (s: HostState, b: BridgeSpec, vid: number | null, target: string | undefined): Origin => {
+/** The interface the file puts dom0's address of network `vid` on. */
+export const expectedOrigin = (b: BridgeSpec, vid: number | null): string => {
   const v = b.vlans.find((x) => x.id === vid);
-  const expected = vid === null ? b.dom0.ifname : b.mode === 'classic' ? v?.bridge ?? b.dom0.ifname : v?.device ?? b.dom0.ifname;
+  return vid === null ? b.dom0.ifname : b.mode === 'classic' ? v?.bridge ?? b.dom0.ifname : v?.device ?? b.dom0.ifname;
+};
+
+const findOrigin = (s: HostState, b: BridgeSpec, vid: number | null, target: string | undefined): Origin => {
+  const expected = expectedOrigin(b, vid);
   const want = linkByName(s, expected);
   const holding = (l: Link): string | undefined => (target === undefined ? undefined : v4Holding(l, target));
   const src = want ? holding(want) : undefined;
@@ -113,7 +118,7 @@ export const walk = (s: HostState, b: BridgeSpec, origin: string, vifs: Set<stri
   return { hops, problems };
 };
 
-const pathId = (t: Topology, b: BridgeSpec, vid: number | null): string =>
+export const pathId = (t: Topology, b: BridgeSpec, vid: number | null): string =>
   `${t.bridges.length > 1 ? `${b.name} ` : ''}${vid === null ? 'untagged' : `vlan ${vid}`}`;
 
 /** The untagged network's probe: dom0's gateway from the file, else the live default route's. */
@@ -141,7 +146,7 @@ export const derivePaths = (
       const id = pathId(t, b, n.vid);
       const why = n.target === undefined
         ? n.vid === null ? 'no gateway to probe (set dom0.gateway)' : `no probe address (set vlans[].probe for VLAN ${n.vid})`
-        : ipFamily(n.target) !== 4 ? `probe ${n.target} is not IPv4 (only ARP and ICMP echo probes are sent)` : undefined;
+        : ipFamily(n.target) !== 4 ? `probe ${n.target} is IPv6: it is probed on the network's IPv6 path` : undefined;
       if (why && !passive) {
         skipped.push({ id, reason: why });
         continue;

@@ -112,11 +112,12 @@ const release = async (s: Scope): Promise<void> => {
 };
 
 /** The ends inside the private namespace: up, with one VLAN device per tagged VID (their names: peer.VID). */
-const configureInside = async (inside: Runner, ports: ProbePort[], tagged: Map<string, number[]>): Promise<Set<string>> => {
+const configureInside = async (inside: Runner, ports: ProbePort[], tagged: Map<string, number[]>, extra: string[]): Promise<Set<string>> => {
   const lines = ['link set dev lo up', ...ports.map((p) => `link set dev ${p.peer} up`)];
   for (const p of ports) {
     for (const v of tagged.get(p.port) ?? []) lines.push(`link add link ${p.peer} name ${p.peer}.${v} up type vlan id ${v}`);
   }
+  lines.push(...extra);
   // -force: a kernel without 802.1Q refuses the VLAN devices; the untagged probes still run.
   await inside.batch('ip', lines, { force: true });
   const r = await inside.batch('ip', ['link show'], { json: true });
@@ -135,7 +136,9 @@ export interface ProbeRunContext {
  * Adds the ports, runs `fn`, removes them: the whole time under the lock (an apply or a vif hook
  * waits those seconds), so nothing else reads or replaces the journal that says they exist.
  */
-export const withProbePorts = async <T>(ctx: Context, ns: string, ports: ProbePort[], tagged: Map<string, number[]>, fn: (c: ProbeRunContext) => Promise<T>): Promise<T> => {
+export const withProbePorts = async <T>(
+  ctx: Context, ns: string, ports: ProbePort[], tagged: Map<string, number[]>, fn: (c: ProbeRunContext) => Promise<T>, inside6: string[] = [],
+): Promise<T> => {
   const { host, own } = scopesOf(ctx);
   const locked = (s: Scope, inner: () => Promise<T>): Promise<T> => withLock(s.dir, inner, ctx.lockTimeoutMs);
   const body = async (): Promise<T> => {
@@ -147,7 +150,7 @@ export const withProbePorts = async <T>(ctx: Context, ns: string, ports: ProbePo
       await execute(own.runner, own.dir, host === own ? [...nsSteps, ...steps] : steps, PROBE_WHAT);
       try {
         const inside = createRunner(ns, { env: ctx.env });
-        const present = await configureInside(inside, ports, tagged);
+        const present = await configureInside(inside, ports, tagged, inside6);
         return await fn({ probe: { ns, runner: inside }, present, notes });
       } finally {
         await release(own);

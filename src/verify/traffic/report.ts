@@ -1,5 +1,5 @@
 /** The traffic verify for a person (a table per path, diagnosis lines) and for a program (--json). */
-import { tagText } from './observe.js';
+import { floodOf, tagText } from './observe.js';
 import { NOBODY } from './targets.js';
 import type { ListenReport } from './listen.js';
 import type { TrafficReport } from './traffic.js';
@@ -22,7 +22,10 @@ const cell = (r: CheckResult | undefined, tick: Tick): string => {
 };
 
 /** The probe's name where it is not the path's own (the DF echo, or ping's ARP when the echo never left). */
-const probeWord = (p: PathResult, probe: ProbeKind): string => (probe === 'df' ? 'DF ' : probe !== p.spec.primary ? `${probe.toUpperCase()} ` : '');
+const probeWord = (p: PathResult, probe: ProbeKind): string => {
+  if (probe === 'df') return p.spec.family === 6 ? 'full-size ' : 'DF ';
+  return probe === p.spec.primary ? '' : `${{ arp: 'ARP', nd: 'NS/NA', mcast: 'all-nodes echo', echo: 'ECHO', df: '' }[probe]} `;
+};
 
 const verdict = (p: PathResult, h: HopResult, tick: Tick): string => {
   if (h.ok) return tick(true);
@@ -38,6 +41,7 @@ const headline = (p: PathResult, from?: string): string => {
     const how = s.vid === null || !s.hops[0] || s.hops[0].tag === null ? 'untagged' : `tagged ${s.vid}`;
     return `${s.id}: ARP who-has ${s.target} (${from ?? '?'}) from probe port ${s.guest.port}, sent ${how} as a guest would`;
   }
+  if (s.family === 6) return `${s.id}: ping -6 ${s.target} from ${s.source} via ${s.origin}${s.dfSize ? `; full-size ${s.dfSize} bytes, unfragmented (-M do)` : ''}`;
   const probe = s.primary === 'echo' ? `ping ${s.target} from ${s.source}`
     : s.target === NOBODY ? `ARP who-has ${s.target} (nothing known answers here: a broadcast the uplink must carry)` : `ARP who-has ${s.target} (dom0 has no address here)`;
   return `${s.id}: ${probe} via ${s.origin}${s.dfSize ? `; DF ${s.dfSize} bytes` : ''}`;
@@ -52,14 +56,14 @@ export const renderPath = (p: PathResult, tick: Tick, from?: string): string[] =
     const dfCell = `${cell(find(h, 'df', 'request'), tick)}/${cell(find(h, 'df', 'reply'), tick)}`;
     rows.push([
       `${h.hop.dev}${vif ? ' (vif)' : h.hop.role === 'probe' ? ' (probe)' : ''}`, tagText(h.hop.tag),
-      vif ? `${cell(find(h, 'arp', 'request'), tick)} arp` : cell(find(h, primary, 'request'), tick),
-      vif ? '-' : cell(find(h, primary, 'reply'), tick),
+      vif ? `${cell(find(h, floodOf(p.spec), 'request'), tick)} ${floodOf(p.spec)}` : cell(find(h, primary, 'request'), tick),
+      vif ? (find(h, 'mcast', 'reply') ? `${cell(find(h, 'mcast', 'reply'), tick)} mcast` : '-') : cell(find(h, primary, 'reply'), tick),
       ...(df ? [vif ? '-' : dfCell] : []), verdict(p, h, tick),
     ]);
   }
   const v = p.vanished;
   const summary = v
-    ? `${tick(false)} ${p.spec.id}: ${v.probe === 'df' ? `the ${p.spec.dfSize}-byte DF ` : probeWord(p, v.probe)}${v.dir} vanishes at ${v.hop}${v.after ? ` after ${v.after}` : ''}`
+    ? `${tick(false)} ${p.spec.id}: ${v.probe === 'df' ? `the ${p.spec.dfSize}-byte ${p.spec.family === 6 ? 'full-size' : 'DF'} ` : probeWord(p, v.probe)}${v.dir} vanishes at ${v.hop}${v.after ? ` after ${v.after}` : ''}`
     : `${tick(true)} ${p.spec.id}: every hop saw its frames`;
   const diag = p.diagnoses.flatMap((d) => [`  diagnosis [${d.rule}]: ${d.message}`, ...d.evidence.map((e) => `    evidence: ${e}`), `    fix: ${d.fix}`]);
   return [headline(p, from), ...table(rows), ...p.spec.problems.map((x) => `  note: ${x}`), summary, ...diag];
@@ -91,12 +95,12 @@ export const trafficJson = (r: TrafficReport): object => ({
   elapsedMs: r.elapsedMs,
   pcapDir: r.pcapDir ?? null,
   paths: r.paths.map((p) => ({
-    id: p.spec.id, bridge: p.spec.bridge, mode: p.spec.mode, vid: p.spec.vid, target: p.spec.target, source: p.spec.source ?? null,
+    id: p.spec.id, family: p.spec.family ?? 4, bridge: p.spec.bridge, mode: p.spec.mode, vid: p.spec.vid, target: p.spec.target, source: p.spec.source ?? null,
     origin: p.spec.origin, probe: p.spec.primary, dfSize: p.spec.dfSize ?? null, ok: p.ok, vanished: p.vanished ?? null,
     hops: p.hops.map((h) => ({
       dev: h.hop.dev, role: h.hop.role, master: h.hop.master ?? null, expected: h.hop.tag, captureError: h.captureError ?? null, ok: h.ok,
-      request: checkJson(find(h, h.hop.role === 'vif' ? 'arp' : p.spec.primary, 'request')),
-      reply: checkJson(find(h, p.spec.primary, 'reply')),
+      request: checkJson(find(h, h.hop.role === 'vif' ? floodOf(p.spec) : p.spec.primary, 'request')),
+      reply: checkJson(find(h, h.hop.role === 'vif' ? 'mcast' : p.spec.primary, 'reply')),
       df: p.spec.dfSize === undefined || h.hop.role === 'vif' ? null : { request: checkJson(find(h, 'df', 'request')), reply: checkJson(find(h, 'df', 'reply')) },
     })),
     guest: p.spec.guest ?? null,

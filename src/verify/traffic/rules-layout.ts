@@ -76,7 +76,8 @@ export const vlanDeviceSteals: Rule = (inp, f) => {
  * bridge's MAC, and they reach dom0 through the bridge device instead of its veth.
  */
 export const replyToOtherMac: Rule = (inp, f) => {
-  if (f.dir !== 'reply' || f.after === undefined || f.probe === 'arp' || inp.path.originMac === undefined) return undefined;
+  // ARP answered by another interface; IPv6's neighbour discovery answers only for the receiving interface's addresses.
+  if (f.dir !== 'reply' || f.after === undefined || f.probe === 'arp' || inp.path.family === 6 || inp.path.originMac === undefined) return undefined;
   const after = inp.hops.find((h) => h.hop.dev === f.after);
   const at = after && resultOf(after, { probe: f.probe, dir: 'reply' });
   const mac = at?.seen.dst.find((m) => m !== inp.path.originMac);
@@ -98,7 +99,8 @@ export const replyToOtherMac: Rule = (inp, f) => {
 export const mtuTooSmall: Rule = (inp, f) => {
   const size = inp.path.dfSize;
   if (f.probe !== 'df' || size === undefined) return undefined;
-  const local = inp.probes.find((p) => p.probe === 'df')?.message?.match(/mtu=(\d+)/);
+  // ping says "mtu=1400" for IPv4 and "mtu: 1400" for IPv6.
+  const local = inp.probes.find((p) => p.probe === 'df')?.message?.match(/mtu(?:=|: )(\d+)/);
   const chain = inp.hops.filter((h) => h.hop.role !== 'vif').flatMap((h) => linkByName(inp.state, h.hop.dev) ?? []);
   const small = [...windowLinks(inp, f), ...chain].find((l) => l.mtu < size);
   if (small || local) {
@@ -149,7 +151,7 @@ export const probeNotSent: Rule = (inp, f) => {
     evidence: [trail(inp, f), ...(run ? [`${run.argv.join(' ')}: exit ${run.exitCode}`] : [])],
     fix: run?.message?.includes('not installed')
       ? `install ${tool} (Debian: apt-get install ${f.probe === 'arp' ? 'iputils-arping' : 'iputils-ping'})`
-      : `check dom0's address and route on ${inp.path.origin}: ip -4 addr show dev ${inp.path.origin}; ip route get ${inp.path.target}`,
+      : `check dom0's address and route on ${inp.path.origin}: ip -${inp.path.family ?? 4} addr show dev ${inp.path.origin}; ip route get ${inp.path.target}`,
   };
 };
 

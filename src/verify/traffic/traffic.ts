@@ -20,6 +20,7 @@ import { findFailures, hopResults, type Captured } from './observe.js';
 import { withGuests } from './guest-run.js';
 import { layoutFindings, type LayoutFinding } from './layout-findings.js';
 import { derivePaths, type NetworkSel } from './paths.js';
+import { derivePaths6 } from './paths6.js';
 import { sendProbes } from './probe.js';
 import { diagnose, type RuleInput } from './rules.js';
 import type { PathResult, PathSpec, ProbeRun, SkippedPath, VifExpectation } from './types.js';
@@ -118,7 +119,10 @@ export const verifyTraffic = async (t: Topology, ctx: Context, o: TrafficOptions
   try {
     const wire = o.wire ?? [];
     const neigh = await readNeighbours(runner);
-    const { paths, skipped } = derivePaths(t, pre.state, pre.vifs, o.networks, false, upstreamTarget(pre.state, neigh, wire));
+    const four = derivePaths(t, pre.state, pre.vifs, o.networks, false, upstreamTarget(pre.state, neigh, wire));
+    const six = derivePaths6(t, pre.state, pre.vifs, o.networks ?? [], four.paths.length);
+    const paths = [...four.paths, ...six.paths];
+    const skipped = [...four.skipped, ...six.skipped];
     const findings = layoutFindings(t, pre.state);
     const nonce = randomBytes(6);
     const round = async (guestPaths: PathSpec[], inside?: Runner): Promise<PathResult[]> => {
@@ -139,8 +143,9 @@ export const verifyTraffic = async (t: Topology, ctx: Context, o: TrafficOptions
       return all.map((p, i) => evaluate(p, captured, nonce, probes[i] ?? [], after, drops));
     };
     const targetOf = (b: BridgeSpec, vid: number | null): Target => pickTarget(pre.state, neigh, wire, b, vid);
+    const target6Of = (b: BridgeSpec, vid: number | null): string | undefined => six.paths.find((p) => p.bridge === b.name && p.vid === vid)?.target;
     const g = o.guests
-      ? await withGuests(ctx, { t, s: pre.state, extra: extraVids(t, o.networks ?? [], wire), sel: o.networks ?? [], targetOf, firstIndex: paths.length }, round)
+      ? await withGuests(ctx, { t, s: pre.state, extra: extraVids(t, o.networks ?? [], wire), sel: o.networks ?? [], targetOf, target6Of, firstIndex: paths.length }, round)
       : { result: await round([]), plan: undefined, skipped: [], notes: [] };
     const results = g.result;
     const targets = [...(g.plan?.targets ?? [])].filter(([id]) => results.some((r) => r.spec.id === id)).map(([id, x]) => ({ id, ...x }));

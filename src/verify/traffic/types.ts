@@ -7,7 +7,8 @@ import type { BridgeMode } from '../../model/topology.js';
 
 /** A frame's VLAN as one hop sees it: the VID of its outer tag, or null when untagged. */
 export type Tag = number | null;
-export type ProbeKind = 'arp' | 'echo' | 'df';
+/** IPv6 adds nd (dom0's neighbour solicitation and its advertisement) and mcast (an echo to all-nodes, the flood every vif must get). */
+export type ProbeKind = 'arp' | 'echo' | 'df' | 'nd' | 'mcast';
 export type Direction = 'request' | 'reply';
 export type HopRole = 'dom0' | 'vlan-device' | 'dom0-veth' | 'bridge-port' | 'uplink' | 'vif' | 'probe';
 
@@ -37,6 +38,8 @@ export interface VifExpectation {
   bridge?: string;
   /** Networks it should carry: vid null is the untagged network; tag is how its frames look on the vif. */
   carries: { vid: number | null; tag: Tag }[];
+  /** The IPv6 addresses of xenstore's `ip`: a guest that has one must answer the all-nodes echo. */
+  ip6?: string[];
   /** Why the expectation is weaker than asked (xenstore unreadable, request refused). */
   note?: string;
 }
@@ -55,7 +58,9 @@ export interface PathSpec {
   origin: string;
   originMac?: string;
   primary: 'echo' | 'arp';
-  /** IPv4 total length of the don't-fragment probe (the path's MTU); absent: none sent. */
+  /** 6: ICMPv6 probes (ping -6), neighbour discovery instead of ARP; absent: IPv4. */
+  family?: 6;
+  /** IPv4 total length of the don't-fragment probe, IPv6 packet length of the full-size one (the path's MTU); absent: none sent. */
   dfSize?: number;
   /** The chain from dom0 to the uplink, then the vif ports. */
   hops: Hop[];
@@ -73,6 +78,8 @@ export interface Seen {
   tags: Tag[];
   /** Distinct destination MACs (a reply sent to another interface's MAC never reaches dom0's). */
   dst: string[];
+  /** Distinct IP sources (IPv6 paths: which guests' answers a hop saw). */
+  src?: string[];
 }
 
 export type Miss = 'missing' | 'wrong-tag' | 'no-capture';

@@ -3,6 +3,7 @@
  * "expected" means what the hook would have done), else from where the kernel has it now.
  */
 import { isXbError } from '../../errors.js';
+import { ipFamily } from '../../model/net.js';
 import type { BridgeSpec, Topology } from '../../model/topology.js';
 import type { HostState, VlanEntry } from '../../state/types.js';
 import { linkByName } from '../../state/types.js';
@@ -87,8 +88,10 @@ export const vifExpectations = async (t: Topology, s: HostState, reqs: VifReques
       const keys = await readVifKeys(xenstore, base);
       // The hook's own default: with one bridge in the file, an unset bridge means that one.
       const raw = keys.bridge ?? (t.bridges.length === 1 ? t.bridges[0]?.name : undefined);
-      if (raw === undefined) return expectFromLive(t, s, r.vif, `${base}/bridge is not set`);
-      return expectFromRequest(t, r.vif, raw, 'xenstore', keys.vlan);
+      const ip6 = (keys.ip ?? '').split(/\s+/).filter((a) => ipFamily(a) === 6);
+      const withIp6 = (x: VifExpectation): VifExpectation => (ip6.length > 0 ? { ...x, ip6 } : x);
+      if (raw === undefined) return withIp6(expectFromLive(t, s, r.vif, `${base}/bridge is not set`));
+      return withIp6(expectFromRequest(t, r.vif, raw, 'xenstore', keys.vlan));
     } catch (e) {
       if (!isXbError(e)) throw e;
       return expectFromLive(t, s, r.vif, `xenstore: ${e.message}`);
