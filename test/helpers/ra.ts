@@ -39,6 +39,20 @@ export interface Addr6 {
   flags: string[];
 }
 
+/** The test's own dhcpcd -6 on the NIC (the host's client before the takeover), its files in DIR. */
+export const hostClient6 = (sb: Sandbox, dir: string) => ({
+  start: () => sh(`mkdir -p ${dir}/run ${dir}/db /run/dhcpcd && printf 'duid\\npersistent\\nnoipv6rs\\nia_na\\n' >${dir}/dhcpcd.conf && ip netns exec ${sb.dom0} unshare -m sh -c 'mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/db" /var/lib/dhcpcd && shift && exec dhcpcd "$@"' sh ${dir} -6 -b -f ${dir}/dhcpcd.conf eth0 </dev/null >>${dir}/client.log 2>&1`),
+  /** SIGTERM: with persistent, dhcpcd leaves the address (bounded: a client that hangs fails the test, not the suite). */
+  stop: () => sh(`p=$(cat ${dir}/run/eth0-6.pid 2>/dev/null) && kill $p && i=0 && while [ -e /proc/$p ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; [ ! -e /proc/$p ]`),
+});
+
+/** The server's DHCPv6 leases as "IAID address DUID" (without the expiry, which renewals change). */
+export const leases6 = (sb: Sandbox): string[] =>
+  readFileSync(join(sb.runDir, 'dnsmasq6.leases'), 'utf8').split('\n').filter((l) => l.includes(':') && !l.startsWith('duid ')).map((l) => {
+    const f = l.split(' ');
+    return [f[1], f[2], f[4]].join(' ');
+  });
+
 /** dev's global IPv6 addresses with their remaining lifetimes. */
 export const globals6 = async (sb: Sandbox, dev: string): Promise<Addr6[]> => {
   const [l] = JSON.parse(await sb.ip(`-j -6 addr show dev ${dev} scope global`)) as { addr_info: Record<string, unknown>[] }[];

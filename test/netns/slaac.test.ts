@@ -3,13 +3,13 @@
  * SLAAC or Debian's dhcpcd -6 on dom0's interface. The sandbox's new links take no advertisements
  * by default (net.ipv6.conf.default.accept_ra=0), so the apply has accept_ra to set and undo.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/dhcp.js';
 import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { scopeDir } from '../helpers/pending.js';
-import { globals6, raSettings, startRouter, timeless, type RaBed } from '../helpers/ra.js';
+import { globals6, hostClient6, leases6, raSettings, startRouter, timeless, type RaBed } from '../helpers/ra.js';
 import { cli, sh } from '../helpers/sh.js';
 
 const topo = (addresses: string): string => `version: 1
@@ -106,15 +106,16 @@ describe('dom0.addresses: slaac', () => {
   }, 240_000);
 });
 
+const leased = async () => (await globals6(sb, 'eth0')).find((a) => a.prefixlen === 128 && a.flags.includes('dynamic'));
+
 describe('dom0.addresses: dhcp6', () => {
-  it('the DHCPv6 client gets an address after the takeover, keeps the DUID, renews, and stop restores', async () => {
+  it('the DHCPv6 client gets an address after the takeover, renews it, and stop restores', async () => {
     writeFileSync(cfg, topo('dhcp6'));
     router = await startRouter(sb, 'dhcp6');
     await waitFor('the advertised default route', async () => (await sb.ip('-6 route show default')).includes('proto ra'));
     const before = await state();
     const r = await xb('apply', '-c', cfg);
     expect([r.code, r.stderr]).toEqual([0, '']);
-    const leased = async () => (await globals6(sb, 'eth0')).find((a) => a.prefixlen === 128 && a.flags.includes('dynamic'));
     await waitFor('a DHCPv6 address on dom0', async () => (await leased()) !== undefined);
     // accept_ra set (the router's default route); autoconf left as the kernel has it.
     expect(await raSettings(sb)).toMatch(/^default 0 1\neth0 1 1$/m);
@@ -137,5 +138,38 @@ describe('dom0.addresses: dhcp6', () => {
     expect((await xb('stop')).code).toBe(0);
     expect(await dhcpcdsIn(sb.dom0)).toBe('0');
     expect(await state()).toBe(before);
+  }, 120_000);
+
+  it('a DHCPv6 address the NIC holds moves with its lifetime, and dom0\'s client (the machine\'s DUID) keeps that one lease', async () => {
+    writeFileSync(cfg, topo('dhcp6'));
+    router = await startRouter(sb, 'dhcp6');
+    const own = join(sb.runDir, 'host-client6');
+    const host = hostClient6(sb, own);
+    await host.start();
+    await waitFor('the host client\'s address on the NIC', async () => (await leased()) !== undefined);
+    await host.stop();
+    const onNic = (await leased())!;
+    const held = leases6(sb);
+    expect(held).toHaveLength(1);
+    // The machine's DUID and the lease its dhcpcd keeps for eth0, where xenbridge's client finds them.
+    const dir = join(scopeDir(sb), 'dhcp');
+    mkdirSync(join(dir, 'db'), { recursive: true });
+    for (const f of ['duid', 'eth0.lease6']) copyFileSync(join(own, 'db', f), join(dir, 'db', f));
+
+    const seen = router.messages().length;
+    const r = await xb('apply', '-c', cfg);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const moved = (await globals6(sb, 'eth0')).find((a) => a.local === onNic.local);
+    expect(moved?.flags).toEqual(expect.arrayContaining(['nodad', 'dynamic', 'noprefixroute']));
+    expect(moved!.valid).toBeLessThanOrEqual(onNic.valid);
+    // A /128 brings no on-link route: dom0 answers once its interface has heard the router (it solicits one as it comes up).
+    const t0 = Date.now();
+    await waitFor('the advertised routes on eth0', async () => /default via fe80::\S+ dev eth0 proto ra/.test(await sb.ip('-6 route show default')), 10_000);
+    console.log(`dom0's eth0 heard the router ${Date.now() - t0} ms after the apply`);
+    await sb.inSw(`ping -6 -c1 -W2 ${onNic.local}`);
+    await waitFor('the client\'s first exchange', async () => router!.messages(seen).some((l) => /REPLY\(sw0\)/.test(l)), 10_000);
+    // dhcpcd -6 may start with a SOLICIT even with the lease copied; the server answers with the same lease (DUID, IAID, address).
+    expect(leases6(sb)).toEqual(held);
+    expect((await globals6(sb, 'eth0')).filter((a) => a.prefixlen === 128).map((a) => a.local)).toEqual([onNic.local]);
   }, 120_000);
 });
