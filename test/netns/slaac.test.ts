@@ -108,6 +108,17 @@ describe('dom0.addresses: slaac', () => {
 
 const leased = async () => (await globals6(sb, 'eth0')).find((a) => a.prefixlen === 128 && a.flags.includes('dynamic'));
 
+describe('plan --format sh', () => {
+  it('runs the sysctl steps through the same shell program, inside the namespace', async () => {
+    const script = (await xb('plan', '-c', cfg, '--format', 'sh')).stdout;
+    expect(script).toContain(`echo 'set eth0 accept_ra 1' | ip netns exec '${sb.dom0}' sh -c `);
+    const f = join(sb.runDir, 'plan.sh');
+    writeFileSync(f, script);
+    await sh(`sh ${f}`);
+    expect(await raSettings(sb)).toMatch(/^default 0 1\neth0 1 1$/m);
+  });
+});
+
 describe('dom0.addresses: dhcp6', () => {
   it('the DHCPv6 client gets an address after the takeover, renews it, and stop restores', async () => {
     writeFileSync(cfg, topo('dhcp6'));
