@@ -64,7 +64,10 @@ describe('dom0.addresses: slaac', () => {
       expect(JSON.parse(await sb.ip(`-j -6 addr show dev ${port}`))[0]?.addr_info ?? []).toEqual([]);
     }
     // The kernel renews it on dom0's interface from the next advertisement (same MAC, same EUI-64 address).
-    await waitFor('a renewed lifetime', async () => ((await globals6(sb, 'eth0')).find((a) => a.local === onNic.local)?.valid ?? 0) > moved!.valid, 15_000);
+    // Renewed: it now ends later than it did when it moved (lifetimes are whole seconds, hence the margin).
+    const movedEnd = Date.now() / 1000 + moved!.valid;
+    const endsAt = async () => Date.now() / 1000 + ((await globals6(sb, 'eth0')).find((a) => a.local === onNic.local)?.valid ?? 0);
+    await waitFor('a renewed lifetime', async () => (await endsAt()) > movedEnd + 2, 15_000);
     await waitFor('the advertised default route on eth0', async () => /default via fe80::\S+ dev eth0 proto ra/.test(await sb.ip('-6 route show default')));
     expect((await xb('plan', '-c', cfg)).stdout).toBe('no changes');
     const v = await xb('verify', '-c', cfg, '--json');
