@@ -13,21 +13,26 @@ export const MTU_MIN = 68;
 export const MTU_MAX = 65535;
 
 export const DHCP = 'dhcp';
+export const SLAAC = 'slaac';
+export const DHCP6 = 'dhcp6';
+/** Words that stand for addresses dom0 gets from the network rather than from the file. */
+const DYNAMIC = [DHCP, SLAAC, DHCP6];
 
-/** `addresses: dhcp` is the one-item list `[dhcp]`. */
-const addressList = (c: Checker, o: Obj, path: Path): unknown[] => (o.addresses === DHCP ? [DHCP] : c.list(o, 'addresses', path));
+/** `addresses: dhcp` (or slaac, dhcp6) is the one-item list `[dhcp]`. */
+const addressList = (c: Checker, o: Obj, path: Path): unknown[] =>
+  (typeof o.addresses === 'string' && DYNAMIC.includes(o.addresses) ? [o.addresses] : c.list(o, 'addresses', path));
 
 /** mtu: the MTU the link carrying the addresses will have, when the file sets one. */
 const addresses = (c: Checker, o: Obj, path: Path, mtu?: number, dhcpOk = false): string[] =>
   addressList(c, o, path).flatMap((a, i) => {
     const at = [...path, 'addresses', ...(Array.isArray(o.addresses) ? [i] : [])];
-    if (a === DHCP) {
-      if (!dhcpOk) c.fail(at, `${pathText(at)}: dhcp is for dom0.addresses only`);
-      return dhcpOk ? [DHCP] : [];
+    if (typeof a === 'string' && DYNAMIC.includes(a)) {
+      if (!dhcpOk) c.fail(at, `${pathText(at)}: ${a} is for dom0.addresses only`);
+      return dhcpOk ? [a] : [];
     }
     const cidr = typeof a === 'string' ? parseCidr(a) : undefined;
     if (!cidr) {
-      c.fail(at, `${pathText(at)}: "${String(a)}" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64)`);
+      c.fail(at, `${pathText(at)}: "${String(a)}" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64)${dhcpOk ? ', nor dhcp, slaac or dhcp6' : ''}`);
       return [];
     }
     const why = hostAddressProblem(cidr)
@@ -78,19 +83,36 @@ const readDom0 = (c: Checker, b: Obj, path: Path, bridge: string, uplink: string
   const peer = c.ifname(raw, 'peer', at) ?? defaultPeer(bridge);
   if (raw.peer === undefined && bridge !== '' && ifnameProblem(peer)) c.fail([...path, 'name'], `${pathText(path)}: the default veth peer name "${peer}" is too long; set dom0.peer`);
   const all = addresses(c, raw, at, mtu, true);
-  const addrs = all.filter((a) => a !== DHCP);
+  const addrs = all.filter((a) => !DYNAMIC.includes(a));
   const gw = gateway(c, raw, at, addrs);
-  const dhcp = all.length > addrs.length;
+  const dhcp = all.includes(DHCP);
+  const slaac = all.includes(SLAAC);
+  const dhcp6 = all.includes(DHCP6);
+  if (all.length > addrs.length) dynamicProblems(c, raw, at, all);
   if (dhcp) dhcpProblems(c, raw, at, all, gw);
-  return { ifname, peer, addresses: addrs, gateway: gw, dhcp };
+  if (slaac || dhcp6) v6Problems(c, at, all, gw, mtu);
+  return { ifname, peer, addresses: addrs, gateway: gw, dhcp, slaac, dhcp6 };
+};
+
+const itemPath = (raw: Obj, at: Path, i: number): Path => [...at, 'addresses', ...(Array.isArray(raw.addresses) ? [i] : [])];
+
+const dynamicProblems = (c: Checker, raw: Obj, at: Path, all: string[]): void =>
+  all.forEach((a, i) => {
+    if (DYNAMIC.includes(a) && all.indexOf(a) !== i) c.fail(itemPath(raw, at, i), `${pathText(itemPath(raw, at, i))}: ${a} is listed twice`);
+  });
+
+/** Routers' advertisements give the IPv6 default route (DHCPv6 gives none); IPv6 needs an MTU of 1280. */
+const v6Problems = (c: Checker, at: Path, all: string[], gw: string | undefined, mtu?: number): void => {
+  const what = all.filter((a) => a === SLAAC || a === DHCP6).join(' and ');
+  if (gw !== undefined && ipFamily(gw) === 6) c.fail([...at, 'gateway'], `${pathText([...at, 'gateway'])}: ${gw}: with ${what} the routers' advertisements give the IPv6 default route; remove gateway`);
+  if (mtu !== undefined && mtu < IPV6_MIN_MTU) c.fail([...at, 'addresses'], `${pathText([...at, 'addresses'])}: ${what} needs IPv6, which needs an MTU of at least ${IPV6_MIN_MTU}; this bridge's is ${mtu}`);
 };
 
 /** dhcp gives dom0 its IPv4 address, prefix and default route; static IPv6 may sit beside it. */
 const dhcpProblems = (c: Checker, raw: Obj, at: Path, all: string[], gw: string | undefined): void => {
-  const item = (i: number): Path => [...at, 'addresses', ...(Array.isArray(raw.addresses) ? [i] : [])];
+  const item = (i: number): Path => itemPath(raw, at, i);
   all.forEach((a, i) => {
-    if (a === DHCP && all.indexOf(DHCP) !== i) c.fail(item(i), `${pathText(item(i))}: dhcp is listed twice`);
-    if (a !== DHCP && ipFamily(a.split('/')[0] ?? '') === 4) {
+    if (!DYNAMIC.includes(a) && ipFamily(a.split('/')[0] ?? '') === 4) {
       c.fail(item(i), `${pathText(item(i))}: ${a} is a static IPv4 address beside dhcp; the DHCP server gives dom0 its IPv4 address (list only IPv6 addresses with dhcp)`);
     }
   });

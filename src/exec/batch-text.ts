@@ -4,9 +4,9 @@
  */
 import { XbError } from '../errors.js';
 
-export type Tool = 'ip' | 'bridge' | 'nft' | 'dhcp';
+export type Tool = 'ip' | 'bridge' | 'nft' | 'dhcp' | 'sysctl';
 
-export const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1', nft: 'delete table bridge xb-failpoint', dhcp: 'fail xb-failpoint' };
+export const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1', nft: 'delete table bridge xb-failpoint', dhcp: 'fail xb-failpoint', sysctl: 'fail xb-failpoint' };
 
 /** Fails global op `at`, or with kill kills this process just before it (crash tests). */
 export interface Failpoint {
@@ -59,22 +59,34 @@ export const RECORDED = 'umask 077; echo $$ >"$1"; out=$2; rc=$3; shift 3; "$@" 
  */
 export const DHCPCD_CONF = ['duid', 'persistent', 'noipv4ll', 'vendorclassid', 'option domain_name_servers, domain_name, domain_search', 'option classless_static_routes', 'option host_name', 'option rapid_commit', 'require dhcp_server_identifier'];
 
+/**
+ * The DHCPv6 client's: DHCPv6 only (noipv6rs, ia_na: it asks for an address at once). The kernel
+ * takes the routers' advertisements (accept_ra, a journaled step) and so the default route; a
+ * dhcpcd soliciting routers itself would handle them beside the kernel and change its settings
+ * outside the journal.
+ */
+export const DHCPCD6_CONF = ['duid', 'persistent', 'noipv6rs', 'ia_na', 'option rapid_commit'];
+
+const confLines = (lines: string[]): string => lines.map((l) => `'${l}'`).join(' ');
+
 export const DHCP_BATCH = [
   'ns=$1; force=$2; [ "$3" = - ] || exec <"$3"',
   'nsx() { if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }',
   'alive() { [ -n "$1" ] && [ "$(cat /proc/"$1"/comm 2>/dev/null)" = dhcpcd ]; }',
   'n=0; rc=0',
   'while read -r verb ifn dir metric; do',
-  '  n=$((n+1)); ok=0; pidf=$dir/run/$ifn-4.pid; pid=$(cat "$pidf" 2>/dev/null)',
+  '  n=$((n+1)); ok=0; fam=4; lease=$ifn.lease; conf=$dir/dhcpcd.conf',
+  '  case $verb in start6|stop6) verb=${verb%6}; fam=6; lease=$ifn.lease6; conf=$dir/dhcpcd6.conf ;; esac',
+  '  pidf=$dir/run/$ifn-$fam.pid; pid=$(cat "$pidf" 2>/dev/null)',
   '  case $verb in',
   '  start)',
   '    if alive "$pid"; then ok=1',
   '    elif ! command -v dhcpcd >/dev/null; then echo "dhcpcd is not installed (Debian: apt-get install dhcpcd-base)" >&2',
   '    elif mkdir -p "$dir/run" "$dir/db" /run/dhcpcd /var/lib/dhcpcd && { [ -e "$dir/db/duid" ] || [ ! -e /var/lib/dhcpcd/duid ] || cp /var/lib/dhcpcd/duid "$dir/db/duid"; } \\',
-  '      && { [ -e "$dir/db/$ifn.lease" ] || [ ! -e "/var/lib/dhcpcd/$ifn.lease" ] || cp "/var/lib/dhcpcd/$ifn.lease" "$dir/db/$ifn.lease"; } \\',
-  `      && printf '%s\\n' ${DHCPCD_CONF.map((l) => `'${l}'`).join(' ')} >"$dir/dhcpcd.conf"; then`,
+  '      && { [ -e "$dir/db/$lease" ] || [ ! -e "/var/lib/dhcpcd/$lease" ] || cp "/var/lib/dhcpcd/$lease" "$dir/db/$lease"; } \\',
+  `      && if [ $fam = 4 ]; then printf '%s\\n' ${confLines(DHCPCD_CONF)}; else printf '%s\\n' ${confLines(DHCPCD6_CONF)}; fi >"$conf"; then`,
   '      rm -f "$pidf"; m=; [ "$metric" = - ] || m="-m $metric"',
-  `      nsx unshare -m sh -c 'mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/db" /var/lib/dhcpcd && shift && exec dhcpcd "$@"' sh "$dir" -4 -b -f "$dir/dhcpcd.conf" $m "$ifn" </dev/null >>"$dir/$ifn.log" 2>&1`,
+  `      nsx unshare -m sh -c 'mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/db" /var/lib/dhcpcd && shift && exec dhcpcd "$@"' sh "$dir" -$fam -b -f "$conf" $m "$ifn" </dev/null >>"$dir/$ifn.log" 2>&1`,
   '      i=0; while [ $i -lt 50 ] && ! alive "$(cat "$pidf" 2>/dev/null)"; do sleep 0.1; i=$((i+1)); done',
   '      alive "$(cat "$pidf" 2>/dev/null)" && ok=1',
   '    fi ;;',
@@ -82,7 +94,32 @@ export const DHCP_BATCH = [
   '    if alive "$pid"; then kill -TERM "$pid"; i=0; while alive "$pid" && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; fi',
   '    alive "$pid" || ok=1 ;;',
   '  esac',
-  '  if [ $ok = 0 ]; then echo "$verb $ifn: the DHCP client did not $verb (see $dir/$ifn.log)" >&2; echo "Command failed -:$n" >&2; rc=1; [ "$force" = 1 ] || exit 1; fi',
+  '  if [ $ok = 0 ]; then echo "$verb $ifn: the DHCP (IPv$fam) client did not $verb (see $dir/$ifn.log)" >&2; echo "Command failed -:$n" >&2; rc=1; [ "$force" = 1 ] || exit 1; fi',
+  'done',
+  'exit $rc',
+].join('\n');
+
+/** What `get IF` prints of an interface's IPv6 settings, in this order after its name. */
+export const IPV6_CONF_READ = ['accept_ra', 'autoconf', 'forwarding'] as const;
+
+/**
+ * Per-interface IPv6 settings (ip cannot set sysctls): one shell per phase, run inside the
+ * namespace (arguments: 1 to keep going after a failed line, the lines' file or "-"). `set IF KEY
+ * VALUE` writes /proc/sys/net/ipv6/conf/IF/KEY and reads it back; `get IF` prints "IF" and the
+ * values of IPV6_CONF_READ, or nothing for an interface that does not exist (or IPv6 off). A
+ * failed line is reported as ip reports one ("Command failed -:N"), for journals and recovery.
+ */
+export const SYSCTL_BATCH = [
+  'force=$1; [ "$2" = - ] || exec <"$2"',
+  'n=0; rc=0',
+  'while read -r verb ifn key value; do',
+  '  n=$((n+1)); ok=0; d=/proc/sys/net/ipv6/conf/$ifn',
+  '  case $ifn in ""|*/*|.|..) verb=bad ;; esac',
+  '  case $verb in',
+  `  get) ok=1; [ ! -d "$d" ] || { printf %s "$ifn"; for k in ${IPV6_CONF_READ.join(' ')}; do printf ' %s' "$(cat "$d/$k")"; done; echo; } ;;`,
+  '  set) case $key in accept_ra|autoconf) [ -e "$d/$key" ] && echo "$value" >"$d/$key" && [ "$(cat "$d/$key")" = "$value" ] && ok=1 ;; esac ;;',
+  '  esac',
+  '  if [ $ok = 0 ]; then echo "$verb $ifn $key $value: cannot set /proc/sys/net/ipv6/conf/$ifn/$key" >&2; echo "Command failed -:$n" >&2; rc=1; [ "$force" = 1 ] || exit 1; fi',
   'done',
   'exit $rc',
 ].join('\n');

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import { DHCP_BATCH, FAIL_LINE, RECORDED, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
+import { DHCP_BATCH, FAIL_LINE, SYSCTL_BATCH, RECORDED, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
 export { failedLineOf, parseFailpoint, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
@@ -132,10 +132,12 @@ export interface RunnerOptions {
 
 export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => {
   const env = ro.env;
-  /** ip and bridge take -n NS; nft has no namespace option, so it runs under ip netns exec. */
+  /** ip and bridge take -n NS; nft and /proc/sys/net have no namespace option, so they run under ip netns exec. */
+  const inNs = netns !== undefined ? ['ip', 'netns', 'exec', netns] : [];
   const batchArgv = (tool: Tool, flags: string[], file: string): string[] =>
     tool === 'dhcp' ? ['sh', '-c', DHCP_BATCH, 'sh', netns ?? '', flags.includes('-force') ? '1' : '0', file]
-      : tool !== 'nft' ? [tool, ...flags, '-batch', file] : [...(netns !== undefined ? ['ip', 'netns', 'exec', netns] : []), 'nft', '-f', file];
+      : tool === 'sysctl' ? [...inNs, 'sh', '-c', SYSCTL_BATCH, 'sh', flags.includes('-force') ? '1' : '0', file]
+      : tool !== 'nft' ? [tool, ...flags, '-batch', file] : [...inNs, 'nft', '-f', file];
 
   const wrap = (cmd: string, args: string[], inNetns: boolean | undefined): [string, string[]] =>
     netns !== undefined && inNetns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
@@ -184,7 +186,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     // Under -force the failed line stands in for op k and the batch goes on, as it would past a real failure.
     if (fp && hit) failpointSpent = `${fp.kill}:${fp.at}`;
     if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool], ...(opts.force ? lines.slice(local + 1) : [])];
-    const flags = tool === 'nft' ? [] : tool === 'dhcp' ? (opts.force ? ['-force'] : []) : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.compressVlans ? ['-compressvlans'] : []), ...(opts.force ? ['-force'] : [])];
+    const flags = tool === 'nft' ? [] : tool === 'dhcp' || tool === 'sysctl' ? (opts.force ? ['-force'] : []) : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.compressVlans ? ['-compressvlans'] : []), ...(opts.force ? ['-force'] : [])];
     const [cmd, ...args] = batchArgv(tool, flags, '-');
     let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
       : opts.record !== undefined ? await runRecorded(tool, flags, input, opts.record)

@@ -29,6 +29,10 @@ export interface Dom0Spec {
   gateway?: string;
   /** IPv4 from the network: a DHCP client runs on ifname. */
   dhcp: boolean;
+  /** IPv6 addresses from routers' advertisements (the kernel's SLAAC); their default route too. */
+  slaac?: boolean;
+  /** IPv6 addresses from a DHCPv6 server (a DHCPv6 client on ifname); routers' advertisements give the default route. */
+  dhcp6?: boolean;
 }
 
 export interface BridgeSpec {

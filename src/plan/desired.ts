@@ -7,6 +7,7 @@ import { deriveBridgeMac, XEN_PORT_MAC } from '../model/net.js';
 import type { BridgeSpec, Topology } from '../model/topology.js';
 import { isNicLike, linkByName, type Addr, type HostState, type Link, type LinkKind, type Route, type VlanEntry } from '../state/types.js';
 import { findBond } from './desired-bond.js';
+import type { WantRa } from './diff-ra.js';
 import type { BondOpts, BridgeOpts } from './steps.js';
 
 interface WantCommon {
@@ -56,6 +57,10 @@ export interface Want {
   removeVlans: Link[];
   /** dom0 interfaces whose IPv4 comes from a DHCP client; a leased address on the NIC moves there with its lifetime. */
   dhcp: string[];
+  /** dom0 interfaces that take routers' advertisements (slaac, dhcp6); SLAAC and DHCPv6 addresses on the NIC move there with their lifetimes. */
+  ra: WantRa[];
+  /** dom0 interfaces a DHCPv6 client runs on. */
+  dhcp6: string[];
 }
 
 const staticAddr = (cidr: string): Addr => {
@@ -131,6 +136,8 @@ const wantBridge = (b: BridgeSpec, t: Topology, s: HostState, want: Want, pinned
   want.addrs.push(...b.dom0.addresses.map((a) => ({ dev: b.dom0.ifname, addr: staticAddr(a) })));
   if (b.dom0.gateway) want.routes.push(defaultRoute(b.dom0.gateway, b.dom0.ifname));
   if (b.dom0.dhcp) want.dhcp.push(b.dom0.ifname);
+  if (b.dom0.slaac === true || b.dom0.dhcp6 === true) want.ra.push({ dev: b.dom0.ifname, slaac: b.dom0.slaac === true });
+  if (b.dom0.dhcp6 === true) want.dhcp6.push(b.dom0.ifname);
   for (const v of b.vlans) {
     const vmtu = v.mtu ?? b.mtu;
     want.links.push({ name: v.device, role: 'vlan', owner, kind: 'vlan', mtu: vmtu, master: v.bridge ?? null, vlan: { parent: b.dom0.ifname, id: v.id } });
@@ -152,7 +159,7 @@ const wantBridge = (b: BridgeSpec, t: Topology, s: HostState, want: Want, pinned
 
 /** `pinned`: uplink name -> the NIC a `names:` rule found for it, still under its current name. */
 export const desiredState = (t: Topology, s: HostState, pinned: Map<string, Link> = new Map()): Want => {
-  const want: Want = { links: [], addrs: [], routes: [], vlanEntries: [], moveFrom: [], removeVlans: [], dhcp: [] };
+  const want: Want = { links: [], addrs: [], routes: [], vlanEntries: [], moveFrom: [], removeVlans: [], dhcp: [], ra: [], dhcp6: [] };
   for (const b of t.bridges) wantBridge(b, t, s, want, pinned);
   const takenOver = new Set(t.bridges.filter((b) => b.uplink !== undefined && b.dom0.ifname === b.uplink).map((b) => b.uplink));
   for (const w of want.links) {

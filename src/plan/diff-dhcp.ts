@@ -15,10 +15,10 @@ export const isLease = (a: Addr): boolean => a.family === 4 && a.scope === 'glob
 export const planDhcp = (p: { steps: Step[]; s: HostState; want: Want; movedRoutes: Route[] }): void => {
   const clients = p.s.dhcp;
   if (!clients) {
-    if (p.want.dhcp.length > 0) throw new XbError('bug', 'planning DHCP without reading the DHCP clients');
+    if (p.want.dhcp.length > 0 || p.want.dhcp6.length > 0) throw new XbError('bug', 'planning DHCP without reading the DHCP clients');
     return;
   }
-  if (p.want.dhcp.length > 0 && /\s/.test(clients.dir)) {
+  if (p.want.dhcp.length + p.want.dhcp6.length > 0 && /\s/.test(clients.dir)) {
     throw new XbError('usage', `the run directory ${clients.dir} has whitespace in its path; the DHCP client's files need one without`);
   }
   for (const dev of p.want.dhcp.filter((d) => !clients.running.includes(d))) {
@@ -26,4 +26,7 @@ export const planDhcp = (p: { steps: Step[]; s: HostState; want: Want; movedRout
     p.steps.push(op.startDhcp(dev, clients.dir, metric));
   }
   for (const dev of clients.running.filter((d) => !p.want.dhcp.includes(d))) p.steps.push(op.stopDhcp(dev, clients.dir));
+  const running6 = clients.running6 ?? [];
+  for (const dev of p.want.dhcp6.filter((d) => !running6.includes(d))) p.steps.push(op.startDhcp6(dev, clients.dir));
+  for (const dev of running6.filter((d) => !p.want.dhcp6.includes(d))) p.steps.push(op.stopDhcp6(dev, clients.dir));
 };

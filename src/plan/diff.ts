@@ -9,6 +9,7 @@ import { planRenames } from './rename-plan.js';
 import { canRenameLive, type Addr, type HostState, type Link, type Route } from '../state/types.js';
 import { planBonds, renameMaster } from './diff-bond.js';
 import { isLease, planDhcp } from './diff-dhcp.js';
+import { isDynamic6, planRa } from './diff-ra.js';
 import { desiredState, type Role, type Want, type WantAddr, type WantBridge, type WantLink } from './desired.js';
 import * as op from './steps.js';
 import type { Step } from './steps.js';
@@ -58,14 +59,19 @@ class Planner {
     }
   }
 
+  /** Addresses a client or SLAAC made that move with their lifetimes: dom0's own client or the kernel renews them there. */
+  leasesOf(m: MoveFrom): Addr[] {
+    return m.link.addrs.filter((x) => (this.want.dhcp.includes(m.to) && isLease(x)) || (this.want.ra.some((r) => r.dev === m.to) && isDynamic6(x)));
+  }
+
   /** keep: the addresses are already on dom0's interface (live path), only taken off the NIC. */
   takeAddrs(ms: MoveFrom[], keep = false): void {
     for (const m of ms) {
       const dev = this.nameOf(m.link.name);
-      for (const a of m.link.addrs.filter((x) => this.want.dhcp.includes(m.to) && isLease(x))) {
+      for (const a of this.leasesOf(m)) {
         this.steps.push(op.delLease(a, dev));
         this.get(dev).addrs = this.get(dev).addrs.filter((x) => !sameAddr(x, a));
-        if (!keep) this.movedLeases.push({ dev: m.to, addr: { ...a, label: undefined } });
+        if (!keep) this.movedLeases.push({ dev: m.to, addr: movedAddr(a) });
       }
       for (const a of m.link.addrs.filter((x) => !x.managed)) {
         this.steps.push(op.delAddr(a, dev));
@@ -79,7 +85,7 @@ class Planner {
   copyAddrs(ms: MoveFrom[]): void {
     for (const m of ms) {
       this.movedAddrs.push(...m.link.addrs.filter((x) => !x.managed).map((a) => ({ dev: m.to, addr: movedAddr(a) })));
-      this.movedLeases.push(...m.link.addrs.filter((x) => this.want.dhcp.includes(m.to) && isLease(x)).map((a) => ({ dev: m.to, addr: { ...a, label: undefined } })));
+      this.movedLeases.push(...this.leasesOf(m).map((a) => ({ dev: m.to, addr: movedAddr(a) })));
     }
   }
 
@@ -289,6 +295,7 @@ export const makePlan = (t: Topology, current: HostState): Plan => {
   p.mtus();
   p.masters((w) => w.role !== 'nic' || !live);
   p.arps();
+  planRa(p);
   p.ups();
   p.copyAddrs(nic);
   p.addrs();

@@ -63,8 +63,15 @@ export type GuardOp = { kind: 'guard'; guard: VifGuard; was?: VifGuard } | { kin
 
 export type NetnsOp = { kind: 'addNetns'; name: string } | { kind: 'delNetns'; name: string };
 
-/** dom0's DHCP client on dev, its files under dir (metric: of the lease's default route, so renewals replace it). */
-export type DhcpOp = { kind: 'dhcpStart'; dev: string; dir: string; metric?: number } | { kind: 'dhcpStop'; dev: string; dir: string };
+/** dom0's DHCP client on dev, its files under dir (metric: of the lease's default route, so renewals replace it); v6: the DHCPv6 client. */
+export type DhcpOp = { kind: 'dhcpStart'; dev: string; dir: string; metric?: number; v6?: true } | { kind: 'dhcpStop'; dev: string; dir: string; v6?: true };
+
+/** The per-interface IPv6 settings xenbridge changes: routers' advertisements, SLAAC. */
+export const IPV6_CONF_KEYS = ['accept_ra', 'autoconf'] as const;
+export type Ipv6ConfKey = (typeof IPV6_CONF_KEYS)[number];
+
+/** /proc/sys/net/ipv6/conf/DEV/KEY set to value; was: what it held (ip cannot set these). */
+export type SysctlOp = { kind: 'setSysctl'; dev: string; key: Ipv6ConfKey; value: number; was: number };
 
 /** A leased address, moved with its remaining lifetime (Addr.validLft/preferredLft). */
 export type LeaseOp = { kind: 'addLease'; dev: string; addr: Addr } | { kind: 'delLease'; dev: string; addr: Addr };
@@ -72,7 +79,7 @@ export type LeaseOp = { kind: 'addLease'; dev: string; addr: Addr } | { kind: 'd
 /** A batch line kept from a record of version 1 (before ops): run as written, its undo stored beside it. */
 export type LineOp = { kind: 'line'; tool: Tool; line: string };
 
-export type Op = LinkOp | AddrOp | RouteOp | VlanEntryOp | GuardOp | NetnsOp | DhcpOp | LeaseOp | LineOp;
+export type Op = LinkOp | AddrOp | RouteOp | VlanEntryOp | GuardOp | NetnsOp | DhcpOp | LeaseOp | SysctlOp | LineOp;
 export type OpKind = Op['kind'];
 
 /** While STP is on the kernel accepts forward delays of 200..3000 cs only (BR_MIN/MAX_FORWARD_DELAY). */
@@ -142,9 +149,11 @@ export const inverse = (op: Op): Op[] => {
     case 'addNetns':
       return [{ kind: 'delNetns', name: op.name }];
     case 'dhcpStart':
-      return [{ kind: 'dhcpStop', dev: op.dev, dir: op.dir }];
+      return [{ kind: 'dhcpStop', dev: op.dev, dir: op.dir, ...(op.v6 ? { v6: true } : {}) }];
     case 'dhcpStop':
-      return [{ kind: 'dhcpStart', dev: op.dev, dir: op.dir }];
+      return [{ kind: 'dhcpStart', dev: op.dev, dir: op.dir, ...(op.v6 ? { v6: true } : {}) }];
+    case 'setSysctl':
+      return [{ ...op, value: op.was, was: op.value }];
     case 'addLease':
       return [{ ...op, kind: 'delLease' }];
     case 'delLease':

@@ -6,7 +6,7 @@ import type { Tool } from '../exec/runner.js';
 import { bondArgs } from '../model/bond.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
 import { guardCommands, unguardCommands } from './guard.js';
-import type { BridgeOpts, DhcpOp, GuardOp, LineOp, Op, VlanEntryOp } from './ops.js';
+import type { BridgeOpts, DhcpOp, GuardOp, LineOp, Op, SysctlOp, VlanEntryOp } from './ops.js';
 
 export interface Line {
   tool: Tool;
@@ -40,7 +40,7 @@ export const routeSpec = (r: Route): string =>
 const vlanFlags = (e: VlanEntry): string => `${e.pvid ? ' pvid' : ''}${e.untagged ? ' untagged' : ''}`;
 const vidText = (e: VlanEntry): string => (e.vidEnd !== undefined && e.vidEnd !== e.vid ? `${e.vid}-${e.vidEnd}` : `${e.vid}`);
 
-type IpOp = Exclude<Op, VlanEntryOp | GuardOp | DhcpOp | LineOp>;
+type IpOp = Exclude<Op, VlanEntryOp | GuardOp | DhcpOp | SysctlOp | LineOp>;
 
 /** A leased address keeps its remaining lifetime where it moves: it expires when the lease does. */
 const leaseSpec = (a: Addr, dev: string): string => `${addrSpec(a, dev)} valid_lft ${a.validLft ?? 'forever'} preferred_lft ${a.preferredLft ?? 'forever'}`;
@@ -81,7 +81,8 @@ const ipLine = (op: IpOp): string => {
     case 'delLease':
       return `addr del ${op.addr.local}/${op.addr.prefixlen} dev ${op.dev}`;
     case 'addLease':
-      return `addr add ${leaseSpec(op.addr, op.dev)}`;
+      // An IPv6 one may already be there: dom0's interface, up with the NIC's MAC, can have made it by SLAAC.
+      return `addr ${op.addr.family === 6 ? 'replace' : 'add'} ${leaseSpec(op.addr, op.dev)}`;
     case 'addRoute':
       return `route add ${routeSpec(op.route)}`;
     case 'delRoute':
@@ -104,9 +105,11 @@ export const render = (op: Op): Line => {
     case 'unguard':
       return { tool: 'nft', line: unguardCommands(op.dev).join('; ') };
     case 'dhcpStart':
-      return { tool: 'dhcp', line: `start ${op.dev} ${op.dir} ${op.metric ?? '-'}` };
+      return { tool: 'dhcp', line: `start${op.v6 ? '6' : ''} ${op.dev} ${op.dir} ${op.metric ?? '-'}` };
     case 'dhcpStop':
-      return { tool: 'dhcp', line: `stop ${op.dev} ${op.dir}` };
+      return { tool: 'dhcp', line: `stop${op.v6 ? '6' : ''} ${op.dev} ${op.dir}` };
+    case 'setSysctl':
+      return { tool: 'sysctl', line: `set ${op.dev} ${op.key} ${op.value}` };
     case 'line':
       return { tool: op.tool, line: op.line };
     default:
@@ -128,6 +131,8 @@ export const toolOf = (op: Op): Tool => {
     case 'dhcpStart':
     case 'dhcpStop':
       return 'dhcp';
+    case 'setSysctl':
+      return 'sysctl';
     default:
       return 'ip';
   }

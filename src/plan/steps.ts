@@ -5,7 +5,7 @@
 import { XbError } from '../errors.js';
 import { bondOpts, type BondSpec } from '../model/bond.js';
 import type { Addr, Link, Route, VlanEntry } from '../state/types.js';
-import { bridgeOptOps, inverse, type AddrGenMode, type BridgeOpts, type Op } from './ops.js';
+import { bridgeOptOps, inverse, type AddrGenMode, type BridgeOpts, type Ipv6ConfKey, type Op } from './ops.js';
 
 export { stpDelayOk, type BridgeOpts, type Op } from './ops.js';
 export { addrSpec, routeSpec, type Line } from './render.js';
@@ -97,6 +97,14 @@ export const delVlanEntry = (e: VlanEntry): Step => step({ kind: 'delVlanEntry',
 export const startDhcp = (dev: string, dir: string, metric?: number): Step => step({ kind: 'dhcpStart', dev, dir, metric });
 
 export const stopDhcp = (dev: string, dir: string): Step => step({ kind: 'dhcpStop', dev, dir });
+
+/** The DHCPv6 client: its own process and pid file beside the IPv4 one, the same DUID. */
+export const startDhcp6 = (dev: string, dir: string): Step => step({ kind: 'dhcpStart', dev, dir, v6: true });
+
+export const stopDhcp6 = (dev: string, dir: string): Step => step({ kind: 'dhcpStop', dev, dir, v6: true });
+
+/** An IPv6 setting of dev (/proc/sys/net/ipv6/conf/dev/key), undone by writing back what it was. */
+export const setSysctl = (dev: string, key: Ipv6ConfKey, value: number, was: number): Step => step({ kind: 'setSysctl', dev, key, value, was });
 
 /** A leased address keeps its remaining lifetime where it moves: it expires when the lease does. */
 export const addLease = (a: Addr, dev: string): Step => step({ kind: 'addLease', dev, addr: a });

@@ -19,7 +19,7 @@ export interface ShownBridge {
   forwardDelay: number;
   up: boolean;
   uplink?: { name: string; mac: string; up: boolean; carrier: boolean; bond?: ShownBond };
-  dom0?: { ifname: string; peer: string; mac: string; addresses: string[]; gateway?: string; dhcp?: true };
+  dom0?: { ifname: string; peer: string; mac: string; addresses: string[]; gateway?: string; dhcp?: true; slaac?: true; dhcp6?: true };
   vlans: ShownVlan[];
   /** Other ports: vifs and anything else an admin attached. */
   ports: { name: string; vids: number[] }[];
@@ -46,8 +46,18 @@ export interface Shown {
 
 const addrsOf = (l: Link | undefined): string[] => (l?.addrs ?? []).filter((a) => !a.managed).map((a) => `${a.local}/${a.prefixlen}`);
 
-/** A default route a DHCP client made is the lease's, not the file's. */
-const gatewayOf = (s: HostState, dev: string): string | undefined => s.routes.find((r) => r.dst === 'default' && r.dev === dev && r.protocol !== 'dhcp')?.gateway;
+/** A default route a DHCP client or a router's advertisement made is theirs, not the file's. */
+const gatewayOf = (s: HostState, dev: string): string | undefined => s.routes.find((r) => r.dst === 'default' && r.dev === dev && r.protocol !== 'dhcp' && r.protocol !== 'ra')?.gateway;
+
+const dynamic6 = (l: Link, slaac: boolean): true | undefined =>
+  (l.addrs.some((a) => a.family === 6 && a.scope === 'global' && a.validLft !== undefined && a.flags.includes('mngtmpaddr') === slaac) ? true : undefined);
+
+/**
+ * IPv6 addresses with a lifetime: the kernel marks those its SLAAC makes mngtmpaddr (it manages
+ * their temporary addresses), a DHCPv6 client's are not; either kind keeps its flags when it moves.
+ */
+const slaacOn = (l: Link): true | undefined => dynamic6(l, true);
+const dhcp6On = (l: Link): true | undefined => dynamic6(l, false);
 
 /** An IPv4 address with a lifetime on dom0's interface is a lease: the file says dhcp. */
 const leased = (l: Link): true | undefined => (l.addrs.some((a) => a.family === 4 && a.scope === 'global' && a.validLft !== undefined) ? true : undefined);
@@ -79,7 +89,7 @@ export const showModel = (s: HostState, drivers: Record<string, string> = {}, st
       name: b.name, mode: filtering ? 'filtering' : 'classic', mtu: b.mtu, mac: b.mac, up: b.up,
       stp: b.bridge?.stp ?? false, forwardDelay: Math.round((b.bridge?.forwardDelay ?? 0) / 100),
       uplink: nic ? { name: nic.name, mac: nic.mac, up: nic.up, carrier: nic.carrier, ...(isBondUplink(nic) ? { bond: shownBond(s, nic) } : {}) } : undefined,
-      dom0: pair ? { ifname: pair.dom0.name, peer: pair.peer.name, mac: pair.dom0.mac, addresses: addrsOf(pair.dom0), gateway: gatewayOf(s, pair.dom0.name), dhcp: leased(pair.dom0) } : undefined,
+      dom0: pair ? { ifname: pair.dom0.name, peer: pair.peer.name, mac: pair.dom0.mac, addresses: addrsOf(pair.dom0), gateway: gatewayOf(s, pair.dom0.name), dhcp: leased(pair.dom0), slaac: slaacOn(pair.dom0), dhcp6: dhcp6On(pair.dom0) } : undefined,
       vlans,
       ports: ports.filter((p) => !known.has(p.name)).map((p) => ({ name: p.name, vids: filtering ? vidsOf(s, p.name) : [] })),
       trunkVids: filtering ? vidsOf(s, (nic ?? pair?.peer)?.name ?? '').filter((v) => v !== 1) : [],

@@ -16,7 +16,7 @@ const bridgeTree = (b: ShownBridge): string[] => {
       const ports = v.ports.length > 0 ? `  [${v.ports.join(', ')}]` : '';
       return `${v.device}  VLAN ${v.id}${target}${addrText(v.addresses)}${ports}`;
     });
-    rows.push([`${d.peer} <-> ${d.ifname}  dom0${addrText(d.dhcp ? ['dhcp', ...d.addresses] : d.addresses)}${d.gateway ? `  via ${d.gateway}` : ''}`, ...sub]);
+    rows.push([`${d.peer} <-> ${d.ifname}  dom0${addrText([...fromNetwork(d), ...d.addresses])}${d.gateway ? `  via ${d.gateway}` : ''}`, ...sub]);
   }
   for (const p of b.ports) rows.push([`${p.name}${p.vids.length > 0 ? `  VIDs ${p.vids.join(',')}` : ''}`]);
   const out = [head];
@@ -31,9 +31,16 @@ const bridgeTree = (b: ShownBridge): string[] => {
 export const renderTree = (s: Shown): string =>
   s.bridges.length === 0 ? 'no bridges\n' : s.bridges.map((b) => bridgeTree(b).join('\n')).join('\n\n') + '\n';
 
-/** `dhcp` alone, or first in the list beside static (IPv6) addresses. */
-const dom0Addresses = (d: { addresses: string[]; dhcp?: true }): string | string[] =>
-  !d.dhcp ? d.addresses : d.addresses.length === 0 ? 'dhcp' : ['dhcp', ...d.addresses];
+type Dom0Shown = { addresses: string[]; dhcp?: true; slaac?: true; dhcp6?: true };
+
+/** The addresses dom0 gets from the network, as the file names them. */
+const fromNetwork = (d: Dom0Shown): string[] => [d.dhcp && 'dhcp', d.slaac && 'slaac', d.dhcp6 && 'dhcp6'].filter((w): w is string => typeof w === 'string');
+
+/** `dhcp` (or slaac, dhcp6) alone, or first in the list beside static addresses. */
+const dom0Addresses = (d: Dom0Shown): string | string[] => {
+  const words = fromNetwork(d);
+  return words.length === 1 && d.addresses.length === 0 ? (words[0] ?? '') : [...words, ...d.addresses];
+};
 
 export const renderTopologyYaml = (s: Shown): string => {
   const bridges = s.bridges.map((b) => {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 export const dhcpDir = (runDir: string): string => join(runDir, 'dhcp');
 
-const PIDFILE = /^(.+)-4\.pid$/;
+/** dhcpcd -4 and -6 keep IF-4.pid and IF-6.pid. */
+const pidFile = (fam: 4 | 6): RegExp => new RegExp(`^(.+)-${fam}\\.pid$`);
 
 /** A pid file counts only while it names a running dhcpcd: a stale one (a killed client, a reused pid) does not. */
 const running = (pidFile: string): boolean => {
@@ -16,7 +17,7 @@ const running = (pidFile: string): boolean => {
   }
 };
 
-export const readDhcpClients = (runDir: string): { dir: string; running: string[] } => {
+export const readDhcpClients = (runDir: string): { dir: string; running: string[]; running6: string[] } => {
   const dir = dhcpDir(runDir);
   let names: string[];
   try {
@@ -24,6 +25,6 @@ export const readDhcpClients = (runDir: string): { dir: string; running: string[
   } catch {
     names = [];
   }
-  const ifs = names.flatMap((n) => PIDFILE.exec(n)?.[1] ?? []).filter((i) => running(join(dir, 'run', `${i}-4.pid`)));
-  return { dir, running: ifs.sort() };
+  const ifs = (fam: 4 | 6): string[] => names.flatMap((n) => pidFile(fam).exec(n)?.[1] ?? []).filter((i) => running(join(dir, 'run', `${i}-${fam}.pid`))).sort();
+  return { dir, running: ifs(4), running6: ifs(6) };
 };

@@ -2,7 +2,9 @@
 import { release } from 'node:os';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
+import type { Dom0Spec } from '../model/topology.js';
 import { readDhcpClients } from './dhcp-clients.js';
+import { readIpv6Conf } from './ipv6-conf.js';
 import { parseBridgeVlans, parseLinks, parseRoutes, withAddrs } from './parse.js';
 import { sysfsLookup, withDevices } from './sysfs.js';
 import type { HostState, Link } from './types.js';
@@ -63,17 +65,21 @@ export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlan
   return state;
 };
 
+/** What planning a topology needs: VLAN entries only when a bridge filters (one more process). */
+export const readStateFor = async (t: { bridges: { mode: string; dom0: Dom0Spec }[] }, ctx: { runner: Runner; kernel: string; runDir: string }): Promise<HostState> => {
+  const ra = t.bridges.filter((b) => b.dom0.slaac === true || b.dom0.dhcp6 === true).map((b) => b.dom0.ifname);
+  return {
+    ...(await readState(ctx.runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering'), kernel: ctx.kernel })),
+    dhcp: readDhcpClients(ctx.runDir),
+    ...(ra.length > 0 ? { ipv6Conf: await readIpv6Conf(ctx.runner, ra) } : {}),
+  };
+};
+
 /**
  * The vif hook's fast path: only the named links and the ports of the named bridges, in one
  * `ip -batch -force` (a missing device prints nothing), plus one port's VLAN entries if asked.
  * Callers pass validated interface names only: each becomes part of a batch line.
  */
-/** What planning a topology needs: VLAN entries only when a bridge filters (one more process). */
-export const readStateFor = async (t: { bridges: { mode: string }[] }, ctx: { runner: Runner; kernel: string; runDir: string }): Promise<HostState> => ({
-  ...(await readState(ctx.runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering'), kernel: ctx.kernel })),
-  dhcp: readDhcpClients(ctx.runDir),
-});
-
 export const readLinks = async (runner: Runner, q: ReadOptions & { names: string[]; masters?: string[]; vlansOf?: string }): Promise<HostState> => {
   const lines = [...new Set(q.names)].map((n) => `link show dev ${n}`).concat([...new Set(q.masters ?? [])].map((m) => `link show master ${m}`));
   const r = await runner.batch('ip', lines, { json: true, details: true, force: true });

@@ -1,4 +1,5 @@
 /** The host's live network state, as read from `ip -j -d` and `bridge -j`. */
+import type { Ipv6Conf } from './ipv6-conf.js';
 
 export interface Addr {
   family: 4 | 6;
@@ -105,7 +106,9 @@ export interface HostState {
   /** Kernel release, for capabilities such as renaming a link that is up. */
   kernel: string;
   /** This scope's DHCP clients: where their files live, and the interfaces one runs on. */
-  dhcp?: { dir: string; running: string[] };
+  dhcp?: { dir: string; running: string[]; running6?: string[] };
+  /** IPv6 settings of dom0's interfaces and `default` (read only when a dom0 asks for slaac or dhcp6). */
+  ipv6Conf?: Record<string, Ipv6Conf>;
 }
 
 /** Index per links array: plans look links up thousands of times on a host with thousands of links. */

@@ -4,7 +4,7 @@
  */
 import type { VifGuard } from '../plan/guard.js';
 import { BOND_MODES, XMIT_HASH_POLICIES } from '../model/bond.js';
-import type { BondOptions, Op, OpKind } from '../plan/ops.js';
+import { IPV6_CONF_KEYS, type BondOptions, type Op, type OpKind } from '../plan/ops.js';
 import type { Step } from '../plan/steps.js';
 import type { Addr, Route, VlanEntry } from '../state/types.js';
 import { ShapeError, bool, int, list, object, oneOf, optional, str, type Check } from './shape.js';
@@ -45,6 +45,11 @@ export const guardCheck: Check<VifGuard> = object({
   ips: optional(list(word)),
 });
 
+/** A flag that is there (true) or not: false is read as absent, so a record reads back as written. */
+const flag: Check<true | undefined> = (v, at) => (optional(bool)(v, at) === true ? true : undefined);
+const uncertain = flag;
+const v6 = flag;
+
 const bridgeOpts = object({ stp: bool, forwardDelay: int, vlanFiltering: bool });
 const bondOptions: Check<BondOptions> = object({
   mode: optional(oneOf(...BOND_MODES)), miimon: optional(int), lacpRate: optional(oneOf('slow', 'fast')), xmitHashPolicy: optional(oneOf(...XMIT_HASH_POLICIES)),
@@ -76,8 +81,9 @@ const SHAPES: { [K in OpKind]: Check<Omit<Extract<Op, { kind: K }>, 'kind'>> } =
   unguard: object({ dev: word, was: optional(guardCheck) }),
   addNetns: object({ name: word }),
   delNetns: object({ name: word }),
-  dhcpStart: object({ dev: word, dir: word, metric: optional(int) }),
-  dhcpStop: object({ dev: word, dir: word }),
+  dhcpStart: object({ dev: word, dir: word, metric: optional(int), v6 }),
+  dhcpStop: object({ dev: word, dir: word, v6 }),
+  setSysctl: object({ dev: word, key: oneOf(...IPV6_CONF_KEYS), value: int, was: int }),
   addLease: object({ dev: word, addr }),
   delLease: object({ dev: word, addr }),
   line: object({ tool: oneOf('ip', 'bridge', 'nft'), line: oneLine }),
@@ -93,7 +99,6 @@ export const opCheck: Check<Op> = (v, at) => {
   return { kind, ...SHAPES[kind](v, at) } as Op;
 };
 
-const uncertain: Check<true | undefined> = (v, at) => (optional(bool)(v, at) === true ? true : undefined);
 
 export const stepCheck: Check<Step> = object({ op: opCheck, undo: list(opCheck), uncertain });
 

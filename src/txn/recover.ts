@@ -57,6 +57,8 @@ const target = (op: Op): string | undefined => {
     case 'addRoute':
     case 'delRoute':
       return op.route.dev;
+    case 'setSysctl':
+      return op.dev;
     case 'addBridge':
     case 'addVeth':
     case 'addVlan':

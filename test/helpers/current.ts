@@ -2,7 +2,8 @@
  * Loads a golden case's current.json (captured with test/helpers/capture-state.sh) as a HostState.
  * An optional "devices" map ({"eth0": {"driver": "e1000e", "pci": "0000:03:00.0"}}) stands in for
  * what sysfs would say about NICs that veth pairs cannot imitate; "dhcp" ({"dir", "running"}) is
- * what the run directory says of this scope's DHCP clients.
+ * what the run directory says of this scope's DHCP clients; "ipv6Conf" ({"default": {"acceptRa",
+ * "autoconf", "forwarding"}, "eth0": ...}) what /proc/sys/net/ipv6/conf says.
  */
 import { readFileSync } from 'node:fs';
 import { parseBridgeVlans, parseLinks, parseRoutes } from '../../src/state/parse.js';
@@ -18,5 +19,6 @@ export const loadCurrent = (file: string): HostState => {
     routes: [...parseRoutes(j.route4, 4), ...parseRoutes(j.route6, 6)],
     vlans: parseBridgeVlans(j.vlans),
     ...(j.dhcp ? { dhcp: j.dhcp } : {}),
+    ...(j.ipv6Conf ? { ipv6Conf: j.ipv6Conf } : {}),
   };
 };

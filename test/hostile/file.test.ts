@@ -13,7 +13,7 @@ import { isXbError, type XbError } from '../../src/errors.js';
 import { makeSandbox, type Sandbox } from '../helpers/netns.js';
 import { sh } from '../helpers/sh.js';
 import { expectOneClearLine, nsSnapshot, pool, runCli, treeSnapshot } from './checks.js';
-import { BASE, BOND_BASE, fileCases } from './gen-file.js';
+import { BASE, BOND_BASE, fileCases, V6_BASE } from './gen-file.js';
 
 const cases = fileCases();
 let dir: string;
@@ -57,6 +57,8 @@ describe('generated bad topology files', () => {
     expect(loadTopology(join(dir, 'base.yaml')).bridges[0]?.name).toBe('xenbr0');
     writeFileSync(join(dir, 'bond-base.yaml'), stringify(BOND_BASE));
     expect(loadTopology(join(dir, 'bond-base.yaml')).bonds[0]?.members).toEqual(['eth1', 'eth2']);
+    writeFileSync(join(dir, 'v6-base.yaml'), stringify(V6_BASE));
+    expect(loadTopology(join(dir, 'v6-base.yaml')).bridges[0]?.dom0).toMatchObject({ dhcp: true, slaac: true, dhcp6: true, addresses: ['2001:db8::10/64'] });
   });
 
   it(`each of ${cases.length} is a config error located at file:line:col, in bounded time and memory`, () => {

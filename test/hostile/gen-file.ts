@@ -85,14 +85,27 @@ const keyCases = (): FileCase[] => [
   ...at('structure', [...B, 'dom0'], ['x', '[]', '5']),
   ...at('structure', [...B, 'vlans'], ['x', '{}', '[x]', '[5]']),
   ...at('structure', [...B, 'dom0', 'addresses'], ['x', '{}']),
-  ...at('types', [...B, 'dom0', 'addresses'], ['[dhcp, 192.0.2.10/24]', '[dhcp, dhcp]', 'DHCP', '[dhcp6]', 'dhcp4']),
-  ...at('types', [...V, 'addresses'], ['dhcp', '[dhcp]']),
+  ...at('types', [...B, 'dom0', 'addresses'], ['[dhcp, 192.0.2.10/24]', '[dhcp, dhcp]', 'DHCP', '[dhcpv6]', 'dhcp4', '[slaac, slaac]', '[dhcp6, slaac, dhcp6]', 'SLAAC', '[ra]', '"dhcp6 slaac"', '[autoconf]']),
+  ...at('types', [...V, 'addresses'], ['dhcp', '[dhcp]', 'slaac', '[dhcp6]', '[slaac, 198.51.100.1/24]']),
   ...at('structure', ['names'], ['x', '{}', '[x]']),
   ...[[], B, [...B, 'dom0'], V, ['names', 0], ['names', 0, 'match']].map((p): FileCase => {
     const { text, line } = spoil([...p, 'frobnicate'], '1');
     return { category: 'structure', name: `unknown key under ${p.join('.') || 'top'}`, text, line };
   }),
   { category: 'numbers', name: 'IPv6 on an MTU below 1280', ...spoil([...B, 'dom0', 'addresses'], '["2001:db8::10/64"]', { ...clone(BASE), bridges: [{ ...clone(BASE.bridges[0]), mtu: 1200, vlans: [] }] }) },
+];
+
+/** Valid: dom0 on every kind of network-given address (IPv4 DHCP, SLAAC, DHCPv6) beside a static IPv6 one. */
+export const V6_BASE = {
+  version: 1,
+  bridges: [{ name: 'xenbr0', uplink: 'eth0', mtu: 1500, dom0: { addresses: ['dhcp', 'slaac', 'dhcp6', '2001:db8::10/64'] } }],
+};
+
+/** Routers' advertisements give the IPv6 default route and need IPv6's minimum MTU. */
+const v6Cases = (): FileCase[] => [
+  ...at('conflicts', [...B, 'dom0', 'gateway'], [q('2001:db8::1'), q('fe80::1')], V6_BASE),
+  ...at('numbers', [...B, 'dom0', 'addresses'], ['slaac', '[dhcp6]', '[dhcp, slaac]'], { ...clone(V6_BASE), bridges: [{ ...clone(V6_BASE.bridges[0]), mtu: 1279 }] }),
+  ...at('types', [...B, 'dom0', 'addresses', 3], [q('slaac6'), q('dhcpv6'), q('Slaac'), q('dhcp'), q('dhcp6'), '6', '[]', '{}'], V6_BASE),
 ];
 
 /** Valid: a bond with every key, under a second bridge beside a NIC's. */
@@ -176,4 +189,4 @@ const sizeCases = (): FileCase[] => [
   { category: 'sizes', name: '2000 bridges with clashing names', text: `version: 1\nbridges:\n${'  - name: xenbr0\n'.repeat(2000)}` },
 ];
 
-export const fileCases = (): FileCase[] => [...keyCases(), ...bondCases(), ...yamlCases(), ...sizeCases()];
+export const fileCases = (): FileCase[] => [...keyCases(), ...bondCases(), ...v6Cases(), ...yamlCases(), ...sizeCases()];

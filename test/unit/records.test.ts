@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addGuard, delGuard } from '../../src/plan/steps-guard.js';
 import {
-  addAddr, addBridge, addRoute, addVeth, addVlan, addVlanEntry, delLink, delRoute, delVlan, delVlanEntry, rename, setArp, setBridge, setMac, setMaster, setMtu, setUp,
+  addAddr, addBridge, addRoute, addVeth, addVlan, addVlanEntry, delLink, delRoute, delVlan, delVlanEntry, setSysctl, rename, setArp, setBridge, setMac, setMaster, setMtu, setUp,
 } from '../../src/plan/steps.js';
 import { opText } from '../../src/plan/render.js';
 import type { Link } from '../../src/state/types.js';
@@ -40,6 +40,7 @@ describe('records of the run directory', () => {
     ['an op of an unknown kind', HISTORY, { version: 2, started: 's', steps: [{ ...steps[0], op: { kind: 'shell', line: 'reboot' } }] }, 'steps[0].op.kind: unknown op "shell"'],
     ['an op without its kind', HISTORY, { version: 2, started: 's', steps: [{ ...steps[0], op: { from: 'eth0', to: 'peth0' } }] }, 'steps[0].op.kind should be text, not missing'],
     ['an undo op with a bad field', HISTORY, { version: 2, started: 's', steps: [{ ...steps[0], undo: [{ kind: 'setMtu', dev: 'eth0', mtu: '9000', was: 1500 }] }] }, 'steps[0].undo[0].mtu should be a whole number, not text'],
+    ['an IPv6 setting xenbridge never writes', JOURNAL, { version: 2, pid: 1, started: 's', what: 'apply', steps: [{ op: { kind: 'setSysctl', dev: 'eth0', key: 'disable_ipv6', value: 1, was: 0 }, undo: [] }], done: 0 }, 'steps[0].op.key should be one of'],
     ['a name that would split a batch line', JOURNAL, { version: 2, pid: 1, started: 's', what: 'apply', steps: [{ op: { kind: 'delLink', dev: 'x\nlink del dev eth0' }, undo: [] }], done: 0 }, 'steps[0].op.dev should be one word, not "x\\nlink del dev eth0"'],
     ['a list', HISTORY, [], 'the file should be a mapping, not a list'],
     ['version 0', HISTORY, { version: 0, started: 's', steps }, 'unknown record version 0'],
@@ -76,6 +77,7 @@ describe('records of the run directory', () => {
       addAddr({ family: 4, local: '192.0.2.1', prefixlen: 24, broadcast: '192.0.2.255', scope: 'global', label: 'eth0:a', flags: ['noprefixroute'], managed: false }, 'eth0'),
       delRoute({ family: 6, dst: 'default', gateway: 'fe80::1', dev: 'eth0', protocol: 'ra', metric: 1024, onlink: false }),
       addRoute({ family: 4, dst: 'default', gateway: '192.0.2.254', onlink: true }, 'eth0'),
+      setSysctl('eth0', 'autoconf', 1, 0),
       addVlanEntry({ dev: 'peth0', vid: 100, vidEnd: 199, pvid: false, untagged: false }), delVlanEntry({ dev: 'vif1.0', vid: 1, pvid: true, untagged: true }),
       addGuard({ dev: 'vif1.0', mac: '00:16:3e:00:00:01', ips: ['192.0.2.5'], vlans: { untagged: true, tagged: [{ start: 10, end: 20 }] } }), delGuard({ dev: 'vif1.0', mac: '00:16:3e:00:00:01' }),
     ];

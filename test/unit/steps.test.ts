@@ -27,6 +27,7 @@ describe('every step carries the lines that undo it', () => {
       'ip link del dev eth0.10\n  undo: ip link add link eth0 name eth0.10 address 52:54:00:12:34:56 mtu 1496 type vlan id 10\n  undo: ip link set dev eth0.10 up'],
     ['rename', op.rename('eth0', 'peth0'), 'ip link set dev eth0 name peth0\n  undo: ip link set dev peth0 name eth0'],
     ['addrgenmode', op.setAddrGenMode('peth0', 'none', 'stable_secret'), 'ip link set dev peth0 addrgenmode none\n  undo: ip link set dev peth0 addrgenmode stable_secret'],
+    ['an IPv6 setting writes back the value it had', op.setSysctl('eth0', 'accept_ra', 2, 0), 'sysctl set eth0 accept_ra 2\n  undo: sysctl set eth0 accept_ra 0'],
     ['a live MAC change', op.setMacLive('peth0', 'fe:ff:ff:ff:ff:ff', '52:54:00:12:34:56'),
       'ip link set dev peth0 address fe:ff:ff:ff:ff:ff\n  undo: ip link set dev peth0 address 52:54:00:12:34:56'],
     ['master', op.setMaster('peth0', 'xenbr0', undefined), 'ip link set dev peth0 master xenbr0\n  undo: ip link set dev peth0 nomaster'],

@@ -18,8 +18,8 @@ describe('topology validation: each bad input gets a clear message with file:lin
     ['VID out of range', bridge('    vlans:\n      - id: 4095\n'), ['t.yaml:5:13: bridges[0].vlans[0].id: VLAN ID must be an integer from 1 to 4094, got 4095']],
     ['VID zero', bridge('    vlans:\n      - id: 0\n'), ['t.yaml:5:13: bridges[0].vlans[0].id: VLAN ID must be an integer from 1 to 4094, got 0']],
     ['duplicate VID', bridge('    vlans:\n      - id: 10\n      - id: 10\n'), ['t.yaml:6:13: bridges[0]: VLAN 10 is listed twice (also vlans[0])']],
-    ['bad CIDR', bridge('    dom0:\n      addresses: [192.0.2.300/24]\n'), ['t.yaml:5:19: bridges[0].dom0.addresses[0]: "192.0.2.300/24" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64)']],
-    ['CIDR without prefix', bridge('    dom0:\n      addresses: [192.0.2.3]\n'), ['t.yaml:5:19: bridges[0].dom0.addresses[0]: "192.0.2.3" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64)']],
+    ['bad CIDR', bridge('    dom0:\n      addresses: [192.0.2.300/24]\n'), ['t.yaml:5:19: bridges[0].dom0.addresses[0]: "192.0.2.300/24" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64), nor dhcp, slaac or dhcp6']],
+    ['CIDR without prefix', bridge('    dom0:\n      addresses: [192.0.2.3]\n'), ['t.yaml:5:19: bridges[0].dom0.addresses[0]: "192.0.2.3" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64), nor dhcp, slaac or dhcp6']],
     ['gateway outside subnet', bridge('    dom0:\n      addresses: [192.0.2.10/24]\n      gateway: 198.51.100.1\n'), ['t.yaml:6:16: bridges[0].dom0.gateway: gateway 198.51.100.1 is outside every address\'s subnet (192.0.2.10/24)']],
     ['MTU too large', bridge('    mtu: 70000\n'), ['t.yaml:4:10: bridges[0].mtu: MTU must be an integer from 68 to 65535, got 70000']],
     ['MTU not a number', bridge('    mtu: big\n'), ['t.yaml:4:10: bridges[0].mtu: MTU must be an integer from 68 to 65535, got "big"']],
@@ -77,6 +77,20 @@ describe('topology validation: each bad input gets a clear message with file:lin
     expect(both).toMatchObject({ dhcp: true, addresses: ['2001:db8::10/64'], gateway: '2001:db8::1' });
     expect(parseTopology(bridge('    uplink: eth0\n')).bridges[0]?.dom0.dhcp).toBe(false);
   });
+
+  it('reads slaac and dhcp6 alone or beside dhcp and static addresses', () => {
+    expect(parseTopology(bridge('    uplink: eth0\n    dom0: {addresses: slaac}\n')).bridges[0]?.dom0).toMatchObject({ slaac: true, dhcp6: false, dhcp: false, addresses: [] });
+    const all = parseTopology(bridge('    dom0:\n      addresses: [dhcp, dhcp6, slaac, 2001:db8::10/64]\n')).bridges[0]?.dom0;
+    expect(all).toMatchObject({ dhcp: true, slaac: true, dhcp6: true, addresses: ['2001:db8::10/64'] });
+  });
+
+  it.each([
+    ['slaac twice', '    dom0: {addresses: [slaac, slaac]}\n', 't.yaml:4:31: bridges[0].dom0.addresses[1]: slaac is listed twice'],
+    ['an IPv6 gateway beside dhcp6', '    dom0: {addresses: [dhcp6], gateway: "2001:db8::1"}\n', 't.yaml:4:41: bridges[0].dom0.gateway: 2001:db8::1: with dhcp6 the routers\' advertisements give the IPv6 default route; remove gateway'],
+    ['slaac under 1280', '    mtu: 1200\n    dom0: {addresses: [slaac]}\n', 't.yaml:5:23: bridges[0].dom0.addresses: slaac needs IPv6, which needs an MTU of at least 1280; this bridge\'s is 1200'],
+    ['slaac on a VLAN', '    vlans: [{id: 10, addresses: [slaac]}]\n', 't.yaml:4:34: bridges[0].vlans[0].addresses[0]: slaac is for dom0.addresses only'],
+    ['a misspelt word', '    dom0: {addresses: [dhcpv6]}\n', 't.yaml:4:24: bridges[0].dom0.addresses[0]: "dhcpv6" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64), nor dhcp, slaac or dhcp6'],
+  ])('%s: one located line', (_n, body, line) => expect(problems(bridge(body))).toEqual([line]));
 
   it('keeps the NIC name when dom0 gets its own', () => {
     const t = parseTopology(bridge('    uplink: enp3s0\n    dom0: {ifname: xenbr0h}\n'));
