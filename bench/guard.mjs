@@ -24,10 +24,13 @@ const bed = (name, topo) => {
     XENBRIDGE_RUN_DIR: dir, XENBRIDGE_CONFIG: cfg, XENBRIDGE_HOTPLUG_LOG: join(dir, 'hotplug.log'),
     vif: `vif${d}.0`, XENBUS_PATH: `backend/vif/${d}/0`, XENBUS_TYPE: 'vif', XENBUS_BASE_PATH: 'backend', netdev: '',
   });
+  /** Wall time, and CPU time of the hook and every process it ran (the shell's `times`): ms. */
   const hook = (d, action) => {
     const t = process.hrtime.bigint();
-    sh(['ip', 'netns', 'exec', ns, 'node', join(ROOT, 'bin/xenbridge'), 'vif', action, 'type_if=vif'], env(d));
-    return Number(process.hrtime.bigint() - t) / 1e6;
+    const out = sh(['sh', '-c', '"$@" >/dev/null; times', 'sh', 'ip', 'netns', 'exec', ns, 'node', join(ROOT, 'bin/xenbridge'), 'vif', action, 'type_if=vif'], env(d));
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    const [user, sys] = [...(out.trim().split('\n')[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)].map((m) => (Number(m[1]) * 60 + Number(m[2])) * 1000);
+    return { ms, cpu: (user ?? 0) + (sys ?? 0) };
   };
   const vif = (d) => {
     const base = join(dir, 'store', `backend/vif/${d}/0`);
@@ -49,13 +52,17 @@ export const benchGuardHook = (n = 11) => {
   try {
     const t = { on: [[], []], off: [[], []] };
     for (let i = 1; i <= n; i++) {
-      for (const [k, b] of [['on', on], ['off', off]]) {
+      for (const [k, b] of i % 2 === 1 ? [['on', on], ['off', off]] : [['off', off], ['on', on]]) {
         b.vif(i);
         t[k][0].push(b.hook(i, 'online'));
         t[k][1].push(b.hook(i, 'offline'));
       }
     }
-    return { n, onOnline: median(t.on[0]), onOffline: median(t.on[1]), offOnline: median(t.off[0]), offOffline: median(t.off[1]) };
+    const m = (xs, k = 'ms') => median(xs.map((x) => x[k]));
+    return {
+      n, onOnline: m(t.on[0]), onOffline: m(t.on[1]), offOnline: m(t.off[0]), offOffline: m(t.off[1]),
+      cpu: { onOnline: m(t.on[0], 'cpu'), onOffline: m(t.on[1], 'cpu'), offOnline: m(t.off[0], 'cpu'), offOffline: m(t.off[1], 'cpu') },
+    };
   } finally {
     on.done();
     off.done();
@@ -69,7 +76,7 @@ export const benchGuardGrowth = (count = 128, sample = 16) => {
     const times = [];
     for (let i = 1; i <= count; i++) {
       b.vif(i);
-      times.push(b.hook(i, 'online'));
+      times.push(b.hook(i, 'online').ms);
     }
     return { count, first: median(times.slice(0, sample)), last: median(times.slice(-sample)) };
   } finally {
@@ -82,13 +89,20 @@ const iperf = (ns, server, seconds) => {
   execFileSync('sleep', ['0.5']);
   try {
     const out = sh(['ip', 'netns', 'exec', `${ns}g1`, 'iperf3', '-c', server, '-t', String(seconds), '-J']);
-    return JSON.parse(out).end.sum_received.bits_per_second / 1e9;
+    const end = JSON.parse(out).end;
+    // CPU seconds (both iperf3 processes, with the softirq work billed to them) per GB moved: on a
+    // loaded machine the rate follows the neighbours' load, the work a byte costs much less.
+    const cpu = ((end.cpu_utilization_percent.host_total + end.cpu_utilization_percent.remote_total) / 100) * end.sum_received.seconds;
+    return { gbps: end.sum_received.bits_per_second / 1e9, cpuPerGB: cpu / (end.sum_received.bytes / 1e9) };
   } finally {
     srv.kill();
   }
 };
 
-/** Two guests on one bridge, iperf3 between them: rounds alternate between guarded and not. */
+/**
+ * Two guests on one bridge, iperf3 between them: each round measures both, guarded first in even
+ * rounds and last in odd ones (a shared machine's load drifts); the ratio is the median of the rounds'.
+ */
 export const benchGuardThroughput = (rounds = 3, seconds = 3) => {
   const b = bed('tput', TOPO);
   try {
@@ -103,13 +117,18 @@ export const benchGuardThroughput = (rounds = 3, seconds = 3) => {
     const rules = sh(['ip', 'netns', 'exec', b.ns, 'nft', 'list', 'table', 'bridge', 'xenbridge']);
     const on = [];
     const off = [];
-    for (let r = 0; r < rounds; r++) {
-      on.push(iperf(b.ns, '10.9.0.2', seconds));
+    const guarded = () => on.push(iperf(b.ns, '10.9.0.2', seconds));
+    const bare = () => {
       sh(['ip', 'netns', 'exec', b.ns, 'nft', 'delete', 'table', 'bridge', 'xenbridge']);
       off.push(iperf(b.ns, '10.9.0.2', seconds));
       execFileSync('ip', ['netns', 'exec', b.ns, 'nft', '-f', '-'], { input: rules });
-    }
-    return { rounds, seconds, on: median(on), off: median(off) };
+    };
+    for (let r = 0; r < rounds; r++) for (const f of r % 2 === 0 ? [guarded, bare] : [bare, guarded]) f();
+    const rate = (xs) => median(xs.map((x) => x.gbps));
+    const ratio = median(on.map((x, i) => x.gbps / off[i].gbps));
+    // Throughput the CPU allows, guarded vs not: the inverse of the work per byte.
+    const capacity = median(on.map((x, i) => off[i].cpuPerGB / x.cpuPerGB));
+    return { rounds, seconds, on: rate(on), off: rate(off), ratio, capacity, cpuOn: median(on.map((x) => x.cpuPerGB)), cpuOff: median(off.map((x) => x.cpuPerGB)) };
   } finally {
     for (const d of [1, 2]) sh(['ip', 'netns', 'del', `${b.ns}g${d}`]);
     b.done();
@@ -118,8 +137,10 @@ export const benchGuardThroughput = (rounds = 3, seconds = 3) => {
 
 export const printGuard = (h, g, tp) => {
   console.log(`vif hook with guards vs without (median of ${h.n}): online ${h.onOnline.toFixed(0)} vs ${h.offOnline.toFixed(0)} ms (x${(h.onOnline / h.offOnline).toFixed(2)}), offline ${h.onOffline.toFixed(0)} vs ${h.offOffline.toFixed(0)} ms (x${(h.onOffline / h.offOffline).toFixed(2)})`);
+  const c = h.cpu;
+  console.log(`  CPU time of the hook and its processes: online ${c.onOnline.toFixed(0)} vs ${c.offOnline.toFixed(0)} ms (x${(c.onOnline / c.offOnline).toFixed(2)}), offline ${c.onOffline.toFixed(0)} vs ${c.offOffline.toFixed(0)} ms (x${(c.onOffline / c.offOffline).toFixed(2)})`);
   console.log(`guarded online with ${g.count} vifs: first vifs ${g.first.toFixed(0)} ms, last ${g.last.toFixed(0)} ms (x${(g.last / g.first).toFixed(2)})`);
-  console.log(`forwarding between two guests (iperf3, median of ${tp.rounds} x ${tp.seconds} s): ${tp.on.toFixed(2)} Gbit/s guarded vs ${tp.off.toFixed(2)} without (x${(tp.on / tp.off).toFixed(3)})`);
+  console.log(`forwarding between two guests (iperf3, median of ${tp.rounds} x ${tp.seconds} s): ${tp.on.toFixed(2)} Gbit/s guarded vs ${tp.off.toFixed(2)} without (x${(tp.on / tp.off).toFixed(3)}; median of the rounds' ratios x${tp.ratio.toFixed(3)}); CPU per GB ${tp.cpuOn.toFixed(3)} vs ${tp.cpuOff.toFixed(3)} s, throughput the CPU allows x${tp.capacity.toFixed(3)}`);
 };
 
 /** One guard's nft transaction (add, then remove) on a table already holding `existing` guards. */

@@ -123,3 +123,17 @@ export const SYSCTL_BATCH = [
   'done',
   'exit $rc',
 ].join('\n');
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * One shell running several batches in order (a guard's nft run and its port's ip batch): one
+ * process to start and record instead of one per tool. It stops at the first batch that fails and
+ * names the failed line in the whole, as ip names one ("Command failed -:N"); a batch that fails
+ * without naming a line (nft, all or nothing) failed at its first. `tmp` holds each batch's output.
+ */
+export const chainScript = (parts: { from: number; argv: string[] }[], tmp: string): string => [
+  `p() { o=$1; shift; "$@" >${quote(tmp)} 2>&1; r=$?; grep -v '^Command failed ' ${quote(tmp)}; [ $r = 0 ] && return 0`,
+  `  n=$(sed -n 's/^Command failed [^ ]*:\\([0-9][0-9]*\\).*/\\1/p' ${quote(tmp)} | head -n 1); echo "Command failed -:$((o + \${n:-1}))"; exit $r; }`,
+  ...parts.map((p) => `p ${p.from} ${p.argv.map(quote).join(' ')}`),
+].join('\n');

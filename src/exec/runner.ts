@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import { DHCP_BATCH, FAIL_LINE, SYSCTL_BATCH, RECORDED, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
+import { DHCP_BATCH, FAIL_LINE, RECORDED, SYSCTL_BATCH, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
 export { failedLineOf, parseFailpoint, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
@@ -28,6 +28,11 @@ export interface BatchOptions {
    * this process dies (see recordFiles).
    */
   record?: string;
+  /**
+   * Batches run after this one by the same recorded process (record required, no force): the
+   * result counts their lines after this one's, as if all were one batch.
+   */
+  then?: { tool: Tool; lines: string[] }[];
 }
 
 export interface BatchResult {
@@ -165,31 +170,69 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     }
   };
 
-  const runRecorded = async (tool: Tool, flags: string[], lines: string[], base: string): Promise<RunResult> => {
+  const runRecorded = async (tool: Tool, lines: string[], base: string, argv: string[]): Promise<RunResult> => {
     const f = recordFiles(base);
     writeFileSync(f.lines, lines.join('\n') + '\n', { mode: 0o600 });
-    await launch('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, ...batchArgv(tool, flags, f.lines)], { env, detached: true }).done;
+    await launch('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, ...argv], { env, detached: true }).done;
     const rc = Number(readFileSync(f.rc, 'utf8'));
     const out = readFileSync(f.out, 'utf8');
     if (rc === 127 && /not found/.test(out)) throw notFound(tool, Object.assign(new Error(out), { code: 'ENOENT' }));
     return { exitCode: rc, stdout: '', stderr: out, timedOut: false };
   };
 
-  const batch = async (tool: Tool, lines: string[], opts: BatchOptions = {}): Promise<BatchResult> => {
-    if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
-    let input = lines;
+  /** The failpoint applied to one batch: the lines to run, and whether this process dies after them. */
+  const arm = (tool: Tool, lines: string[], opts: BatchOptions): { input: string[]; kill: boolean } => {
     // The failpoint fails one run only: not the undo that follows its failure.
     const armed = opts.firstIndex === undefined ? undefined : ro.failpoint;
     const fp = armed && `${armed.kill}:${armed.at}` !== failpointSpent ? armed : undefined;
     const local = fp ? fp.at - (opts.firstIndex ?? 0) : -1;
-    const hit = local >= 0 && local < lines.length;
+    if (!fp || local < 0 || local >= lines.length) return { input: lines, kill: false };
+    failpointSpent = `${fp.kill}:${fp.at}`;
     // Under -force the failed line stands in for op k and the batch goes on, as it would past a real failure.
-    if (fp && hit) failpointSpent = `${fp.kill}:${fp.at}`;
-    if (fp && hit) input = fp.kill ? lines.slice(0, local) : [...lines.slice(0, local), FAIL_LINE[tool], ...(opts.force ? lines.slice(local + 1) : [])];
-    const flags = tool === 'nft' ? [] : tool === 'dhcp' || tool === 'sysctl' ? (opts.force ? ['-force'] : []) : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.compressVlans ? ['-compressvlans'] : []), ...(opts.force ? ['-force'] : [])];
+    if (fp.kill) return { input: lines.slice(0, local), kill: true };
+    return { input: [...lines.slice(0, local), FAIL_LINE[tool], ...(opts.force ? lines.slice(local + 1) : [])], kill: false };
+  };
+
+  const flagsOf = (tool: Tool, opts: BatchOptions): string[] =>
+    tool === 'nft' ? [] : tool === 'dhcp' || tool === 'sysctl' ? (opts.force ? ['-force'] : []) : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.compressVlans ? ['-compressvlans'] : []), ...(opts.force ? ['-force'] : [])];
+
+  const result = (r: RunResult, lines: number): BatchResult => {
+    if (r.exitCode === 0) return { ok: true, done: lines, stdout: r.stdout, stderr: r.stderr };
+    const failedLine = failedLineOf(r.stderr);
+    return { ok: false, done: failedLine === undefined ? 0 : failedLine - 1, failedLine, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  /** Several batches, one recorded shell: each part's lines in a file of its own, all of them in the record's. */
+  const chained = async (parts: { tool: Tool; lines: string[] }[], opts: BatchOptions & { record: string }): Promise<BatchResult> => {
+    const f = recordFiles(opts.record);
+    const run: { from: number; argv: string[] }[] = [];
+    const given: string[] = [];
+    let at = 0;
+    let kill = false;
+    for (const [i, p] of parts.entries()) {
+      const a = arm(p.tool, p.lines, { ...opts, firstIndex: (opts.firstIndex ?? 0) + at });
+      if (a.input.length > 0) {
+        writeFileSync(`${f.lines}.${i}`, a.input.join('\n') + '\n', { mode: 0o600 });
+        run.push({ from: at, argv: batchArgv(p.tool, flagsOf(p.tool, {}), `${f.lines}.${i}`) });
+        given.push(...a.input);
+      }
+      at += p.lines.length;
+      kill = a.kill;
+      if (kill) break;
+    }
+    const r = run.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false } : await runRecorded(parts[0]?.tool ?? 'ip', given, opts.record, ['sh', '-c', chainScript(run, `${opts.record}.part`)]);
+    if (kill) process.kill(process.pid, 'SIGKILL');
+    return result(r, at);
+  };
+
+  const batch = async (tool: Tool, lines: string[], opts: BatchOptions = {}): Promise<BatchResult> => {
+    if (opts.then?.length && opts.record !== undefined && !opts.force) return chained([{ tool, lines }, ...opts.then], { ...opts, record: opts.record });
+    if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
+    const { input, kill } = arm(tool, lines, opts);
+    const flags = flagsOf(tool, opts);
     const [cmd, ...args] = batchArgv(tool, flags, '-');
     let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
-      : opts.record !== undefined ? await runRecorded(tool, flags, input, opts.record)
+      : opts.record !== undefined ? await runRecorded(tool, input, opts.record, batchArgv(tool, flags, recordFiles(opts.record).lines))
       : await run(cmd ?? tool, args, { input: input.join('\n') + '\n' });
     // nft applies a batch all or nothing and has no -force: undoing as much as possible is line by line.
     if (tool === 'nft' && opts.force && r.exitCode !== 0 && input.length > 1) {
@@ -197,10 +240,8 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
       for (const l of input) each.push(await run(cmd ?? tool, args, { input: `${l}\n` }));
       r = { ...r, exitCode: each.some((x) => x.exitCode !== 0) ? 1 : 0, stderr: each.map((x) => x.stderr).join('') };
     }
-    if (fp?.kill && hit) process.kill(process.pid, 'SIGKILL');
-    if (r.exitCode === 0) return { ok: true, done: lines.length, stdout: r.stdout, stderr: r.stderr };
-    const failedLine = failedLineOf(r.stderr);
-    return { ok: false, done: failedLine === undefined ? 0 : failedLine - 1, failedLine, stdout: r.stdout, stderr: r.stderr };
+    if (kill) process.kill(process.pid, 'SIGKILL');
+    return result(r, lines.length);
   };
 
   const start = (cmd: string, args: string[], opts: RunOptions = {}): Background => {

@@ -49,9 +49,12 @@ const checkName = (dev: string): string => {
 const vids = (r: VidRange): string => (r.start === r.end ? `${r.start}` : `${r.start}-${r.end}`);
 const drop = (match: string, why: string): string => `${match === '' ? '' : `${match} `}counter drop comment "${why}"`;
 
-/** A short digest of everything the rules depend on: equal digests, equal rules. */
+/**
+ * A short digest of the port's rules themselves: equal digests, equal rules, also across versions
+ * that order them differently (verify then sees an older layout as differing, and apply renews it).
+ */
 export const guardDigest = (g: VifGuard): string =>
-  createHash('sha256').update(JSON.stringify([g.dev, g.vlans ?? null, g.mac ?? null, g.ips ?? null])).digest('hex').slice(0, 16);
+  createHash('sha256').update(JSON.stringify([g.dev, inBody(g), outBody(g)])).digest('hex').slice(0, 16);
 
 export const HEAD_COMMENT = (g: VifGuard): string => `xenbridge ${guardDigest(g)}`;
 
@@ -89,14 +92,41 @@ const addressRules = (g: VifGuard, ips: string[]): string[] => [
   drop('', DROP_REASON.proto),
 ];
 
-export const inRules = (g: VifGuard): string[] => [
-  `counter comment "${HEAD_COMMENT(g)}"`,
+/*
+ * Rule order is what a frame costs: forwarding between two guests ran every rule above for each
+ * frame of a TCP stream. The common frames (untagged IPv4/IPv6 from the guest's own MAC and
+ * address) get first the verdict the rules below would give them, in one or two loads each: an
+ * explicit `ether type` (the frame's outer type, so never a tagged frame; `ip saddr` alone depends
+ * on skb->protocol, which a stripped tag leaves as the inner type) with its MAC. IPv6 only for TCP
+ * and UDP right after the header: an RA or a redirect can never match, nor hide behind an
+ * extension header. The head rule, which names the digest and counts nothing anyone reads, comes
+ * last, out of the way.
+ */
+const fastIn = (g: VifGuard): string[] => {
+  if (g.vlans && !g.vlans.untagged) return [];
+  const from = g.mac ? `ether saddr ${g.mac} ` : '';
+  if (!g.ips) return [`${from}ether type ip accept`, `${from}ether type ip6 accept`];
+  return [
+    ...v4(g.ips).map((a) => `${from}ether type ip ip saddr ${a} accept`),
+    ...v6(g.ips).flatMap((a) => ['tcp', 'udp'].map((p) => `${from}ether type ip6 ip6 saddr ${a} ip6 nexthdr ${p} accept`)),
+  ];
+};
+
+const fastOut = (g: VifGuard): string[] => (g.vlans?.untagged ? ['ether type ip accept', 'ether type ip6 accept'] : []);
+
+const head = (g: VifGuard): string => `counter comment "${HEAD_COMMENT(g)}"`;
+
+const inBody = (g: VifGuard): string[] => [
+  ...fastIn(g),
   ...(g.mac ? [drop(`ether saddr != ${g.mac}`, DROP_REASON.mac)] : []),
   ...(g.vlans ? vlanRules(g.vlans) : []),
   ...(g.ips ? addressRules(g, g.ips) : []),
 ];
 
-export const outRules = (g: VifGuard): string[] => [`counter comment "${HEAD_COMMENT(g)}"`, ...(g.vlans ? vlanRules(g.vlans) : [])];
+const outBody = (g: VifGuard): string[] => [...fastOut(g), ...(g.vlans ? vlanRules(g.vlans) : [])];
+
+export const inRules = (g: VifGuard): string[] => [...inBody(g), head(g)];
+export const outRules = (g: VifGuard): string[] => [...outBody(g), head(g)];
 
 /** The shared table, maps and hook chains: idempotent (flush then one rule, in one transaction). */
 export const baseCommands = (): string[] => [

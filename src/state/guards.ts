@@ -7,7 +7,7 @@ import { GUARD_TABLE, MAP_IN, MAP_OUT } from '../model/guard-table.js';
 
 export interface LiveGuard {
   dev: string;
-  /** The digest in the in-chain's first rule (plan/guard.ts guardDigest), if any. */
+  /** The digest in the in-chain's head rule (its comment) (plan/guard.ts guardDigest), if any. */
   digest?: string;
   inChain: boolean;
   outChain: boolean;

@@ -78,7 +78,8 @@ export const newJournal = (steps: Step[], what: string, kind?: 'stop' | 'undo'):
 
 /** The run directory must hold the journal, every batch record and the records a commit writes. */
 const checkSpace = (dir: string, j: Journal, commitBytes: number[]): void => {
-  const sizes = groups(j.steps).flatMap((g) => [lines(g.items).reduce((n, l) => n + l.length + 1, 0), 16, 256, 16]);
+  // A joint run writes its lines twice (one file per batch, and the record's) and keeps each batch's output.
+  const sizes = groups(j.steps).flatMap((g) => [2 * lines(g.items).reduce((n, l) => n + l.length + 1, 0), 16, 256, 256, 16]);
   ensureSpace(dir, [JSON.stringify(j).length + 256, ...sizes, ...commitBytes], j.what);
 };
 
@@ -105,6 +106,22 @@ const batchEnd = (steps: Step[], from: number, same: (a: Step, b: Step) => boole
   return end;
 };
 
+/**
+ * The batches that run as one process from `from`: an nft run (a port's guard) joins the batches
+ * beside it, so guarding a port costs no process, journal write or record of its own.
+ */
+const parts = (steps: Step[], from: number, same: (a: Step, b: Step) => boolean): { from: number; end: number }[] => {
+  const out = [{ from, end: batchEnd(steps, from, same) }];
+  for (let last = out[0]; last !== undefined;) {
+    const prev = steps[last.end - 1];
+    const next = steps[last.end];
+    if (!prev || !next || (toolOf(prev.op) !== 'nft' && toolOf(next.op) !== 'nft')) break;
+    last = { from: last.end, end: batchEnd(steps, last.end, same) };
+    out.push(last);
+  }
+  return out;
+};
+
 /** The steps with the failed one replaced by its busy alternative, when the kernel refused it as busy. */
 const busyAlternative = (steps: Step[], at: number, stderr: string): Step[] | undefined => {
   const s = steps[at];
@@ -125,15 +142,19 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
   clearRecords(dir);
   const same = opts.kind ? sameCertainty : sameTool;
   for (let from = 0; from < journal.steps.length;) {
-    const items = journal.steps.slice(from, batchEnd(journal.steps, from, same));
+    // Undo-only runs go tool by tool: their batches run with -force, which a joint run has not.
+    const ps = opts.kind ? [{ from, end: batchEnd(journal.steps, from, same) }] : parts(journal.steps, from, same);
+    const part = (p: { from: number; end: number }): Step[] => journal.steps.slice(p.from, p.end);
+    const items = journal.steps.slice(from, ps[ps.length - 1]?.end ?? from);
     const first = items[0];
     if (first === undefined) break;
+    const then = ps.slice(1).map((p) => ({ tool: toolOf(journal.steps[p.from]?.op ?? first.op), lines: lines(part(p)) }));
     journal.inflight = [from, from + items.length];
     journal.batch = join(dir, `batch-${from}`);
     let r;
     try {
       writeRecord(jf, journal);
-      r = await runner.batch(toolOf(first.op), lines(items), { firstIndex: from, record: journal.batch, force: opts.kind !== undefined });
+      r = await runner.batch(toolOf(first.op), lines(ps[0] ? part(ps[0]) : items), { firstIndex: from, record: journal.batch, force: opts.kind !== undefined, ...(then.length > 0 ? { then } : {}) });
     } catch (e) {
       // Nothing of this batch ran: its record could not be written.
       throw await abandon(runner, dir, journal, from, e);

@@ -79,6 +79,9 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
     const g = JSON.parse(r.stdout).guards.find((x: { port: string }) => x.port === 'vif1.0');
     expect(g).toMatchObject({ state: 'ok', vlans: 'untagged only', mac: EVIL, ips: ['192.0.2.51'] });
     expect(Object.keys(g.drops)).toEqual(expect.arrayContaining(['spoofed source MAC', 'tagged frame on an untagged port', 'stacked VLAN tags (QinQ)', 'IPv4 from an address not in xenstore ip']));
+    // The guest's own tagged frames (tag20, tag10, vid0, vid4095, twice each, its MAC and address
+    // inside) die in its own chain, not at a later port.
+    expect(g.drops['tagged frame on an untagged port']).toBeGreaterThanOrEqual(8);
     expect((await cli(['show', '--netns', sb.dom0], sb.env)).stdout).toMatch(/vif guards\n  vif1\.0  untagged only, from 00:16:3e:00:01:00 192\.0\.2\.51  dropped: /);
   });
 

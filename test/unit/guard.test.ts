@@ -8,7 +8,9 @@ const access = { dev: 'vif1.0', vlans: { untagged: true, tagged: [] }, mac: '00:
 
 describe('vif guard rules (bridge-family nftables)', () => {
   it('an untagged port with antispoofing by MAC: tagged and stacked frames and other MACs die, both ways for tags', () => {
-    expect(inRules(access).slice(1)).toEqual([
+    expect(inRules(access).slice(0, -1)).toEqual([
+      'ether saddr 00:16:3e:00:01:00 ether type ip accept',
+      'ether saddr 00:16:3e:00:01:00 ether type ip6 accept',
       'ether saddr != 00:16:3e:00:01:00 counter drop comment "spoofed source MAC"',
       'ether type 8021ad counter drop comment "S-tagged (802.1ad) frame"',
       'ether type 0x9100 counter drop comment "S-tagged (802.1ad) frame"',
@@ -17,11 +19,11 @@ describe('vif guard rules (bridge-family nftables)', () => {
       'vlan type 0x9100 counter drop comment "stacked VLAN tags (QinQ)"',
       'ether type 8021q counter drop comment "tagged frame on an untagged port"',
     ]);
-    expect(outRules(access).slice(1)).toEqual(inRules({ ...access, mac: undefined }).slice(1));
-    expect(inRules(access)[0]).toBe(`counter comment "xenbridge ${guardDigest(access)}"`);
+    expect(outRules(access).slice(0, -1)).toEqual(inRules({ ...access, mac: undefined }).slice(0, -1));
+    expect(inRules(access).at(-1)).toBe(`counter comment "xenbridge ${guardDigest(access)}"`);
   });
   it('a trunk-only port carries only its VIDs, tagged once', () => {
-    expect(inRules({ dev: 'web0', vlans: { untagged: false, tagged: [{ start: 10, end: 10 }, { start: 100, end: 110 }] } }).slice(6)).toEqual([
+    expect(inRules({ dev: 'web0', vlans: { untagged: false, tagged: [{ start: 10, end: 10 }, { start: 100, end: 110 }] } }).slice(5, -1)).toEqual([
       'vlan id 10 accept',
       'vlan id 100-110 accept',
       'ether type 8021q counter drop comment "VLAN not carried by this vif"',
@@ -29,7 +31,13 @@ describe('vif guard rules (bridge-family nftables)', () => {
     ]);
   });
   it('with xenstore ip: only those addresses, ARP from its MAC, a DHCP client, NDP; no RA', () => {
-    expect(inRules({ ...access, ips: ['192.0.2.51', '2001:db8::51'] }).slice(8)).toEqual([
+    const rules = inRules({ ...access, ips: ['192.0.2.51', '2001:db8::51'] });
+    expect(rules.slice(0, 3)).toEqual([
+      'ether saddr 00:16:3e:00:01:00 ether type ip ip saddr 192.0.2.51 accept',
+      'ether saddr 00:16:3e:00:01:00 ether type ip6 ip6 saddr 2001:db8::51 ip6 nexthdr tcp accept',
+      'ether saddr 00:16:3e:00:01:00 ether type ip6 ip6 saddr 2001:db8::51 ip6 nexthdr udp accept',
+    ]);
+    expect(rules.slice(10, -1)).toEqual([
       'arp saddr ether != 00:16:3e:00:01:00 counter drop comment "ARP from another MAC"',
       'arp saddr ip 0.0.0.0 accept',
       'arp saddr ip 192.0.2.51 accept',
