@@ -53,6 +53,8 @@ export const planBonds = (p: BondPlanner): void => {
         // Some bond options are refused while the bond is up; the takeover takes it down for its MAC anyway.
         if (cur.up) p.steps.push(op.setUp(cur.name, false));
         cur.up = false;
+        // The kernel drops a link's IPv6 addresses when it goes down: no step may delete them after.
+        cur.addrs = cur.addrs.filter((a) => a.family !== 6);
         p.steps.push(op.setBond(cur.name, diff.to, diff.was));
         cur.bond = { ...cur.bond, ...diff.to };
       }

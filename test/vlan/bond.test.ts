@@ -1,12 +1,13 @@
 // Bond uplinks on Debian's kernel (it has bonding; these machines' own has not): a bond of two NICs
 // to a switch namespace that runs the partner side, guests on the bridge, one member failed during
-// a 10 ms ping, and an exact undo; and a bond made by hand, adopted and left as it was.
-import { afterAll, describe, expect, it } from 'vitest';
-import { applyTopology, stopNetwork } from '../../src/apply/apply.js';
+// a 10 ms ping, and an exact undo; a bond made by hand, adopted and left as it was; and the apply
+// of a new and an adopted bond failed at each bond op and killed -9 at random moments.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyTopology, planTopology, readStatus, rollbackInterrupted, stopNetwork } from '../../src/apply/apply.js';
 import { parseTopology } from '../../src/config/validate.js';
 import { isXbError } from '../../src/errors.js';
 import { createContext, type Context } from '../../src/context.js';
-import { createRunner, type Runner } from '../../src/exec/runner.js';
+import type { Runner } from '../../src/exec/runner.js';
 import { render } from '../../src/plan/render.js';
 import type { Topology } from '../../src/model/topology.js';
 import { makePlan } from '../../src/plan/diff.js';
@@ -15,74 +16,14 @@ import { renderTopologyYaml } from '../../src/show/render.js';
 import { readState } from '../../src/state/read.js';
 import { lint } from '../../src/verify/lint.js';
 import { verifyTopology } from '../../src/verify/state.js';
-import { mkdtempSync } from 'node:fs';
+import { bonding, dump, ipb, makeBed, makeTwoBondBed, MIIMON, removeBeds, type Bed } from '../helpers/bond-bed.js';
+import { ROOT } from '../helpers/sh.js';
+import { killAfter, readyChild } from '../helpers/ready-child.js';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const MIIMON = 100;
 const PING_MS = 10;
-
-interface Bed {
-  sw: Runner;
-  dom0: Runner;
-  guests: Runner[];
-  names: string[];
-  ip(r: Runner, lines: string[]): Promise<void>;
-}
-
-let counter = 0;
-const host = createRunner();
-const made: string[] = [];
-
-const ipb = async (r: Runner, lines: string[]): Promise<void> => {
-  const res = await r.batch('ip', lines);
-  if (!res.ok) throw new Error(`${lines[res.done]}: ${res.stderr}`);
-};
-
-/**
- * sw: the switch, with swa/swb facing dom0's eth0/eth1 (in 802.3ad a bond of them, LACP's partner;
- * otherwise a plain bridge) and 192.0.2.1. Two guest namespaces get veths whose dom0 ends are attached
- * to xenbr0 after the apply, as the vif hook would.
- */
-const makeBed = async (lacp: boolean): Promise<Bed> => {
-  const id = `xbb${process.pid % 10000}${counter++}`;
-  const names = [`${id}s`, `${id}d`, `${id}g1`, `${id}g2`];
-  made.push(...names);
-  await ipb(host, names.map((n) => `netns add ${n}`));
-  const [sw, dom0, g1, g2] = names.map((n) => createRunner(n)) as [Runner, Runner, Runner, Runner];
-  await ipb(sw, [
-    'link set dev lo up',
-    `link add name swa type veth peer name eth0 netns ${names[1]}`, `link add name swb type veth peer name eth1 netns ${names[1]}`,
-    lacp ? `link add name swagg type bond mode 802.3ad miimon ${MIIMON} lacp_rate fast` : 'link add name swagg type bridge stp_state 0 forward_delay 0',
-    'link set dev swa master swagg', 'link set dev swb master swagg',
-    'link set dev swagg up', 'link set dev swa up', 'link set dev swb up', 'addr add 192.0.2.1/24 dev swagg',
-  ]);
-  await ipb(dom0, ['link set dev lo up', 'addr add 192.0.2.10/24 dev eth0', 'link set dev eth0 up', 'link set dev eth1 up', 'route add default via 192.0.2.1 dev eth0']);
-  for (const [i, g] of [g1, g2].entries()) {
-    await ipb(g, ['link set dev lo up', `link add name eth0 type veth peer name vg${i + 1} netns ${names[1]}`, `addr add 192.0.2.2${i + 1}/24 dev eth0`, 'link set dev eth0 up']);
-  }
-  // Up once, as they will have been by the end (a veth gets its qdisc when first up).
-  await ipb(dom0, ['link set dev vg1 up', 'link set dev vg2 up', 'link set dev vg1 down', 'link set dev vg2 down']);
-  return { sw, dom0, guests: [g1, g2], names, ip: ipb };
-};
-
-/** Links that went down and up list their kernel routes (fe80::/64, ff00::/8) in a new order. */
-const sortedRoutes = (text: string): string => {
-  const lines = text.trimEnd().split('\n');
-  const routes = (JSON.parse(lines.pop() ?? '[]') as unknown[]).map((r) => JSON.stringify(r)).sort();
-  return [...lines, `[${routes.join(',')}]`].join('\n');
-};
-
-// The link_failure_count a member failed in the test keeps is the kernel's counter, not state to undo.
-const dump = async (r: Runner): Promise<string> => {
-  for (let i = 0; i < 30; i++) {
-    const out = (await r.batch('ip', ['link show', 'addr show', 'route show table all'], { json: true, details: true })).stdout
-      .replace(/"[a-z_]*_timer":[0-9.]+,?/g, '').replace(/"link_failure_count":\d+/g, '"link_failure_count":_');
-    if (!out.includes('"tentative"') && !/"flags":\["NO-CARRIER"[^\]]*"UP"/.test(out)) return sortedRoutes(out);
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  throw new Error('did not settle');
-};
 
 const ping = async (from: Runner, to: string): Promise<boolean> => {
   for (let i = 0; i < 3; i++) if ((await from.run('ping', ['-c1', '-W2', '-q', to], { inNetns: true })).exitCode === 0) return true;
@@ -144,9 +85,7 @@ const waitLacp = async (dom0: Runner): Promise<string[]> => {
 
 const runDirRoot = mkdtempSync(join(tmpdir(), 'xenbridge-bond-'));
 const ctxOf = (r: Runner): Context => createContext({ netns: r.netns, runDirRoot });
-afterAll(async () => {
-  await host.batch('ip', made.map((n) => `netns del ${n}`), { force: true });
-});
+afterAll(removeBeds);
 
 /** applyTopology, with what still differed in the message when it rolled back. */
 const apply = (t: Topology, r: Runner): ReturnType<typeof applyTopology> =>
@@ -228,4 +167,117 @@ describe('a bond made by hand (active-backup, holding dom0\'s address)', () => {
     await stopNetwork(ctxOf(b.dom0));
     expect(await dump(b.dom0)).toBe(before);
   });
+});
+
+// A new bond of two NICs and an adopted one whose miimon the file changes: every kind of bond step.
+const TWO_BONDS = `version: 1
+bonds:
+  - name: bond0
+    mode: active-backup
+    members: [eth0, eth1]
+    miimon: ${MIIMON}
+  - name: bond1
+    mode: active-backup
+    members: [eth2, eth3]
+    miimon: ${MIIMON / 2}
+bridges:
+  - name: xenbr0
+    uplink: bond0
+  - name: xenbr1
+    uplink: bond1
+`;
+
+describe('the apply of a new and an adopted bond, interrupted', () => {
+  let b: Bed;
+  let before = '';
+  let bond1 = 0;
+  const exact = async (): Promise<string> => `${await dump(b.dom0)}\n${await bonding(b.dom0)}`;
+  // Links the apply creates get new indexes each time: compared without them, sorted. The adopted bond's is checked apart.
+  const applied = async (): Promise<string> => [
+    ...(await dump(b.dom0)).split('\n').map((l) => (JSON.parse(l) as Record<string, unknown>[])
+      .map(({ ifindex: _i, link_index: _l, ...x }) => JSON.stringify(x)).sort().join('\n')),
+    await bonding(b.dom0),
+  ].join('\n');
+  const adoptedIndex = async (): Promise<number | undefined> => (await readState(b.dom0)).links.find((l) => l.name === 'pbond1')?.ifindex;
+
+  beforeAll(async () => {
+    b = await makeTwoBondBed();
+    before = await exact();
+    bond1 = (await readState(b.dom0)).links.find((l) => l.name === 'bond1')?.ifindex ?? -1;
+  });
+
+  it('a failure at each bond op of the apply restores the namespace and both bonds exactly', async () => {
+    const t = parseTopology(TWO_BONDS);
+    const lines = (await planTopology(t, ctxOf(b.dom0))).steps.map((st) => render(st.op).line);
+    // The bond's own ops: create, take members down and enslave them, take the adopted bond down and set its
+    // options (the rest is the takeover every uplink has, failed at every op in test/vlan/rollback.test.ts;
+    // each failure costs seconds under emulation).
+    const ks = lines.flatMap((l, k) => (/type bond|dev eth[01] (down|master pbond0)$|dev bond1 down$/.test(l) ? [k] : []));
+    expect(ks.length).toBe(7);
+    const t0 = Date.now();
+    for (const k of ks) {
+      const ctx = createContext({ netns: b.dom0.netns, runDirRoot, failpoint: { kill: false, at: k } });
+      const err = await applyTopology(t, ctx).then(() => undefined, (e: unknown) => e);
+      expect(isXbError(err) && [err.kind, err.message], `op ${k}: ${lines[k]}`).toEqual(['rolled-back', `apply failed at step ${k + 1} of ${lines.length}; the host was restored`]);
+      expect(await exact(), `after a failure at op ${k}: ${lines[k]}`).toBe(before);
+    }
+    console.log(`failpoints at ${ks.length} bond ops of ${lines.length}: ${Date.now() - t0} ms`);
+  });
+
+  it('killed -9 at random moments: status names the run; the next apply ends as an uninterrupted one, rollback or stop as before', async () => {
+    const trials = 8;
+    const ctx = ctxOf(b.dom0);
+    const cfg = join(runDirRoot, `${b.names[1]}.yaml`);
+    writeFileSync(cfg, TWO_BONDS);
+    const t = parseTopology(TWO_BONDS, cfg);
+    await apply(t, b.dom0);
+    const clean = await applied();
+    expect(await adoptedIndex()).toBe(bond1);
+    await stopNetwork(ctx);
+    expect(await exact()).toBe(before);
+    const child = () => readyChild([join(ROOT, 'test/helpers/apply-child.mjs'), cfg, b.names[1]!, runDirRoot]);
+    // When an uninterrupted apply in such a process has its journal (it reads the state before, and verifies
+    // and records the run after; each takes seconds here): the kills land in that window, widened by a
+    // quarter each side, so that a few also fall before the journal and after the record.
+    const { p: timed } = await child();
+    const t0 = Date.now();
+    timed.stdin.write('go\n');
+    const seen: number[] = [];
+    const poll = setInterval(() => { if (existsSync(join(ctx.runDir, 'journal.json'))) seen.push(Date.now() - t0); }, 5);
+    expect((await timed).exitCode).toBe(0);
+    clearInterval(poll);
+    const span = Date.now() - t0;
+    const [first = 0, last = span] = [seen[0], seen.at(-1)];
+    const from = Math.max(0, first - (last - first) / 4);
+    const to = Math.min(span, last + (last - first) / 4);
+    expect(await applied()).toBe(clean);
+    await stopNetwork(ctx);
+    let next = child();
+    let interrupted = 0;
+    for (let i = 0; i < trials; i++) {
+      const pid = await killAfter(await next, from + Math.random() * (to - from));
+      next = child();
+      const st = readStatus(ctx);
+      if (existsSync(join(ctx.runDir, 'journal.json'))) {
+        interrupted++;
+        expect(st.interrupted?.message, `trial ${i}`).toMatch(new RegExp(`^apply by pid ${pid} `));
+      }
+      // Even trials finish with an apply, odd ones alternate rollback and stop; the apply is stopped after.
+      if (i % 2 === 0) {
+        await apply(t, b.dom0);
+        expect(await applied(), `apply after kill ${i}`).toBe(clean);
+        expect(await adoptedIndex(), `apply after kill ${i}`).toBe(bond1);
+        await stopNetwork(ctx);
+      } else if (i % 4 === 1 && st.applied === 0) {
+        await rollbackInterrupted(ctx);
+      } else {
+        // Also when the kill came after the run was recorded: then there is nothing to roll back, only to stop.
+        await stopNetwork(ctx);
+      }
+      expect(await exact(), `undo after kill ${i}`).toBe(before);
+      expect(readStatus(ctx).interrupted).toBeUndefined();
+    }
+    (await next).p.kill('SIGKILL');
+    console.log(`kill -9 of a two-bond apply: ${trials} kills ${from.toFixed(0)}-${to.toFixed(0)} ms into it (journal ${first}-${last} ms of ${span}), ${interrupted} left a journal`);
+  }, 600_000);
 });

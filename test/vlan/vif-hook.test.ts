@@ -1,6 +1,6 @@
 // The vif hook's VLAN behaviour on a real 802.1Q kernel, through the hook's own entry point with
 // the file-backed xenstore (in-process: a node start costs seconds under emulation).
-import { execa } from 'execa';
+import { killAfter, readyChild } from '../helpers/ready-child.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -103,12 +103,7 @@ describe('classic mode', () => {
       ...fakeXenstoreEnv(store), vif: 'vif1.0', XENBUS_PATH: 'backend/vif/1/0', XENBRIDGE_NETNS: bed.names.dom0,
       XENBRIDGE_RUN_DIR: bed.runDirRoot, XENBRIDGE_CONFIG: cfg, XENBRIDGE_HOTPLUG_LOG: join(store, 'hotplug.log'),
     };
-    // Wrapped: a subprocess is itself a promise, which an async function would wait out.
-    const child = async () => {
-      const p = execa('node', [join(ROOT, 'test/helpers/hook-child.mjs'), 'online', 'type_if=vif'], { env, reject: false, stdin: 'pipe' });
-      await new Promise<void>((res) => p.stdout.once('data', () => res()));
-      return { p };
-    };
+    const child = () => readyChild([join(ROOT, 'test/helpers/hook-child.mjs'), 'online', 'type_if=vif'], env);
     // How long an uninterrupted online takes in such a process: the kills land within it.
     const { p: timed } = await child();
     const t0 = Date.now();
@@ -120,11 +115,7 @@ describe('classic mode', () => {
     let next = child();
     let interrupted = 0;
     for (let i = 0; i < trials; i++) {
-      const { p } = await next;
-      p.stdin.write('go\n');
-      await new Promise((res) => setTimeout(res, Math.random() * span));
-      p.kill('SIGKILL');
-      await p;
+      await killAfter(await next, Math.random() * span);
       next = child();
       const st = readStatus(ctx);
       if (existsSync(join(ctx.runDir, 'journal.json'))) {
