@@ -25,6 +25,8 @@ for ((i = 1; i <= domus; i++)); do
     --extra "xb.ip=192.0.2.$((10 + i))/24 xb.ping=192.0.2.1" >/dev/null || echo "node-loop: guest idle$i failed"
 done
 echo "node-loop: $(xl list | tail -n +2 | wc -l) domains, node $(node --version) ${flags:+flags $flags}"
+# How Xen switches FPU state between vCPUs ("EAGER_FPU" or lazily, through #NM): see README.md.
+xl dmesg | grep -m1 -o 'Support for PV VMs:.*' | sed 's/^/node-loop: Xen: /'
 
 # ESM loader + a few hundred kB of generated source, JSON round trips, regexps, Buffers.
 prog='

@@ -22,6 +22,8 @@
 #   XENBRIDGE_XEN_VERBOSE  1: show Xen's "(XEN)" lines and the timings on stderr
 #   XENBRIDGE_XEN_LOG      copy the full serial console log (Xen + dom0; each line prefixed with
 #                          the seconds since qemu started) to this file
+#   XENBRIDGE_XEN_QEMU     the qemu-system-x86_64 to run (default: the one on PATH); e.g. Debian 13's
+#                          QEMU 10 that test/xen/prepare-qemu.sh extracts (it prints the path)
 #   XENBRIDGE_XEN_CPU, XENBRIDGE_XEN_ACCEL, XENBRIDGE_XEN_SMP  qemu's -cpu (max), -accel (tcg)
 #                          and -smp (2), for experiments
 #   XENBRIDGE_XEN_XEN_ARGS  extra hypervisor options; XENBRIDGE_XEN_DOM0_ARGS dom0 kernel
@@ -49,8 +51,13 @@ else
 fi
 timeout_s=${XENBRIDGE_XEN_TIMEOUT:-900}
 verbose=${XENBRIDGE_XEN_VERBOSE:-}
-qemu=$(command -v qemu-system-x86_64) ||
-  xb_die "qemu-system-x86_64 not found: run test/xen/prepare.sh (apt-get install qemu-system-x86)"
+if [[ -n ${XENBRIDGE_XEN_QEMU:-} ]]; then
+  qemu=$XENBRIDGE_XEN_QEMU
+  [[ -x $qemu ]] || xb_die "XENBRIDGE_XEN_QEMU is not an executable: $qemu"
+else
+  qemu=$(command -v qemu-system-x86_64) ||
+    xb_die "qemu-system-x86_64 not found: run test/xen/prepare.sh (apt-get install qemu-system-x86)"
+fi
 for f in ready boot/xen boot/vmlinux boot/dom0-initrd.gz boot/domu-initrd.gz root/usr/lib/xen-$bed/bin/xl; do
   [[ -e $cache/$f ]] || xb_die "the Xen $bed bed is not prepared ($cache/$f missing): run $prepare"
 done
