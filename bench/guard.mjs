@@ -51,6 +51,11 @@ export const benchGuardHook = (n = 11) => {
   const off = bed('off', OFF);
   try {
     const t = { on: [[], []], off: [[], []] };
+    // A guest that stays attached, as on any host with guests: the measured vifs come and go beside it.
+    for (const b of [on, off]) {
+      b.vif(1000);
+      b.hook(1000, 'online');
+    }
     for (let i = 1; i <= n; i++) {
       for (const [k, b] of i % 2 === 1 ? [['on', on], ['off', off]] : [['off', off], ['on', on]]) {
         b.vif(i);
@@ -70,7 +75,7 @@ export const benchGuardHook = (n = 11) => {
 };
 
 /** Online time of the first and the last `sample` of `count` guarded vifs attached one after another. */
-export const benchGuardGrowth = (count = 128, sample = 16) => {
+export const benchGuardGrowth = (count = 256, sample = 16) => {
   const b = bed('grow', TOPO);
   try {
     const times = [];

@@ -19,7 +19,7 @@ export interface GuardCheck {
   live?: LiveGuard;
 }
 
-const whole = (l: LiveGuard): boolean => l.inChain && l.outChain && l.inMapped && l.outMapped;
+const whole = (l: LiveGuard): boolean => l.inChain && l.outChain && l.inMapped && l.outMapped && l.hooked;
 
 export const checkGuards = (records: VifGuard[], live: Map<string, LiveGuard>, s: Pick<HostState, 'links'>): GuardCheck[] => {
   const out: GuardCheck[] = [];

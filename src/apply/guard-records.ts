@@ -21,6 +21,15 @@ export const saveGuardRecord = (dir: string, g: VifGuard): void => {
 };
 export const forgetGuardRecord = (dir: string, dev: string): void => removeFile(recordFile(dir, dev));
 
+/** Whether a port other than `except` has a record (a directory listing; nothing is parsed). */
+export const hasGuardRecords = (dir: string, except: string): boolean => {
+  try {
+    return readdirSync(recordDir(dir)).some((n) => n.endsWith('.json') && n !== `${except}.json`);
+  } catch {
+    return false;
+  }
+};
+
 export const allGuardRecords = (dir: string): VifGuard[] => {
   let names: string[];
   try {

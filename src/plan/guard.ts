@@ -128,11 +128,20 @@ const outBody = (g: VifGuard): string[] => [...fastOut(g), ...(g.vlans ? vlanRul
 export const inRules = (g: VifGuard): string[] => [...inBody(g), head(g)];
 export const outRules = (g: VifGuard): string[] => [...outBody(g), head(g)];
 
-/** The shared table, maps and hook chains: idempotent (flush then one rule, in one transaction). */
-export const baseCommands = (): string[] => [
+/** The shared table and maps: `add` of what exists is a no-op. */
+const tableCommands = (): string[] => [
   `add table ${GUARD_TABLE}`,
   `add map ${GUARD_TABLE} ${MAP_IN} { type ifname : verdict; }`,
   `add map ${GUARD_TABLE} ${MAP_OUT} { type ifname : verdict; }`,
+];
+
+/**
+ * The shared table, maps and hook chains: idempotent (flush then one rule, in one transaction).
+ * The flush is the costly part: a transaction that deletes anything (a rule here) waits for the
+ * kernel's RCU grace period, measured at 11 ms of a 14 ms nft run against 3 ms for adds alone.
+ */
+export const baseCommands = (): string[] => [
+  ...tableCommands(),
   `add chain ${GUARD_TABLE} pre { type filter hook prerouting priority -200; policy accept; }`,
   `flush chain ${GUARD_TABLE} pre`,
   `add rule ${GUARD_TABLE} pre iifname vmap @${MAP_IN}`,
@@ -141,8 +150,12 @@ export const baseCommands = (): string[] => [
   `add rule ${GUARD_TABLE} post oifname vmap @${MAP_OUT}`,
 ];
 
-/** Creates or replaces the port's chains and map elements (atomically: nft -f is one transaction). */
-export const guardCommands = (g: VifGuard): string[] => {
+/**
+ * Creates or replaces the port's chains and map elements (atomically: nft -f is one transaction).
+ * shared: the hook chains are known to be in place (another port's guard, made since boot, is
+ * recorded), so they are not made again; apply and verify check them whatever this says.
+ */
+export const guardCommands = (g: VifGuard, shared = false): string[] => {
   const dev = checkName(g.dev);
   const chain = (name: string, rules: string[]): string[] => [
     `add chain ${GUARD_TABLE} ${name}`,
@@ -150,7 +163,7 @@ export const guardCommands = (g: VifGuard): string[] => {
     ...rules.map((r) => `add rule ${GUARD_TABLE} ${name} ${r}`),
   ];
   return [
-    ...baseCommands(),
+    ...(shared ? tableCommands() : baseCommands()),
     ...chain(chainIn(dev), inRules(g)),
     ...chain(chainOut(dev), outRules(g)),
     `add element ${GUARD_TABLE} ${MAP_IN} { "${dev}" : jump ${chainIn(dev)} }`,
@@ -165,7 +178,7 @@ export const guardCommands = (g: VifGuard): string[] => {
 export const unguardCommands = (dev: string): string[] => {
   const d = checkName(dev);
   return [
-    ...baseCommands(),
+    ...tableCommands(),
     `add chain ${GUARD_TABLE} ${chainIn(d)}`,
     `add chain ${GUARD_TABLE} ${chainOut(d)}`,
     `add element ${GUARD_TABLE} ${MAP_IN} { "${d}" : jump ${chainIn(d)} }`,

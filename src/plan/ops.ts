@@ -59,7 +59,7 @@ export type RouteOp = { kind: 'addRoute'; route: Route } | { kind: 'delRoute'; r
 export type VlanEntryOp = { kind: 'addVlanEntry'; entry: VlanEntry } | { kind: 'delVlanEntry'; entry: VlanEntry };
 
 /** A port's nft guard put in place (replacing `was`), or taken away (`was`: the guard it had). */
-export type GuardOp = { kind: 'guard'; guard: VifGuard; was?: VifGuard } | { kind: 'unguard'; dev: string; was?: VifGuard };
+export type GuardOp = { kind: 'guard'; guard: VifGuard; was?: VifGuard; shared?: true } | { kind: 'unguard'; dev: string; was?: VifGuard };
 
 export type NetnsOp = { kind: 'addNetns'; name: string } | { kind: 'delNetns'; name: string };
 

@@ -101,7 +101,7 @@ export const render = (op: Op): Line => {
     case 'delVlanEntry':
       return { tool: 'bridge', line: `vlan del dev ${op.entry.dev} vid ${vidText(op.entry)}` };
     case 'guard':
-      return { tool: 'nft', line: guardCommands(op.guard).join('; ') };
+      return { tool: 'nft', line: guardCommands(op.guard, op.shared === true).join('; ') };
     case 'unguard':
       return { tool: 'nft', line: unguardCommands(op.dev).join('; ') };
     case 'dhcpStart':

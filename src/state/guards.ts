@@ -14,6 +14,8 @@ export interface LiveGuard {
   /** Which verdict maps send the port's frames to its chains. */
   inMapped: boolean;
   outMapped: boolean;
+  /** Whether the table's hook chains send frames through both maps (the same for every port). */
+  hooked: boolean;
   /** Drop rules by reason (their comment), with the frames each has dropped, both directions summed. */
   drops: Record<string, number>;
   /** The same, from the guest (in-PORT) and toward it (out-PORT). */
@@ -26,6 +28,10 @@ interface NftRule {
   comment?: string;
   expr?: Record<string, unknown>[];
 }
+
+/** A rule of a hook chain that sends every frame through `map` (`iifname vmap @vifs-in`). */
+const dispatches = (items: NftItem[], chain: string, map: string): boolean =>
+  items.some((i) => i.rule?.chain === chain && (i.rule.expr ?? []).some((e) => (e.vmap as { data?: unknown } | undefined)?.data === `@${map}`));
 type NftItem = { rule?: NftRule; chain?: { name: string }; map?: { name: string; elem?: unknown[] } };
 
 const HEAD = /^xenbridge ([0-9a-f]+)$/;
@@ -63,9 +69,10 @@ const mappedNames = (items: NftItem[], map: string): Set<string> =>
 export const readGuards = async (runner: Runner): Promise<Map<string, LiveGuard>> => {
   const items = (await nftList(runner, ['table', ...GUARD_TABLE.split(' ')])) ?? [];
   const out = new Map<string, LiveGuard>();
+  const hooked = dispatches(items, 'pre', MAP_IN) && dispatches(items, 'post', MAP_OUT);
   const get = (dev: string): LiveGuard => {
     let g = out.get(dev);
-    if (!g) out.set(dev, (g = { dev, inChain: false, outChain: false, inMapped: false, outMapped: false, drops: {}, dropsIn: {}, dropsOut: {} }));
+    if (!g) out.set(dev, (g = { dev, inChain: false, outChain: false, inMapped: false, outMapped: false, hooked, drops: {}, dropsIn: {}, dropsOut: {} }));
     return g;
   };
   for (const i of items) {

@@ -77,7 +77,7 @@ const SHAPES: { [K in OpKind]: Check<Omit<Extract<Op, { kind: K }>, 'kind'>> } =
   delRoute: object({ route }),
   addVlanEntry: object({ entry }),
   delVlanEntry: object({ entry }),
-  guard: object({ guard: guardCheck, was: optional(guardCheck) }),
+  guard: object({ guard: guardCheck, was: optional(guardCheck), shared: flag }),
   unguard: object({ dev: word, was: optional(guardCheck) }),
   addNetns: object({ name: word }),
   delNetns: object({ name: word }),

@@ -4,7 +4,7 @@
  * under the run directory, so a guard can be put back exactly (by a rollback, or by apply).
  */
 import { XbError } from '../errors.js';
-import { readGuardRecord } from '../apply/guard-records.js';
+import { hasGuardRecords, readGuardRecord } from '../apply/guard-records.js';
 import { ipFamily, MAC_RE, parseCidr } from '../model/net.js';
 import { guardDigest, type VifGuard } from '../plan/guard.js';
 import type { Step } from '../plan/steps.js';
@@ -44,6 +44,7 @@ export const guardOf = (target: VifTarget, keys: GuardKeys, dev: string): VifGua
  */
 export const planGuard = (dir: string, dev: string, want: VifGuard | undefined): Step[] => {
   const rec = readGuardRecord(dir, dev);
-  if (want) return rec && guardDigest(rec) === guardDigest(want) ? [] : [addGuard(want, rec)];
+  // Another port's record means the hook chains were made since boot (/run): not made again here.
+  if (want) return rec && guardDigest(rec) === guardDigest(want) ? [] : [addGuard(want, rec, hasGuardRecords(dir, dev))];
   return rec ? [delGuard(rec)] : [];
 };

@@ -122,12 +122,24 @@ describe('the guard\'s life: verify sees it, apply restores it, offline removes 
     expect(await sendAndCapture([evil, 'eth0'], hostile, [['victim', victim, 'eth0'], ['switch', sb.sw, 'sw0']])).toEqual({ victim: [], switch: [] });
   });
 
+  it('the table\'s hook chains flushed behind the hooks\' back: verify names every vif, apply puts them back', async () => {
+    await nft('flush chain bridge xenbridge pre');
+    expect(await sendAndCapture([evil, 'eth0'], hostile, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['macdom0', 'tag20'] });
+    const v = JSON.parse((await cli(['verify', '-c', cfg, '--netns', sb.dom0, '--json'], sb.env)).stdout) as { findings: { rule: string; message: string }[] };
+    expect(v.findings.filter((f) => f.rule === 'vif-guard-incomplete').map((f) => f.message.split(' ')[0]).sort()).toEqual(['vif1.0', 'vif2.0']);
+    const a = await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env);
+    expect([a.code, a.stderr]).toEqual([0, expect.stringContaining('re-created the guard of vif1.0 (it was incomplete)')]);
+    expect(await sendAndCapture([evil, 'eth0'], hostile, [['switch', sb.sw, 'sw0']])).toEqual({ switch: [] });
+  });
+
   it('offline removes the guard with the port; online puts it back', async () => {
     expect((await xen.hook('offline', 2, 0)).code).toBe(0);
     expect(await nft('list chains bridge')).not.toContain('in-vif2.0');
     expect(await nft('list map bridge xenbridge vifs-in')).not.toContain('vif2.0');
     expect((await xen.hook('online', 2, 0)).code).toBe(0);
     expect(await nft('list map bridge xenbridge vifs-out')).toContain('"vif2.0" : jump out-vif2.0');
+    // vif1.0's guard stood: this online left the hook chains alone (one dispatch rule each, not two).
+    expect((await nft('list table bridge xenbridge')).match(/vmap @vifs-(in|out)/g)).toEqual(['vmap @vifs-in', 'vmap @vifs-out']);
     await sh(`ip netns exec ${victim} ping -c1 -W2 192.0.2.51`);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { guardCommands, guardDigest, inRules, outRules, unguardCommands } from '../../src/plan/guard.js';
 import { addGuard, delGuard } from '../../src/plan/steps-guard.js';
-import type { Op } from '../../src/plan/ops.js';
+import { inverse as inverseOf, type Op } from '../../src/plan/ops.js';
 import { render, type Line } from '../../src/plan/render.js';
 
 const access = { dev: 'vif1.0', vlans: { untagged: true, tagged: [] }, mac: '00:16:3e:00:01:00' };
@@ -68,6 +68,20 @@ describe('vif guard rules (bridge-family nftables)', () => {
     expect(lines(changed.undo)).toEqual([render(step.op)]);
     const del = delGuard(access);
     expect([render(del.op), ...lines(del.undo)]).toEqual([...lines(step.undo), render(step.op)]);
+  });
+  it('only the first guard since boot makes the hook chains: a flush waits for an RCU grace period, adds do not', () => {
+    const hooks = (cmds: string[]): string[] => cmds.filter((c) => / (pre|post)\b/.test(c));
+    expect(hooks(guardCommands(access))).toEqual([
+      'add chain bridge xenbridge pre { type filter hook prerouting priority -200; policy accept; }', 'flush chain bridge xenbridge pre', 'add rule bridge xenbridge pre iifname vmap @vifs-in',
+      'add chain bridge xenbridge post { type filter hook postrouting priority -200; policy accept; }', 'flush chain bridge xenbridge post', 'add rule bridge xenbridge post oifname vmap @vifs-out',
+    ]);
+    expect(hooks(guardCommands(access, true))).toEqual([]);
+    expect(hooks(unguardCommands('vif1.0'))).toEqual([]);
+    expect([...guardCommands(access, true), ...unguardCommands('vif1.0')].filter((c) => c.startsWith('flush'))).toEqual(['flush chain bridge xenbridge in-vif1.0', 'flush chain bridge xenbridge out-vif1.0']);
+    const shared = addGuard(access, undefined, true);
+    expect(render(shared.op)).toEqual({ tool: 'nft', line: guardCommands(access, true).join('; ') });
+    // Put back by a rollback or by apply, a guard is whole again: hook chains included.
+    expect(inverseOf(delGuard(access).op).map(render)).toEqual([render(addGuard(access).op)]);
   });
   it('refuses a port name nft could misread', () => {
     expect(() => guardCommands({ ...access, dev: 'a"b' })).toThrow('cannot guard port "a"b": its name has characters other than');
