@@ -6,14 +6,15 @@
 import { XbError } from '../errors.js';
 import type { Topology } from '../model/topology.js';
 import { planRenames } from './rename-plan.js';
-import { canRenameLive, type Addr, type HostState, type Link, type Route } from '../state/types.js';
+import { canRenameLive, type HostState, type Link, type Route } from '../state/types.js';
 import { planBonds, renameMaster } from './diff-bond.js';
-import { isLease, planDhcp } from './diff-dhcp.js';
-import { isDynamic6, planRa } from './diff-ra.js';
+import { planDhcp } from './diff-dhcp.js';
+import { copyAddrs, takeAddrs, takeOff, takeRoutes } from './diff-move.js';
+import { planRa } from './diff-ra.js';
 import { desiredState, type Role, type Want, type WantAddr, type WantBridge, type WantLink } from './desired.js';
 import * as op from './steps.js';
 import type { Step } from './steps.js';
-import { movable, movedAddr, sameAddr, sameRoute, synth } from './projection.js';
+import { sameAddr, sameRoute, synth } from './projection.js';
 import { planVlanEntries } from './vlan-entries.js';
 
 export interface Plan {
@@ -23,8 +24,6 @@ export interface Plan {
 const ROLE_ORDER: Role[] = ['member', 'nic', 'peer', 'dom0', 'bridge', 'vlan', 'vlan-bridge'];
 const UP_ORDER: Role[] = ['bridge', 'vlan-bridge', 'nic', 'member', 'peer', 'dom0', 'vlan'];
 const byRole = (order: Role[]) => (a: WantLink, b: WantLink): number => order.indexOf(a.role) - order.indexOf(b.role);
-
-type MoveFrom = Want['moveFrom'][number];
 
 class Planner {
   readonly steps: Step[] = [];
@@ -47,51 +46,6 @@ class Planner {
   /** The NIC's name at this point of the plan: the live path renames it before it gives up its addresses. */
   nameOf(name: string): string {
     return this.renamed.get(name) ?? name;
-  }
-
-  takeRoutes(ms: MoveFrom[]): void {
-    const gwFamilies = new Set(this.want.routes.filter((r) => r.dst === 'default').map((r) => r.family));
-    for (const m of ms) {
-      for (const r of this.s.routes.filter((x) => x.dev === m.link.name && movable(x))) {
-        this.steps.push(op.delRoute({ ...r, dev: this.nameOf(m.link.name) }));
-        if (!(r.dst === 'default' && gwFamilies.has(r.family))) this.movedRoutes.push({ ...r, dev: m.to });
-      }
-    }
-  }
-
-  /** Addresses a client or SLAAC made that move with their lifetimes: dom0's own client or the kernel renews them there. */
-  leasesOf(m: MoveFrom): Addr[] {
-    return m.link.addrs.filter((x) => (this.want.dhcp.includes(m.to) && isLease(x)) || (this.want.ra.some((r) => r.dev === m.to) && isDynamic6(x)));
-  }
-
-  /** keep: the addresses are already on dom0's interface (live path), only taken off the NIC. */
-  takeAddrs(ms: MoveFrom[], keep = false): void {
-    for (const m of ms) {
-      const dev = this.nameOf(m.link.name);
-      for (const a of this.leasesOf(m)) {
-        this.steps.push(op.delLease(a, dev));
-        this.get(dev).addrs = this.get(dev).addrs.filter((x) => !sameAddr(x, a));
-        if (!keep) this.movedLeases.push({ dev: m.to, addr: movedAddr(a) });
-      }
-      for (const a of m.link.addrs.filter((x) => !x.managed)) {
-        this.steps.push(op.delAddr(a, dev));
-        this.get(dev).addrs = this.get(dev).addrs.filter((x) => !sameAddr(x, a));
-        if (!keep) this.movedAddrs.push({ dev: m.to, addr: movedAddr(a) });
-      }
-    }
-  }
-
-  /** Live path: dom0's interface gets the NIC's addresses while the NIC still holds them. */
-  copyAddrs(ms: MoveFrom[]): void {
-    for (const m of ms) {
-      this.movedAddrs.push(...m.link.addrs.filter((x) => !x.managed).map((a) => ({ dev: m.to, addr: movedAddr(a) })));
-      this.movedLeases.push(...this.leasesOf(m).map((a) => ({ dev: m.to, addr: movedAddr(a) })));
-    }
-  }
-
-  takeOff(ms: MoveFrom[]): void {
-    this.takeRoutes(ms);
-    this.takeAddrs(ms);
   }
 
   removeVlans(): void {
@@ -286,7 +240,7 @@ export const makePlan = (t: Topology, current: HostState): Plan => {
   // (the late phases find nothing left to do). VLAN devices on the NIC go first (names reused).
   const live = canRenameLive(s.kernel);
   const nic = live ? want.moveFrom.filter((m) => m.link.kind !== 'vlan') : [];
-  p.takeOff(want.moveFrom.filter((m) => !nic.includes(m)));
+  takeOff(p, want.moveFrom.filter((m) => !nic.includes(m)));
   p.removeVlans();
   p.bridges();
   planBonds(p);
@@ -297,11 +251,11 @@ export const makePlan = (t: Topology, current: HostState): Plan => {
   p.arps();
   planRa(p);
   p.ups();
-  p.copyAddrs(nic);
+  copyAddrs(p, nic);
   p.addrs();
-  p.takeRoutes(nic);
+  takeRoutes(p, nic);
   p.routes();
-  p.takeAddrs(nic, true);
+  takeAddrs(p, nic, true);
   for (const w of want.links.filter((x) => x.role === 'nic')) p.quietPort(w);
   p.nicMacs();
   p.masters((w) => w.role === 'nic');
