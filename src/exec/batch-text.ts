@@ -137,3 +137,27 @@ export const chainScript = (parts: { from: number; argv: string[] }[], tmp: stri
   `  n=$(sed -n 's/^Command failed [^ ]*:\\([0-9][0-9]*\\).*/\\1/p' ${quote(tmp)} | head -n 1); echo "Command failed -:$((o + \${n:-1}))"; exit $r; }`,
   ...parts.map((p) => `p ${p.from} ${p.argv.map(quote).join(' ')}`),
 ].join('\n');
+
+/** How a batch runs: ip and bridge take -n NS; nft and /proc/sys/net have none, so they run under ip netns exec. */
+export const batchArgvIn = (netns: string | undefined, tool: Tool, flags: string[], file: string): string[] => {
+  const inNs = netns !== undefined ? ['ip', 'netns', 'exec', netns] : [];
+  return tool === 'dhcp' ? ['sh', '-c', DHCP_BATCH, 'sh', netns ?? '', flags.includes('-force') ? '1' : '0', file]
+    : tool === 'sysctl' ? [...inNs, 'sh', '-c', SYSCTL_BATCH, 'sh', flags.includes('-force') ? '1' : '0', file]
+    : tool !== 'nft' ? [tool, ...flags, '-batch', file] : [...inNs, 'nft', '-f', file];
+};
+
+export const batchFlags = (netns: string | undefined, tool: Tool, o: { json?: boolean; details?: boolean; compressVlans?: boolean; force?: boolean }): string[] =>
+  tool === 'nft' ? [] : tool === 'dhcp' || tool === 'sysctl' ? (o.force ? ['-force'] : [])
+    : [...(netns !== undefined ? ['-n', netns] : []), ...(o.json ? ['-j'] : []), ...(o.details ? ['-d'] : []), ...(o.compressVlans ? ['-compressvlans'] : []), ...(o.force ? ['-force'] : [])];
+
+/**
+ * A failpoint at global op `fp.at` applied to a batch whose first line is op `first`: kill runs the
+ * lines before it only; otherwise a failing line stands in for it (under force the batch goes on, as
+ * it would past a real failure). hit: the failpoint falls in this batch.
+ */
+export const armLines = (tool: Tool, lines: string[], fp: Failpoint | undefined, first: number, force: boolean): { input: string[]; kill: boolean; hit: boolean } => {
+  const local = fp ? fp.at - first : -1;
+  if (!fp || local < 0 || local >= lines.length) return { input: lines, kill: false, hit: false };
+  if (fp.kill) return { input: lines.slice(0, local), kill: true, hit: true };
+  return { input: [...lines.slice(0, local), FAIL_LINE[tool], ...(force ? lines.slice(local + 1) : [])], kill: false, hit: true };
+};

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import { DHCP_BATCH, FAIL_LINE, RECORDED, SYSCTL_BATCH, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
+import { RECORDED, armLines, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
 export { failedLineOf, parseFailpoint, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
@@ -137,12 +137,7 @@ export interface RunnerOptions {
 
 export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => {
   const env = ro.env;
-  /** ip and bridge take -n NS; nft and /proc/sys/net have no namespace option, so they run under ip netns exec. */
-  const inNs = netns !== undefined ? ['ip', 'netns', 'exec', netns] : [];
-  const batchArgv = (tool: Tool, flags: string[], file: string): string[] =>
-    tool === 'dhcp' ? ['sh', '-c', DHCP_BATCH, 'sh', netns ?? '', flags.includes('-force') ? '1' : '0', file]
-      : tool === 'sysctl' ? [...inNs, 'sh', '-c', SYSCTL_BATCH, 'sh', flags.includes('-force') ? '1' : '0', file]
-      : tool !== 'nft' ? [tool, ...flags, '-batch', file] : [...inNs, 'nft', '-f', file];
+  const batchArgv = (tool: Tool, flags: string[], file: string): string[] => batchArgvIn(netns, tool, flags, file);
 
   const wrap = (cmd: string, args: string[], inNetns: boolean | undefined): [string, string[]] =>
     netns !== undefined && inNetns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
@@ -185,16 +180,12 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     // The failpoint fails one run only: not the undo that follows its failure.
     const armed = opts.firstIndex === undefined ? undefined : ro.failpoint;
     const fp = armed && `${armed.kill}:${armed.at}` !== failpointSpent ? armed : undefined;
-    const local = fp ? fp.at - (opts.firstIndex ?? 0) : -1;
-    if (!fp || local < 0 || local >= lines.length) return { input: lines, kill: false };
-    failpointSpent = `${fp.kill}:${fp.at}`;
-    // Under -force the failed line stands in for op k and the batch goes on, as it would past a real failure.
-    if (fp.kill) return { input: lines.slice(0, local), kill: true };
-    return { input: [...lines.slice(0, local), FAIL_LINE[tool], ...(opts.force ? lines.slice(local + 1) : [])], kill: false };
+    const a = armLines(tool, lines, fp, opts.firstIndex ?? 0, opts.force === true);
+    if (a.hit && fp) failpointSpent = `${fp.kill}:${fp.at}`;
+    return a;
   };
 
-  const flagsOf = (tool: Tool, opts: BatchOptions): string[] =>
-    tool === 'nft' ? [] : tool === 'dhcp' || tool === 'sysctl' ? (opts.force ? ['-force'] : []) : [...(netns !== undefined ? ['-n', netns] : []), ...(opts.json ? ['-j'] : []), ...(opts.details ? ['-d'] : []), ...(opts.compressVlans ? ['-compressvlans'] : []), ...(opts.force ? ['-force'] : [])];
+  const flagsOf = (tool: Tool, opts: BatchOptions): string[] => batchFlags(netns, tool, opts);
 
   const result = (r: RunResult, lines: number): BatchResult => {
     if (r.exitCode === 0) return { ok: true, done: lines, stdout: r.stdout, stderr: r.stderr };
