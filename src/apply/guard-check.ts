@@ -8,9 +8,10 @@ import { guardDigest, type VifGuard } from '../plan/guard.js';
 import { readGuards, type LiveGuard } from '../state/guards.js';
 import { readLinks } from '../state/read.js';
 import { linkByName, type HostState } from '../state/types.js';
-import { allGuardRecords } from './guard-records.js';
+import { allGuardRecords, type GuardRecords } from './guard-records.js';
 
-export type GuardState = 'ok' | 'missing' | 'incomplete' | 'differs' | 'orphan';
+/** retired: left by its vif's offline, port not attached; removed later (apply/guard-records.ts). */
+export type GuardState = 'ok' | 'missing' | 'incomplete' | 'differs' | 'orphan' | 'retired';
 
 export interface GuardCheck {
   dev: string;
@@ -21,15 +22,18 @@ export interface GuardCheck {
 
 const whole = (l: LiveGuard): boolean => l.inChain && l.outChain && l.inMapped && l.outMapped && l.hooked;
 
-export const checkGuards = (records: VifGuard[], live: Map<string, LiveGuard>, s: Pick<HostState, 'links'>): GuardCheck[] => {
+export const checkGuards = (records: GuardRecords, live: Map<string, LiveGuard>, s: Pick<HostState, 'links'>): GuardCheck[] => {
   const out: GuardCheck[] = [];
-  for (const r of records) {
+  const all = [...records.active, ...records.retired.filter((r) => !records.active.some((a) => a.dev === r.dev))];
+  for (const r of all) {
     const l = live.get(r.dev);
     const port = linkByName(s as HostState, r.dev);
-    const state: GuardState = !port?.master ? (l ? 'orphan' : 'ok') : !l ? 'missing' : !whole(l) ? 'incomplete' : l.digest !== guardDigest(r) ? 'differs' : 'ok';
+    // A retired guard whose port is attached again (by hand, or a crash between an online's change and its record) guards it: checked as any.
+    const detached: GuardState = records.retired.includes(r) ? 'retired' : l ? 'orphan' : 'ok';
+    const state: GuardState = !port?.master ? detached : !l ? 'missing' : !whole(l) ? 'incomplete' : l.digest !== guardDigest(r) ? 'differs' : 'ok';
     out.push({ dev: r.dev, state, record: r, live: l });
   }
-  for (const [dev, l] of live) if (!records.some((r) => r.dev === dev)) out.push({ dev, state: 'orphan', live: l });
+  for (const [dev, l] of live) if (!all.some((r) => r.dev === dev)) out.push({ dev, state: 'orphan', live: l });
   return out;
 };
 
@@ -37,7 +41,8 @@ export const checkGuards = (records: VifGuard[], live: Map<string, LiveGuard>, s
 export const readGuardChecks = async (runner: Runner, dir: string, s?: Pick<HostState, 'links'>): Promise<GuardCheck[]> => {
   const records = allGuardRecords(dir);
   const live = await readGuards(runner);
-  if (records.length === 0 && live.size === 0) return [];
-  const links = s ?? (await readLinks(runner, { names: [...new Set([...records.map((r) => r.dev), ...live.keys()])] }));
+  if (records.active.length + records.retired.length === 0 && live.size === 0) return [];
+  const names = [...records.active, ...records.retired].map((r) => r.dev);
+  const links = s ?? (await readLinks(runner, { names: [...new Set([...names, ...live.keys()])] }));
   return checkGuards(records, live, links);
 };

@@ -23,10 +23,10 @@ export const planGuardRepair = async (runner: Runner, dir: string): Promise<Guar
   const r: GuardRepair = { steps: [], notes: [], gone: [] };
   for (const c of checks) {
     if (c.state === 'ok' || !c.record) continue;
-    if (c.state === 'orphan') {
+    if (c.state === 'orphan' || c.state === 'retired') {
       r.steps.push(delGuard(c.record));
       r.gone.push(c.dev);
-      r.notes.push(`removed the guard of ${c.dev}: the port is no longer attached`);
+      r.notes.push(c.state === 'retired' ? `removed the guard ${c.dev}'s offline left` : `removed the guard of ${c.dev}: the port is no longer attached`);
     } else {
       r.steps.push(addGuard(c.record));
       r.notes.push(`re-created the guard of ${c.dev} (it was ${c.state})`);

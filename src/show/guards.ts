@@ -3,7 +3,7 @@ import type { GuardCheck } from '../apply/guard-check.js';
 
 export interface ShownGuard {
   port: string;
-  /** ok, missing, incomplete, differs, orphan (apply/guard-check.ts). */
+  /** ok, missing, incomplete, differs, orphan, retired (apply/guard-check.ts). */
   state: string;
   vlans: string;
   mac?: string;

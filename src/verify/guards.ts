@@ -2,7 +2,7 @@
 import type { GuardCheck, GuardState } from '../apply/guard-check.js';
 import type { Finding } from './lint.js';
 
-const WHAT: Record<Exclude<GuardState, 'ok'>, string> = {
+const WHAT: Record<Exclude<GuardState, 'ok' | 'retired'>, string> = {
   missing: 'has no guard in the kernel: its frames are not checked (VLAN, MAC, addresses)',
   incomplete: 'has only part of its guard (a chain or map element is gone)',
   differs: 'has a guard other than the one its xenstore keys gave it',
@@ -10,9 +10,10 @@ const WHAT: Record<Exclude<GuardState, 'ok'>, string> = {
 };
 
 export const guardFindings = (checks: GuardCheck[]): Finding[] =>
-  checks.filter((c) => c.state !== 'ok').map((c) => ({
+  // A retired guard is expected: its port is gone, so it checks no frame, and it is removed later.
+  checks.filter((c) => c.state !== 'ok' && c.state !== 'retired').map((c) => ({
     level: c.state === 'orphan' ? 'warning' : 'error',
     rule: `vif-guard-${c.state}`,
-    message: `${c.dev} ${WHAT[c.state as Exclude<GuardState, 'ok'>]}`,
-    fix: c.state === 'orphan' ? `xenbridge vif offline for its vif, or nft delete chain bridge xenbridge in-${c.dev} (and out-${c.dev})` : 'xenbridge apply (re-creates it from the record the vif hook wrote)',
+    message: `${c.dev} ${WHAT[c.state as Exclude<GuardState, 'ok' | 'retired'>]}`,
+    fix: c.state === 'orphan' ? (c.record ? 'xenbridge apply (removes it)' : `nft delete element bridge xenbridge vifs-in { "${c.dev}" } (and vifs-out), then nft delete chain bridge xenbridge in-${c.dev} (and out-${c.dev})`) : 'xenbridge apply (re-creates it from the record the vif hook wrote)',
   }));

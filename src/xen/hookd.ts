@@ -19,6 +19,7 @@ import { HOTPLUG_LOG, logEvents, type EventLog } from './hotplug-log.js';
 import { claim, listSpool, reply, spoolDir, unclaim, type HookRequest } from './hookd-spool.js';
 import { batchable, onlineBatch, type BatchItem } from './vif-batch.js';
 import { errorLine, finishOnline, reportError, runVifHook } from './vif-hook.js';
+import { collectGuards } from './vif-guard.js';
 import { frontendMtu, readVifKeys, writeConnected, xenstoreOf } from '../state/xenstore.js';
 
 export interface HookdOptions {
@@ -32,7 +33,13 @@ export interface HookdOptions {
   batchMax: number;
   /** The service's own lines (starting, stopping). */
   say: (line: string) => void;
+  /** Quiet time after the last event before the guards offlines left are removed (ms). */
+  collectIdleMs?: number;
 }
+
+/** Long enough that a burst of events (a boot storm, a migration) is over; short enough that few guards wait. */
+const COLLECT_IDLE_MS = 2000;
+const COLLECT_LOCK_MS = 20_000;
 
 export interface Hookd {
   /** Resolves once the service has stopped (after stop()). */
@@ -160,9 +167,34 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
     await fail(o, spool, r.id, ev, path, err, []);
   };
 
-  const work = async (): Promise<void> => {
-    if (busy) return;
+  let idle: NodeJS.Timeout | undefined;
+  // Removing guards waits for an RCU grace period: done here, when no guest is waiting for it.
+  const collect = async (): Promise<void> => {
+    idle = undefined;
+    if (busy || stopping) return;
     busy = true;
+    try {
+      const note = await collectGuards(o.ctx, COLLECT_LOCK_MS);
+      if (note) o.say(`hookd: ${note}`);
+    } catch (e) {
+      o.say(`hookd: cannot remove the guards of detached vifs (apply will): ${asError(e).message}`);
+    } finally {
+      busy = false;
+      if (stopping) finish();
+      else if (queue.length > 0) void work();
+    }
+  };
+
+  const arm = (): void => {
+    if (idle) clearTimeout(idle);
+    idle = setTimeout(() => void collect(), o.collectIdleMs ?? COLLECT_IDLE_MS);
+  };
+
+  const work = async (): Promise<void> => {
+    if (busy || queue.length === 0) return;
+    busy = true;
+    if (idle) clearTimeout(idle);
+    idle = undefined;
     try {
       while (queue.length > 0 && !stopping) {
         const seen = new Set<string>();
@@ -180,6 +212,7 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
     } finally {
       busy = false;
       if (stopping) finish();
+      else arm();
     }
   };
 
@@ -208,6 +241,7 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
     if (finished) return;
     finished = true;
     clearInterval(sweep);
+    if (idle) clearTimeout(idle);
     bell.destroy();
     for (const r of queue.splice(0)) unclaim(spool, r.id);
     ended();
@@ -216,6 +250,8 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
   // Events a killed service had taken are run again first: each is idempotent, and its journal is undone first.
   scan('.work');
   scan();
+  // Guards a stopped service left waiting are removed once it is quiet, like any others.
+  if (!busy) arm();
   return {
     done,
     stop: () => {

@@ -4,12 +4,18 @@
  * under the run directory, so a guard can be put back exactly (by a rollback, or by apply).
  */
 import { XbError } from '../errors.js';
-import { hasGuardRecords, readGuardRecord } from '../apply/guard-records.js';
+import { forgetGuardRecord, hasGuardRecords, readGuardRecord, readRetiredRecord, retiredGuards } from '../apply/guard-records.js';
+import type { Context } from '../context.js';
 import { ipFamily, MAC_RE, parseCidr } from '../model/net.js';
 import { guardDigest, type VifGuard } from '../plan/guard.js';
 import type { Step } from '../plan/steps.js';
 import { addGuard, delGuard } from '../plan/steps-guard.js';
 import type { VifTarget } from '../plan/vif-target.js';
+import { readLinks } from '../state/read.js';
+import { linkByName, type HostState } from '../state/types.js';
+import { commitRun, execute } from '../txn/execute.js';
+import { recoverVifLocked } from '../txn/recover-run.js';
+import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
 
 const addressOf = (raw: string, item: string): string => {
   if (ipFamily(item) !== 0) return item;
@@ -39,12 +45,41 @@ export const guardOf = (target: VifTarget, keys: GuardKeys, dev: string): VifGua
 };
 
 /**
- * Steps that make the port's guard `want`, from its record alone: reading nft back would cost the
+ * Steps that make the port's guard `want`, from its records alone: reading nft back would cost the
  * hook a process per vif event; a guard lost behind the record's back is verify's and apply's job.
+ * A retired guard (its vif's offline left it) is always written again, never trusted as it stands:
+ * it sat in the kernel with no port to make anyone look at it.
  */
 export const planGuard = (dir: string, dev: string, want: VifGuard | undefined): Step[] => {
   const rec = readGuardRecord(dir, dev);
-  // Another port's record means the hook chains were made since boot (/run): not made again here.
-  if (want) return rec && guardDigest(rec) === guardDigest(want) ? [] : [addGuard(want, rec, hasGuardRecords(dir, dev))];
-  return rec ? [delGuard(rec)] : [];
+  const old = rec ?? readRetiredRecord(dir, dev);
+  // Another guard made since boot means the hook chains were made: not made again here.
+  if (want) return rec && guardDigest(rec) === guardDigest(want) ? [] : [addGuard(want, old, old !== undefined || hasGuardRecords(dir, dev))];
+  return old ? [delGuard(old)] : [];
+};
+
+/** Offlines that leave their guard at most, before the next offline without the hook service removes them all. */
+export const COLLECT_AT = 32;
+
+/** Retired guards whose port is not attached now (or is leaving in the same run): safe to remove. */
+export const collectable = (dir: string, names: string[], s: Pick<HostState, 'links'>, leaving: string[] = []): VifGuard[] =>
+  names.filter((n) => leaving.includes(n) || !linkByName(s as HostState, n)?.master).flatMap((n) => readRetiredRecord(dir, n) ?? []);
+
+/**
+ * Removes every retired guard whose port is not attached, in one nft transaction, under the lock
+ * apply and the hook take. The hook service runs it when idle, off any guest's start or stop.
+ */
+export const collectGuards = async (ctx: Context, lockMs: number): Promise<string | undefined> => {
+  const dir = ctx.runDir;
+  if (retiredGuards(dir).length === 0) return undefined;
+  return withTxn(dir, async () => {
+    const recovered = await recoverVifLocked(ctx.runner, dir);
+    const names = retiredGuards(dir);
+    const s = await readLinks(ctx.runner, { kernel: ctx.kernel, names });
+    const gone = collectable(dir, names, s);
+    if (gone.length === 0) return recovered;
+    const j = await execute(ctx.runner, dir, gone.map(delGuard), 'vif guards: collect');
+    commitRun(dir, j, () => gone.forEach((g) => forgetGuardRecord(dir, g.dev)));
+    return `removed the guards of ${gone.length} detached vif(s): ${gone.map((g) => g.dev).join(' ')}${recovered ? `; ${recovered}` : ''}`;
+  }, { records: HOOK_RECORDS, lockMs });
 };

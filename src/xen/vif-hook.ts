@@ -22,10 +22,11 @@ import { planOffline, planOnDemandCleanup, planOnline } from './vif-plan.js';
 import { resolveTarget, type VifTarget } from '../plan/vif-target.js';
 import { ownLink, vifnameFor } from './vif-owner.js';
 import { forgetVifRecord, readVifRecord, writeVifRecord } from './vif-record.js';
-import { guardOf, planGuard } from './vif-guard.js';
-import { forgetGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
+import { collectable, COLLECT_AT, guardOf, planGuard } from './vif-guard.js';
+import { forgetGuardRecord, readGuardRecord, retiredGuards, retireGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
 import { combineVlanKey } from '../model/vlan-key.js';
 import type { VifGuard } from '../plan/guard.js';
+import { delGuard } from '../plan/steps-guard.js';
 import { frontendMtu, readVifKeys, writeStatus, xenstoreOf, type VifKey, type Xenstore } from '../state/xenstore.js';
 
 /** libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT): the hook gives up on the lock well before, naming its holder. */
@@ -125,7 +126,16 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Pro
     const recovered = await recoverVifLocked(runner, dir);
     const rec = readVifRecord(dir, ev);
     const asked = keys.vifname ? [ev.typeIf === 'tap' ? `${keys.vifname}-emu` : keys.vifname].filter((n) => !ifnameProblem(n)) : [];
-    const s = await readLinks(runner, { kernel: ctx.kernel, names: [ev.dev, ...(rec ? [rec.name] : []), ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
+    // Guards match by name and outlive a vanished device: every one this guest's port had is its.
+    const guarded = [...new Set([ev.dev, ...(rec ? [rec.name] : [])])];
+    // Guards stay behind (removing one costs an RCU grace period); every COLLECT_AT-th offline removes them all.
+    const retired = retiredGuards(dir).filter((n) => !guarded.includes(n));
+    const collect = retired.length + 1 >= COLLECT_AT;
+    const s = await readLinks(runner, {
+      kernel: ctx.kernel,
+      names: [...guarded, ...(collect ? retired : []), ...(od ? [od.device, od.bridge] : [])],
+      masters: od ? [od.bridge] : [],
+    });
     let own: Link | undefined;
     let why = recovered ? `; ${recovered}` : '';
     try {
@@ -133,14 +143,14 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Pro
     } catch (e) {
       why += `; ${(e as Error).message}`;
     }
+    if (own && !guarded.includes(own.name)) guarded.push(own.name);
     const steps = planOffline(own);
     const cleanup = target ? planOnDemandCleanup(target, own ? [own.name] : [], s) : [];
-    // Guards match by name and outlive a vanished device: drop every one this guest's port had.
-    const guarded = [...new Set([ev.dev, ...(rec ? [rec.name] : []), ...(own ? [own.name] : [])])];
-    const unguard = guarded.flatMap((n) => planGuard(dir, n, undefined));
-    const j = await execute(runner, dir, [...steps, ...unguard, ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
+    const gone = collect ? [...new Map([...guarded.flatMap((n) => readGuardRecord(dir, n) ?? []), ...collectable(dir, [...guarded, ...retired], s, guarded)].map((g) => [g.dev, g])).values()] : [];
+    const j = await execute(runner, dir, [...steps, ...gone.map(delGuard), ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
     commitRun(dir, j, (id) => {
-      guarded.forEach((n) => forgetGuardRecord(dir, n));
+      if (collect) [...guarded, ...gone.map((g) => g.dev)].forEach((n) => forgetGuardRecord(dir, n));
+      else guarded.forEach((n) => retireGuardRecord(dir, n));
       if (od && cleanup.length > 0) forgetOnDemand(dir, od.bridge, id);
     });
     const removed = od && cleanup.length > 0 ? `; removed VLAN ${od.id}: its last vif left ${od.bridge}` : '';

@@ -4,6 +4,8 @@
  * another guest show none of them; its own legitimate frames still arrive, and the switch's tagged
  * frames never reach an untagged guest.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { sendAndCapture, type FrameSpec } from '../helpers/frames.js';
@@ -102,8 +104,9 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
   });
 });
 
-describe('the guard\'s life: verify sees it, apply restores it, offline removes it', () => {
+describe('the guard\'s life: verify sees it, apply restores it, offline retires it', () => {
   const nft = (cmd: string): Promise<string> => sh(`ip netns exec ${sb.dom0} nft ${cmd}`);
+  const retiredFile = (): string => join(xen.env.XENBRIDGE_RUN_DIR, `netns-${sb.dom0}`, 'guards/retired/vif2.0.json');
   const hostile: FrameSpec[] = [{ id: 'tag20', ...own, tags: [[0x8100, 20]] }, { id: 'macdom0', ...own, src: '02:00:00:00:00:99' }];
 
   it('a guard deleted behind the hook\'s back lets frames through; verify names the vif; apply puts it back', async () => {
@@ -132,14 +135,44 @@ describe('the guard\'s life: verify sees it, apply restores it, offline removes 
     expect(await sendAndCapture([evil, 'eth0'], hostile, [['switch', sb.sw, 'sw0']])).toEqual({ switch: [] });
   });
 
-  it('offline removes the guard with the port; online puts it back', async () => {
+  it('offline leaves the guard for later: verify is clean, show names it retired; online writes it again', async () => {
     expect((await xen.hook('offline', 2, 0)).code).toBe(0);
-    expect(await nft('list chains bridge')).not.toContain('in-vif2.0');
-    expect(await nft('list map bridge xenbridge vifs-in')).not.toContain('vif2.0');
+    expect(await nft('list map bridge xenbridge vifs-in')).toContain('"vif2.0" : jump in-vif2.0');
+    expect(existsSync(retiredFile())).toBe(true);
+    expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+    const shown = JSON.parse((await cli(['show', '--netns', sb.dom0, '--format', 'json'], sb.env)).stdout).guards;
+    expect(shown.find((x: { port: string }) => x.port === 'vif2.0')).toMatchObject({ state: 'retired', mac: VICTIM });
+    // Rules left in a retired chain are never trusted: the next online writes them again.
+    await nft('flush chain bridge xenbridge in-vif2.0');
     expect((await xen.hook('online', 2, 0)).code).toBe(0);
-    expect(await nft('list map bridge xenbridge vifs-out')).toContain('"vif2.0" : jump out-vif2.0');
+    expect(await nft('list chain bridge xenbridge in-vif2.0')).toContain('spoofed source MAC');
+    expect(existsSync(retiredFile())).toBe(false);
     // vif1.0's guard stood: this online left the hook chains alone (one dispatch rule each, not two).
     expect((await nft('list table bridge xenbridge')).match(/vmap @vifs-(in|out)/g)).toEqual(['vmap @vifs-in', 'vmap @vifs-out']);
     await sh(`ip netns exec ${victim} ping -c1 -W2 192.0.2.51`);
+  });
+
+  it("a new guest on a retired guard's name gets its own guard: the old guest's MAC and address are refused", async () => {
+    expect((await xen.hook('offline', 2, 0)).code).toBe(0);
+    const NEW = '00:16:3e:00:42:00';
+    await sh(`ip -n ${victim} link set eth0 address ${NEW}`);
+    xen.setVif(2, 0, { bridge: 'xenbr0', ip: '192.0.2.62', mac: NEW });
+    expect((await xen.hook('online', 2, 0)).code).toBe(0);
+    const frames: FrameSpec[] = [
+      { id: 'oldmac', src: VICTIM, kind: 'ipv4', sip: '192.0.2.62' },
+      { id: 'oldip', src: NEW, kind: 'ipv4', sip: '192.0.2.52' },
+      { id: 'new', src: NEW, kind: 'ipv4', sip: '192.0.2.62' },
+    ];
+    expect(await sendAndCapture([victim, 'eth0'], frames, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['new'] });
+  });
+
+  it('apply removes the guards offlines left', async () => {
+    expect((await xen.hook('offline', 2, 0)).code).toBe(0);
+    const a = await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env);
+    expect([a.code, a.stderr]).toEqual([0, expect.stringContaining("removed the guard vif2.0's offline left")]);
+    expect(await nft('list chains bridge')).not.toContain('in-vif2.0');
+    expect(await nft('list map bridge xenbridge vifs-out')).not.toContain('vif2.0');
+    expect(existsSync(retiredFile())).toBe(false);
+    expect(await nft('list map bridge xenbridge vifs-in')).toContain('"vif1.0" : jump in-vif1.0');
   });
 });

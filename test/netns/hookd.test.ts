@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { cli, sh } from '../helpers/sh.js';
@@ -54,6 +55,53 @@ describe('the hook service', () => {
     expect(readFileSync(xen.env.XENBRIDGE_HOTPLUG_LOG, 'utf8').split('\n').filter((l) => l !== '')).toHaveLength(3);
     expect(await svc.stop()).toBe(0);
   });
+
+  it('removes the guards offlines left once no event came for a while, under the lock apply takes', async () => {
+    svc = await startService(sb, xen);
+    await vifs(20, 3);
+    for (const d of [20, 21, 22]) expect((await viaHook(xen, 'online', d, 0)).code).toBe(0);
+    for (const d of [20, 21]) expect((await viaHook(xen, 'offline', d, 0)).code).toBe(0);
+    // Taken within the service's quiet time after the last offline.
+    const lock = await holdLock(sb);
+    const chains = async (): Promise<string> => sh(`ip netns exec ${sb.dom0} nft list chains bridge`);
+    expect(await chains()).toContain('in-vif21.0');
+    // Held by another process, the lock keeps the collection waiting: nothing is removed meanwhile.
+    await sleep(3000);
+    expect(await chains()).toContain('in-vif20.0');
+    await lock.release();
+    await waitFor('the collection', () => svc?.output().includes('removed the guards of 2 detached vif(s): vif20.0 vif21.0') ?? false, 30_000);
+    const left = await chains();
+    expect([left.includes('in-vif20.0'), left.includes('in-vif21.0'), left.includes('in-vif22.0')]).toEqual([false, false, true]);
+    expect(existsSync(join(sb.runDir, `netns-${sb.dom0}`, 'guards/retired/vif20.0.json'))).toBe(false);
+    expect(await master('vif22.0')).toBe('xenbr0');
+    expect(await svc.stop()).toBe(0);
+  }, 60_000);
+
+  it('without the service, the 32nd offline removes every guard left, in one transaction: a failure or a kill in it is undone', async () => {
+    const nft = (cmd: string): Promise<string> => sh(`ip netns exec ${sb.dom0} nft ${cmd}`);
+    const retired = (): string[] => readdirSync(join(sb.runDir, `netns-${sb.dom0}`, 'guards/retired')).sort();
+    await vifs(30, 32);
+    svc = await startService(sb, xen);
+    expect((await Promise.all(Array.from({ length: 32 }, (_, i) => viaHook(xen, 'online', 30 + i, 0)))).map((r) => r.code)).toEqual(new Array(32).fill(0));
+    expect(await svc.stop()).toBe(0);
+    for (let d = 30; d < 61; d++) expect((await xen.hook('offline', d, 0)).code).toBe(0);
+    expect(retired()).toHaveLength(31);
+    const before = await nft('list table bridge xenbridge');
+    expect(before).toContain('in-vif30.0');
+    // Steps: vif61.0 leaves its bridge (0) and goes down (1), then the 32 guards go (2-33) in one nft run.
+    const failed = await xen.hook('offline', 61, 0, { XENBRIDGE_FAILPOINT: '3' });
+    expect(failed.code).not.toBe(0);
+    expect(await nft('list table bridge xenbridge')).toBe(before);
+    expect([await master('vif61.0'), retired().length]).toEqual(['xenbr0', 31]);
+    const killed = await xen.hook('offline', 61, 0, { XENBRIDGE_FAILPOINT: 'kill:3' });
+    expect(killed.code).not.toBe(0);
+    const ok = await xen.hook('offline', 61, 0);
+    expect([ok.code, ok.stderr]).toEqual([0, expect.stringContaining('undid an interrupted')]);
+    expect(await master('vif61.0')).toBeUndefined();
+    expect(await nft('list chains bridge')).not.toMatch(/in-vif|out-vif/);
+    expect(await nft('list map bridge xenbridge vifs-in')).not.toContain('"vif');
+    expect(retired()).toEqual([]);
+  }, 120_000);
 
   it('falls back to the direct path when no service runs, or when its pid file names a dead one', async () => {
     await xen.makeVif(2, 0);
