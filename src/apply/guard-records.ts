@@ -1,19 +1,19 @@
 /**
  * The guard each vif hook made, one file per port under the run directory: what apply and verify
  * compare the kernel with. A vif's offline leaves its guard in the kernel and moves the record to
- * guards/retired/ (a rename: no space needed on a full /run); retired guards are removed later, many
- * in one nft transaction, because any nft transaction that deletes waits for an RCU grace period.
+ * guards/retired/; retired guards are removed later, many in one nft transaction, because any nft
+ * transaction that deletes waits for an RCU grace period. Records change only as a run commits,
+ * through the run's list of file changes (txn/commit-files.ts), so a crash part-way is finished.
  */
-import { readdirSync, renameSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VifGuard } from '../plan/guard.js';
+import type { FileOp } from '../txn/commit-files.js';
 import { guardCheck } from '../txn/op-shape.js';
-import { ensureDir, fsError, readRecord, removeFile, writeRecord, type RecordKind } from '../txn/store.js';
+import { readRecord, recordText, type RecordKind } from '../txn/store.js';
 
-const recordDir = (dir: string): string => join(dir, 'guards');
-const retiredDir = (dir: string): string => join(dir, 'guards', 'retired');
-const recordFile = (dir: string, dev: string): string => join(recordDir(dir), `${dev}.json`);
-const retiredFile = (dir: string, dev: string): string => join(retiredDir(dir), `${dev}.json`);
+const active = (dev: string): string => `guards/${dev}.json`;
+const retired = (dev: string): string => `guards/retired/${dev}.json`;
 
 const GUARD: RecordKind<VifGuard> = {
   what: "record of a vif's guard",
@@ -21,30 +21,15 @@ const GUARD: RecordKind<VifGuard> = {
   fix: 'apply and verify cannot compare that guard with the kernel: delete the file, then run the vif\'s online again (xl network-detach/attach) or reboot the guest',
 };
 
-export const readGuardRecord = (dir: string, dev: string): VifGuard | undefined => readRecord(recordFile(dir, dev), GUARD);
-export const readRetiredRecord = (dir: string, dev: string): VifGuard | undefined => readRecord(retiredFile(dir, dev), GUARD);
+export const readGuardRecord = (dir: string, dev: string): VifGuard | undefined => readRecord(join(dir, active(dev)), GUARD);
+export const readRetiredRecord = (dir: string, dev: string): VifGuard | undefined => readRecord(join(dir, retired(dev)), GUARD);
 
-export const saveGuardRecord = (dir: string, g: VifGuard): void => {
-  // guards/retired/ too: offline's rename then needs no directory made on a full /run.
-  ensureDir(retiredDir(dir));
-  writeRecord(recordFile(dir, g.dev), g);
-  removeFile(retiredFile(dir, g.dev));
-};
-export const forgetGuardRecord = (dir: string, dev: string): void => {
-  removeFile(recordFile(dir, dev));
-  removeFile(retiredFile(dir, dev));
-};
-
-/** The port's guard stays in the kernel, no longer its port's: false when it had no record. */
-export const retireGuardRecord = (dir: string, dev: string): boolean => {
-  try {
-    renameSync(recordFile(dir, dev), retiredFile(dir, dev));
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw fsError(e, 'retiring', recordFile(dir, dev));
-  }
-};
+/** The port's guard is g. */
+export const saveOps = (g: VifGuard): FileOp[] => [{ op: 'write', path: active(g.dev), text: recordText(g) }, { op: 'remove', path: retired(g.dev) }];
+/** The port's guard is gone from the kernel. */
+export const forgetOps = (dev: string): FileOp[] => [{ op: 'remove', path: active(dev) }, { op: 'remove', path: retired(dev) }];
+/** The port's guard stays in the kernel, no longer its port's. */
+export const retireOps = (dev: string): FileOp[] => [{ op: 'rename', path: active(dev), to: retired(dev) }];
 
 const names = (d: string): string[] => {
   try {
@@ -54,18 +39,30 @@ const names = (d: string): string[] => {
   }
 };
 
-export const retiredGuards = (dir: string): string[] => names(retiredDir(dir));
+export const retiredGuards = (dir: string): string[] => names(join(dir, 'guards/retired'));
 
-/** Whether the kernel holds a guard made since boot other than `except`'s own (directory listings; nothing is parsed). */
-export const hasGuardRecords = (dir: string, except: string): boolean =>
-  names(recordDir(dir)).some((n) => n !== except) || retiredGuards(dir).length > 0;
+/**
+ * Whether another port's guard is in use (a directory listing; nothing is parsed): then the table's
+ * hook chains were made since boot. Retired guards do not count: with no port to make anyone look,
+ * nobody would notice their table flushed (an nftables restart runs `flush ruleset`).
+ */
+export const hasGuardRecords = (dir: string, except: string): boolean => names(join(dir, 'guards')).some((n) => n !== except);
 
 export interface GuardRecords {
   active: VifGuard[];
   retired: VifGuard[];
 }
 
+/** Every record; an unreadable retired one is left out (it guards no port; its chains show as an orphan). */
 export const allGuardRecords = (dir: string): GuardRecords => ({
-  active: names(recordDir(dir)).flatMap((n) => readGuardRecord(dir, n) ?? []),
-  retired: retiredGuards(dir).flatMap((n) => readRetiredRecord(dir, n) ?? []),
+  active: names(join(dir, 'guards')).flatMap((n) => readGuardRecord(dir, n) ?? []),
+  retired: retiredGuards(dir).flatMap((n) => readableRetired(dir, n) ?? []),
 });
+
+export const readableRetired = (dir: string, dev: string): VifGuard | undefined => {
+  try {
+    return readRetiredRecord(dir, dev);
+  } catch {
+    return undefined;
+  }
+};

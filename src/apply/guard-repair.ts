@@ -7,7 +7,8 @@ import type { Runner } from '../exec/runner.js';
 import type { Step } from '../plan/steps.js';
 import { addGuard, delGuard } from '../plan/steps-guard.js';
 import { readGuardChecks } from './guard-check.js';
-import { forgetGuardRecord } from './guard-records.js';
+import { forgetOps } from './guard-records.js';
+import { commitFiles } from '../txn/commit-files.js';
 import { commitRun, execute } from '../txn/execute.js';
 
 export interface GuardRepair {
@@ -37,6 +38,6 @@ export const planGuardRepair = async (runner: Runner, dir: string): Promise<Guar
 
 export const runGuardRepair = async (runner: Runner, dir: string, r: GuardRepair): Promise<string[]> => {
   if (r.steps.length === 0) return [];
-  commitRun(dir, await execute(runner, dir, r.steps, 'apply: vif guards'), () => r.gone.forEach((d) => forgetGuardRecord(dir, d)));
+  commitRun(dir, await execute(runner, dir, r.steps, 'apply: vif guards'), (id) => commitFiles(dir, id, r.gone.flatMap(forgetOps)));
   return r.notes;
 };

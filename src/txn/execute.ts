@@ -14,6 +14,7 @@ import type { Step } from '../plan/steps.js';
 import type { Runner, Tool } from '../exec/runner.js';
 import { HISTORY, historyFile, JOURNAL, journalFile, type History, type Journal } from './records.js';
 import { ensureSpace, readRecord, removeFile, writeRecord } from './store.js';
+import { dropCommitFiles } from './commit-files.js';
 
 export { historyFile, journalFile, type History, type Journal } from './records.js';
 
@@ -214,6 +215,7 @@ const abandon = async (runner: Runner, dir: string, j: Journal, done: number, e:
 export const commitRun = (dir: string, j: Journal, record: (id: string) => void = () => undefined): void => {
   record(j.id ?? '');
   removeFile(journalFile(dir));
+  dropCommitFiles(dir);
   clearRecords(dir);
 };
 

@@ -4,6 +4,7 @@ import type { Runner } from '../exec/runner.js';
 import { commitRun, readJournal, undoJournaled, type Journal } from './execute.js';
 import { describeInterrupted, stepsToUndo, type Settled } from './recover.js';
 import { finishRun, isCommitted, type StopResult } from './stop.js';
+import { finishCommitFiles } from './commit-files.js';
 
 /**
  * Ends an interrupted run (the caller holds the lock): a stop is finished, a run already committed
@@ -21,6 +22,7 @@ export const recoverLocked = async (runner: Runner, dir: string, opts: { onlyVif
   }
   if (j.kind) return finishRun(runner, dir, j);
   if (isCommitted(dir, j)) {
+    finishCommitFiles(dir, j.id);
     commitRun(dir, j);
     return { undone: 0, errors: [] };
   }

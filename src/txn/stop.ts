@@ -12,6 +12,7 @@ import { dropPending, readPending } from './pending.js';
 import { historyFile } from './records.js';
 import { describeInterrupted, stepsToFinish, stepsToUndo, type Settled } from './recover.js';
 import { removeFile } from './store.js';
+import { committedFilesId } from './commit-files.js';
 
 export interface StopResult {
   undone: number;
@@ -24,7 +25,7 @@ export interface StopResult {
 /** A journal whose outcome was recorded before the crash: the run is over, only its journal is left. */
 export const isCommitted = (dir: string, j: Journal): boolean => {
   if (j.id === undefined) return false;
-  return readHistory(dir)?.committed === j.id || readPending(dir)?.committed === j.id || onDemandCommitted(dir) === j.id;
+  return readHistory(dir)?.committed === j.id || readPending(dir)?.committed === j.id || onDemandCommitted(dir) === j.id || committedFilesId(dir) === j.id;
 };
 
 const commitStop = (dir: string): void => {

@@ -41,7 +41,7 @@ export const ensureDir = (dir: string): string => {
   return dir;
 };
 
-const fsyncPath = (path: string, flags: string): void => {
+export const fsyncPath = (path: string, flags: string): void => {
   const fd = openSync(path, flags);
   try {
     fsyncSync(fd);
@@ -69,7 +69,8 @@ export const writeDurable = (file: string, text: string): void => {
   }
 };
 
-export const writeRecord = (file: string, value: object): void => writeDurable(file, JSON.stringify({ version: RECORD_VERSION, ...value }, null, 1) + '\n');
+export const recordText = (value: object): string => JSON.stringify({ version: RECORD_VERSION, ...value }, null, 1) + '\n';
+export const writeRecord = (file: string, value: object): void => writeDurable(file, recordText(value));
 
 export interface RecordKind<T> {
   /** What the file holds, for messages: "journal of an interrupted run". */

@@ -39,7 +39,8 @@ export interface HookdOptions {
 
 /** Long enough that a burst of events (a boot storm, a migration) is over; short enough that few guards wait. */
 const COLLECT_IDLE_MS = 2000;
-const COLLECT_LOCK_MS = 20_000;
+/** The collection only tries the lock: whoever holds it, the next quiet moment will do. */
+const COLLECT_LOCK_MS = 200;
 
 export interface Hookd {
   /** Resolves once the service has stopped (after stop()). */
@@ -173,15 +174,19 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
     idle = undefined;
     if (busy || stopping) return;
     busy = true;
+    let again = false;
     try {
-      const note = await collectGuards(o.ctx, COLLECT_LOCK_MS);
+      const note = await collectGuards(o.ctx, COLLECT_LOCK_MS, () => queue.length === 0 && !stopping);
       if (note) o.say(`hookd: ${note}`);
     } catch (e) {
-      o.say(`hookd: cannot remove the guards of detached vifs (apply will): ${asError(e).message}`);
+      const err = asError(e);
+      again = err.kind === 'lock';
+      if (!again) o.say(`hookd: cannot remove the guards of detached vifs (apply will): ${err.message}`);
     } finally {
       busy = false;
       if (stopping) finish();
       else if (queue.length > 0) void work();
+      else if (again) arm();
     }
   };
 

@@ -4,7 +4,8 @@
  * events are simply run again. A vif whose steps the kernel refuses must not fail the others: the
  * joint run is undone and runs again without it (see runSplitting).
  */
-import { forgetGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
+import { forgetOps, saveOps } from '../apply/guard-records.js';
+import { commitFiles } from '../txn/commit-files.js';
 import { isXbError, XbError } from '../errors.js';
 import type { Context } from '../context.js';
 import type { Topology } from '../model/topology.js';
@@ -132,7 +133,7 @@ const runJoint = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Prom
       const at = Number(/ at step (\d+) of /.exec(e.message)?.[1] ?? 0) - 1;
       throw new Refused(e, (steps[at] !== undefined && toolOf(steps[at].op) === 'nft') ? undefined : owner[at]);
     }
-    commitRun(dir, j, () => planned.forEach((p) => (p.r.guard ? saveGuardRecord(dir, p.r.guard) : forgetGuardRecord(dir, p.r.name))));
+    commitRun(dir, j, (id) => commitFiles(dir, id, planned.flatMap((p) => (p.r.guard ? saveOps(p.r.guard) : forgetOps(p.r.name)))));
     for (const p of planned) out[p.r.i] = { ok: true, text: `${p.r.ev.action} ${describe(p.r.target, p.r.name, p.mtu, p.r.guard)}${notes}`, ...(p.mtu === undefined ? {} : { mtu: p.mtu }) };
   }, { records: HOOK_RECORDS, lockMs: Math.min(ctx.lockTimeoutMs, HOOK_LOCK_MS) });
 };

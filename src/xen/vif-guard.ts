@@ -4,7 +4,8 @@
  * under the run directory, so a guard can be put back exactly (by a rollback, or by apply).
  */
 import { XbError } from '../errors.js';
-import { forgetGuardRecord, hasGuardRecords, readGuardRecord, readRetiredRecord, retiredGuards } from '../apply/guard-records.js';
+import { forgetOps, hasGuardRecords, readableRetired, readGuardRecord, retiredGuards } from '../apply/guard-records.js';
+import { commitFiles } from '../txn/commit-files.js';
 import type { Context } from '../context.js';
 import { ipFamily, MAC_RE, parseCidr } from '../model/net.js';
 import { guardDigest, type VifGuard } from '../plan/guard.js';
@@ -52,34 +53,43 @@ export const guardOf = (target: VifTarget, keys: GuardKeys, dev: string): VifGua
  */
 export const planGuard = (dir: string, dev: string, want: VifGuard | undefined): Step[] => {
   const rec = readGuardRecord(dir, dev);
-  const old = rec ?? readRetiredRecord(dir, dev);
-  // Another guard made since boot means the hook chains were made: not made again here.
-  if (want) return rec && guardDigest(rec) === guardDigest(want) ? [] : [addGuard(want, old, old !== undefined || hasGuardRecords(dir, dev))];
+  const old = rec ?? readableRetired(dir, dev);
+  // Another port's guard in use means the hook chains were made since boot: not made again here.
+  if (want) return rec && guardDigest(rec) === guardDigest(want) ? [] : [addGuard(want, old, hasGuardRecords(dir, dev))];
   return old ? [delGuard(old)] : [];
 };
 
 /** Offlines that leave their guard at most, before the next offline without the hook service removes them all. */
 export const COLLECT_AT = 32;
 
-/** Retired guards whose port is not attached now (or is leaving in the same run): safe to remove. */
-export const collectable = (dir: string, names: string[], s: Pick<HostState, 'links'>, leaving: string[] = []): VifGuard[] =>
-  names.filter((n) => leaving.includes(n) || !linkByName(s as HostState, n)?.master).flatMap((n) => readRetiredRecord(dir, n) ?? []);
+/** Retired guards whose port is not attached now: safe to remove. An unreadable record is left for apply and verify. */
+export const collectable = (dir: string, names: string[], s: Pick<HostState, 'links'>): VifGuard[] =>
+  names.filter((n) => !linkByName(s as HostState, n)?.master).flatMap((n) => readableRetired(dir, n) ?? []);
+
+/** Under the lock: removes the retired guards whose port is not attached, in one nft transaction; their names. */
+export const collectLocked = async (ctx: Context): Promise<string[]> => {
+  const dir = ctx.runDir;
+  const names = retiredGuards(dir);
+  if (names.length === 0) return [];
+  const gone = collectable(dir, names, await readLinks(ctx.runner, { kernel: ctx.kernel, names }));
+  if (gone.length === 0) return [];
+  const j = await execute(ctx.runner, dir, gone.map(delGuard), 'vif guards: collect');
+  commitRun(dir, j, (id) => commitFiles(dir, id, gone.flatMap((g) => forgetOps(g.dev))));
+  return gone.map((g) => g.dev);
+};
 
 /**
- * Removes every retired guard whose port is not attached, in one nft transaction, under the lock
- * apply and the hook take. The hook service runs it when idle, off any guest's start or stop.
+ * The hook service's collection when idle. It only tries the lock briefly (an apply or a hook holds
+ * it: the next quiet moment will do), and gives way to an event that came meanwhile.
  */
-export const collectGuards = async (ctx: Context, lockMs: number): Promise<string | undefined> => {
+export const collectGuards = async (ctx: Context, lockMs: number, proceed: () => boolean): Promise<string | undefined> => {
   const dir = ctx.runDir;
   if (retiredGuards(dir).length === 0) return undefined;
   return withTxn(dir, async () => {
+    if (!proceed()) return undefined;
     const recovered = await recoverVifLocked(ctx.runner, dir);
-    const names = retiredGuards(dir);
-    const s = await readLinks(ctx.runner, { kernel: ctx.kernel, names });
-    const gone = collectable(dir, names, s);
-    if (gone.length === 0) return recovered;
-    const j = await execute(ctx.runner, dir, gone.map(delGuard), 'vif guards: collect');
-    commitRun(dir, j, () => gone.forEach((g) => forgetGuardRecord(dir, g.dev)));
-    return `removed the guards of ${gone.length} detached vif(s): ${gone.map((g) => g.dev).join(' ')}${recovered ? `; ${recovered}` : ''}`;
+    const gone = await collectLocked(ctx);
+    const what = gone.length === 0 ? undefined : `removed the guards of ${gone.length} detached vif(s): ${gone.join(' ')}`;
+    return [what, recovered].filter((x) => x !== undefined).join('; ') || undefined;
   }, { records: HOOK_RECORDS, lockMs });
 };

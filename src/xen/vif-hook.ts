@@ -14,7 +14,7 @@ import { forgetOnDemand, recordOnDemand } from '../txn/on-demand.js';
 import { ifnameProblem } from '../model/ifname.js';
 import type { Topology } from '../model/topology.js';
 import { readLinks } from '../state/read.js';
-import type { Link } from '../state/types.js';
+import { linkByName, type Link } from '../state/types.js';
 import { parseBridgeRequest } from '../model/bridge-spec.js';
 import { parseHotplug, validXenbusPath, type VifEvent } from './hotplug-env.js';
 import { HOTPLUG_LOG, logEvent, type EventLog } from './hotplug-log.js';
@@ -22,11 +22,11 @@ import { planOffline, planOnDemandCleanup, planOnline } from './vif-plan.js';
 import { resolveTarget, type VifTarget } from '../plan/vif-target.js';
 import { ownLink, vifnameFor } from './vif-owner.js';
 import { forgetVifRecord, readVifRecord, writeVifRecord } from './vif-record.js';
-import { collectable, COLLECT_AT, guardOf, planGuard } from './vif-guard.js';
-import { forgetGuardRecord, readGuardRecord, retiredGuards, retireGuardRecord, saveGuardRecord } from '../apply/guard-records.js';
+import { collectLocked, COLLECT_AT, guardOf, planGuard } from './vif-guard.js';
+import { forgetOps, retiredGuards, retireOps, saveOps } from '../apply/guard-records.js';
+import { commitFiles } from '../txn/commit-files.js';
 import { combineVlanKey } from '../model/vlan-key.js';
 import type { VifGuard } from '../plan/guard.js';
-import { delGuard } from '../plan/steps-guard.js';
 import { frontendMtu, readVifKeys, writeStatus, xenstoreOf, type VifKey, type Xenstore } from '../state/xenstore.js';
 
 /** libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT): the hook gives up on the lock well before, naming its holder. */
@@ -107,9 +107,23 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Prom
     if (own && own.name !== name) writeVifRecord(dir, ev, { ifindex: own.ifindex, name });
     // The guard goes in first: it matches the port by its final name, so no frame passes unguarded.
     const j = await execute(runner, dir, [...planGuard(dir, name, guard), ...plan.setup], `vif ${name}`);
-    commitRun(dir, j, () => (guard ? saveGuardRecord(dir, guard) : forgetGuardRecord(dir, name)));
+    commitRun(dir, j, (id) => commitFiles(dir, id, guard ? saveOps(guard) : forgetOps(name)));
   }, { records: HOOK_RECORDS, lockMs: hookLockMs(ctx) });
   return { text: `${ev.action} ${describe(target, name, mtu, guard)}${notes}`, mtu };
+};
+
+/**
+ * Every COLLECT_AT-th guard an offline retires, it removes the lot in a run of its own, after its
+ * own has committed: a refused or failed removal never fails the guest's offline.
+ */
+const collectMany = async (ctx: Context): Promise<string> => {
+  if (retiredGuards(ctx.runDir).length < COLLECT_AT) return '';
+  try {
+    const gone = await collectLocked(ctx);
+    return gone.length === 0 ? '' : `; removed the guards of ${gone.length} detached vifs`;
+  } catch (e) {
+    return `; the guards of detached vifs stay until apply: ${(e as Error).message}`;
+  }
 };
 
 /** Offline acts on the guest's own link only, whatever xenstore's vifname says now. */
@@ -128,14 +142,7 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Pro
     const asked = keys.vifname ? [ev.typeIf === 'tap' ? `${keys.vifname}-emu` : keys.vifname].filter((n) => !ifnameProblem(n)) : [];
     // Guards match by name and outlive a vanished device: every one this guest's port had is its.
     const guarded = [...new Set([ev.dev, ...(rec ? [rec.name] : [])])];
-    // Guards stay behind (removing one costs an RCU grace period); every COLLECT_AT-th offline removes them all.
-    const retired = retiredGuards(dir).filter((n) => !guarded.includes(n));
-    const collect = retired.length + 1 >= COLLECT_AT;
-    const s = await readLinks(runner, {
-      kernel: ctx.kernel,
-      names: [...guarded, ...(collect ? retired : []), ...(od ? [od.device, od.bridge] : [])],
-      masters: od ? [od.bridge] : [],
-    });
+    const s = await readLinks(runner, { kernel: ctx.kernel, names: [...guarded, ...(od ? [od.device, od.bridge] : [])], masters: od ? [od.bridge] : [] });
     let own: Link | undefined;
     let why = recovered ? `; ${recovered}` : '';
     try {
@@ -144,15 +151,17 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Pro
       why += `; ${(e as Error).message}`;
     }
     if (own && !guarded.includes(own.name)) guarded.push(own.name);
+    // A name another guest's attached port holds now (a stale record) keeps its guard.
+    const mine = guarded.filter((n) => n === own?.name || !linkByName(s, n)?.master);
     const steps = planOffline(own);
     const cleanup = target ? planOnDemandCleanup(target, own ? [own.name] : [], s) : [];
-    const gone = collect ? [...new Map([...guarded.flatMap((n) => readGuardRecord(dir, n) ?? []), ...collectable(dir, [...guarded, ...retired], s, guarded)].map((g) => [g.dev, g])).values()] : [];
-    const j = await execute(runner, dir, [...steps, ...gone.map(delGuard), ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
+    // The guards stay: removing one costs an RCU grace period (vif-guard.ts).
+    const j = await execute(runner, dir, [...steps, ...cleanup], `vif ${own?.name ?? ev.dev} ${ev.action}`);
     commitRun(dir, j, (id) => {
-      if (collect) [...guarded, ...gone.map((g) => g.dev)].forEach((n) => forgetGuardRecord(dir, n));
-      else guarded.forEach((n) => retireGuardRecord(dir, n));
+      commitFiles(dir, id, mine.flatMap(retireOps));
       if (od && cleanup.length > 0) forgetOnDemand(dir, od.bridge, id);
     });
+    why += await collectMany(ctx);
     const removed = od && cleanup.length > 0 ? `; removed VLAN ${od.id}: its last vif left ${od.bridge}` : '';
     const note = own ? (steps.length === 0 ? ' (already detached)' : '') : ' (already gone)';
     const other = asked.find((n) => n !== ev.dev && n !== own?.name);

@@ -175,4 +175,12 @@ describe('the guard\'s life: verify sees it, apply restores it, offline retires 
     expect(existsSync(retiredFile())).toBe(false);
     expect(await nft('list map bridge xenbridge vifs-in')).toContain('"vif1.0" : jump in-vif1.0');
   });
+
+  it('with only retired guards left, an online after an nftables restart (flush ruleset) makes the hook chains again', async () => {
+    expect((await xen.hook('offline', 1, 0)).code).toBe(0);
+    await nft('flush ruleset');
+    expect((await xen.hook('online', 2, 0)).code).toBe(0);
+    expect((await nft('list table bridge xenbridge')).match(/vmap @vifs-(in|out)/g)).toEqual(['vmap @vifs-in', 'vmap @vifs-out']);
+    expect(await sendAndCapture([victim, 'eth0'], [{ id: 'tag20', src: '00:16:3e:00:42:00', kind: 'ipv4', sip: '192.0.2.62', tags: [[0x8100, 20]] }], [['switch', sb.sw, 'sw0']])).toEqual({ switch: [] });
+  });
 });
