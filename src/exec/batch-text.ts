@@ -124,6 +124,20 @@ export const SYSCTL_BATCH = [
   'exit $rc',
 ].join('\n');
 
+/**
+ * Every address of the namespace (arguments: ip's global options, e.g. -n NS), as JSON: `ip addr
+ * show` dumps all links as well and matches each against every address, which at thousands of links
+ * costs more than the whole `ip -j -d link show`; `addr save` dumps the addresses alone (netlink
+ * messages) and `addr showdump` prints them as `addr show` would, each with its link's index. The
+ * shell fails unless both did (a save that fails after its header would otherwise read as none).
+ */
+export const ADDR_DUMP = [
+  'exec 3>&1',
+  'r=$({ { ip "$@" addr save; echo "save $?" >&4; } | { ip -j addr showdump >&3; echo "show $?" >&4; }; } 4>&1)',
+  'case $r in *"save 0"*"show 0"*|*"show 0"*"save 0"*) exit 0 ;; esac',
+  'echo "cannot dump the addresses:" $r >&2; exit 1',
+].join('\n');
+
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**

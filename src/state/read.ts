@@ -1,6 +1,7 @@
 /** Reads the live state with one `ip -j -d -batch` process (plus `bridge -j` only when VLAN entries matter). */
 import { release } from 'node:os';
 import { XbError } from '../errors.js';
+import { ADDR_DUMP } from '../exec/batch-text.js';
 import type { Runner } from '../exec/runner.js';
 import type { Dom0Spec } from '../model/topology.js';
 import { readDhcpClients } from './dhcp-clients.js';
@@ -13,10 +14,6 @@ import type { HostState, Link } from './types.js';
 // table and parseRoutes keeps main's; `type unicast` leaves out the local and multicast routes every
 // address and link has, which on a host with thousands of links are most of the dump.
 const READ_LINES = ['link show', 'route show table main root 0.0.0.0/0', 'route show table all type unicast root ::/0'];
-// Addresses without -d: `addr show -d` prints every link's details a second time (more than half
-// of what a read of thousands of links costs), and the details come from `link show`, which also
-// gives the IPv6 address generation mode `addr show` leaves out. The two run side by side.
-const ADDR_LINES = ['addr show'];
 
 const parseJsonLine = (line: string | undefined, what: string): unknown => {
   try {
@@ -45,13 +42,18 @@ const failed = (runner: Runner, stderr: string): XbError => {
 const jsonLines = (stdout: string): string[] => stdout.split('\n').filter((l) => l.trim() !== '');
 
 export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlans?: boolean } = {}): Promise<HostState> => {
-  const [r, a] = await Promise.all([runner.batch('ip', READ_LINES, { json: true, details: true }), runner.batch('ip', ADDR_LINES, { json: true })]);
+  // Addresses without -d (`addr show -d` prints every link's details a second time; they come from
+  // `link show`, which also gives the IPv6 address generation mode `addr show` leaves out), and without
+  // a second dump of the links (ADDR_DUMP). The two reads run side by side.
+  const [r, a] = await Promise.all([
+    runner.batch('ip', READ_LINES, { json: true, details: true }),
+    runner.run('sh', ['-c', ADDR_DUMP, 'sh', ...(runner.netns === undefined ? [] : ['-n', runner.netns])]),
+  ]);
   if (!r.ok) throw failed(runner, r.stderr);
-  if (!a.ok) throw failed(runner, a.stderr);
+  if (a.exitCode !== 0) throw failed(runner, a.stderr);
   const [links, v4, v6] = jsonLines(r.stdout);
-  const [addrs] = jsonLines(a.stdout);
   const state: HostState = {
-    links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(addrs, 'ip addr show')), sysfsLookup({ netns: runner.netns })),
+    links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(a.stdout.trim(), 'ip addr showdump')), sysfsLookup({ netns: runner.netns })),
     routes: [...parseRoutes(parseJsonLine(v4, 'ip route show'), 4), ...parseRoutes(parseJsonLine(v6, 'ip -6 route show'), 6)],
     vlans: [],
     kernel: opts.kernel ?? release(),

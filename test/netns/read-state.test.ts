@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/runner.js';
+import { parseLinks } from '../../src/state/parse.js';
 import { readState } from '../../src/state/read.js';
+import type { Link } from '../../src/state/types.js';
 import { makeSandbox, type Sandbox } from '../helpers/netns.js';
 
 let sb: Sandbox;
@@ -37,5 +39,16 @@ describe('reading the state', () => {
     expect(of('2001:db8:7::1')).toMatchObject({ family: 6, prefixlen: 64, flags: ['noprefixroute', 'nodad'], managed: false });
     expect(eth0).toMatchObject({ kind: 'veth', peerElsewhere: true, up: true });
     expect(s.links.find((l) => l.name === 'lo')?.addrs.map((a) => a.local)).toContain('127.0.0.1');
+  });
+
+  it('gives every link the addresses `ip addr show` lists for it, in its order', async () => {
+    await sb.ip('addr add 198.51.100.8/24 dev eth0');
+    await sb.ip('addr add 2001:db8:8::1/64 nodad dev lo');
+    const s = await readState(createRunner(sb.dom0));
+    const shown = parseLinks(JSON.parse(await sb.ip('-j addr show')));
+    // A lifetime counts down between the two reads.
+    const addrsOf = (links: Link[]) => links.map((l) => [l.name, l.addrs.map((a) => ({ ...a, validLft: a.validLft !== undefined, preferredLft: a.preferredLft !== undefined }))]);
+    expect(shown.flatMap((l) => l.addrs).length).toBeGreaterThan(5);
+    expect(addrsOf(s.links)).toEqual(addrsOf(shown));
   });
 });
