@@ -8,6 +8,38 @@ export type Tool = 'ip' | 'bridge' | 'nft' | 'dhcp' | 'sysctl';
 
 export const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1', nft: 'delete table bridge xb-failpoint', dhcp: 'fail xb-failpoint', sysctl: 'fail xb-failpoint' };
 
+export interface BatchOptions {
+  /** Keep going after a failed line (rollback: undo as much as possible). */
+  force?: boolean;
+  json?: boolean;
+  details?: boolean;
+  /** bridge -compressvlans: VLAN entries as ranges, one object per range instead of one per VID. */
+  compressVlans?: boolean;
+  /** As RunOptions.stdoutDir. */
+  stdoutDir?: string;
+  /** Global index of the first line, so the failpoint can name one op of a whole apply. */
+  firstIndex?: number;
+  /**
+   * Path prefix: run the batch so that it finishes, and leaves a record of how far it got, even if
+   * this process dies (see recordFiles).
+   */
+  record?: string;
+  /**
+   * Batches run after this one by the same recorded process (record required, no force): the
+   * result counts their lines after this one's, as if all were one batch.
+   */
+  then?: { tool: Tool; lines: string[] }[];
+}
+
+export interface BatchResult {
+  ok: boolean;
+  /** Lines that completed before the first failure (all of them when ok). */
+  done: number;
+  failedLine?: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** Fails global op `at`, or with kill kills this process just before it (crash tests). */
 export interface Failpoint {
   kill: boolean;
