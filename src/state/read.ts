@@ -1,4 +1,4 @@
-/** Reads the live state with one `ip -j -d -batch` process (plus `bridge -j` only when VLAN entries matter). */
+/** Reads the live state with one `ip -j -d -batch` process and an address dump beside it (plus `bridge -j` only when VLAN entries matter). */
 import { release } from 'node:os';
 import { XbError } from '../errors.js';
 import { ADDR_DUMP } from '../exec/batch-text.js';
