@@ -8,6 +8,38 @@ export type Tool = 'ip' | 'bridge' | 'nft' | 'dhcp' | 'sysctl';
 
 export const FAIL_LINE: Record<Tool, string> = { ip: 'link set dev xb-failpoint up', bridge: 'vlan add dev xb-failpoint vid 1', nft: 'delete table bridge xb-failpoint', dhcp: 'fail xb-failpoint', sysctl: 'fail xb-failpoint' };
 
+export interface BatchOptions {
+  /** Keep going after a failed line (rollback: undo as much as possible). */
+  force?: boolean;
+  json?: boolean;
+  details?: boolean;
+  /** bridge -compressvlans: VLAN entries as ranges, one object per range instead of one per VID. */
+  compressVlans?: boolean;
+  /** As RunOptions.stdoutDir. */
+  stdoutDir?: string;
+  /** Global index of the first line, so the failpoint can name one op of a whole apply. */
+  firstIndex?: number;
+  /**
+   * Path prefix: run the batch so that it finishes, and leaves a record of how far it got, even if
+   * this process dies (see recordFiles).
+   */
+  record?: string;
+  /**
+   * Batches run after this one by the same recorded process (record required, no force): the
+   * result counts their lines after this one's, as if all were one batch.
+   */
+  then?: { tool: Tool; lines: string[] }[];
+}
+
+export interface BatchResult {
+  ok: boolean;
+  /** Lines that completed before the first failure (all of them when ok). */
+  done: number;
+  failedLine?: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** Fails global op `at`, or with kill kills this process just before it (crash tests). */
 export interface Failpoint {
   kill: boolean;
@@ -122,6 +154,20 @@ export const SYSCTL_BATCH = [
   '  if [ $ok = 0 ]; then echo "$verb $ifn $key $value: cannot set /proc/sys/net/ipv6/conf/$ifn/$key" >&2; echo "Command failed -:$n" >&2; rc=1; [ "$force" = 1 ] || exit 1; fi',
   'done',
   'exit $rc',
+].join('\n');
+
+/**
+ * Every address of the namespace (arguments: ip's global options, e.g. -n NS), as JSON: `ip addr
+ * show` dumps all links as well and matches each against every address, which at thousands of links
+ * costs more than the whole `ip -j -d link show`; `addr save` dumps the addresses alone (netlink
+ * messages) and `addr showdump` prints them as `addr show` would, each with its link's index. The
+ * shell fails unless both did (a save that fails after its header would otherwise read as none).
+ */
+export const ADDR_DUMP = [
+  'exec 3>&1',
+  'r=$({ { ip "$@" addr save; echo "save $?" >&4; } | { ip -j addr showdump >&3; echo "show $?" >&4; }; } 4>&1)',
+  'case $r in *"save 0"*"show 0"*|*"show 0"*"save 0"*) exit 0 ;; esac',
+  'echo "cannot dump the addresses:" $r >&2; exit 1',
 ].join('\n');
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -7,48 +7,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import { RECORDED, armLines, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
+import { scratchFd, takeScratch } from './scratch.js';
+import { RECORDED, armLines, type BatchOptions, type BatchResult, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
-export { failedLineOf, parseFailpoint, recordFiles, type Failpoint, type Tool } from './batch-text.js';
+export { failedLineOf, parseFailpoint, recordFiles, type BatchOptions, type BatchResult, type Failpoint, type Tool } from './batch-text.js';
 
 /** A whole environment for the processes a runner starts. */
 export type Env = Record<string, string | undefined>;
-
-export interface BatchOptions {
-  /** Keep going after a failed line (rollback: undo as much as possible). */
-  force?: boolean;
-  json?: boolean;
-  details?: boolean;
-  /** bridge -compressvlans: VLAN entries as ranges, one object per range instead of one per VID. */
-  compressVlans?: boolean;
-  /** Global index of the first line, so the failpoint can name one op of a whole apply. */
-  firstIndex?: number;
-  /**
-   * Path prefix: run the batch so that it finishes, and leaves a record of how far it got, even if
-   * this process dies (see recordFiles).
-   */
-  record?: string;
-  /**
-   * Batches run after this one by the same recorded process (record required, no force): the
-   * result counts their lines after this one's, as if all were one batch.
-   */
-  then?: { tool: Tool; lines: string[] }[];
-}
-
-export interface BatchResult {
-  ok: boolean;
-  /** Lines that completed before the first failure (all of them when ok). */
-  done: number;
-  failedLine?: number;
-  stdout: string;
-  stderr: string;
-}
 
 export interface RunOptions {
   input?: string;
   timeoutMs?: number;
   /** Run inside the runner's network namespace (ip netns exec). */
   inNetns?: boolean;
+  /** stdout goes to a file in this directory, not a pipe, when one can be made there (see scratch.ts). */
+  stdoutDir?: string;
 }
 
 export interface RunResult {
@@ -95,13 +68,20 @@ interface Launched {
 }
 
 const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean } = {}): Launched => {
+  const outFd = o.inherit ? undefined : scratchFd(o.stdoutDir);
   const child = spawn(file, argv, {
     env: o.env,
     detached: o.detached === true,
-    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', outFd ?? 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
+  let out = outFd;
+  const takeOut = (): string => {
+    const fd = out;
+    out = undefined;
+    return fd === undefined ? '' : takeScratch(fd);
+  };
   const listeners = new Set<() => void>();
   const changed = (): void => listeners.forEach((l) => l());
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; changed(); });
@@ -113,9 +93,12 @@ const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detac
   }
   const done = new Promise<RunResult>((resolve, reject) => {
     child.on('error', (e: NodeJS.ErrnoException) => {
-      if (child.pid === undefined) reject(notFound(file, e));
+      if (child.pid !== undefined) return;
+      takeOut();
+      reject(notFound(file, e));
     });
     child.on('close', (code, signal) => {
+      if (outFd !== undefined) stdout = takeOut();
       resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, timedOut: false });
       changed();
     });
@@ -224,7 +207,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     const [cmd, ...args] = batchArgv(tool, flags, '-');
     let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
       : opts.record !== undefined ? await runRecorded(tool, input, opts.record, batchArgv(tool, flags, recordFiles(opts.record).lines))
-      : await run(cmd ?? tool, args, { input: input.join('\n') + '\n' });
+      : await run(cmd ?? tool, args, { input: input.join('\n') + '\n', stdoutDir: opts.stdoutDir });
     // nft applies a batch all or nothing and has no -force: undoing as much as possible is line by line.
     if (tool === 'nft' && opts.force && r.exitCode !== 0 && input.length > 1) {
       const each: RunResult[] = [];

@@ -46,9 +46,11 @@ export const XEN_PORT_MAC = 'fe:ff:ff:ff:ff:ff';
 
 export const normalizeMac = (mac: string): string => mac.toLowerCase();
 
+/** FNV-1a over the UTF-8 bytes, folded to 24 bits. An index loop: iterating a Buffer with for-of costs a planner of 1000 bridges milliseconds. */
 const fnv24 = (text: string): number => {
+  const bytes = Buffer.from(text);
   let h = 0x811c9dc5;
-  for (const ch of Buffer.from(text)) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ (bytes[i] ?? 0), 0x01000193) >>> 0;
   return h & 0xffffff;
 };
 

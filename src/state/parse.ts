@@ -1,4 +1,4 @@
-/** Pure parsers: `ip -j -d link show`, `ip -j addr show`, `ip -j route show`, `bridge -j vlan show` -> HostState parts. */
+/** Pure parsers: `ip -j -d link show`, `ip -j addr showdump`, `ip -j route show`, `bridge -j vlan show` -> HostState parts. */
 import type { Addr, Link, LinkKind, Route, VlanEntry } from './types.js';
 
 type J = Record<string, unknown>;
@@ -82,15 +82,25 @@ export const parseLinks = (json: unknown): Link[] =>
 const parseAddrs = (v: unknown): Link['addrs'] => (Array.isArray(v) ? v : []).flatMap((a) => parseAddr(obj(a)) ?? []);
 
 /**
- * The addresses of `ip -j addr show` on the links of `ip -j -d link show`, matched by ifindex. A
- * link that came between the two reads has none; one that went is not in the links.
+ * The addresses of `ip addr save | ip -j addr showdump` (every address, each with its link's
+ * "index") on the links of `ip -j -d link show`, matched by ifindex, in the kernel's order as
+ * `ip addr show` lists them. A link that came between the two reads has none; one that went is not
+ * in the links.
  */
-export const withAddrs = (links: Link[], addrShow: unknown): Link[] => {
-  const byIndex = new Map((Array.isArray(addrShow) ? addrShow : []).map((raw) => {
-    const l = obj(raw);
-    return [num(l.ifindex), l.addr_info] as const;
-  }));
-  for (const l of links) l.addrs = parseAddrs(byIndex.get(l.ifindex));
+export const withAddrs = (links: Link[], addrDump: unknown): Link[] => {
+  const byIndex = new Map<number, Link['addrs']>();
+  for (const group of Array.isArray(addrDump) ? addrDump : []) {
+    for (const raw of Array.isArray(obj(group).addr_info) ? (obj(group).addr_info as unknown[]) : []) {
+      const a = obj(raw);
+      const index = num(a.index);
+      const addr = index === undefined ? undefined : parseAddr(a);
+      if (index === undefined || addr === undefined) continue;
+      const list = byIndex.get(index);
+      if (list) list.push(addr);
+      else byIndex.set(index, [addr]);
+    }
+  }
+  for (const l of links) l.addrs = byIndex.get(l.ifindex) ?? [];
   return links;
 };
 

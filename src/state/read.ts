@@ -1,6 +1,7 @@
-/** Reads the live state with one `ip -j -d -batch` process (plus `bridge -j` only when VLAN entries matter). */
+/** Reads the live state with one `ip -j -d -batch` process and an address dump beside it (plus `bridge -j` only when VLAN entries matter). */
 import { release } from 'node:os';
 import { XbError } from '../errors.js';
+import { ADDR_DUMP } from '../exec/batch-text.js';
 import type { Runner } from '../exec/runner.js';
 import type { Dom0Spec } from '../model/topology.js';
 import { readDhcpClients } from './dhcp-clients.js';
@@ -13,10 +14,6 @@ import type { HostState, Link } from './types.js';
 // table and parseRoutes keeps main's; `type unicast` leaves out the local and multicast routes every
 // address and link has, which on a host with thousands of links are most of the dump.
 const READ_LINES = ['link show', 'route show table main root 0.0.0.0/0', 'route show table all type unicast root ::/0'];
-// Addresses without -d: `addr show -d` prints every link's details a second time (more than half
-// of what a read of thousands of links costs), and the details come from `link show`, which also
-// gives the IPv6 address generation mode `addr show` leaves out. The two run side by side.
-const ADDR_LINES = ['addr show'];
 
 const parseJsonLine = (line: string | undefined, what: string): unknown => {
   try {
@@ -32,6 +29,8 @@ export interface ReadOptions {
    * default this one's. Tests reach the EBUSY (down-rename-up) path of new kernels with it.
    */
   kernel?: string;
+  /** A directory of ours where the link dump may go through a file (exec/scratch.ts): the run directory. */
+  scratchDir?: string;
 }
 
 const failed = (runner: Runner, stderr: string): XbError => {
@@ -44,14 +43,32 @@ const failed = (runner: Runner, stderr: string): XbError => {
 
 const jsonLines = (stdout: string): string[] => stdout.split('\n').filter((l) => l.trim() !== '');
 
+/**
+ * READ_LINES' output, one JSON line each. Through a file only when each line came whole: a full
+ * file system cuts the file short without ip noticing, and then the dump is taken again through a pipe.
+ */
+const readLinesOf = async (runner: Runner, scratchDir: string | undefined): Promise<string[]> => {
+  for (const dir of scratchDir === undefined ? [undefined] : [scratchDir, undefined]) {
+    const r = await runner.batch('ip', READ_LINES, { json: true, details: true, stdoutDir: dir });
+    if (!r.ok) throw failed(runner, r.stderr);
+    const lines = jsonLines(r.stdout);
+    if (dir === undefined || (lines.length === READ_LINES.length && r.stdout.endsWith('\n'))) return lines;
+  }
+  return [];
+};
+
 export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlans?: boolean } = {}): Promise<HostState> => {
-  const [r, a] = await Promise.all([runner.batch('ip', READ_LINES, { json: true, details: true }), runner.batch('ip', ADDR_LINES, { json: true })]);
-  if (!r.ok) throw failed(runner, r.stderr);
-  if (!a.ok) throw failed(runner, a.stderr);
-  const [links, v4, v6] = jsonLines(r.stdout);
-  const [addrs] = jsonLines(a.stdout);
+  // Addresses without -d (`addr show -d` prints every link's details a second time; they come from
+  // `link show`, which also gives the IPv6 address generation mode `addr show` leaves out), and without
+  // a second dump of the links (ADDR_DUMP). The two reads run side by side.
+  const [r, a] = await Promise.all([
+    readLinesOf(runner, opts.scratchDir),
+    runner.run('sh', ['-c', ADDR_DUMP, 'sh', ...(runner.netns === undefined ? [] : ['-n', runner.netns])]),
+  ]);
+  if (a.exitCode !== 0) throw failed(runner, a.stderr);
+  const [links, v4, v6] = r;
   const state: HostState = {
-    links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(addrs, 'ip addr show')), sysfsLookup({ netns: runner.netns })),
+    links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(a.stdout.trim(), 'ip addr showdump')), sysfsLookup({ netns: runner.netns })),
     routes: [...parseRoutes(parseJsonLine(v4, 'ip route show'), 4), ...parseRoutes(parseJsonLine(v6, 'ip -6 route show'), 6)],
     vlans: [],
     kernel: opts.kernel ?? release(),
@@ -69,7 +86,7 @@ export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlan
 export const readStateFor = async (t: { bridges: { mode: string; dom0: Dom0Spec }[] }, ctx: { runner: Runner; kernel: string; runDir: string }): Promise<HostState> => {
   const ra = t.bridges.filter((b) => b.dom0.slaac === true || b.dom0.dhcp6 === true).map((b) => b.dom0.ifname);
   return {
-    ...(await readState(ctx.runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering'), kernel: ctx.kernel })),
+    ...(await readState(ctx.runner, { bridgeVlans: t.bridges.some((b) => b.mode === 'filtering'), kernel: ctx.kernel, scratchDir: ctx.runDir })),
     dhcp: readDhcpClients(ctx.runDir),
     ...(ra.length > 0 ? { ipv6Conf: await readIpv6Conf(ctx.runner, ra) } : {}),
   };
