@@ -251,6 +251,12 @@ export const startHookd = async (o: HookdOptions, started: (h: Hookd) => void): 
     if (made.exitCode !== 0) throw new XbError('state', `cannot make the hook service's FIFO ${fifo}: ${made.stderr.trim()}`);
     const pidFile = join(spool, 'pid');
     writeDurable(pidFile, `${process.pid} ${startTime(process.pid) ?? '?'}\n`);
+    try {
+      // Parsed and checked now, before xendomains starts guests, not by the first guest's event.
+      topology(o.topologyFile);
+    } catch {
+      // Each event reports the topology's error, as the direct hook does.
+    }
     const h = serve(o, spool, fifo);
     o.say(`hookd: serving vif events from ${spool} (queue ${o.queueMax}, batches of up to ${o.batchMax})`);
     started(h);
