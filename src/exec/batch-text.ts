@@ -173,15 +173,19 @@ export const ADDR_DUMP = [
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
- * One shell running several batches in order (a guard's nft run and its port's ip batch): one
- * process to start and record instead of one per tool. It stops at the first batch that fails and
- * names the failed line in the whole, as ip names one ("Command failed -:N"); a batch that fails
- * without naming a line (nft, all or nothing) failed at its first. `tmp` holds each batch's output.
+ * One recorded shell running several batches in order (a guard's nft run and its port's ip batch):
+ * one process to start and record instead of one per tool, and nothing else started: the output
+ * is filtered with builtins (under emulation every process start costs about a hundred batch lines).
+ * It stops at the first batch that fails and names the failed line in the whole, as ip names one
+ * ("Command failed -:N"); a batch that fails without naming a line (nft, all or nothing) failed at
+ * its first. `tmp` holds each batch's output. Arguments as RECORDED's, without a command.
  */
 export const chainScript = (parts: { from: number; argv: string[] }[], tmp: string): string => [
-  `p() { o=$1; shift; "$@" >${quote(tmp)} 2>&1; r=$?; grep -v '^Command failed ' ${quote(tmp)}; [ $r = 0 ] && return 0`,
-  `  n=$(sed -n 's/^Command failed [^ ]*:\\([0-9][0-9]*\\).*/\\1/p' ${quote(tmp)} | head -n 1); echo "Command failed -:$((o + \${n:-1}))"; exit $r; }`,
-  ...parts.map((p) => `p ${p.from} ${p.argv.map(quote).join(' ')}`),
+  `p() { o=$1; shift; "$@" >${quote(tmp)} 2>&1; r=$?; n=`,
+  `  while IFS= read -r l || [ -n "$l" ]; do case $l in "Command failed "*) [ -n "$n" ] || { n=\${l#Command failed }; n=\${n%% *}; n=\${n##*:}; n=\${n%%[!0-9]*}; } ;; *) printf '%s\\n' "$l" ;; esac; l=; done <${quote(tmp)}`,
+  `  [ $r = 0 ] && return 0; echo "Command failed -:$((o + \${n:-1}))"; return $r; }`,
+  'umask 077; echo $$ >"$1"; out=$2; rc=$3; shift 3',
+  `{ ${parts.map((p) => `p ${p.from} ${p.argv.map(quote).join(' ')}`).join(' && ')}; } >"$out" 2>&1; echo $? >"$rc"`,
 ].join('\n');
 
 /** How a batch runs: ip and bridge take -n NS; nft and /proc/sys/net have none, so they run under ip netns exec. */

@@ -148,10 +148,11 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     }
   };
 
-  const runRecorded = async (tool: Tool, lines: string[], base: string, argv: string[]): Promise<RunResult> => {
+  /** script: RECORDED with argv, or a chainScript (argv empty). */
+  const runRecorded = async (tool: Tool, lines: string[], base: string, argv: string[], script = RECORDED): Promise<RunResult> => {
     const f = recordFiles(base);
     writeFileSync(f.lines, lines.join('\n') + '\n', { mode: 0o600 });
-    await launch('sh', ['-c', RECORDED, 'sh', f.pid, f.out, f.rc, ...argv], { env, detached: true }).done;
+    await launch('sh', ['-c', script, 'sh', f.pid, f.out, f.rc, ...argv], { env, detached: true }).done;
     const rc = Number(readFileSync(f.rc, 'utf8'));
     const out = readFileSync(f.out, 'utf8');
     if (rc === 127 && /not found/.test(out)) throw notFound(tool, Object.assign(new Error(out), { code: 'ENOENT' }));
@@ -194,7 +195,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
       kill = a.kill;
       if (kill) break;
     }
-    const r = run.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false } : await runRecorded(parts[0]?.tool ?? 'ip', given, opts.record, ['sh', '-c', chainScript(run, `${opts.record}.part`)]);
+    const r = run.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false } : await runRecorded(parts[0]?.tool ?? 'ip', given, opts.record, [], chainScript(run, `${opts.record}.part`));
     if (kill) process.kill(process.pid, 'SIGKILL');
     return result(r, at);
   };

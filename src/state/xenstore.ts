@@ -1,10 +1,12 @@
 /**
- * The one place that talks to xenstore, through xenstore-list/-read/-write with argument vectors
- * (no shell ever sees a value) and a timeout on every call: xenstore-read blocks, rather than
- * failing, when no xenstored runs.
+ * The one place that talks to xenstore: over xenstored's socket when it listens in dom0 (no
+ * process per call, see xenstore-wire.ts), otherwise through xenstore-list/-read/-write with
+ * argument vectors (no shell ever sees a value). Every call has a timeout: xenstore-read blocks,
+ * rather than failing, when no xenstored runs.
  */
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
+import { directoryRequest, exchange, NoSocket, readRequest, writeRequest, XENSTORED_SOCKET, type WireAnswer, type WireRequest } from './xenstore-wire.js';
 
 export const VIF_KEYS = ['bridge', 'mtu', 'vifname', 'mac', 'ip', 'vlan'] as const;
 export type VifKey = (typeof VIF_KEYS)[number];
@@ -13,9 +15,25 @@ export type VifKey = (typeof VIF_KEYS)[number];
 export interface Xenstore {
   runner: Runner;
   timeoutMs: number;
+  /** xenstored's socket, tried first; the tools run when nothing listens there. */
+  socket?: string;
 }
 
-export const xenstoreOf = (ctx: { host: Runner; xenstoreTimeoutMs: number }): Xenstore => ({ runner: ctx.host, timeoutMs: ctx.xenstoreTimeoutMs });
+export const xenstoreOf = (ctx: { host: Runner; xenstoreTimeoutMs: number }): Xenstore => ({ runner: ctx.host, timeoutMs: ctx.xenstoreTimeoutMs, socket: XENSTORED_SOCKET });
+
+/** The answers over the socket, or undefined when there is none to use (then the tools run). */
+const overSocket = async (xs: Xenstore, reqs: WireRequest[]): Promise<WireAnswer[] | undefined> => {
+  if (xs.socket === undefined) return undefined;
+  try {
+    return await exchange(xs.socket, reqs, xs.timeoutMs);
+  } catch (e) {
+    if (e instanceof NoSocket) return undefined;
+    throw new XbError('xenstore', `${(e as Error).message} (is xenstored running?)`);
+  }
+};
+
+const refused = (what: string, a: WireAnswer | undefined): XbError =>
+  new XbError('xenstore', `${what} failed: ${a && !a.ok ? a.errno : 'no answer'}`);
 
 const call = async (xs: Xenstore, cmd: string, args: string[]): Promise<string> => {
   const r = await xs.runner.run(cmd, args, { timeoutMs: xs.timeoutMs });
@@ -26,6 +44,20 @@ const call = async (xs: Xenstore, cmd: string, args: string[]): Promise<string> 
 
 /** Reads the vif's backend keys that exist: one list and one read, whatever the number of keys. */
 export const readVifKeys = async (xs: Xenstore, base: string): Promise<Partial<Record<VifKey, string>>> => {
+  const wire = await overSocket(xs, [directoryRequest(base), ...VIF_KEYS.map((k) => readRequest(`${base}/${k}`))]);
+  if (wire) {
+    if (!wire[0]?.ok) throw refused(`reading ${base}`, wire[0]);
+    const out: Partial<Record<VifKey, string>> = {};
+    for (const [i, k] of VIF_KEYS.entries()) {
+      const a = wire[i + 1];
+      if (a?.ok) out[k] = a.payload.toString('utf8');
+      else if (a?.errno !== 'ENOENT') throw refused(`reading ${base}/${k}`, a);
+    }
+    // The tools' answers are lines: a value with a newline is refused on both paths alike.
+    const bad = Object.entries(out).find(([, v]) => v.includes('\n'));
+    if (bad) throw new XbError('xenstore', `${base}/${bad[0]} holds a newline`);
+    return out;
+  }
   const present = new Set((await call(xs, 'xenstore-list', [base])).split('\n').map((l) => l.trim()));
   const keys = VIF_KEYS.filter((k) => present.has(k));
   if (keys.length === 0) return {};
@@ -43,14 +75,21 @@ export const frontendMtu = (domid: number, devid: number, mtu: number): [string,
 
 /** `before` is written first, in the same call: connected is the last thing the backend sees. */
 export const writeStatus = async (xs: Xenstore, base: string, status: 'connected' | { error: string }, before: [string, string][] = []): Promise<void> => {
-  const args = status === 'connected'
-    ? [...before.flat(), `${base}/hotplug-status`, 'connected']
-    : [`${base}/hotplug-error`, status.error, `${base}/hotplug-status`, 'error'];
-  await call(xs, 'xenstore-write', args);
+  await writePairs(xs, status === 'connected'
+    ? [...before, [`${base}/hotplug-status`, 'connected']]
+    : [[`${base}/hotplug-error`, status.error], [`${base}/hotplug-status`, 'error']]);
+};
+
+/** Writes in order, over the socket or in one xenstore-write. */
+const writePairs = async (xs: Xenstore, pairs: [string, string][]): Promise<void> => {
+  const wire = await overSocket(xs, pairs.map(([p, v]) => writeRequest(p, v)));
+  if (!wire) return void (await call(xs, 'xenstore-write', pairs.flat()));
+  const i = wire.findIndex((a) => !a.ok);
+  if (i >= 0 || wire.length !== pairs.length) throw refused(`writing ${pairs[Math.max(i, 0)]?.[0] ?? ''}`, wire[i]);
 };
 
 /** Many vifs' `connected` in one xenstore-write: each vif's own keys in order, its status last. */
 export const writeConnected = async (xs: Xenstore, vifs: { base: string; before: [string, string][] }[]): Promise<void> => {
   if (vifs.length === 0) return;
-  await call(xs, 'xenstore-write', vifs.flatMap((v) => [...v.before.flat(), `${v.base}/hotplug-status`, 'connected']));
+  await writePairs(xs, vifs.flatMap((v) => [...v.before, [`${v.base}/hotplug-status`, 'connected'] as [string, string]]));
 };

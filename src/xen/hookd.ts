@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { loadTopology } from '../config/validate.js';
 import { isXbError, XbError } from '../errors.js';
 import type { Context } from '../context.js';
+import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
 import { startTime, withLock } from '../txn/lock.js';
 import { ensureDir, removeFile, writeDurable } from '../txn/store.js';
@@ -61,7 +62,21 @@ const echoTo = (lines: string[]) => (l: string): void => {
   process.stderr.write(`${l}\n`);
 };
 
-const eventLog = (o: HookdOptions, lines: string[]): EventLog => ({ file: o.logFile ?? HOTPLUG_LOG, runner: o.ctx.host, echo: echoTo(lines) });
+/** logger runs once the hooks have their answers (flushSyslog): its start is no part of an event's wait. */
+const later: (() => Promise<unknown>)[] = [];
+const deferring = (r: Runner): Runner => ({
+  ...r,
+  run: async (cmd, args, opts) => {
+    later.push(() => r.run(cmd, args, opts));
+    return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
+  },
+});
+const flushSyslog = async (): Promise<void> => {
+  // A host without logger: the hotplug log and stderr have the lines.
+  await Promise.all(later.splice(0).map((run) => run().catch(() => undefined)));
+};
+
+const eventLog = (o: HookdOptions, lines: string[]): EventLog => ({ file: o.logFile ?? HOTPLUG_LOG, runner: deferring(o.ctx.host), echo: echoTo(lines) });
 
 const fail = async (o: HookdOptions, spool: string, id: string, ev: VifEvent | undefined, path: string | undefined, e: unknown, lines: string[]): Promise<void> => {
   const err = asError(e);
@@ -145,7 +160,7 @@ const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Pr
   for (const r of single) {
     const lines: string[] = [];
     try {
-      await runVifHook({ argv: r.argv, env: r.env, topologyFile: o.topologyFile, ...(t ? { topology: t } : {}), logFile: o.logFile, echo: echoTo(lines) }, o.ctx);
+      await runVifHook({ argv: r.argv, env: r.env, topologyFile: o.topologyFile, ...(t ? { topology: t } : {}), logFile: o.logFile, echo: echoTo(lines), logRunner: deferring(o.ctx.host) }, o.ctx);
       reply(spool, r.id, 0, lines.join('\n'));
     } catch (e) {
       // runVifHook has told xl already.
@@ -166,6 +181,7 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
     const err = new XbError('state', `the hook service's queue is full (${o.queueMax} events waiting): try again once the guests already starting are up`);
     const ev = (() => { try { return parseHotplug(r.argv, r.env); } catch { return undefined; } })();
     await fail(o, spool, r.id, ev, path, err, []);
+    await flushSyslog();
   };
 
   let idle: NodeJS.Timeout | undefined;
@@ -213,6 +229,7 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
           queue.splice(i, 1);
         }
         await runBatch(o, spool, take);
+        await flushSyslog();
       }
     } finally {
       busy = false;
@@ -275,6 +292,12 @@ export const startHookd = async (o: HookdOptions, started: (h: Hookd) => void): 
     if (made.exitCode !== 0) throw new XbError('state', `cannot make the hook service's FIFO ${fifo}: ${made.stderr.trim()}`);
     const pidFile = join(spool, 'pid');
     writeDurable(pidFile, `${process.pid} ${startTime(process.pid) ?? '?'}\n`);
+    try {
+      // Parsed and checked now, before xendomains starts guests, not by the first guest's event.
+      topology(o.topologyFile);
+    } catch {
+      // Each event reports the topology's error, as the direct hook does.
+    }
     const h = serve(o, spool, fifo);
     o.say(`hookd: serving vif events from ${spool} (queue ${o.queueMax}, batches of up to ${o.batchMax})`);
     started(h);

@@ -6,6 +6,7 @@
 import { loadTopology } from '../config/validate.js';
 import { XbError, isXbError } from '../errors.js';
 import type { Context } from '../context.js';
+import type { Runner } from '../exec/runner.js';
 import { commitRun, execute } from '../txn/execute.js';
 import { recoverVifLocked } from '../txn/recover-run.js';
 import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
@@ -43,6 +44,8 @@ export interface HookEvent {
   logFile?: string;
   /** Where the event's line goes besides the logs (default stderr; the hook service sends it to the hook). */
   echo?: (line: string) => void;
+  /** Runs logger(1) (default: the context's host runner; the hook service runs it once the hook has its answer). */
+  logRunner?: Runner;
 }
 
 const hookLockMs = (ctx: Context): number => Math.min(ctx.lockTimeoutMs, HOOK_LOCK_MS);
@@ -196,7 +199,7 @@ export const reportError = async (xs: Xenstore, log: EventLog, path: string, dom
 
 export const runVifHook = async (h: HookEvent, ctx: Context): Promise<void> => {
   const xs = xenstoreOf(ctx);
-  const log: EventLog = { file: h.logFile ?? HOTPLUG_LOG, runner: ctx.host, ...(h.echo ? { echo: h.echo } : {}) };
+  const log: EventLog = { file: h.logFile ?? HOTPLUG_LOG, runner: h.logRunner ?? ctx.host, ...(h.echo ? { echo: h.echo } : {}) };
   let ev: VifEvent;
   try {
     ev = parseHotplug(h.argv, h.env);

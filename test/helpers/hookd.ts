@@ -1,6 +1,6 @@
 /** The hook service under test: `xenbridge hookd` in the background, and hooks/vif-xenbridge run as xl would run it. */
 import { execa, type ResultPromise } from 'execa';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sandbox } from './netns.js';
@@ -38,13 +38,31 @@ export const startService = async (sb: Sandbox, xen: XenBed, args: string[] = []
 };
 
 /** hooks/vif-xenbridge, as xl runs it (through /bin/sh), the CLI named by XENBRIDGE_BIN for its direct path. */
-export const viaHook = async (xen: XenBed, action: string, d: number, n: number, extra: Record<string, string> = {}): Promise<CliResult> => {
-  const r = await execa('/bin/sh', [join(ROOT, 'hooks/vif-xenbridge'), action, 'type_if=vif'], {
+export const hookProcess = (xen: XenBed, action: string, d: number, n: number, extra: Record<string, string> = {}): ResultPromise<{ reject: false; stdin: 'ignore' }> =>
+  execa('/bin/sh', [join(ROOT, 'hooks/vif-xenbridge'), action, 'type_if=vif'], {
     reject: false, stdin: 'ignore',
     env: { ...xen.env, XENBRIDGE_BIN: CLI, XENBUS_PATH: `backend/vif/${d}/${n}`, XENBUS_TYPE: 'vif', XENBUS_BASE_PATH: 'backend', vif: `vif${d}.${n}`, ...extra },
   });
-  return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+
+export const viaHook = async (xen: XenBed, action: string, d: number, n: number, extra: Record<string, string> = {}): Promise<CliResult> => {
+  const r = await hookProcess(xen, action, d, n, extra);
+  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 };
+
+/** The pids of processes that hold `path` open (any of their fds). */
+export const holders = (path: string): number[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === path;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}).map(Number);
 
 export const pidFileGone = (s: Service): boolean => !existsSync(join(s.spool, 'pid'));
 

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { cli, sh } from '../helpers/sh.js';
 import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
-import { holdLock, spoolFiles, spoolOf, startService, viaHook, waitFor, type Service } from '../helpers/hookd.js';
+import { holders, hookProcess, holdLock, spoolFiles, spoolOf, startService, viaHook, waitFor, type Service } from '../helpers/hookd.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -151,6 +151,22 @@ describe('the hook service', () => {
     const r2 = await second;
     expect([r2.code, xen.read(4, 0, 'hotplug-status'), await master('vif4.0')]).toEqual([0, 'connected', 'xenbr0']);
     expect(spoolFiles(next, '.work')).toEqual([]);
+  }, 30_000);
+
+  it('a hook killed while it waits (xl gives up on it) leaves no process behind', async () => {
+    svc = await startService(sb, xen);
+    const lock = await holdLock(sb);
+    await xen.makeVif(9, 0);
+    xen.setVif(9, 0, { bridge: 'xenbr0' });
+    const hook = hookProcess(xen, 'online', 9, 0);
+    await waitFor('the event taken', () => spoolFiles(svc as Service, '.work').length === 1);
+    const reply = join(svc.spool, spoolFiles(svc, '.reply')[0] ?? '?');
+    // The hook and its ticker (a subshell and its sleep) hold the answer's FIFO.
+    expect(holders(reply).length).toBeGreaterThanOrEqual(2);
+    hook.kill('SIGKILL');
+    await hook;
+    await waitFor('the ticker gone with its hook', () => holders(reply).length === 0, 6000);
+    await lock.release();
   }, 30_000);
 
   it('a full queue refuses the event with a clear hotplug error', async () => {
