@@ -21,6 +21,7 @@ import { claim, listSpool, reply, spoolDir, unclaim, type HookRequest } from './
 import { batchable, onlineBatch, type BatchItem } from './vif-batch.js';
 import { errorLine, finishOnline, reportError, runVifHook } from './vif-hook.js';
 import { collectGuards } from './vif-guard.js';
+import { deferring, echoTo, flushSyslog } from './hookd-log.js';
 import { frontendMtu, readVifKeys, writeConnected, xenstoreOf } from '../state/xenstore.js';
 
 export interface HookdOptions {
@@ -55,26 +56,6 @@ const keyOf = (r: HookRequest): string => `${r.env.XENBUS_PATH ?? ''}|${r.env.vi
 const reportLines = (err: XbError): string[] => [`xenbridge: ${err.message}`, ...err.detail.map((d) => `  ${d}`)];
 
 const asError = (e: unknown): XbError => (isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
-
-/** One event's log lines, as the hook would have printed them, for its reply; also on the service's stderr. */
-const echoTo = (lines: string[]) => (l: string): void => {
-  lines.push(l);
-  process.stderr.write(`${l}\n`);
-};
-
-/** logger runs once the hooks have their answers (flushSyslog): its start is no part of an event's wait. */
-const later: (() => Promise<unknown>)[] = [];
-const deferring = (r: Runner): Runner => ({
-  ...r,
-  run: async (cmd, args, opts) => {
-    later.push(() => r.run(cmd, args, opts));
-    return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
-  },
-});
-const flushSyslog = async (): Promise<void> => {
-  // A host without logger: the hotplug log and stderr have the lines.
-  await Promise.all(later.splice(0).map((run) => run().catch(() => undefined)));
-};
 
 const eventLog = (o: HookdOptions, lines: string[]): EventLog => ({ file: o.logFile ?? HOTPLUG_LOG, runner: deferring(o.ctx.host), echo: echoTo(lines) });
 
