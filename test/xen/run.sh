@@ -26,6 +26,9 @@
 #                          QEMU 10 that test/xen/prepare-qemu.sh extracts (it prints the path)
 #   XENBRIDGE_XEN_CPU, XENBRIDGE_XEN_ACCEL, XENBRIDGE_XEN_SMP  qemu's -cpu (max), -accel (tcg)
 #                          and -smp (2), for experiments
+#   XENBRIDGE_XEN_FPU      eager (default): Xen switches FPU state between vCPUs eagerly
+#                          (spec-ctrl=eager-fpu); lazy: through #NM, Xen's own choice on the AMD
+#                          CPU that TCG's -cpu max is, under which processes in dom0 die (README.md)
 #   XENBRIDGE_XEN_XEN_ARGS  extra hypervisor options; XENBRIDGE_XEN_DOM0_ARGS dom0 kernel
 #                          options instead of "quiet"
 # Exit: CMD's status; 124 timeout; 125 the bed failed (not prepared, qemu missing, boot failed;
@@ -61,6 +64,11 @@ fi
 for f in ready boot/xen boot/vmlinux boot/dom0-initrd.gz boot/domu-initrd.gz root/usr/lib/xen-$bed/bin/xl; do
   [[ -e $cache/$f ]] || xb_die "the Xen $bed bed is not prepared ($cache/$f missing): run $prepare"
 done
+case ${XENBRIDGE_XEN_FPU:-eager} in
+  eager) fpu=spec-ctrl=eager-fpu ;;
+  lazy) fpu=spec-ctrl=no-eager-fpu ;;
+  *) xb_die "XENBRIDGE_XEN_FPU must be eager or lazy: ${XENBRIDGE_XEN_FPU}" ;;
+esac
 [[ $cache != *[,\ ]* ]] || xb_die "XENBRIDGE_XEN_CACHE must not contain a comma or a space: $cache"
 
 tmp=$(mktemp -d /tmp/xenbridge-xen.XXXXXX)
@@ -107,9 +115,10 @@ fi
 mkfifo "$tmp/serial" "$tmp/out"
 t0=$(date +%s.%N)
 t0us=${EPOCHREALTIME/./}
-# dom0 gets one vCPU (as measured when it was chosen, the suite runs faster so). Under this TCG,
-# processes in dom0 sometimes die or compute garbage whatever they run: see README.md, "Processes
-# dying under emulation"; XENBRIDGE_XEN_ACCEL/CPU/SMP are the knobs those measurements used.
+# dom0 gets one vCPU (as measured when it was chosen, the suite runs faster so). With Xen's lazy
+# FPU switching under this TCG, processes in dom0 die or compute garbage whatever they run; eager
+# switching ended it: see README.md, "Processes dying under emulation" (XENBRIDGE_XEN_FPU and
+# XENBRIDGE_XEN_ACCEL/CPU/SMP are the knobs those measurements used).
 timeout -s TERM "$timeout_s" "$qemu" -accel "${XENBRIDGE_XEN_ACCEL:-tcg}" -cpu "${XENBRIDGE_XEN_CPU:-max}" \
   -smp "${XENBRIDGE_XEN_SMP:-2}" -m 2048 \
   -nodefaults -no-user-config -display none -monitor none -no-reboot \
@@ -117,7 +126,7 @@ timeout -s TERM "$timeout_s" "$qemu" -accel "${XENBRIDGE_XEN_ACCEL:-tcg}" -cpu "
   -device virtio-serial-pci,id=vser0 \
   -chardev file,id=out,path="$tmp/out" -device virtserialport,bus=vser0.0,chardev=out,name=xb.out \
   -kernel "$cache/boot/xen" \
-  -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 bootscrub=0 smap=0 ${XENBRIDGE_XEN_XEN_ARGS:-}" \
+  -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 bootscrub=0 smap=0 $fpu ${XENBRIDGE_XEN_XEN_ARGS:-}" \
   -initrd "$cache/boot/vmlinux console=hvc0 ${XENBRIDGE_XEN_DOM0_ARGS:-quiet} xb.run=$tmp/cmd.sh $binds,$cache/boot/dom0-initrd.gz" \
   -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
   -virtfs local,path="$cache/root",mount_tag=xen,security_model=none,readonly=on \
