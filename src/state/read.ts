@@ -57,28 +57,35 @@ const readLinesOf = async (runner: Runner, scratchDir: string | undefined): Prom
   return [];
 };
 
+/** Every port's VLAN entries, as ranges as the kernel keeps them: a 1000-VID trunk port is one object, not a thousand. */
+export const readVlanEntries = async (runner: Runner): Promise<HostState['vlans']> => {
+  const b = await runner.batch('bridge', ['vlan show'], { json: true, compressVlans: true });
+  return b.ok ? parseBridgeVlans(parseJsonLine(b.stdout.trim(), 'bridge vlan show')) : [];
+};
+
 export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlans?: boolean } = {}): Promise<HostState> => {
+  // Asked for, the VLAN entries are read beside the links: under emulation a process start is most of a read.
+  const vlans = opts.bridgeVlans ? readVlanEntries(runner) : undefined;
   // Addresses without -d (`addr show -d` prints every link's details a second time; they come from
   // `link show`, which also gives the IPv6 address generation mode `addr show` leaves out), and without
   // a second dump of the links (ADDR_DUMP). The two reads run side by side.
   const [r, a] = await Promise.all([
-    readLinesOf(runner, opts.scratchDir),
+    readLinesOf(runner, opts.scratchDir).then((lines) => ({ lines }), (e: unknown) => ({ e })),
     runner.run('sh', ['-c', ADDR_DUMP, 'sh', ...(runner.netns === undefined ? [] : ['-n', runner.netns])]),
   ]);
+  // Settled before anything throws: no read may run on after a failed one has been reported.
+  const entries = await vlans?.then((v) => ({ v }), (e: unknown) => ({ e }));
+  if ('e' in r) throw r.e;
   if (a.exitCode !== 0) throw failed(runner, a.stderr);
-  const [links, v4, v6] = r;
+  if (entries && 'e' in entries) throw entries.e;
+  const [links, v4, v6] = r.lines;
   const state: HostState = {
     links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(a.stdout.trim(), 'ip addr showdump')), sysfsLookup({ netns: runner.netns })),
     routes: [...parseRoutes(parseJsonLine(v4, 'ip route show'), 4), ...parseRoutes(parseJsonLine(v6, 'ip -6 route show'), 6)],
-    vlans: [],
+    vlans: entries?.v ?? [],
     kernel: opts.kernel ?? release(),
   };
-  const filtering = state.links.some((l) => l.bridge?.vlanFiltering);
-  if (opts.bridgeVlans || filtering) {
-    // Ranges as the kernel keeps them: a 1000-VID trunk port is one object, not a thousand.
-    const b = await runner.batch('bridge', ['vlan show'], { json: true, compressVlans: true });
-    if (b.ok) state.vlans = parseBridgeVlans(parseJsonLine(b.stdout.trim(), 'bridge vlan show'));
-  }
+  if (!entries && state.links.some((l) => l.bridge?.vlanFiltering)) state.vlans = await readVlanEntries(runner);
   return state;
 };
 

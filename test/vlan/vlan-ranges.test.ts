@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { applyTopology, planTopology } from '../../src/apply/apply.js';
 import { parseTopology } from '../../src/config/validate.js';
 import { createContext, type Context } from '../../src/context.js';
-import type { Runner } from '../../src/exec/runner.js';
+import { isXbError } from '../../src/errors.js';
+import type { Runner, Tool } from '../../src/exec/runner.js';
 import { render, toolOf } from '../../src/plan/render.js';
 import { readState } from '../../src/state/read.js';
 import { makeSandbox, type Sandbox } from '../helpers/netns.js';
@@ -45,5 +46,38 @@ it('1000 VIDs: applied as one range, re-applied as nothing, one VID changed as o
 
   const back = await applyTopology(full, ctx);
   expect(back.plan.steps.map((s) => render(s.op).line)).toEqual(['vlan add dev peth0 vid 500', 'vlan add dev xenbr0-d0 vid 500']);
+  expect(await entries('xenbr0-d0')).toEqual(['1 pvid untagged', '10', '100-1099']);
+});
+
+/** The context with a runner that runs every batch for real and keeps its tool and lines; `alter` may change them first. */
+const watched = (alter: (tool: Tool, lines: string[]) => string[] = (_t, l) => l): { ctx: Context; runs: string[] } => {
+  const runs: string[] = [];
+  const runner: Runner = {
+    ...dom0,
+    batch: async (tool, lines, opts) => {
+      const given = alter(tool, lines);
+      runs.push(`${tool}: ${given.join('; ')}`);
+      return dom0.batch(tool, given, opts);
+    },
+  };
+  return { ctx: { ...ctx, runner }, runs };
+};
+
+it('one VID changed: after its bridge batch only the VLAN entries are read again', async () => {
+  const w = watched();
+  await applyTopology(topology('"100-499", "501-1099"'), w.ctx);
+  const change = w.runs.findIndex((r) => r.startsWith('bridge: vlan del'));
+  expect(change).toBeGreaterThan(0);
+  expect(w.runs.slice(change)).toEqual(['bridge: vlan del dev peth0 vid 500; vlan del dev xenbr0-d0 vid 500', 'bridge: vlan show']);
+  await applyTopology(topology('"100-1099"'), ctx);
+});
+
+it('a VLAN-entry batch that lost a line is found by the check after it, and undone', async () => {
+  // The kernel takes a line that changes nothing in place of the deletion: the run "succeeds".
+  const w = watched((tool, lines) => (tool === 'bridge' ? lines.map((l) => (l === 'vlan del dev peth0 vid 500' ? 'vlan add dev peth0 vid 10' : l)) : lines));
+  const err = await applyTopology(topology('"100-499", "501-1099"'), w.ctx).then(() => undefined, (e: unknown) => e);
+  expect(isXbError(err) && err.kind).toBe('rolled-back');
+  expect(isXbError(err) && err.detail).toContain('  bridge vlan del dev peth0 vid 500');
+  expect(await entries('peth0')).toEqual(['1 pvid untagged', '10', '100-1099']);
   expect(await entries('xenbr0-d0')).toEqual(['1 pvid untagged', '10', '100-1099']);
 });
