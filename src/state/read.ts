@@ -48,13 +48,17 @@ const jsonLines = (stdout: string): string[] => stdout.split('\n').filter((l) =>
  * file system cuts the file short without ip noticing, and then the dump is taken again through a pipe.
  */
 const readLinesOf = async (runner: Runner, scratchDir: string | undefined): Promise<string[]> => {
-  for (const dir of scratchDir === undefined ? [undefined] : [scratchDir, undefined]) {
+  const read = async (dir: string | undefined): Promise<{ lines: string[]; whole: boolean }> => {
     const r = await runner.batch('ip', READ_LINES, { json: true, details: true, stdoutDir: dir });
     if (!r.ok) throw failed(runner, r.stderr);
     const lines = jsonLines(r.stdout);
-    if (dir === undefined || (lines.length === READ_LINES.length && r.stdout.endsWith('\n'))) return lines;
+    return { lines, whole: lines.length === READ_LINES.length && r.stdout.endsWith('\n') };
+  };
+  if (scratchDir !== undefined) {
+    const viaFile = await read(scratchDir);
+    if (viaFile.whole) return viaFile.lines;
   }
-  return [];
+  return (await read(undefined)).lines;
 };
 
 /** Every port's VLAN entries, as ranges as the kernel keeps them: a 1000-VID trunk port is one object, not a thousand. */

@@ -35,8 +35,6 @@ export interface HookdOptions {
   batchMax: number;
   /** The service's own lines (starting, stopping). */
   say: (line: string) => void;
-  /** Quiet time after the last event before the guards offlines left are removed (ms). */
-  collectIdleMs?: number;
 }
 
 /** Long enough that a burst of events (a boot storm, a migration) is over; short enough that few guards wait. */
@@ -189,7 +187,7 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
 
   const arm = (): void => {
     if (idle) clearTimeout(idle);
-    idle = setTimeout(() => void collect(), o.collectIdleMs ?? COLLECT_IDLE_MS);
+    idle = setTimeout(() => void collect(), COLLECT_IDLE_MS);
   };
 
   const work = async (): Promise<void> => {
