@@ -8,7 +8,7 @@ import { opText } from '../plan/render.js';
 import { readStateFor } from '../state/read.js';
 import type { HostState } from '../state/types.js';
 import { lint, type Finding } from './lint.js';
-import { guardFindings } from './guards.js';
+import { guardFindings, unguardedVifFindings } from './guards.js';
 import { readGuardChecks } from '../apply/guard-check.js';
 
 export interface VerifyReport {
@@ -35,11 +35,14 @@ export const verifyState = (t: Topology, s: HostState): VerifyReport => {
  * report with differences or findings is read again before it is believed (as nmstate retries).
  */
 export const verifyTopology = async (t: Topology, ctx: Context, attempts = 3): Promise<VerifyReport> => {
-  let report = verifyState(t, await readStateFor(t, ctx));
+  let s = await readStateFor(t, ctx);
+  let report = verifyState(t, s);
   for (let i = 1; i < attempts && (report.differences.length > 0 || report.findings.length > 0); i++) {
     await sleep(500);
-    report = verifyState(t, await readStateFor(t, ctx));
+    s = await readStateFor(t, ctx);
+    report = verifyState(t, s);
   }
-  const guards = guardFindings(await readGuardChecks(ctx.runner, ctx.runDir));
+  const checks = await readGuardChecks(ctx.runner, ctx.runDir, s);
+  const guards = [...guardFindings(checks), ...unguardedVifFindings(t, s, checks)];
   return { ...report, ok: report.ok && !guards.some((f) => f.level === 'error'), findings: [...report.findings, ...guards] };
 };

@@ -183,4 +183,19 @@ describe('the guard\'s life: verify sees it, apply restores it, offline retires 
     expect((await nft('list table bridge xenbridge')).match(/vmap @vifs-(in|out)/g)).toEqual(['vmap @vifs-in', 'vmap @vifs-out']);
     expect(await sendAndCapture([victim, 'eth0'], [{ id: 'tag20', src: '00:16:3e:00:42:00', kind: 'ipv4', sip: '192.0.2.62', tags: [[0x8100, 20]] }], [['switch', sb.sw, 'sw0']])).toEqual({ switch: [] });
   });
+
+  it('a vif attached outside the hook (no guard, no record) is an error for verify until the hook takes it in', async () => {
+    const third = await xen.makeVif(3, 0, '192.0.2.53/24');
+    await sb.ip('link set vif3.0 master xenbr0 up');
+    const tagged: FrameSpec[] = [{ id: 'tag20', src: guestMac(3, 0), kind: 'ipv4', sip: '192.0.2.53', tags: [[0x8100, 20]] }];
+    expect(await sendAndCapture([third, 'eth0'], tagged, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['tag20'] });
+    const v = await cli(['verify', '-c', cfg, '--netns', sb.dom0, '--json'], sb.env);
+    expect(v.code).toBe(3);
+    expect((JSON.parse(v.stdout) as { findings: { rule: string; message: string }[] }).findings.filter((f) => f.rule.startsWith('vif-guard')).map((f) => [f.rule, f.message.split(':')[0]]))
+      .toEqual([['vif-guard-unrecorded', 'vif3.0 is a port of xenbr0 with no guard and no record of one']]);
+    xen.setVif(3, 0, { bridge: 'xenbr0', ip: '192.0.2.53' });
+    expect((await xen.hook('online', 3, 0)).code).toBe(0);
+    expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+    expect(await sendAndCapture([third, 'eth0'], tagged, [['switch', sb.sw, 'sw0']])).toEqual({ switch: [] });
+  });
 });
