@@ -8,8 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
 import { scratchFd, takeScratch } from './scratch.js';
+import { jointReads, type ReadPart } from './joint-reads.js';
 import { RECORDED, armLines, type BatchOptions, type BatchResult, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
+export type { ReadPart } from './joint-reads.js';
 export { failedLineOf, parseFailpoint, recordFiles, type BatchOptions, type BatchResult, type Failpoint, type Tool } from './batch-text.js';
 
 /** A whole environment for the processes a runner starts. */
@@ -47,6 +49,11 @@ export interface Background {
 export interface Runner {
   readonly netns: string | undefined;
   batch(tool: Tool, lines: string[], opts?: BatchOptions): Promise<BatchResult>;
+  /**
+   * Read-only parts side by side under one shell, their output through files in dir (scratch.ts);
+   * undefined when those files cannot be made there (the caller reads apart, through pipes).
+   */
+  reads(parts: ReadPart[], dir: string): Promise<RunResult[] | undefined>;
   run(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult>;
   start(cmd: string, args: string[], opts?: RunOptions): Background;
   /** Runs with this process's stdin/stdout/stderr (e.g. re-running a command inside the VM bed). */
@@ -67,12 +74,13 @@ interface Launched {
   onOutput(listener: () => void): () => void;
 }
 
-const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean } = {}): Launched => {
+/** fds: more open descriptors the child gets as 3, 4, ... (the caller's to read and close). */
+const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean; fds?: number[] } = {}): Launched => {
   const outFd = o.inherit ? undefined : scratchFd(o.stdoutDir);
   const child = spawn(file, argv, {
     env: o.env,
     detached: o.detached === true,
-    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', outFd ?? 'pipe', 'pipe'],
+    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', outFd ?? 'pipe', 'pipe', ...(o.fds ?? [])],
   });
   let stdout = '';
   let stderr = '';
@@ -219,6 +227,12 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     return result(r, lines.length);
   };
 
+  const reads = (parts: ReadPart[], dir: string): Promise<RunResult[] | undefined> => jointReads(parts, dir, {
+    argv: (tool, opts) => batchArgv(tool, flagsOf(tool, opts), '-'),
+    sh: (script, fds) => launch('sh', ['-c', script], { env, fds }).done,
+    missing: (tool, stderr) => notFound(tool, Object.assign(new Error(stderr), { code: 'ENOENT' })),
+  });
+
   const start = (cmd: string, args: string[], opts: RunOptions = {}): Background => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
     const p = launch(file, argv, { ...opts, env });
@@ -259,7 +273,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     return (await launch(file, argv, { ...opts, env, inherit: true }).done).exitCode;
   };
 
-  return { netns, batch, run, start, passthrough };
+  return { netns, batch, reads, run, start, passthrough };
 };
 
 export interface DetachOptions {
