@@ -61,6 +61,10 @@ const watched = (alter: (tool: Tool, lines: string[]) => string[] = (_t, l) => l
       runs.push(`${tool}: ${given.join('; ')}`);
       return dom0.batch(tool, given, opts);
     },
+    run: async (cmd, args, opts) => {
+      runs.push(`run: ${cmd} ${args.join(' ')}`);
+      return dom0.run(cmd, args, opts);
+    },
     reads: async (parts, dir) => {
       runs.push(`reads: ${parts.map((p) => ('tool' in p ? `${p.tool}: ${p.lines.join('; ')}` : 'sh')).join(' | ')}`);
       return dom0.reads(parts, dir);
@@ -69,7 +73,7 @@ const watched = (alter: (tool: Tool, lines: string[]) => string[] = (_t, l) => l
   return { ctx: { ...ctx, runner }, runs };
 };
 
-it('one VID changed: the links, addresses and VLAN entries read under one shell, and after the change only the VLAN entries', async () => {
+it('one VID changed: the links, addresses and VLAN entries read under one shell, no guard read without a guard, and after the change only the VLAN entries', async () => {
   const w = watched();
   await applyTopology(topology('"100-499", "501-1099"'), w.ctx);
   expect(w.runs).toHaveLength(3);
