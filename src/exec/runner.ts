@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import { scratchFd, takeScratch } from './scratch.js';
 import { jointReads, type ReadPart } from './joint-reads.js';
 import { RECORDED, armLines, type BatchOptions, type BatchResult, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
@@ -22,8 +21,6 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Run inside the runner's network namespace (ip netns exec). */
   inNetns?: boolean;
-  /** stdout goes to a file in this directory, not a pipe, when one can be made there (see scratch.ts). */
-  stdoutDir?: string;
 }
 
 export interface RunResult {
@@ -76,20 +73,13 @@ interface Launched {
 
 /** fds: more open descriptors the child gets as 3, 4, ... (the caller's to read and close). */
 const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean; fds?: number[] } = {}): Launched => {
-  const outFd = o.inherit ? undefined : scratchFd(o.stdoutDir);
   const child = spawn(file, argv, {
     env: o.env,
     detached: o.detached === true,
-    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', outFd ?? 'pipe', 'pipe', ...(o.fds ?? [])],
+    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(o.fds ?? [])],
   });
   let stdout = '';
   let stderr = '';
-  let out = outFd;
-  const takeOut = (): string => {
-    const fd = out;
-    out = undefined;
-    return fd === undefined ? '' : takeScratch(fd);
-  };
   const listeners = new Set<() => void>();
   const changed = (): void => listeners.forEach((l) => l());
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; changed(); });
@@ -102,11 +92,9 @@ const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detac
   const done = new Promise<RunResult>((resolve, reject) => {
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return;
-      takeOut();
       reject(notFound(file, e));
     });
     child.on('close', (code, signal) => {
-      if (outFd !== undefined) stdout = takeOut();
       resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, timedOut: false });
       changed();
     });
@@ -216,7 +204,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     const [cmd, ...args] = batchArgv(tool, flags, '-');
     let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
       : opts.record !== undefined ? await runRecorded(tool, input, opts.record, batchArgv(tool, flags, recordFiles(opts.record).lines))
-      : await run(cmd ?? tool, args, { input: input.join('\n') + '\n', stdoutDir: opts.stdoutDir });
+      : await run(cmd ?? tool, args, { input: input.join('\n') + '\n' });
     // nft applies a batch all or nothing and has no -force: undoing as much as possible is line by line.
     if (tool === 'nft' && opts.force && r.exitCode !== 0 && input.length > 1) {
       const each: RunResult[] = [];
