@@ -38,8 +38,7 @@ export const checkGuards = (records: GuardRecords, live: Map<string, LiveGuard>,
 };
 
 /** One nft read and one ip read, whatever the number of vifs. */
-export const readGuardChecks = async (runner: Runner, dir: string, s?: Pick<HostState, 'links'>): Promise<GuardCheck[]> => {
-  const records = allGuardRecords(dir);
+export const readGuardChecks = async (runner: Runner, dir: string, s?: Pick<HostState, 'links'>, records: GuardRecords = allGuardRecords(dir)): Promise<GuardCheck[]> => {
   const live = await readGuards(runner);
   if (records.active.length + records.retired.length === 0 && live.size === 0) return [];
   const names = [...records.active, ...records.retired].map((r) => r.dev);

@@ -7,7 +7,7 @@ import type { Runner } from '../exec/runner.js';
 import type { Step } from '../plan/steps.js';
 import { addGuard, delGuard } from '../plan/steps-guard.js';
 import { readGuardChecks } from './guard-check.js';
-import { forgetOps } from './guard-records.js';
+import { allGuardRecords, forgetOps } from './guard-records.js';
 import { commitFiles } from '../txn/commit-files.js';
 import { commitRun, execute } from '../txn/execute.js';
 
@@ -20,8 +20,12 @@ export interface GuardRepair {
 
 /** What repairing the guards takes (read only: nothing changes until runGuardRepair). */
 export const planGuardRepair = async (runner: Runner, dir: string): Promise<GuardRepair> => {
-  const checks = await readGuardChecks(runner, dir);
   const r: GuardRepair = { steps: [], notes: [], gone: [] };
+  // Only a recorded guard is repaired (one without a record is no vif's to mend): with no record,
+  // nft is not asked, and a host with no guards pays no process for them on every apply.
+  const records = allGuardRecords(dir);
+  if (records.active.length + records.retired.length === 0) return r;
+  const checks = await readGuardChecks(runner, dir, undefined, records);
   for (const c of checks) {
     if (c.state === 'ok' || !c.record) continue;
     if (c.state === 'orphan' || c.state === 'retired') {

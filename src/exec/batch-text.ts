@@ -15,8 +15,6 @@ export interface BatchOptions {
   details?: boolean;
   /** bridge -compressvlans: VLAN entries as ranges, one object per range instead of one per VID. */
   compressVlans?: boolean;
-  /** As RunOptions.stdoutDir. */
-  stdoutDir?: string;
   /** Global index of the first line, so the failpoint can name one op of a whole apply. */
   firstIndex?: number;
   /**

@@ -7,9 +7,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
-import { scratchFd, takeScratch } from './scratch.js';
+import { jointReads, type ReadPart } from './joint-reads.js';
 import { RECORDED, armLines, type BatchOptions, type BatchResult, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
+export type { ReadPart } from './joint-reads.js';
 export { failedLineOf, parseFailpoint, recordFiles, type BatchOptions, type BatchResult, type Failpoint, type Tool } from './batch-text.js';
 
 /** A whole environment for the processes a runner starts. */
@@ -20,8 +21,6 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Run inside the runner's network namespace (ip netns exec). */
   inNetns?: boolean;
-  /** stdout goes to a file in this directory, not a pipe, when one can be made there (see scratch.ts). */
-  stdoutDir?: string;
 }
 
 export interface RunResult {
@@ -47,6 +46,11 @@ export interface Background {
 export interface Runner {
   readonly netns: string | undefined;
   batch(tool: Tool, lines: string[], opts?: BatchOptions): Promise<BatchResult>;
+  /**
+   * Read-only parts side by side under one shell, their output through files in dir (scratch.ts);
+   * undefined when those files cannot be made there (the caller reads apart, through pipes).
+   */
+  reads(parts: ReadPart[], dir: string): Promise<RunResult[] | undefined>;
   run(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult>;
   start(cmd: string, args: string[], opts?: RunOptions): Background;
   /** Runs with this process's stdin/stdout/stderr (e.g. re-running a command inside the VM bed). */
@@ -67,21 +71,15 @@ interface Launched {
   onOutput(listener: () => void): () => void;
 }
 
-const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean } = {}): Launched => {
-  const outFd = o.inherit ? undefined : scratchFd(o.stdoutDir);
+/** fds: more open descriptors the child gets as 3, 4, ... (the caller's to read and close). */
+const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean; fds?: number[] } = {}): Launched => {
   const child = spawn(file, argv, {
     env: o.env,
     detached: o.detached === true,
-    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', outFd ?? 'pipe', 'pipe'],
+    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(o.fds ?? [])],
   });
   let stdout = '';
   let stderr = '';
-  let out = outFd;
-  const takeOut = (): string => {
-    const fd = out;
-    out = undefined;
-    return fd === undefined ? '' : takeScratch(fd);
-  };
   const listeners = new Set<() => void>();
   const changed = (): void => listeners.forEach((l) => l());
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; changed(); });
@@ -94,11 +92,9 @@ const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detac
   const done = new Promise<RunResult>((resolve, reject) => {
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return;
-      takeOut();
       reject(notFound(file, e));
     });
     child.on('close', (code, signal) => {
-      if (outFd !== undefined) stdout = takeOut();
       resolve({ exitCode: code ?? (signal ? 128 : 1), stdout, stderr, timedOut: false });
       changed();
     });
@@ -208,7 +204,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     const [cmd, ...args] = batchArgv(tool, flags, '-');
     let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
       : opts.record !== undefined ? await runRecorded(tool, input, opts.record, batchArgv(tool, flags, recordFiles(opts.record).lines))
-      : await run(cmd ?? tool, args, { input: input.join('\n') + '\n', stdoutDir: opts.stdoutDir });
+      : await run(cmd ?? tool, args, { input: input.join('\n') + '\n' });
     // nft applies a batch all or nothing and has no -force: undoing as much as possible is line by line.
     if (tool === 'nft' && opts.force && r.exitCode !== 0 && input.length > 1) {
       const each: RunResult[] = [];
@@ -218,6 +214,12 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     if (kill) process.kill(process.pid, 'SIGKILL');
     return result(r, lines.length);
   };
+
+  const reads = (parts: ReadPart[], dir: string): Promise<RunResult[] | undefined> => jointReads(parts, dir, {
+    argv: (tool, opts) => batchArgv(tool, flagsOf(tool, opts), '-'),
+    sh: (script, fds) => launch('sh', ['-c', script], { env, fds }).done,
+    missing: (tool, stderr) => notFound(tool, Object.assign(new Error(stderr), { code: 'ENOENT' })),
+  });
 
   const start = (cmd: string, args: string[], opts: RunOptions = {}): Background => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
@@ -259,7 +261,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     return (await launch(file, argv, { ...opts, env, inherit: true }).done).exitCode;
   };
 
-  return { netns, batch, run, start, passthrough };
+  return { netns, batch, reads, run, start, passthrough };
 };
 
 export interface DetachOptions {

@@ -1,4 +1,4 @@
-/** Reads the live state with one `ip -j -d -batch` process and an address dump beside it (plus `bridge -j` only when VLAN entries matter). */
+/** Reads the live state: one `ip -j -d -batch`, an address dump and, when VLAN entries matter, `bridge -j vlan show`, side by side. */
 import { release } from 'node:os';
 import { XbError } from '../errors.js';
 import { ADDR_DUMP } from '../exec/batch-text.js';
@@ -29,7 +29,7 @@ export interface ReadOptions {
    * default this one's. Tests reach the EBUSY (down-rename-up) path of new kernels with it.
    */
   kernel?: string;
-  /** A directory of ours where the link dump may go through a file (exec/scratch.ts): the run directory. */
+  /** A directory of ours where the reads' output may go through files (exec/scratch.ts): the run directory. */
   scratchDir?: string;
 }
 
@@ -43,53 +43,73 @@ const failed = (runner: Runner, stderr: string): XbError => {
 
 const jsonLines = (stdout: string): string[] => stdout.split('\n').filter((l) => l.trim() !== '');
 
-/**
- * READ_LINES' output, one JSON line each. Through a file only when each line came whole: a full
- * file system cuts the file short without ip noticing, and then the dump is taken again through a pipe.
- */
-const readLinesOf = async (runner: Runner, scratchDir: string | undefined): Promise<string[]> => {
-  const read = async (dir: string | undefined): Promise<{ lines: string[]; whole: boolean }> => {
-    const r = await runner.batch('ip', READ_LINES, { json: true, details: true, stdoutDir: dir });
-    if (!r.ok) throw failed(runner, r.stderr);
-    const lines = jsonLines(r.stdout);
-    return { lines, whole: lines.length === READ_LINES.length && r.stdout.endsWith('\n') };
-  };
-  if (scratchDir !== undefined) {
-    const viaFile = await read(scratchDir);
-    if (viaFile.whole) return viaFile.lines;
-  }
-  return (await read(undefined)).lines;
+// Ranges as the kernel keeps them: a 1000-VID trunk port is one object, not a thousand.
+const VLAN_READ = { json: true, compressVlans: true };
+const vlanEntriesOf = (ok: boolean, stdout: string): HostState['vlans'] => (ok ? parseBridgeVlans(parseJsonLine(stdout.trim(), 'bridge vlan show')) : []);
+
+/** Every port's VLAN entries. */
+export const readVlanEntries = async (runner: Runner): Promise<HostState['vlans']> => {
+  const b = await runner.batch('bridge', ['vlan show'], VLAN_READ);
+  return vlanEntriesOf(b.ok, b.stdout);
 };
 
-/** Every port's VLAN entries, as ranges as the kernel keeps them: a 1000-VID trunk port is one object, not a thousand. */
-export const readVlanEntries = async (runner: Runner): Promise<HostState['vlans']> => {
-  const b = await runner.batch('bridge', ['vlan show'], { json: true, compressVlans: true });
-  return b.ok ? parseBridgeVlans(parseJsonLine(b.stdout.trim(), 'bridge vlan show')) : [];
+const nsArgs = (runner: Runner): string[] => (runner.netns === undefined ? [] : ['-n', runner.netns]);
+
+interface Dumps {
+  lines: string[];
+  addrs: string;
+  vlans?: HostState['vlans'];
+}
+
+/**
+ * The links, the addresses and, asked for, the VLAN entries under one shell started from here, each
+ * through a file in dir: under emulation a process started from Node costs more than what it reads.
+ * Undefined when the files cannot be made or came back cut short (a full file system): then apart.
+ */
+const readTogether = async (runner: Runner, dir: string, vlans: boolean): Promise<Dumps | undefined> => {
+  const out = await runner.reads([
+    { tool: 'ip', lines: READ_LINES, opts: { json: true, details: true } },
+    { script: ADDR_DUMP, args: nsArgs(runner) },
+    ...(vlans ? [{ tool: 'bridge' as const, lines: ['vlan show'], opts: VLAN_READ }] : []),
+  ], dir);
+  if (!out) return undefined;
+  const [r, a, b] = out;
+  if (!r || r.exitCode !== 0) throw failed(runner, r?.stderr ?? '');
+  if (!a || a.exitCode !== 0) throw failed(runner, a?.stderr ?? '');
+  const lines = jsonLines(r.stdout);
+  const cut = lines.length !== READ_LINES.length || ![r, a, ...(b?.exitCode === 0 ? [b] : [])].every((x) => x.stdout.endsWith('\n'));
+  return cut ? undefined : { lines, addrs: a.stdout, vlans: b && vlanEntriesOf(b.exitCode === 0, b.stdout) };
+};
+
+/** The same apart, through pipes: one process each. */
+const readApart = async (runner: Runner, vlans: boolean): Promise<Dumps> => {
+  const entries = vlans ? readVlanEntries(runner) : undefined;
+  // Addresses without -d (`addr show -d` prints every link's details a second time; they come from
+  // `link show`, which also gives the IPv6 address generation mode `addr show` leaves out), and without
+  // a second dump of the links (ADDR_DUMP).
+  const [r, a] = await Promise.all([
+    runner.batch('ip', READ_LINES, { json: true, details: true }),
+    runner.run('sh', ['-c', ADDR_DUMP, 'sh', ...nsArgs(runner)]),
+  ]);
+  // Settled before anything throws: no read may run on after a failed one has been reported.
+  const v = await entries?.then((x) => ({ x }), (e: unknown) => ({ e }));
+  if (!r.ok) throw failed(runner, r.stderr);
+  if (a.exitCode !== 0) throw failed(runner, a.stderr);
+  if (v && 'e' in v) throw v.e;
+  return { lines: jsonLines(r.stdout), addrs: a.stdout, vlans: v?.x };
 };
 
 export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlans?: boolean } = {}): Promise<HostState> => {
-  // Asked for, the VLAN entries are read beside the links: under emulation a process start is most of a read.
-  const vlans = opts.bridgeVlans ? readVlanEntries(runner) : undefined;
-  // Addresses without -d (`addr show -d` prints every link's details a second time; they come from
-  // `link show`, which also gives the IPv6 address generation mode `addr show` leaves out), and without
-  // a second dump of the links (ADDR_DUMP). The two reads run side by side.
-  const [r, a] = await Promise.all([
-    readLinesOf(runner, opts.scratchDir).then((lines) => ({ lines }), (e: unknown) => ({ e })),
-    runner.run('sh', ['-c', ADDR_DUMP, 'sh', ...(runner.netns === undefined ? [] : ['-n', runner.netns])]),
-  ]);
-  // Settled before anything throws: no read may run on after a failed one has been reported.
-  const entries = await vlans?.then((v) => ({ v }), (e: unknown) => ({ e }));
-  if ('e' in r) throw r.e;
-  if (a.exitCode !== 0) throw failed(runner, a.stderr);
-  if (entries && 'e' in entries) throw entries.e;
-  const [links, v4, v6] = r.lines;
+  const vlans = opts.bridgeVlans === true;
+  const d = (opts.scratchDir === undefined ? undefined : await readTogether(runner, opts.scratchDir, vlans)) ?? (await readApart(runner, vlans));
+  const [links, v4, v6] = d.lines;
   const state: HostState = {
-    links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(a.stdout.trim(), 'ip addr showdump')), sysfsLookup({ netns: runner.netns })),
+    links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(d.addrs.trim(), 'ip addr showdump')), sysfsLookup({ netns: runner.netns })),
     routes: [...parseRoutes(parseJsonLine(v4, 'ip route show'), 4), ...parseRoutes(parseJsonLine(v6, 'ip -6 route show'), 6)],
-    vlans: entries?.v ?? [],
+    vlans: d.vlans ?? [],
     kernel: opts.kernel ?? release(),
   };
-  if (!entries && state.links.some((l) => l.bridge?.vlanFiltering)) state.vlans = await readVlanEntries(runner);
+  if (!d.vlans && state.links.some((l) => l.bridge?.vlanFiltering)) state.vlans = await readVlanEntries(runner);
   return state;
 };
 

@@ -2,15 +2,29 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRunner } from '../../src/exec/runner.js';
+import { createRunner, type Runner } from '../../src/exec/runner.js';
 import { parseLinks } from '../../src/state/parse.js';
 import { readState } from '../../src/state/read.js';
-import type { Link } from '../../src/state/types.js';
+import type { HostState, Link } from '../../src/state/types.js';
 import { makeSandbox, type Sandbox } from '../helpers/netns.js';
 import { sh } from '../helpers/sh.js';
 
 // A lifetime counts down between two reads.
 const timeless = (links: Link[]) => links.map((l) => ({ ...l, addrs: l.addrs.map((a) => ({ ...a, validLft: a.validLft !== undefined, preferredLft: a.preferredLft !== undefined })) }));
+
+const timelessState = (s: HostState) => ({ ...s, links: timeless(s.links) });
+
+/** A runner that runs everything for real and keeps which of its ways started each process. */
+const watched = (r: Runner): { runner: Runner; runs: string[] } => {
+  const runs: string[] = [];
+  const runner: Runner = {
+    ...r,
+    batch: async (tool, lines, opts) => { runs.push(`batch: ${tool}`); return r.batch(tool, lines, opts); },
+    run: async (cmd, args, opts) => { runs.push(`run: ${cmd}`); return r.run(cmd, args, opts); },
+    reads: async (parts, dir) => { runs.push(`reads: ${parts.map((p) => ('tool' in p ? p.tool : 'sh')).join(' | ')}`); return r.reads(parts, dir); },
+  };
+  return { runner, runs };
+};
 
 let sb: Sandbox;
 beforeAll(async () => {
@@ -57,21 +71,57 @@ describe('reading the state', () => {
     expect(timeless(s.links).map((l) => [l.name, l.addrs])).toEqual(timeless(shown).map((l) => [l.name, l.addrs]));
   });
 
-  it('reads the links through a file in the run directory, and whole through a pipe when that directory is full', async () => {
+  it('reads through files in the run directory under one shell, and whole through pipes when that directory is full', async () => {
     for (const n of ['xbr1', 'xbr2', 'xbr3']) await sb.ip(`link add name ${n} type bridge`);
     expect((await sb.ip('-j -d link show')).length).toBeGreaterThan(4096);
-    const piped = timeless((await readState(createRunner(sb.dom0))).links);
+    const piped = timelessState(await readState(createRunner(sb.dom0), { bridgeVlans: true }));
     const dir = mkdtempSync(join(tmpdir(), 'xenbridge-full-'));
     try {
-      expect(timeless((await readState(createRunner(sb.dom0), { scratchDir: dir })).links)).toEqual(piped);
+      const w = watched(createRunner(sb.dom0));
+      expect(timelessState(await readState(w.runner, { scratchDir: dir, bridgeVlans: true }))).toEqual(piped);
+      expect(w.runs).toEqual(['reads: ip | sh | bridge']);
       expect(readdirSync(dir)).toEqual([]);
       await sh(`mount -t tmpfs -o size=4k xbfull${process.pid} ${dir}`);
       try {
-        expect(timeless((await readState(createRunner(sb.dom0), { scratchDir: dir })).links)).toEqual(piped);
+        expect(timelessState(await readState(createRunner(sb.dom0), { scratchDir: dir, bridgeVlans: true }))).toEqual(piped);
         expect(readdirSync(dir)).toEqual([]);
       } finally {
         await sh(`umount ${dir}`);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('reads side by side under one shell', () => {
+  it('give each part what it gives alone, byte for byte, and a failed part its own status and errors', async () => {
+    const runner = createRunner(sb.dom0);
+    const dir = mkdtempSync(join(tmpdir(), 'xenbridge-reads-'));
+    try {
+      const out = await runner.reads([
+        { tool: 'ip', lines: ['link show', 'route show table main'], opts: { json: true, details: true } },
+        { tool: 'ip', lines: ['link show dev eth0', 'link show dev no-such-link'], opts: { json: true } },
+        { script: 'ip "$@" addr show dev eth0; echo "$# args" >&2; exit 3', args: ['-n', sb.dom0] },
+      ], dir);
+      const links = await runner.batch('ip', ['link show', 'route show table main'], { json: true, details: true });
+      expect(out?.[0]).toEqual({ exitCode: 0, stdout: links.stdout, stderr: links.stderr, timedOut: false });
+      expect(out?.[1]).toMatchObject({ exitCode: 1, stdout: (await runner.batch('ip', ['link show dev eth0'], { json: true })).stdout });
+      expect(out?.[1]?.stderr).toMatch(/no-such-link.*\n.*-:2/s);
+      expect(out?.[2]).toEqual({ exitCode: 3, stdout: (await runner.run('ip', ['-n', sb.dom0, 'addr', 'show', 'dev', 'eth0'])).stdout, stderr: '2 args\n', timedOut: false });
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('name a missing namespace as reading apart does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xenbridge-reads-'));
+    try {
+      const runner = createRunner(`${sb.dom0}-gone`);
+      const together = await readState(runner, { scratchDir: dir, bridgeVlans: true }).then(() => undefined, (e: unknown) => e);
+      expect(together).toMatchObject({ kind: 'usage', message: `--netns ${sb.dom0}-gone: no such network namespace` });
+      expect(together).toEqual(await readState(runner, { bridgeVlans: true }).then(() => undefined, (e: unknown) => e));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
