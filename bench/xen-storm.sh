@@ -4,10 +4,10 @@
 # libxl runs the vif hotplug before a domain is first unpaused, so the storm is the hotplug work
 # without booting kernels (the guests' kernel is a 4 KiB stub that never runs: see pv_stub).
 # Timed until every `xl create -p` has returned; then every vif must be a port of xenbr0 with
-# hotplug-status `connected`; then all are destroyed at once (timed too: the offlines). Three
-# setups per round, the two hooks' order alternating: no vif at all (what creating the domains
-# costs anyway), Xen's vif-bridge, and hooks/vif-xenbridge handing its event to the resident
-# service (`xenbridge hookd`, running for the whole bench as it would on a host). Prints the
+# hotplug-status `connected`; then all are destroyed at once (timed too: the offlines). Two setups
+# per round, their order alternating: Xen's vif-bridge, and hooks/vif-xenbridge handing its event to the resident
+# service (`xenbridge hookd`, running for the whole bench as it would on a host); and
+# in the first round, guests with no vif (what creating the domains costs anyway). Prints the
 # medians of ROUNDS (default 3), the ratios, the load average, and the service's joint
 # transactions (of two events or more) per storm. Not part of `npm run bench` (a Xen bed boot).
 set -uo pipefail
@@ -48,7 +48,8 @@ hookd_start || exit 1
 echo "the hook service took $(ms "$t") ms to start"
 trap hookd_stop EXIT
 
-# storm SETUP ROUND: prints "create_ms destroy_ms bad", bad = guests not created, or not attached.
+# storm SETUP ROUND: prints "create_ms destroy_ms bad forks"; bad: guests not created or not
+# attached; forks: processes started in dom0 until every create returned (/proc/stat).
 storm() {
   local setup=$1 r=$2 i name t pids=() bad=0 d vif script=vif-bridge k=1
   [[ $setup == svc ]] && script=$root/hooks/vif-xenbridge k=2
@@ -58,17 +59,19 @@ storm() {
     printf 'name = "%s"\ntype = "pv"\nkernel = "%s"\nmemory = %s\nvcpus = 1\nvif = [ %s ]\n' \
       "$name" "$dir/stub.elf" "$mem" "$vif" >"$dir/$name.cfg"
   done
+  local forks; forks=$(awk '$1 == "processes" {print $2}' /proc/stat)
   t=$(date +%s%N)
   # Never pipe xl create: its monitor child keeps the pipe open for the domain's lifetime.
   for ((i = 0; i < n; i++)); do
     xl create -p "$dir/st$r$setup$i.cfg" >"$dir/st$r$setup$i.create.log" 2>&1 </dev/null &
     pids+=($!)
   done
-  for i in "${pids[@]}"; do wait "$i" || bad=$((bad + 1)); done
+  wait "${pids[@]}"
   local made; made=$(ms "$t")
+  forks=$(($(awk '$1 == "processes" {print $2}' /proc/stat) - forks))
   for ((i = 0; i < n; i++)); do
     name=st$r$setup$i
-    d=$(xl domid "$name" 2>/dev/null) || { echo "  $setup: $name was not created: $(grep -m 2 error "$dir/$name.create.log" | tr "\n" " ")" >&2; continue; }
+    d=$(xl domid "$name" 2>/dev/null) || { echo "  $setup: $name was not created: $(grep -m 2 error "$dir/$name.create.log" | tr "\n" " ")" >&2; bad=$((bad + 1)); continue; }
     [[ $setup == none ]] && continue
     local st master
     st=$(xenstore-read "backend/vif/$d/0/hotplug-status" 2>/dev/null)
@@ -82,21 +85,24 @@ storm() {
   local gone; gone=$(ms "$t")
   # Not timed: the domains and their vifs are gone before the next storm.
   for ((i = 0; i < 120; i++)); do xl list | grep -q "^st$r$setup" || break; sleep 0.5; done
-  echo "$made $gone $bad"
+  echo "$made $gone $bad $forks"
 }
 
 none=() xen=() svc=() bad=0
 for ((r = 0; r < rounds; r++)); do
   order=(svc xen); ((r % 2)) && order=(xen svc)
-  for s in none "${order[@]}"; do
+  # What creating the domains costs anyway: once, the storms themselves are what is compared.
+  ((r == 0)) && order=(none "${order[@]}")
+  for s in "${order[@]}"; do
     before=$(grep -c 'onlines in one transaction' /run/xenbridge-bench-hookd.log)
     out=$(storm "$s" "$r")
-    read -r c g b <<<"$out"
+    read -r c g b f <<<"$out"
     bad=$((bad + b))
     eval "$s+=(\"\$c \$g\")"
     batches=''
     [[ $s == svc ]] && batches=", $(($(grep -c 'onlines in one transaction' /run/xenbridge-bench-hookd.log) - before)) joint transactions"
-    echo "round $((r + 1)) $s: create $c ms, destroy $g ms, failed $b$batches; load $(load)"
+    echo "round $((r + 1)) $s: create $c ms ($f processes started in dom0 meanwhile), destroy $g ms, failed $b$batches; load $(load)"
+    ((b > 0)) && [[ $s == svc ]] && sed 's/^/  hookd: /' /run/xenbridge-bench-hookd.log | tail -n 8 >&2
   done
 done
 col() { local c=$1; shift; printf '%s\n' "$@" | awk -v c="$c" '{print $c}' | median; }
