@@ -7,14 +7,11 @@
 # (`xenbridge hookd`: the sh hook hands the event over its spool, no Node start per event).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[[ -n ${XENBRIDGE_XEN_DOM0:-} ]] || { echo "run me inside dom0: test/xen/run.sh -- $0" >&2; exit 2; }
+# shellcheck source=xen-lib.sh
+. "$root/bench/xen-lib.sh"
 n=${1:-11}
-export XENBRIDGE_CONFIG=/run/xenbridge-bench.yaml
 bundle=$root/build/pkgroot/usr/lib/xenbridge
-printf 'version: 1\nbridges:\n  - name: xenbr0\n    dom0: {ifname: h0}\n' >"$XENBRIDGE_CONFIG"
-node "$root/bin/xenbridge" apply >/dev/null || exit 1
-ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+xb_bench_bridge || exit 1
 hook() { # SCRIPT DOMID ACTION (XENBRIDGE_BIN: the CLI our hook runs)
   env vif="vif$2.0" XENBUS_PATH="backend/vif/$2/0" XENBUS_TYPE=vif XENBUS_BASE_PATH=backend netdev= script="$1" "$1" "$3" type_if=vif >/dev/null 2>&1
 }
@@ -36,18 +33,11 @@ for ((i = 0; i < n; i++)); do
 done
 # The service's rounds come last: while it runs, the hook hands it every event.
 svc=()
-node "$root/bin/xenbridge" hookd 2>/run/xenbridge-bench-hookd.log &
-hookd=$!
-spool=${XENBRIDGE_RUN_DIR:-/run/xenbridge}/host/hookd
-w=0; while [[ ! -p $spool/fifo ]] && ((w++ < 600)); do sleep 0.1; done
-if [[ -p $spool/fifo ]]; then
+if hookd_start; then
   for ((i = 0; i < n; i++)); do svc+=("$(run "$root/hooks/vif-xenbridge" $((400 + i)))"); done
-else
-  echo "the hook service did not start: $(head -n 3 /run/xenbridge-bench-hookd.log)" >&2
 fi
-kill "$hookd" 2>/dev/null; wait "$hookd" 2>/dev/null
+hookd_stop
 col() { local c=$1; shift; printf '%s\n' "$@" | awk -v c="$c" '{print $c}' | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 echo "vif hook in an emulated Xen dom0 (TCG), median of $n:"
 for c in 1 2; do
   what=$([[ $c == 1 ]] && echo "online: " || echo "offline:")
