@@ -26,6 +26,8 @@ export interface Context {
   env?: Env;
   /** Milliseconds since the epoch: deadlines of pending changes. */
   now: () => number;
+  /** Retired guards at which an offline removes them all (default xen/vif-guard.ts COLLECT_AT); tests lower it. */
+  guardCollectAt?: number;
 }
 
 export interface ContextOptions {
@@ -37,6 +39,7 @@ export interface ContextOptions {
   failpoint?: Failpoint;
   env?: Env;
   now?: () => number;
+  guardCollectAt?: number;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
@@ -57,11 +60,12 @@ export const createContext = (o: ContextOptions = {}): Context => {
     failpoint: o.failpoint,
     env: o.env,
     now: o.now ?? Date.now,
+    guardCollectAt: o.guardCollectAt,
   };
 };
 
 /** The same settings in another scope (another namespace, or the host's with undefined). */
 export const contextIn = (ctx: Context, netns: string | undefined, o: Partial<ContextOptions> = {}): Context => createContext({
   netns, runDirRoot: ctx.runDirRoot, lockTimeoutMs: ctx.lockTimeoutMs, xenstoreTimeoutMs: ctx.xenstoreTimeoutMs,
-  kernel: ctx.kernel, failpoint: ctx.failpoint, env: ctx.env, now: ctx.now, ...o,
+  kernel: ctx.kernel, failpoint: ctx.failpoint, env: ctx.env, now: ctx.now, guardCollectAt: ctx.guardCollectAt, ...o,
 });

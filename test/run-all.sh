@@ -13,13 +13,35 @@ cd "$(dirname "$0")/.."
 declare -A status=()
 t0=$SECONDS
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+prep=$(mktemp -d)
+trap 'rm -rf "$log" "$prep"' EXIT
 suite() { # NAME CMD...
   local name=$1 s=$SECONDS; shift
   echo "=== $name: $*"
   "$@" 2>&1 | tee -a "$log"
   status[$name]=${PIPESTATUS[0]}
   echo "=== $name: exit ${status[$name]} in $((SECONDS - s)) s"
+}
+# The beds' prepares download and unpack (apt, debootstrap, kernel packages): on a fresh machine
+# mostly waiting on the network. They run one after another in the background from the start,
+# beside the type check and the host suite; each one's output is shown where its suite comes.
+PREPARES=(xen-prepare:test/xen/prepare.sh xen420-prepare:test/xen/prepare-4.20.sh vm-prepare:test/vm/prepare.sh)
+prepare_all() {
+  local p s
+  for p in "${PREPARES[@]}"; do
+    s=$SECONDS
+    "${p#*:}" >"$prep/${p%%:*}.out" 2>&1
+    echo "$? $((SECONDS - s))" >"$prep/${p%%:*}.rc"
+  done
+}
+prepared() { # NAME: waits for that prepare, shows its output and keeps its status
+  local s=$SECONDS rc secs
+  echo "=== $1 (in the background since the start)"
+  while [[ ! -f $prep/$1.rc ]]; do sleep 1; done
+  read -r rc secs <"$prep/$1.rc"
+  cat "$prep/$1.out"
+  status[$1]=$rc
+  echo "=== $1: exit $rc in $secs s, $((SECONDS - s)) s of it waited for here"
 }
 # Tests over all suites: vitest's summaries and the Xen suites' closing lines; R = the Xen steps
 # run again after node died under emulation (printed, never hidden).
@@ -34,17 +56,19 @@ count() {
     END { print P + 0, F + 0, R + 0 }'
 }
 npm run build || exit 1
+prepare_all &
 # Test files are type-checked too: a changed API shows up here, not as a failure at run time.
 suite types npx tsc -p test
 suite host vitest run
-suite xen-prepare test/xen/prepare.sh
+prepared xen-prepare
 [[ ${status[xen-prepare]} == 0 ]] && suite xen test/xen/run.sh -- test/xen/scenarios.sh
-suite xen420-prepare test/xen/prepare-4.20.sh
-suite package npm run package
+prepared xen420-prepare
+# The package of the build above (npm run package would build again).
+suite package node dist/package/build-deb.js
 deb=$PWD/build/xenbridge_$(node -p 'require("./package.json").version')_all.deb
 [[ ${status[xen420-prepare]} == 0 && ${status[package]} == 0 ]] &&
   suite xen420 env XENBRIDGE_XEN_DEB="$deb" test/xen/run.sh --bed 4.20 -- test/xen/scenarios.sh
-suite vm-prepare test/vm/prepare.sh
+prepared vm-prepare
 # All of test/vlan runs in one boot: about 11 minutes on a quiet 2-core machine, past the bed's default
 # 15-minute limit for a hung guest when the machine is busy.
 [[ ${status[vm-prepare]} == 0 ]] && suite vlan env XENBRIDGE_VM_TIMEOUT="${XENBRIDGE_VM_TIMEOUT:-1800}" test/vm/run.sh -- vitest run -c vitest.vm.config.ts

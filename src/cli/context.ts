@@ -30,10 +30,18 @@ const secondsMs = (env: Env, name: string): number | undefined => {
   return Number(v) * 1000;
 };
 
+const count = (env: Env, name: string): number | undefined => {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!/^[1-9]\d{0,5}$/.test(v)) throw new XbError('usage', `${name} must be a whole number above 0, got "${v}"`);
+  return Number(v);
+};
+
 /**
  * XENBRIDGE_RUN_DIR, _LOCK_TIMEOUT, _XENSTORE_TIMEOUT, _KERNEL (plan as for another kernel: tests
- * reach the EBUSY rename path of new ones) and _FAILPOINT (tests; never for the revert timer, which
- * must clean up after the run under test). The namespace is checked and its run directory trusted.
+ * reach the EBUSY rename path of new ones), _FAILPOINT (tests; never for the revert timer, which
+ * must clean up after the run under test) and _GUARD_COLLECT_AT (tests reach the removal of retired
+ * guards in a few offlines). The namespace is checked and its run directory trusted.
  */
 export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom?: string } = {}, env: Env = process.env): Context => {
   const ctx = createContext({
@@ -43,6 +51,7 @@ export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom
     xenstoreTimeoutMs: secondsMs(env, 'XENBRIDGE_XENSTORE_TIMEOUT'),
     kernel: env.XENBRIDGE_KERNEL || undefined,
     failpoint: opts.failpoint === false ? undefined : parseFailpoint(env.XENBRIDGE_FAILPOINT),
+    guardCollectAt: count(env, 'XENBRIDGE_GUARD_COLLECT_AT'),
   });
   trustRunDir(ctx.runDir);
   return ctx;

@@ -115,12 +115,15 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Prom
   return { text: `${ev.action} ${describe(target, name, mtu, guard)}${notes}`, mtu };
 };
 
+/** Retired guards at which an offline removes them all: COLLECT_AT unless the context lowers it. */
+export const collectThreshold = (ctx: Pick<Context, 'guardCollectAt'>): number => ctx.guardCollectAt ?? COLLECT_AT;
+
 /**
  * Every COLLECT_AT-th guard an offline retires, it removes the lot in a run of its own, after its
  * own has committed: a refused or failed removal never fails the guest's offline.
  */
 const collectMany = async (ctx: Context): Promise<string> => {
-  if (retiredGuards(ctx.runDir).length < COLLECT_AT) return '';
+  if (retiredGuards(ctx.runDir).length < collectThreshold(ctx)) return '';
   try {
     const gone = await collectLocked(ctx);
     return gone.length === 0 ? '' : `; removed the guards of ${gone.length} detached vifs`;

@@ -18,7 +18,7 @@ import { lint } from '../../src/verify/lint.js';
 import { verifyTopology } from '../../src/verify/state.js';
 import { bonding, dump, ipb, makeBed, makeTwoBondBed, MIIMON, removeBeds, type Bed } from '../helpers/bond-bed.js';
 import { ROOT } from '../helpers/sh.js';
-import { killAfter, readyChild } from '../helpers/ready-child.js';
+import { killAfter, killWindow, readyChild } from '../helpers/ready-child.js';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -239,17 +239,8 @@ describe('the apply of a new and an adopted bond, interrupted', () => {
     // When an uninterrupted apply in such a process has its journal (it reads the state before, and verifies
     // and records the run after; each takes seconds here): the kills land in that window, widened by a
     // quarter each side, so that a few also fall before the journal and after the record.
-    const { p: timed } = await child();
-    const t0 = Date.now();
-    timed.stdin.write('go\n');
-    const seen: number[] = [];
-    const poll = setInterval(() => { if (existsSync(join(ctx.runDir, 'journal.json'))) seen.push(Date.now() - t0); }, 5);
-    expect((await timed).exitCode).toBe(0);
-    clearInterval(poll);
-    const span = Date.now() - t0;
-    const [first = 0, last = span] = [seen[0], seen.at(-1)];
-    const from = Math.max(0, first - (last - first) / 4);
-    const to = Math.min(span, last + (last - first) / 4);
+    const { exitCode, from, to, first, last, span } = await killWindow(await child(), join(ctx.runDir, 'journal.json'));
+    expect(exitCode).toBe(0);
     expect(await applied()).toBe(clean);
     await stopNetwork(ctx);
     let next = child();

@@ -11,6 +11,8 @@ import { parseTopology } from '../../src/config/validate.js';
 import { LAB_GUESTS, labGuestMac, labTopology } from '../../src/lab/example.js';
 import { runLab } from '../../src/lab/run-lab.js';
 import type { BridgeMode, Topology } from '../../src/model/topology.js';
+import { readState } from '../../src/state/read.js';
+import { lint } from '../../src/verify/lint.js';
 import { listenTraffic } from '../../src/verify/traffic/listen.js';
 import { renderTraffic } from '../../src/verify/traffic/report.js';
 import { verifyTraffic, type TrafficOptions, type TrafficReport } from '../../src/verify/traffic/traffic.js';
@@ -46,6 +48,8 @@ const show = (r: TrafficReport): string => renderTraffic(r, (ok) => (ok ? 'ok' :
 describe.each(['classic', 'filtering'] as const)('a healthy %s layout', (mode) => {
   it('passes every path: each hop saw request and reply with the tag it should have, every vif got its broadcast; IPv6 too', async () => {
     const t = await labUp(mode);
+    // What xenbridge built is a layout lint finds no error in.
+    expect(lint(await readState(bed.dom0)).filter((f) => f.level === 'error')).toEqual([]);
     const r = await traffic(t);
     expect(outcome(r), show(r)).toEqual({ untagged: 'ok', 'vlan 10': 'ok', 'vlan 20': 'ok' });
     const hops = (id: string) => r.paths.find((p) => p.spec.id === id)?.hops.map((h) => `${h.hop.dev}:${h.hop.tag ?? '-'}`);
