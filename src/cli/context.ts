@@ -35,7 +35,7 @@ const secondsMs = (env: Env, name: string): number | undefined => {
  * reach the EBUSY rename path of new ones) and _FAILPOINT (tests; never for the revert timer, which
  * must clean up after the run under test). The namespace is checked and its run directory trusted.
  */
-export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom?: string } = {}, env: Env = process.env): Context => {
+export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom?: string; residentNft?: boolean } = {}, env: Env = process.env): Context => {
   const ctx = createContext({
     netns: checkedNetns(o.netns, opts.netnsFrom),
     runDirRoot: o.runDir ?? (env.XENBRIDGE_RUN_DIR || undefined),
@@ -43,6 +43,7 @@ export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom
     xenstoreTimeoutMs: secondsMs(env, 'XENBRIDGE_XENSTORE_TIMEOUT'),
     kernel: env.XENBRIDGE_KERNEL || undefined,
     failpoint: opts.failpoint === false ? undefined : parseFailpoint(env.XENBRIDGE_FAILPOINT),
+    residentNft: opts.residentNft,
   });
   trustRunDir(ctx.runDir);
   return ctx;
