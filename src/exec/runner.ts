@@ -9,42 +9,15 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
 import { scratchFd, takeScratch } from './scratch.js';
 import { nftSession, type Resident } from './nft-resident.js';
+import type { Background, RunOptions, RunResult } from './run-types.js';
 import { RECORDED, armLines, type BatchOptions, type BatchResult, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
 export { failedLineOf, parseFailpoint, recordFiles, type BatchOptions, type BatchResult, type Failpoint, type Tool } from './batch-text.js';
 export type { Resident } from './nft-resident.js';
+export type { Background, RunOptions, RunResult } from './run-types.js';
 
 /** A whole environment for the processes a runner starts. */
 export type Env = Record<string, string | undefined>;
-
-export interface RunOptions {
-  input?: string;
-  timeoutMs?: number;
-  /** Run inside the runner's network namespace (ip netns exec). */
-  inNetns?: boolean;
-  /** stdout goes to a file in this directory, not a pipe, when one can be made there (see scratch.ts). */
-  stdoutDir?: string;
-}
-
-export interface RunResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-export interface Background {
-  pid: number | undefined;
-  /** Sends SIGINT (tcpdump flushes its file on it) and waits for the process to end. */
-  stop(): Promise<RunResult>;
-  /**
-   * Resolves true once stdout or stderr has matched (tcpdump says "listening on" only when its
-   * capture is active), false when the process ends or the time runs out first.
-   */
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<boolean>;
-  /** What it printed so far (stderr, then stdout). */
-  output(): string;
-}
 
 export interface Runner {
   readonly netns: string | undefined;
