@@ -11,6 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { XbError } from '../errors.js';
 
 /** A child started by runner.ts that lives until ended: its stdin written line by line, its stderr heard. */
 export interface Resident {
@@ -38,8 +40,12 @@ export interface NftSession {
   close(): void;
 }
 
-/** How long a batch may take: a guard's transaction takes a few ms, a joint one of 128 guards well under a second. */
+/**
+ * How long a batch may take: a guard's transaction takes a few ms natively, a joint one of 128
+ * guards well under a second; each line gets more under emulation, where a storm's batch is long.
+ */
 export const RESIDENT_TIMEOUT_MS = 10_000;
+const PER_LINE_MS = 250;
 
 const failed = (text: string): boolean => /(^|: )Error: /m.test(text);
 
@@ -71,15 +77,17 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
     const mark = `xenbridge-${nonce}-${++seq}`;
     // Recovery waits for this pid to be gone before it decides how far the batch got.
     writeFileSync(rec.pid, `${c.r.pid}\n`, { mode: 0o600 });
-    c.r.write(`include "${rec.lines}"\n${mark}\n`);
+    // nft looks for a relative include in its include directories, not where it runs.
+    c.r.write(`include "${resolve(rec.lines)}"\n${mark}\n`);
     if (dontWait) return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
     const end = new RegExp(`\\n${mark}\\n[ ^]*\\n`);
     let timer: NodeJS.Timeout | undefined;
-    const outcome = await new Promise<'done' | 'gone' | 'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), timeoutMs);
+    const limit = timeoutMs + (lines.length - 1) * PER_LINE_MS;
+    const outcome = await new Promise<'done' | 'gone' | 'late'>((settle) => {
+      timer = setTimeout(() => settle('late'), limit);
       c.wake = () => {
-        if (end.test(c.buf)) resolve('done');
-        else if (c.gone !== undefined) resolve('gone');
+        if (end.test(c.buf)) settle('done');
+        else if (c.gone !== undefined) settle('gone');
       };
       c.wake();
     });
@@ -90,7 +98,7 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
       // Killed and waited for: nothing of it can commit after the failure is reported.
       c.r.kill();
       await c.r.ended;
-      return { exitCode: 1, stdout: '', stderr: `nft gave no answer within ${timeoutMs / 1000} s (killed; the next batch starts a new one)`, timedOut: true, uncertain: true };
+      return { exitCode: 1, stdout: '', stderr: `nft gave no answer within ${Math.round(limit / 1000)} s (killed; the next batch starts a new one)`, timedOut: true, uncertain: true };
     }
     const m = end.exec(c.buf) as RegExpExecArray;
     const before = c.buf.slice(0, m.index);
@@ -105,7 +113,7 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
 
   return {
     run: async (lines, rec, dontWait = false) => {
-      if (rec.lines.includes('"') || rec.lines.includes('\n')) throw new Error(`nft cannot include ${rec.lines}`);
+      if (rec.lines.includes('"') || rec.lines.includes('\n')) throw new XbError('state', `nft cannot include ${rec.lines}: the run directory's path has a quote or a newline`);
       writeFileSync(rec.lines, lines.join('\n') + '\n', { mode: 0o600 });
       // A batch nft ended with is run again by a new one: nft batches are idempotent (add what is
       // there, flush, add-then-delete), so twice is once, whatever the first one did.
