@@ -95,9 +95,10 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
     c.wake = () => undefined;
     if (outcome === 'gone') return 'gone';
     if (outcome === 'late') {
-      // Killed and waited for: nothing of it can commit after the failure is reported.
+      // Killed and waited for, so nothing of it commits after the failure is reported; but not for
+      // ever: an nft stuck in the kernel could only add a guard late, never leave a port unguarded.
       c.r.kill();
-      await c.r.ended;
+      await Promise.race([c.r.ended, new Promise((ok) => setTimeout(ok, 2000).unref())]);
       return { exitCode: 1, stdout: '', stderr: `nft gave no answer within ${Math.round(limit / 1000)} s (killed; the next batch starts a new one)`, timedOut: true, uncertain: true };
     }
     const m = end.exec(c.buf) as RegExpExecArray;
