@@ -52,7 +52,15 @@ const failed = (text: string): boolean => /(^|: )Error: /m.test(text);
 /** nft's own text for a batch: the include's "In file included from" says nothing the next line does not. */
 const ownText = (text: string): string => text.split('\n').filter((l) => l !== '' && !l.startsWith('In file included from ')).join('\n');
 
-export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_MS): NftSession => {
+/**
+ * nft reads an include's name with `*`, `?` or `[` in it as a glob(3) pattern, and a pattern that
+ * matches nothing as an empty include that succeeds (measured, nft 1.0.6: with the run directory
+ * /tmp/x[1] the guard is not made and the port goes on unguarded); `*` and `?` may match another
+ * directory's batch as well. A quote or a newline ends the name.
+ */
+const UNINCLUDABLE = /["\n*?[]/;
+
+export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_MS, killWaitMs = 2000): NftSession => {
   let cur: { r: Resident; buf: string; gone?: string; wake: () => void } | undefined;
   let seq = 0;
   const nonce = randomBytes(4).toString('hex');
@@ -68,7 +76,7 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
   };
 
   /** One try: 'gone' when nft ended with the batch in flight (or before it was read). */
-  const attempt = async (lines: string[], rec: { lines: string; pid: string; out: string; rc: string }, dontWait: boolean): Promise<ResidentResult | 'gone'> => {
+  const attempt = async (lines: string[], rec: { lines: string; pid: string; out: string; rc: string }, file: string, dontWait: boolean): Promise<ResidentResult | 'gone'> => {
     const c = open();
     if (c.r.pid === undefined) {
       const why = await c.r.ended;
@@ -77,8 +85,7 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
     const mark = `xenbridge-${nonce}-${++seq}`;
     // Recovery waits for this pid to be gone before it decides how far the batch got.
     writeFileSync(rec.pid, `${c.r.pid}\n`, { mode: 0o600 });
-    // nft looks for a relative include in its include directories, not where it runs.
-    c.r.write(`include "${resolve(rec.lines)}"\n${mark}\n`);
+    c.r.write(`include "${file}"\n${mark}\n`);
     if (dontWait) return { exitCode: 0, stdout: '', stderr: '', timedOut: false };
     const end = new RegExp(`\\n${mark}\\n[ ^]*\\n`);
     let timer: NodeJS.Timeout | undefined;
@@ -98,7 +105,9 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
       // Killed and waited for, so nothing of it commits after the failure is reported; but not for
       // ever: an nft stuck in the kernel could only add a guard late, never leave a port unguarded.
       c.r.kill();
-      await Promise.race([c.r.ended, new Promise((ok) => setTimeout(ok, 2000).unref())]);
+      await Promise.race([c.r.ended, new Promise((ok) => setTimeout(ok, killWaitMs).unref())]);
+      // Still not gone (stuck in the kernel): the next batch must not be written to it and wait in vain.
+      if (cur === c) cur = undefined;
       return { exitCode: 1, stdout: '', stderr: `nft gave no answer within ${Math.round(limit / 1000)} s (killed; the next batch starts a new one)`, timedOut: true, uncertain: true };
     }
     const m = end.exec(c.buf) as RegExpExecArray;
@@ -114,12 +123,14 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
 
   return {
     run: async (lines, rec, dontWait = false) => {
-      if (rec.lines.includes('"') || rec.lines.includes('\n')) throw new XbError('state', `nft cannot include ${rec.lines}: the run directory's path has a quote or a newline`);
+      // nft looks for a relative include in its include directories, not where it runs.
+      const file = resolve(rec.lines);
+      if (UNINCLUDABLE.test(file)) throw new XbError('state', `nft cannot include ${JSON.stringify(file)}: the run directory's path has one of " * ? [ or a newline`);
       writeFileSync(rec.lines, lines.join('\n') + '\n', { mode: 0o600 });
       // A batch nft ended with is run again by a new one: nft batches are idempotent (add what is
       // there, flush, add-then-delete), so twice is once, whatever the first one did.
       for (let i = 0; ; i++) {
-        const r = await attempt(lines, rec, dontWait);
+        const r = await attempt(lines, rec, file, dontWait);
         if (r !== 'gone') return r;
         const why = await cur?.r.ended;
         if (i === 1) return { exitCode: 1, stdout: '', stderr: `nft ended (${why ?? '?'}) during the batch, twice`, timedOut: false, uncertain: true };

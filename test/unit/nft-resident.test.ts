@@ -10,17 +10,20 @@ import { nftSession, type Resident } from '../../src/exec/nft-resident.js';
 import { recordFiles } from '../../src/exec/batch-text.js';
 
 /** A fake nft: answer(batch file, mark) says what it prints (in chunks) or 'die' / 'hang'. */
-const fake = (answer: (file: string, mark: string) => string[] | 'die' | 'hang') => {
+const fake = (answer: (file: string, mark: string) => string[] | 'die' | 'hang', killIgnored = false) => {
   const started: number[] = [];
   const start = (): Resident => {
     let listener: (d: string) => void = () => undefined;
     let endIt: (why: string) => void = () => undefined;
     const ended = new Promise<string>((r) => { endIt = r; });
     const pid = 1000 + started.length;
+    // An nft stuck in the kernel: SIGKILL does not end it yet, and it reads nothing more.
+    let deaf = false;
     started.push(pid);
     return {
       pid,
       write: (t) => {
+        if (deaf) return;
         const [, file, mark] = /^include "(.*)"\n(.*)\n$/.exec(t) ?? [];
         const a = answer(file as string, mark as string);
         if (a === 'die') setTimeout(() => endIt('killed by SIGKILL'), 5);
@@ -29,7 +32,7 @@ const fake = (answer: (file: string, mark: string) => string[] | 'die' | 'hang')
       stderr: (l) => { listener = l; },
       ended,
       end: () => endIt('exited with status 0'),
-      kill: () => endIt('killed by SIGKILL'),
+      kill: () => (killIgnored ? void (deaf = true) : endIt('killed by SIGKILL')),
     };
   };
   return { start, started };
@@ -80,5 +83,23 @@ describe('the resident nft session', () => {
     expect([r.exitCode, r.uncertain, r.timedOut]).toEqual([1, true, true]);
     expect((await s.run(['add table bridge t'], rec)).exitCode).toBe(0);
     expect(f.started).toHaveLength(2);
+  });
+
+  it('an nft that outlives its kill is left: the next batch goes to a new one', async () => {
+    let n = 0;
+    const f = fake((_, m) => (n++ === 0 ? 'hang' : [markErr(m)]), true);
+    const s = nftSession(f.start, 50, 20);
+    expect((await s.run(['add table bridge t'], rec)).timedOut).toBe(true);
+    expect((await s.run(['add table bridge t'], rec)).exitCode).toBe(0);
+    expect(f.started).toHaveLength(2);
+  });
+
+  it('a run directory nft would read as a glob pattern (or cut at a quote) is refused before any nft starts', async () => {
+    for (const bad of ['x[1]', 'x*', 'x?', 'x"y']) {
+      const f = fake((_, m) => [markErr(m)]);
+      const at = recordFiles(join(dir, bad, 'batch-0'));
+      await expect(nftSession(f.start).run(['add table bridge t'], at)).rejects.toMatchObject({ kind: 'state', message: expect.stringContaining('nft cannot include') });
+      expect(f.started).toEqual([]);
+    }
   });
 });
