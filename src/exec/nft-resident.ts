@@ -60,6 +60,9 @@ const ownText = (text: string): string => text.split('\n').filter((l) => l !== '
  */
 const UNINCLUDABLE = /["\n*?[]/;
 
+/** Whether nft can include this batch file by its name (else the batch goes to an nft of its own). */
+export const includable = (file: string): boolean => !UNINCLUDABLE.test(resolve(file));
+
 export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_MS, killWaitMs = 2000): NftSession => {
   let cur: { r: Resident; buf: string; gone?: string; wake: () => void } | undefined;
   let seq = 0;
@@ -125,7 +128,7 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
     run: async (lines, rec, dontWait = false) => {
       // nft looks for a relative include in its include directories, not where it runs.
       const file = resolve(rec.lines);
-      if (UNINCLUDABLE.test(file)) throw new XbError('state', `nft cannot include ${JSON.stringify(file)}: the run directory's path has one of " * ? [ or a newline`);
+      if (!includable(file)) throw new XbError('state', `nft cannot include ${JSON.stringify(file)}: the run directory's path has one of " * ? [ or a newline`);
       writeFileSync(rec.lines, lines.join('\n') + '\n', { mode: 0o600 });
       // A batch nft ended with is run again by a new one: nft batches are idempotent (add what is
       // there, flush, add-then-delete), so twice is once, whatever the first one did.

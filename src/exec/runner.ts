@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
 import { scratchFd, takeScratch } from './scratch.js';
-import { nftSession, type Resident } from './nft-resident.js';
+import { includable, nftSession, type Resident } from './nft-resident.js';
 import type { Background, RunOptions, RunResult } from './run-types.js';
 import { RECORDED, armLines, type BatchOptions, type BatchResult, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
@@ -199,7 +199,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     if (opts.then?.length && opts.record !== undefined && !opts.force) return chained([{ tool, lines }, ...opts.then], { ...opts, record: opts.record });
     if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
     const { input, kill } = arm(tool, lines, opts);
-    if (tool === 'nft' && nftd && opts.record !== undefined && !opts.force) {
+    if (tool === 'nft' && nftd && opts.record !== undefined && !opts.force && includable(recordFiles(opts.record).lines)) {
       // A kill lands while nft runs the lines: the hardest moment for recovery.
       const r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false } : await nftd.run(input, recordFiles(opts.record), kill);
       if (kill) process.kill(process.pid, 'SIGKILL');
