@@ -131,10 +131,16 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
       if (!includable(file)) throw new XbError('state', `nft cannot include ${JSON.stringify(file)}: the run directory's path has one of " * ? [ or a newline`);
       writeFileSync(rec.lines, lines.join('\n') + '\n', { mode: 0o600 });
       // A batch nft ended with is run again by a new one: nft batches are idempotent (add what is
-      // there, flush, add-then-delete), so twice is once, whatever the first one did.
+      // there, flush, add-then-delete), so twice is once, whatever the first one did. A run again
+      // that fails says nothing of the first: it may have committed, so the batch is undone as such.
       for (let i = 0; ; i++) {
         const r = await attempt(lines, rec, file, dontWait);
-        if (r !== 'gone') return r;
+        if (r !== 'gone') {
+          if (i === 0 || r.exitCode === 0) return r;
+          // Its record names no failed line either: recovery after a kill takes it as possibly run.
+          writeFileSync(rec.out, r.stderr.replace(/Command failed -:1\n$/, ''), { mode: 0o600 });
+          return { ...r, uncertain: true };
+        }
         const why = await cur?.r.ended;
         if (i === 1) return { exitCode: 1, stdout: '', stderr: `nft ended (${why ?? '?'}) during the batch, twice`, timedOut: false, uncertain: true };
       }

@@ -65,11 +65,15 @@ describe('the resident nft session', () => {
     expect(f.started).toHaveLength(1);
   });
 
-  it('an nft that dies with the batch is replaced and the batch runs again; twice, and it fails as uncertain', async () => {
+  it('an nft that dies with the batch is replaced and the batch runs again; failed then, or died twice, it fails as uncertain', async () => {
     let n = 0;
     const once = fake((_, m) => (n++ === 0 ? 'die' : [markErr(m)]));
     expect((await nftSession(once.start).run(['add table bridge t'], rec)).exitCode).toBe(0);
     expect(once.started).toHaveLength(2);
+    let m = 0;
+    const thenRefused = fake((file, mk) => (m++ === 0 ? 'die' : [`${file}:1:1-3: Error: Could not process rule: Device or resource busy\nadd table bridge t\n^^^\n${markErr(mk)}`]));
+    const refused = await nftSession(thenRefused.start).run(['add table bridge t'], rec);
+    expect([refused.exitCode, refused.uncertain, readFileSync(rec.out, 'utf8')]).toEqual([1, true, expect.not.stringContaining('Command failed')]);
     const always = fake(() => 'die');
     const r = await nftSession(always.start).run(['add table bridge t'], rec);
     expect([r.exitCode, r.uncertain, r.stderr]).toEqual([1, true, 'nft ended (killed by SIGKILL) during the batch, twice']);
