@@ -142,7 +142,9 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
           return { ...r, uncertain: true };
         }
         const why = await cur?.r.ended;
-        if (i === 1) return { exitCode: 1, stdout: '', stderr: `nft ended (${why ?? '?'}) during the batch, twice`, timedOut: false, uncertain: true };
+        // What it said last names why (ip netns exec: a namespace gone).
+        const said = cur?.buf.trim().split('\n').pop();
+        if (i === 1) return { exitCode: 1, stdout: '', stderr: `nft ended (${why ?? '?'}) during the batch, twice${said ? `: ${said}` : ''}`, timedOut: false, uncertain: true };
       }
     },
     close: () => cur?.r.end(),

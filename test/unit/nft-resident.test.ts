@@ -10,7 +10,7 @@ import { nftSession, type Resident } from '../../src/exec/nft-resident.js';
 import { recordFiles } from '../../src/exec/batch-text.js';
 
 /** A fake nft: answer(batch file, mark) says what it prints (in chunks) or 'die' / 'hang'. */
-const fake = (answer: (file: string, mark: string) => string[] | 'die' | 'hang', killIgnored = false) => {
+const fake = (answer: (file: string, mark: string) => string[] | 'die' | 'hang' | { says: string; dies: string }, killIgnored = false) => {
   const started: number[] = [];
   const start = (): Resident => {
     let listener: (d: string) => void = () => undefined;
@@ -27,6 +27,7 @@ const fake = (answer: (file: string, mark: string) => string[] | 'die' | 'hang',
         const [, file, mark] = /^include "(.*)"\n(.*)\n$/.exec(t) ?? [];
         const a = answer(file as string, mark as string);
         if (a === 'die') setTimeout(() => endIt('killed by SIGKILL'), 5);
+        else if (!Array.isArray(a) && a !== 'hang') setTimeout(() => { listener(a.says); endIt(a.dies); }, 2);
         else if (a !== 'hang') a.forEach((c, i) => setTimeout(() => listener(c), 2 * i));
       },
       stderr: (l) => { listener = l; },
@@ -74,6 +75,9 @@ describe('the resident nft session', () => {
     const thenRefused = fake((file, mk) => (m++ === 0 ? 'die' : [`${file}:1:1-3: Error: Could not process rule: Device or resource busy\nadd table bridge t\n^^^\n${markErr(mk)}`]));
     const refused = await nftSession(thenRefused.start).run(['add table bridge t'], rec);
     expect([refused.exitCode, refused.uncertain, readFileSync(rec.out, 'utf8')]).toEqual([1, true, expect.not.stringContaining('Command failed')]);
+    const noNetns = fake(() => ({ says: 'Cannot open network namespace "xb1": No such file or directory\n', dies: 'exited with status 1' }));
+    const gone = await nftSession(noNetns.start).run(['add table bridge t'], rec);
+    expect(gone.stderr).toBe('nft ended (exited with status 1) during the batch, twice: Cannot open network namespace "xb1": No such file or directory');
     const always = fake(() => 'die');
     const r = await nftSession(always.start).run(['add table bridge t'], rec);
     expect([r.exitCode, r.uncertain, r.stderr]).toEqual([1, true, 'nft ended (killed by SIGKILL) during the batch, twice']);
