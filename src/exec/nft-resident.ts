@@ -24,6 +24,8 @@ export interface Resident {
   /** Closes its stdin: nft -i ends once it has run what it read. */
   end(): void;
   kill(): void;
+  /** It no longer runs where a new one would (its network namespace was replaced). */
+  moved?(): boolean;
 }
 
 export interface ResidentResult {
@@ -69,7 +71,9 @@ export const nftSession = (start: () => Resident, timeoutMs = RESIDENT_TIMEOUT_M
   const nonce = randomBytes(4).toString('hex');
 
   const open = (): NonNullable<typeof cur> => {
-    if (cur && cur.gone === undefined) return cur;
+    if (cur && cur.gone === undefined && cur.r.moved?.() !== true) return cur;
+    // Between batches: it ends once it reads the end of its input.
+    if (cur && cur.gone === undefined) cur.r.end();
     const r = start();
     const c: NonNullable<typeof cur> = { r, buf: '', wake: () => undefined };
     r.stderr((d) => { c.buf += d; c.wake(); });

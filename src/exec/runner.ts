@@ -5,7 +5,7 @@
  * hook spent loading, and the hook runs once per guest NIC, under emulation ten times slower.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
 import { scratchFd, takeScratch } from './scratch.js';
 import { includable, nftSession, type Resident } from './nft-resident.js';
@@ -162,7 +162,10 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     });
     // A child gone before reading what was written must not crash us with EPIPE: its end says it.
     child.stdin?.on('error', () => undefined);
-    return { pid: child.pid, write: (t) => void child.stdin?.write(t), stderr: (l) => void child.stderr?.setEncoding('utf8').on('data', l), ended, end: () => child.stdin?.end(), kill: () => child.kill('SIGKILL') };
+    // A namespace deleted and made again under its name (iproute2's /run/netns): the child still runs in the old one.
+    const nsIno = (f: string): number | undefined => statSync(f, { throwIfNoEntry: false })?.ino;
+    const moved = (): boolean => netns !== undefined && nsIno(`/proc/${child.pid}/ns/net`) !== nsIno(`/run/netns/${netns}`);
+    return { pid: child.pid, write: (t) => void child.stdin?.write(t), stderr: (l) => void child.stderr?.setEncoding('utf8').on('data', l), ended, end: () => child.stdin?.end(), kill: () => child.kill('SIGKILL'), moved };
   };
   const nftd = ro.residentNft ? nftSession(() => resident('nft', ['-i'])) : undefined;
 

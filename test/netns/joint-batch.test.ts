@@ -33,6 +33,14 @@ describe('a resident nft', () => {
     runner.close();
     expect([r.ok, await tables()]).toEqual([true, expect.stringContaining('table bridge xbglob')]);
   });
+  it('its namespace deleted and made again under the same name: the next batch goes to the new one', async () => {
+    const runner = createRunner(ns, { residentNft: true });
+    expect((await runner.batch('nft', ['add table bridge xbold'], { record: join(dir, 'batch-0'), firstIndex: 0 })).ok).toBe(true);
+    await sh(`ip netns del ${ns} && ip netns add ${ns}`);
+    const r = await runner.batch('nft', ['add table bridge xbnew'], { record: join(dir, 'batch-1'), firstIndex: 1 });
+    runner.close();
+    expect([r.ok, await tables()]).toEqual([true, 'table bridge xbnew']);
+  });
 });
 
 describe('a joint nft + ip run', () => {
