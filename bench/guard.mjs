@@ -2,7 +2,7 @@
 // medians), whether the online time grows with the number of vifs already guarded, and forwarding
 // throughput between two guests (iperf3, namespaces on this machine) with the guard chains vs without.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,3 +185,49 @@ export const benchGuardScale = async (existing = 256, n = 21) => {
 
 export const printGuardScale = (s) =>
   console.log(`one guard's nft transaction with ${s.existing} guards already vs none (median of ${s.n}): add ${s.fullAdd.toFixed(1)} vs ${s.emptyAdd.toFixed(1)} ms (x${(s.fullAdd / s.emptyAdd).toFixed(2)}), remove ${s.fullDel.toFixed(1)} vs ${s.emptyDel.toFixed(1)} ms (x${(s.fullDel / s.emptyDel).toFixed(2)})`);
+
+/**
+ * Where a guard's nft run goes: an nft process that does nothing (start, libraries, no netlink), one
+ * guard added as a process (`nft -f`, as the direct hook runs it) and removed (its deletes make the
+ * socket's close wait for an RCU grace period), and both through the runner's resident `nft -i`.
+ */
+export const benchNftCost = async (n = 21) => {
+  const { guardCommands, unguardCommands } = await import('../dist/plan/guard.js');
+  const { createRunner } = await import('../dist/exec/runner.js');
+  const g = (i) => ({ dev: `vif${i}.0`, vlans: { untagged: true, tagged: [] }, mac: mac(i), ips: [`10.9.${i >> 8}.${i & 255}`] });
+  const ns = `xbgc${process.pid}`;
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'xenbridge-nftcost-'));
+  sh(['ip', 'netns', 'add', ns]);
+  const runner = createRunner(ns, { residentNft: true });
+  try {
+    const proc = (text) => {
+      const t = process.hrtime.bigint();
+      execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: `${text}\n` });
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    const resident = async (text) => {
+      const t = process.hrtime.bigint();
+      const r = await runner.batch('nft', [text], { record: join(dir, 'batch-0') });
+      if (!r.ok) throw new Error(r.stderr);
+      return Number(process.hrtime.bigint() - t) / 1e6;
+    };
+    proc(guardCommands(g(1)).join('; '));
+    const t = { empty: [], add: [], del: [], radd: [], rdel: [] };
+    for (let i = 0; i < n; i++) {
+      t.empty.push(proc('# nothing'));
+      t.add.push(proc(guardCommands(g(100 + i), true).join('; ')));
+      t.del.push(proc(unguardCommands(`vif${100 + i}.0`).join('; ')));
+      t.radd.push(await resident(guardCommands(g(200 + i), true).join('; ')));
+      t.rdel.push(await resident(unguardCommands(`vif${200 + i}.0`).join('; ')));
+    }
+    return { n, ...Object.fromEntries(Object.entries(t).map(([k, v]) => [k, median(v)])) };
+  } finally {
+    runner.close();
+    sh(['ip', 'netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+export const printNftCost = (c) =>
+  console.log(`a guard's nft run (median of ${c.n}): as a process ${c.add.toFixed(1)} ms to add (of which ${c.empty.toFixed(1)} ms an nft process that does nothing), ${c.del.toFixed(1)} ms to remove (its deletes wait for RCU at close); ` +
+    `in the resident nft -i ${c.radd.toFixed(1)} ms to add, ${c.rdel.toFixed(1)} ms to remove (x${(c.radd / c.add).toFixed(2)}, x${(c.rdel / c.del).toFixed(2)})`);

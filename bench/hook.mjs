@@ -83,13 +83,16 @@ export const printHook = (r) => {
  * The hook through hooks/vif-xenbridge and the resident service, against the direct path and Xen's
  * vif-bridge; and guards' cost on both paths: one bed with guards (the default), one without.
  */
-export const benchHookService = async (n = 11) => {
+export const benchHookService = async (n = 11, hows = ['direct', 'hook']) => {
   const { hookBed, median: med, UNGUARDED } = await import('./hookd-bed.mjs');
-  const beds = { on: hookBed('on'), off: hookBed('off', UNGUARDED) };
+  // proc: guarded, the service running an nft process per guard batch (--no-resident-nft).
+  const beds = { on: hookBed('on'), off: hookBed('off', UNGUARDED), proc: hookBed('proc') };
   const t = {};
   const put = (k, v) => (t[k] ??= []).push(v);
+  // The service's CPU time per bed and action, summed over the events (clock ticks are 10 ms).
+  const cpu_ = {};
   try {
-    for (const b of Object.values(beds)) await b.startService();
+    for (const [g, b] of Object.entries(beds)) await b.startService(g === 'proc' ? ['--no-resident-nft'] : []);
     // A guest that stays attached, as on any host with guests: the measured vifs come and go beside it.
     for (const b of Object.values(beds)) {
       b.vif(999);
@@ -98,11 +101,17 @@ export const benchHookService = async (n = 11) => {
     const xen = existsSync(join(XEN_SCRIPTS, 'vif-bridge'));
     let d = 1;
     for (let i = 0; i < n; i++) {
-      for (const [g, b] of Object.entries(beds)) {
-        for (const how of ['direct', 'hook']) {
+      // The beds' order turns each round: a shared machine's load drifts.
+      const order = Object.entries(beds);
+      for (let k = 0; k < i % order.length; k++) order.push(order.shift());
+      for (const [g, b] of order) {
+        for (const how of g === 'proc' ? ['hook'] : hows) {
           b.vif(d);
-          put(`${how}-${g}-on`, b.event(how, d, 'online'));
-          put(`${how}-${g}-off`, b.event(how, d, 'offline'));
+          for (const [a, action] of [['on', 'online'], ['off', 'offline']]) {
+            const cpu = b.serviceCpu();
+            put(`${how}-${g}-${a}`, b.event(how, d, action));
+            if (how === 'hook') cpu_[`${g}-${a}`] = (cpu_[`${g}-${a}`] ?? 0) + b.serviceCpu() - cpu;
+          }
           d++;
         }
       }
@@ -116,11 +125,11 @@ export const benchHookService = async (n = 11) => {
   } finally {
     for (const b of Object.values(beds)) await b.done();
   }
-  return { n, ...Object.fromEntries(Object.entries(t).map(([k, v]) => [k, med(v)])) };
+  return { n, cpu: Object.fromEntries(Object.entries(cpu_).map(([k, v]) => [k, v / n])), ...Object.fromEntries(Object.entries(t).map(([k, v]) => [k, med(v)])) };
 };
 
 export const printHookService = (r) => {
-  const f = (x) => `${x.toFixed(0)} ms`;
+  const f = (x) => (x === undefined ? "n/a" : `${x.toFixed(0)} ms`);
   const x = (a, b) => (a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(2)}x`);
   console.log(`vif hook through the resident service (hooks/vif-xenbridge -> xenbridge hookd), median of ${r.n}, native speed:`);
   for (const a of ['on', 'off']) {
@@ -129,5 +138,8 @@ export const printHookService = (r) => {
       `${r[`xen-${a}`] === undefined ? '' : `  vif-bridge ${f(r[`xen-${a}`])}`}`);
     console.log(`    -> service/vif-bridge ${x(r[`hook-on-${a}`], r[`xen-${a}`])}, service/direct ${x(r[`hook-on-${a}`], r[`direct-on-${a}`])}, ` +
       `guarded/unguarded: service ${x(r[`hook-on-${a}`], r[`hook-off-${a}`])}, direct ${x(r[`direct-on-${a}`], r[`direct-off-${a}`])}`);
+    console.log(`    service with an nft process per guard batch (--no-resident-nft): ${f(r[`hook-proc-${a}`])}, guarded/unguarded ${x(r[`hook-proc-${a}`], r[`hook-off-${a}`])}; resident/process ${x(r[`hook-on-${a}`], r[`hook-proc-${a}`])}`);
+    const c = (g) => r.cpu[`${g}-${a}`];
+    console.log(`    CPU time of the service and its processes per event (mean): guarded ${f(c('on'))}, with an nft process per batch ${f(c('proc'))}, unguarded ${f(c('off'))}: guarded/unguarded ${x(c('on'), c('off'))} (nft process per batch ${x(c('proc'), c('off'))})`);
   }
 };

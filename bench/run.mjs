@@ -4,7 +4,7 @@ import { benchStartup, printStartup } from './startup.mjs';
 import { benchHook, benchHookService, printHook, printHookService } from './hook.mjs';
 import { benchStorm, printStorm } from './storm.mjs';
 import { benchTakeover, printTakeover } from './takeover.mjs';
-import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput, printGuard, printGuardScale } from './guard.mjs';
+import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput, benchNftCost, printGuard, printGuardScale, printNftCost } from './guard.mjs';
 
 if (process.getuid?.() !== 0) {
   console.error('bench: needs root (network namespaces)');
@@ -17,4 +17,5 @@ printHookService(await benchHookService());
 printStorm(await benchStorm());
 printGuard(benchGuardHook(), benchGuardGrowth(), benchGuardThroughput());
 printGuardScale(await benchGuardScale());
+printNftCost(await benchNftCost());
 printTakeover(await benchTakeover());

@@ -40,6 +40,8 @@ export interface ContextOptions {
   env?: Env;
   now?: () => number;
   guardCollectAt?: number;
+  /** A long-running caller's: nft batches go to one resident nft (runner.ts RunnerOptions). */
+  residentNft?: boolean;
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
@@ -47,7 +49,7 @@ export const DEFAULT_XENSTORE_TIMEOUT_MS = 10_000;
 
 export const createContext = (o: ContextOptions = {}): Context => {
   const run = { env: o.env, failpoint: o.failpoint };
-  const runner = createRunner(o.netns, run);
+  const runner = createRunner(o.netns, { ...run, residentNft: o.residentNft === true });
   const root = o.runDirRoot ?? DEFAULT_RUN_ROOT;
   return {
     runner,

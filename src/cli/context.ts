@@ -43,7 +43,7 @@ const count = (env: Env, name: string): number | undefined => {
  * must clean up after the run under test) and _GUARD_COLLECT_AT (tests reach the removal of retired
  * guards in a few offlines). The namespace is checked and its run directory trusted.
  */
-export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom?: string } = {}, env: Env = process.env): Context => {
+export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom?: string; residentNft?: boolean } = {}, env: Env = process.env): Context => {
   const ctx = createContext({
     netns: checkedNetns(o.netns, opts.netnsFrom),
     runDirRoot: o.runDir ?? (env.XENBRIDGE_RUN_DIR || undefined),
@@ -52,6 +52,7 @@ export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom
     kernel: env.XENBRIDGE_KERNEL || undefined,
     failpoint: opts.failpoint === false ? undefined : parseFailpoint(env.XENBRIDGE_FAILPOINT),
     guardCollectAt: count(env, 'XENBRIDGE_GUARD_COLLECT_AT'),
+    residentNft: opts.residentNft,
   });
   trustRunDir(ctx.runDir);
   return ctx;

@@ -13,7 +13,7 @@ export const hookdAction = async (o: Record<string, unknown>): Promise<number> =
   needRoot('hookd');
   const opts = o as CommonOpts;
   // The hook finds the service by the namespace it is told, as `xenbridge vif` does.
-  const ctx = contextFor({ ...opts, netns: opts.netns ?? (process.env.XENBRIDGE_NETNS || undefined) }, { netnsFrom: opts.netns ? '--netns' : 'XENBRIDGE_NETNS' });
+  const ctx = contextFor({ ...opts, netns: opts.netns ?? (process.env.XENBRIDGE_NETNS || undefined) }, { netnsFrom: opts.netns ? '--netns' : 'XENBRIDGE_NETNS', residentNft: o.residentNft !== false });
   let h: Hookd | undefined;
   const stop = (): void => h?.stop();
   process.on('SIGTERM', stop);

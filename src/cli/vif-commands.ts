@@ -12,5 +12,6 @@ export const registerVif = (reg: Register): void => {
   reg('hookd', (c: Command) =>
     common(c.description('the vif hook service: hooks/vif-xenbridge hands it each event, attached in batches (run by xenbridge-hookd.service)'))
       .option('--queue <n>', 'events waiting at most; more are refused with a hotplug error', '256')
-      .option('--batch <n>', 'events per transaction at most', '128'), async (o) => (await import('./hookd-main.js')).hookdAction(o));
+      .option('--batch <n>', 'events per transaction at most', '128')
+      .option('--no-resident-nft', 'an nft process per guard batch instead of one resident nft -i'), async (o) => (await import('./hookd-main.js')).hookdAction(o));
 };

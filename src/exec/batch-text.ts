@@ -36,6 +36,8 @@ export interface BatchResult {
   failedLine?: number;
   stdout: string;
   stderr: string;
+  /** The failed batch may have been applied after all (a resident nft that died or hung with it). */
+  uncertain?: boolean;
 }
 
 /** Fails global op `at`, or with kill kills this process just before it (crash tests). */

@@ -5,43 +5,20 @@
  * hook spent loading, and the hook runs once per guest NIC, under emulation ten times slower.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
 import { jointReads, type ReadPart } from './joint-reads.js';
+import { includable, nftSession, type Resident } from './nft-resident.js';
+import type { Background, RunOptions, RunResult } from './run-types.js';
 import { RECORDED, armLines, type BatchOptions, type BatchResult, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
 export type { ReadPart } from './joint-reads.js';
 export { failedLineOf, parseFailpoint, recordFiles, type BatchOptions, type BatchResult, type Failpoint, type Tool } from './batch-text.js';
+export type { Resident } from './nft-resident.js';
+export type { Background, RunOptions, RunResult } from './run-types.js';
 
 /** A whole environment for the processes a runner starts. */
 export type Env = Record<string, string | undefined>;
-
-export interface RunOptions {
-  input?: string;
-  timeoutMs?: number;
-  /** Run inside the runner's network namespace (ip netns exec). */
-  inNetns?: boolean;
-}
-
-export interface RunResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-export interface Background {
-  pid: number | undefined;
-  /** Sends SIGINT (tcpdump flushes its file on it) and waits for the process to end. */
-  stop(): Promise<RunResult>;
-  /**
-   * Resolves true once stdout or stderr has matched (tcpdump says "listening on" only when its
-   * capture is active), false when the process ends or the time runs out first.
-   */
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<boolean>;
-  /** What it printed so far (stderr, then stdout). */
-  output(): string;
-}
 
 export interface Runner {
   readonly netns: string | undefined;
@@ -55,6 +32,10 @@ export interface Runner {
   start(cmd: string, args: string[], opts?: RunOptions): Background;
   /** Runs with this process's stdin/stdout/stderr (e.g. re-running a command inside the VM bed). */
   passthrough(cmd: string, args: string[], opts?: RunOptions): Promise<number>;
+  /** Recorded nft batches go to one long-lived `nft -i` (RunnerOptions.residentNft), each its own run. */
+  readonly residentNft: boolean;
+  /** Ends the resident nft, if any. */
+  close(): void;
 }
 
 const notFound = (cmd: string, e: NodeJS.ErrnoException): XbError =>
@@ -112,6 +93,8 @@ export interface RunnerOptions {
   /** The environment of every process it starts (default: this process's). */
   env?: Env;
   failpoint?: Failpoint;
+  /** A long-running caller (the hook service): nft batches with a record go to one resident `nft -i`. */
+  residentNft?: boolean;
 }
 
 export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => {
@@ -167,6 +150,23 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
 
   const flagsOf = (tool: Tool, opts: BatchOptions): string[] => batchFlags(netns, tool, opts);
 
+  /** A child that lives as long as the caller wants: stdin stays open, its output is handed over as it comes. */
+  const resident = (cmd: string, args: string[]): Resident => {
+    const [file, argv] = wrap(cmd, args, true);
+    const child = spawn(file, argv, { env, stdio: ['pipe', 'ignore', 'pipe'] });
+    const ended = new Promise<string>((resolve) => {
+      child.on('error', (e: NodeJS.ErrnoException) => { if (child.pid === undefined) resolve(notFound(cmd, e).message); });
+      child.on('close', (code, signal) => resolve(signal ? `killed by ${signal}` : `exited with status ${code ?? '?'}`));
+    });
+    // A child gone before reading what was written must not crash us with EPIPE: its end says it.
+    child.stdin?.on('error', () => undefined);
+    // A namespace deleted and made again under its name (iproute2's /run/netns): the child still runs in the old one.
+    const nsIno = (f: string): number | undefined => statSync(f, { throwIfNoEntry: false })?.ino;
+    const moved = (): boolean => netns !== undefined && nsIno(`/proc/${child.pid}/ns/net`) !== nsIno(`/run/netns/${netns}`);
+    return { pid: child.pid, write: (t) => void child.stdin?.write(t), stderr: (l) => void child.stderr?.setEncoding('utf8').on('data', l), ended, end: () => child.stdin?.end(), kill: () => child.kill('SIGKILL'), moved };
+  };
+  const nftd = ro.residentNft ? nftSession(() => resident('nft', ['-i'])) : undefined;
+
   const result = (r: RunResult, lines: number): BatchResult => {
     if (r.exitCode === 0) return { ok: true, done: lines, stdout: r.stdout, stderr: r.stderr };
     const failedLine = failedLineOf(r.stderr);
@@ -200,6 +200,12 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     if (opts.then?.length && opts.record !== undefined && !opts.force) return chained([{ tool, lines }, ...opts.then], { ...opts, record: opts.record });
     if (lines.length === 0) return { ok: true, done: 0, stdout: '', stderr: '' };
     const { input, kill } = arm(tool, lines, opts);
+    if (tool === 'nft' && nftd && opts.record !== undefined && !opts.force && includable(recordFiles(opts.record).lines)) {
+      // A kill lands while nft runs the lines: the hardest moment for recovery.
+      const r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false } : await nftd.run(input, recordFiles(opts.record), kill);
+      if (kill) process.kill(process.pid, 'SIGKILL');
+      return { ...result(r, lines.length), ...(r.uncertain ? { uncertain: true } : {}) };
+    }
     const flags = flagsOf(tool, opts);
     const [cmd, ...args] = batchArgv(tool, flags, '-');
     let r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false }
@@ -261,7 +267,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     return (await launch(file, argv, { ...opts, env, inherit: true }).done).exitCode;
   };
 
-  return { netns, batch, reads, run, start, passthrough };
+  return { netns, batch, reads, run, start, passthrough, residentNft: nftd !== undefined, close: () => nftd?.close() };
 };
 
 export interface DetachOptions {

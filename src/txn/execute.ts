@@ -109,11 +109,12 @@ const batchEnd = (steps: Step[], from: number, same: (a: Step, b: Step) => boole
 
 /**
  * The batches that run as one process from `from`: an nft run (a port's guard) joins the batches
- * beside it, so guarding a port costs no process, journal write or record of its own.
+ * beside it, so guarding a port costs no process, journal write or record of its own. With a
+ * resident nft (the hook service) it runs there, a batch and a record of its own.
  */
-const parts = (steps: Step[], from: number, same: (a: Step, b: Step) => boolean): { from: number; end: number }[] => {
+const parts = (steps: Step[], from: number, same: (a: Step, b: Step) => boolean, joinNft: boolean): { from: number; end: number }[] => {
   const out = [{ from, end: batchEnd(steps, from, same) }];
-  for (let last = out[0]; last !== undefined;) {
+  for (let last = out[0]; last !== undefined && joinNft;) {
     const prev = steps[last.end - 1];
     const next = steps[last.end];
     if (!prev || !next || (toolOf(prev.op) !== 'nft' && toolOf(next.op) !== 'nft')) break;
@@ -144,9 +145,10 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
   const same = opts.kind ? sameCertainty : sameTool;
   for (let from = 0; from < journal.steps.length;) {
     // Undo-only runs go tool by tool: their batches run with -force, which a joint run has not.
-    const ps = opts.kind ? [{ from, end: batchEnd(journal.steps, from, same) }] : parts(journal.steps, from, same);
+    const ps = opts.kind ? [{ from, end: batchEnd(journal.steps, from, same) }] : parts(journal.steps, from, same, !runner.residentNft);
     const part = (p: { from: number; end: number }): Step[] => journal.steps.slice(p.from, p.end);
     const items = journal.steps.slice(from, ps[ps.length - 1]?.end ?? from);
+    const end = from + items.length;
     const first = items[0];
     if (first === undefined) break;
     const then = ps.slice(1).map((p) => ({ tool: toolOf(journal.steps[p.from]?.op ?? first.op), lines: lines(part(p)) }));
@@ -177,7 +179,9 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
       continue;
     }
     const failedStep = journal.steps[journal.done];
-    const undoErrors = await undoJournaled(runner, dir, journal.steps.slice(0, journal.done), `undo of the failed ${what}`, () => {
+    // A batch that may have run after all is undone too: undoing what never ran only fails harmlessly.
+    const maybe = r.uncertain ? journal.steps.slice(journal.done, end).map((s): Step => ({ ...s, uncertain: true })) : [];
+    const undoErrors = await undoJournaled(runner, dir, [...journal.steps.slice(0, journal.done), ...maybe], `undo of the failed ${what}`, () => {
       if (journal.done === 0) removeFile(jf);
     });
     if (undoErrors.length > 0) {

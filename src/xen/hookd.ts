@@ -283,6 +283,7 @@ export const startHookd = async (o: HookdOptions, started: (h: Hookd) => void): 
     try {
       await h.done;
     } finally {
+      o.ctx.runner.close();
       removeFile(pidFile);
     }
     o.say('hookd: stopped');

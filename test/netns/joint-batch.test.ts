@@ -1,6 +1,6 @@
 // An nft run and the ip batch after it run as one recorded process: its record names the failed line
 // in the whole, so what ran is known from the record alone, as for one ip batch.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -23,6 +23,25 @@ afterEach(async () => {
 const tables = async (): Promise<string> => sh(`ip netns exec ${ns} nft list tables`);
 const links = async (): Promise<string> => sh(`ip -n ${ns} -br link | cut -d@ -f1 | cut -d' ' -f1 | sort | tr '\\n' ' '`);
 const journal = (base: string) => ({ pid: 1, started: '', what: 'test', steps: [], done: 0, inflight: [4, 9] as [number, number], batch: base });
+
+describe('a resident nft', () => {
+  it('a record nft would read as a glob pattern goes to an nft of its own: the batch runs', async () => {
+    const base = join(dir, 'x[1]', 'batch-0');
+    mkdirSync(join(dir, 'x[1]'));
+    const runner = createRunner(ns, { residentNft: true });
+    const r = await runner.batch('nft', ['add table bridge xbglob'], { record: base, firstIndex: 0 });
+    runner.close();
+    expect([r.ok, await tables()]).toEqual([true, expect.stringContaining('table bridge xbglob')]);
+  });
+  it('its namespace deleted and made again under the same name: the next batch goes to the new one', async () => {
+    const runner = createRunner(ns, { residentNft: true });
+    expect((await runner.batch('nft', ['add table bridge xbold'], { record: join(dir, 'batch-0'), firstIndex: 0 })).ok).toBe(true);
+    await sh(`ip netns del ${ns} && ip netns add ${ns}`);
+    const r = await runner.batch('nft', ['add table bridge xbnew'], { record: join(dir, 'batch-1'), firstIndex: 1 });
+    runner.close();
+    expect([r.ok, await tables()]).toEqual([true, 'table bridge xbnew']);
+  });
+});
 
 describe('a joint nft + ip run', () => {
   it('runs both; a failed ip line is named in the whole and what ran is settled from the record', async () => {
