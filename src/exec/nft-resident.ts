@@ -46,7 +46,7 @@ export interface NftSession {
  * How long a batch may take: a guard's transaction takes a few ms natively, a joint one of 128
  * guards well under a second; each line gets more under emulation, where a storm's batch is long.
  */
-export const RESIDENT_TIMEOUT_MS = 10_000;
+const RESIDENT_TIMEOUT_MS = 10_000;
 const PER_LINE_MS = 250;
 
 const failed = (text: string): boolean => /(^|: )Error: /m.test(text);
