@@ -3,14 +3,14 @@
 //   floor     = the same ops as one `ip -batch` (no read, no plan, no verify)
 //   per-op    = the same ops as one `ip` process each (how shell scripts do it)
 //   re-apply  = applyTopology() when nothing changed, vs one `ip -j -d link show`
-//   cli       = `xenbridge apply` when nothing changed, vs `node -e 0` plus one `ip -j -d link show`,
+//   cli       = `xenbridge apply` when nothing changed (bin/xenbridge as a program: from the startup
+//               snapshot; and again without it), vs `node -e 0` plus one `ip -j -d link show`,
 //               in wall time and in CPU time (user + system, its processes included: what a loaded
 //               machine disturbs less than the wall time)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { applyTopology, createContext, parseTopology, planTopology, render } from '../dist/index.js';
 
 const ns = (tag) => `xbbench${process.pid}${tag}`;
@@ -24,7 +24,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const childCpuMs = () => readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ').slice(13, 15).reduce((a, x) => a + Number(x) * 10, 0);
 const cpuOf = (fn) => { const c = childCpuMs(); fn(); return childCpuMs() - c; };
 
-const BIN = fileURLToPath(new URL('../bin/xenbridge', import.meta.url));
+import { BIN, readySnapshot, withoutSnapshot } from './snapshot.mjs';
 const yamlOf = (n) => `version: 1\nbridges:\n${Array.from({ length: n }, (_, i) =>
   `  - name: xb${i}\n    dom0: {ifname: h${i}, peer: xb${i}-p}\n`).join('')}`;
 
@@ -55,22 +55,27 @@ export const benchApply = async (n, { perOp = true, rounds = n <= 100 ? 5 : 3 } 
     const reapply = [];
     const reads = [];
     const cli = [];
+    const plain = [];
     const nodes = [];
-    const [readCpu, cliCpu, nodeCpu] = [[], [], []];
+    const [readCpu, cliCpu, nodeCpu, plainCpu] = [[], [], [], []];
+    const env = { ...process.env, XENBRIDGE_RUN_DIR: runDirRoot };
+    await readySnapshot();
     for (let i = 0; i < 7; i++) {
       reapply.push(await timeAsync(() => applyTopology(t, ctx(ours))));
       let ms;
       readCpu.push(cpuOf(() => { [ms] = time(() => sh(['ip', '-n', ours, '-j', '-d', 'link', 'show'])); }));
       reads.push(ms);
-      cliCpu.push(cpuOf(() => { [ms] = time(() => execFileSync('node', [BIN, 'apply', '-c', cfg, '--netns', ours], { env: { ...process.env, XENBRIDGE_RUN_DIR: runDirRoot }, stdio: ['ignore', 'pipe', 'inherit'] })); }));
+      cliCpu.push(cpuOf(() => { [ms] = time(() => execFileSync(BIN, ['apply', '-c', cfg, '--netns', ours], { env, stdio: ['ignore', 'pipe', 'inherit'] })); }));
       cli.push(ms);
+      plainCpu.push(cpuOf(() => { [ms] = time(() => execFileSync(BIN, ['apply', '-c', cfg, '--netns', ours], { env: withoutSnapshot(env), stdio: ['ignore', 'pipe', 'inherit'] })); }));
+      plain.push(ms);
       nodeCpu.push(cpuOf(() => { [ms] = time(() => sh(['node', '-e', '0'])); }));
       nodes.push(ms);
     }
     let perOpMs;
     if (perOp) { const ns1 = fresh1('s'); [perOpMs] = time(() => { for (const l of lines) sh(['ip', '-n', ns1, ...l.split(' ')]); }); }
-    return { n, ops: lines.length, rounds, oursMs: median(applied), floorMs: median(floor), perOpMs, reapplyMs: median(reapply), readMs: median(reads), cliMs: median(cli), nodeMs: median(nodes),
-      cpu: { read: median(readCpu), cli: median(cliCpu), node: median(nodeCpu) } };
+    return { n, ops: lines.length, rounds, oursMs: median(applied), floorMs: median(floor), perOpMs, reapplyMs: median(reapply), readMs: median(reads), cliMs: median(cli), plainMs: median(plain), nodeMs: median(nodes),
+      cpu: { read: median(readCpu), cli: median(cliCpu), plain: median(plainCpu), node: median(nodeCpu) } };
   } finally {
     for (const x of made) drop(x);
   }
@@ -86,4 +91,5 @@ export const printApply = (r) => {
   console.log(`  no-change xenbridge apply ${f(r.cliMs)}  node -e 0 + one read ${f(floor)}  -> ${(r.cliMs / floor).toFixed(2)}x (target <= 1.5x)`);
   const cpuFloor = r.cpu.node + r.cpu.read;
   console.log(`    in CPU time: ${f(r.cpu.cli)}  node -e 0 + one read ${f(cpuFloor)}  -> ${(r.cpu.cli / cpuFloor).toFixed(2)}x`);
+  console.log(`    without the startup snapshot: ${f(r.plainMs)} -> ${(r.plainMs / floor).toFixed(2)}x; CPU ${f(r.cpu.plain)} -> ${(r.cpu.plain / cpuFloor).toFixed(2)}x`);
 };

@@ -3,6 +3,8 @@
 //   first     = an apply / `ifreload -a` that builds the layout from the bare NIC
 //   no-change = the same again (median of rounds, alternating)
 //   one change = one VLAN (plain: one bridge) dropped, then added back (median of both)
+// xenbridge is bin/xenbridge run as a program, as /usr/bin/xenbridge is: from the CLI's startup
+// snapshot (made first); its no-change apply is also timed without it (XENBRIDGE_NO_SNAPSHOT=1).
 // Both tools' kernel state is compared first (links, kinds, masters, VLAN IDs, filtering, the ports'
 // VLAN entries); a layout where they differ is reported and not timed.
 // ifupdown2 reads /etc/network/interfaces and keeps its state under /run/network and
@@ -16,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../bin/xenbridge', import.meta.url));
+import { BIN, readySnapshot, withoutSnapshot } from './snapshot.mjs';
 const sh = (args, input) => execFileSync(args[0], args.slice(1), { input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 30 }).toString();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const timed = (fn) => { const t = process.hrtime.bigint(); fn(); return Number(process.hrtime.bigint() - t) / 1e6; };
@@ -98,7 +100,7 @@ export const benchIfupdown2 = (root, name, rounds = 3) => {
     return ns;
   };
   const env = { ...process.env, XENBRIDGE_RUN_DIR: join(dir, 'run') };
-  const ours = (ns, hole) => { writeFileSync(cfg, s.ours(hole)); return timed(() => execFileSync('node', [BIN, 'apply', '-c', cfg, '--netns', ns], { env, stdio: ['ignore', 'pipe', 'pipe'] })); };
+  const ours = (ns, hole, e = env) => { writeFileSync(cfg, s.ours(hole)); return timed(() => execFileSync(BIN, ['apply', '-c', cfg, '--netns', ns], { env: e, stdio: ['ignore', 'pipe', 'pipe'] })); };
   /**
    * ifupdown2 checks a bridge's ports against a netlink cache that a thread of its own keeps: on a
    * busy machine a veth it has just made can be missing from it ("bridge port ... does not exist").
@@ -131,19 +133,20 @@ export const benchIfupdown2 = (root, name, rounds = 3) => {
     const onlyOurs = sa.filter((l) => !sb.includes(l));
     const onlyTheirs = sb.filter((l) => !sa.includes(l));
     if (onlyOurs.length + onlyTheirs.length > 0) return { name, failures, differs: { onlyOurs, onlyTheirs } };
-    const same = { ours: [], theirs: [] };
+    const same = { ours: [], theirs: [], plain: [] };
     const change = { ours: [], theirs: [] };
     for (let r = 0; r < rounds; r++) {
       if (r % 2 === 0) same.ours.push(ours(a, false));
       same.theirs.push(theirs(b, false));
       if (r % 2 === 1) same.ours.push(ours(a, false));
+      same.plain.push(ours(a, false, withoutSnapshot(env)));
     }
     for (const hole of [true, false]) {
       change.ours.push(ours(a, hole));
       change.theirs.push(theirs(b, hole));
     }
     const agree = JSON.stringify(stateOf(a)) === JSON.stringify(stateOf(b));
-    return { name, lines: sa.length, agree, failures, first, same: { ours: median(same.ours), theirs: median(same.theirs) }, change: { ours: median(change.ours), theirs: median(change.theirs) } };
+    return { name, lines: sa.length, agree, failures, first, same: { ours: median(same.ours), theirs: median(same.theirs), plain: median(same.plain) }, change: { ours: median(change.ours), theirs: median(change.theirs) } };
   } finally {
     for (const ns of made.reverse()) sh(['ip', 'netns', 'del', ns]);
     sh(['rm', '-rf', dir]);
@@ -163,6 +166,7 @@ export const printIfupdown2 = (r) => {
   console.log(`ifupdown2 vs xenbridge, ${r.name} (same kernel state: ${r.lines} links and VLAN entries${r.agree ? '' : '; they DIFFER after the one change'}):`);
   console.log(row('first:     ', r.first));
   console.log(row('no-change: ', r.same));
+  console.log(row('  no snapshot:', { ours: r.same.plain, theirs: r.same.theirs }));
   console.log(row('one change:', r.change));
 };
 
@@ -172,6 +176,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(`usage: node bench/ifupdown2.mjs ROOT [plain-N|${Object.keys(SCENARIOS).join('|')}...]`);
     process.exit(2);
   }
+  await readySnapshot();
   for (const n of names.length ? names : ['plain-500']) {
     try {
       printIfupdown2(benchIfupdown2(root, n));

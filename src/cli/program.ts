@@ -27,12 +27,15 @@ export const version = (): string =>
 
 export const DESCRIPTION = 'Declarative network setup for Xen dom0: bridges, veth, VLANs, vif hotplug, traffic verify';
 
-export const createProgram = (run: CliRun): Command => {
+/** Apart, so that a startup snapshot's command tree takes the version of the files it runs beside. */
+export const addVersion = (program: Command): Command => program.version(version(), '-V, --version', 'print the version');
+
+export const createProgram = (run: CliRun, withVersion = true): Command => {
   const program = new Command('xenbridge')
     .description(DESCRIPTION)
-    .version(version(), '-V, --version', 'print the version')
     .configureOutput({ writeErr: () => undefined })
     .exitOverride();
+  if (withVersion) addVersion(program);
   const reg: Register = (name, describe, action, opts = {}) => {
     describe(program.command(name)).action(async (...params: unknown[]) => {
       const cmd = params[params.length - 1] as Command;

@@ -13,7 +13,7 @@ import { hookdUnit, SAMPLE_TOPOLOGY, serviceUnit, vifHook } from '../install/fil
 import { bundle } from './bundle.js';
 import { cliTree } from './cli-tree.js';
 import { bashCompletion } from './completion.js';
-import { BIN, changelog, conffiles, control, copyright, HOOK, HOOKD_UNIT, postinst, postrm, SAMPLE, UNIT, type Bundled } from './debian.js';
+import { BIN, SNAPSHOT_DIR, changelog, conffiles, control, copyright, HOOK, HOOKD_UNIT, postinst, postrm, SAMPLE, UNIT, type Bundled } from './debian.js';
 import { manPage5, manPage8 } from './man.js';
 
 export interface DebOptions {
@@ -53,7 +53,7 @@ export const buildDeb = async (o: DebOptions): Promise<string> => {
   const root = join(o.outDir, 'pkgroot');
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
-  await bundle({ repo: o.repo, out: join(root, 'usr/lib/xenbridge'), node: '/usr/bin/node' });
+  await bundle({ repo: o.repo, out: join(root, 'usr/lib/xenbridge'), installed: { at: '/usr/lib/xenbridge', node: '/usr/bin/node', snapshotDir: SNAPSHOT_DIR } });
   mkdirSync(join(root, 'usr/bin'), { recursive: true });
   symlinkSync('../lib/xenbridge/bin/xenbridge', join(root, 'usr/bin/xenbridge'));
 

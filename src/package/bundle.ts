@@ -6,6 +6,7 @@
  */
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import type { Plugin } from 'esbuild';
 
 export interface BundleOptions {
@@ -13,12 +14,17 @@ export interface BundleOptions {
   repo: string;
   /** Where the tree goes, e.g. <pkgroot>/usr/lib/xenbridge. */
   out: string;
-  /** The interpreter bin/xenbridge names (the package: Debian's /usr/bin/node). */
-  node?: string;
+  /**
+   * Where the tree is installed, the node binary it runs with and where its startup snapshots are
+   * made (the package: /usr/lib/xenbridge, Debian's /usr/bin/node, /var/cache/xenbridge/snapshot);
+   * without, bin/xenbridge finds its tree from its own path and node on PATH.
+   */
+  installed?: { at: string; node: string; snapshotDir: string };
 }
 
 /** One file per entry point: the hook's entry must not carry the whole CLI, it runs once per guest NIC. */
 export const ENTRIES = { main: 'src/cli/main.ts', 'vif-main': 'src/cli/vif-main.ts' } as const;
+const SNAPSHOT_ENTRY = 'src/cli/snapshot-main.ts';
 
 /** Bundled CommonJS dependencies may call require() for Node's own modules; ESM has none. */
 const REQUIRE_SHIM = "import { createRequire as __xbCreateRequire } from 'node:module'; const require = __xbCreateRequire(import.meta.url);";
@@ -36,11 +42,59 @@ const builtinsByRequire: Plugin = {
   },
 };
 
+export interface EntryOptions {
+  minify: boolean;
+  splitting: boolean;
+}
+
+/**
+ * Node's modules that Node does not vouch for in a snapshot's heap ("not yet fully verified"):
+ * each is required on first use, after the snapshot is loaded, through getters for every export.
+ */
+const LAZY_IN_SNAPSHOT = ['node:child_process'];
+
+const lazyBuiltins: Plugin = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (a) => (LAZY_IN_SNAPSHOT.includes(a.path) && a.namespace !== 'lazy' ? { path: a.path, namespace: 'lazy' } : { path: a.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, (a) => {
+      const keys = Object.keys(createRequire(import.meta.url)(a.path) as object);
+      const getters = keys.map((k) => `get ${JSON.stringify(k)}() { return (m ??= require(${JSON.stringify(a.path)}))[${JSON.stringify(k)}]; }`);
+      return { contents: `let m;\nmodule.exports = { ${getters.join(', ')} };`, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * dist/cli/snapshot.cjs: the whole CLI as one CommonJS script, what `node --build-snapshot` takes.
+ * import.meta.url becomes the path bin/xenbridge hands it as main.js's, so what the code finds
+ * relative to itself is where it is for the bundled entries.
+ */
+const bundleSnapshotEntry = async (repo: string, outdir: string, o: EntryOptions): Promise<void> => {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [join(repo, SNAPSHOT_ENTRY)],
+    outfile: join(outdir, 'snapshot.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Less source held in the heap is less to load; names stay, for --debug's stacks.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    minifyIdentifiers: o.minify,
+    legalComments: 'eof',
+    plugins: [lazyBuiltins],
+    define: { 'import.meta.url': 'globalThis.__xbModuleUrl' },
+    logLevel: 'warning',
+  });
+};
+
 /**
  * The entries as bundled files in outdir. With splitting, what a command imports on use lands in
  * chunk-*.js files and loads only when that command runs (the checkout's build); without, each entry is one file.
  */
-export const bundleEntries = async (repo: string, outdir: string, o: { minify: boolean; splitting: boolean }): Promise<void> => {
+export const bundleEntries = async (repo: string, outdir: string, o: EntryOptions): Promise<void> => {
   const { build } = await import('esbuild');
   // Chunks sit beside the entries: the code finds package.json, bin/ and hooks/ two levels up from itself.
   if (o.splitting) for (const f of readdirSync(outdir).filter((n) => n.startsWith('chunk-'))) rmSync(join(outdir, f));
@@ -59,6 +113,14 @@ export const bundleEntries = async (repo: string, outdir: string, o: { minify: b
     plugins: [builtinsByRequire],
     logLevel: 'warning',
   });
+  await bundleSnapshotEntry(repo, outdir, o);
+};
+
+/** bin/xenbridge with its paths fixed: a symlink (/usr/bin/xenbridge) does not tell where the tree is. */
+export const installedLauncher = (text: string, i: { at: string; node: string; snapshotDir: string }): string => {
+  const line = /^':' \/\/; R=.*$/m;
+  if (!line.test(text)) throw new Error('bin/xenbridge: no path line to fix');
+  return text.replace(line, `':' //; R=${i.at} N=${i.node} C=${i.snapshotDir}`);
 };
 
 export const bundle = async (o: BundleOptions): Promise<string[]> => {
@@ -68,9 +130,9 @@ export const bundle = async (o: BundleOptions): Promise<string[]> => {
   mkdirSync(join(o.out, 'bin'), { recursive: true });
   mkdirSync(join(o.out, 'hooks'), { recursive: true });
   const launcher = readFileSync(join(o.repo, 'bin/xenbridge'), 'utf8');
-  writeFileSync(join(o.out, 'bin/xenbridge'), o.node ? launcher.replace(/^#!.*\n/, `#!${o.node}\n`) : launcher);
+  writeFileSync(join(o.out, 'bin/xenbridge'), o.installed ? installedLauncher(launcher, o.installed) : launcher);
   chmodSync(join(o.out, 'bin/xenbridge'), 0o755);
   copyFileSync(join(o.repo, 'hooks/vif-xenbridge'), join(o.out, 'hooks/vif-xenbridge'));
   chmodSync(join(o.out, 'hooks/vif-xenbridge'), 0o755);
-  return ['bin/xenbridge', 'hooks/vif-xenbridge', 'package.json', ...Object.keys(ENTRIES).map((k) => `dist/cli/${k}.js`)];
+  return ['bin/xenbridge', 'hooks/vif-xenbridge', 'package.json', ...Object.keys(ENTRIES).map((k) => `dist/cli/${k}.js`), 'dist/cli/snapshot.cjs'];
 };

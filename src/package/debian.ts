@@ -3,6 +3,8 @@ import { XbError } from '../errors.js';
 
 export const MAINTAINER = 'xenbridge maintainers <maintainers@xenbridge.invalid>';
 export const BIN = '/usr/bin/xenbridge';
+/** The CLI's startup snapshots, one per boot and node binary (src/cli/snapshot-build.ts). */
+export const SNAPSHOT_DIR = '/var/cache/xenbridge/snapshot';
 export const UNIT = 'lib/systemd/system/xenbridge.service';
 export const HOOKD_UNIT = 'lib/systemd/system/xenbridge-hookd.service';
 export const HOOK = 'etc/xen/scripts/vif-xenbridge';
@@ -65,6 +67,7 @@ case "$1" in
             link="\${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/$unit"
             if [ -L "$link" ]; then rm -f "$link"; fi
         done
+        rm -rf "\${DPKG_ROOT:-}/var/cache/xenbridge"
         ;;
 esac
 case "$1" in

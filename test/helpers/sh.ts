@@ -17,7 +17,8 @@ export interface CliResult {
   stderr: string;
 }
 
+/** bin/xenbridge run as a program, as /usr/bin/xenbridge is: from the startup snapshot once one is made. */
 export const cli = async (args: string[], env: Record<string, string> = {}): Promise<CliResult> => {
-  const r = await execa('node', [CLI, ...args], { reject: false, env: { ...env }, stdin: 'ignore' });
+  const r = await execa(CLI, args, { reject: false, env: { ...env }, stdin: 'ignore' });
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 };

@@ -20,7 +20,7 @@ export const PROCESS_LIMIT_MS = 60_000;
 
 export const runCli = async (args: string[], env: Record<string, string>): Promise<Run> => {
   const t0 = Date.now();
-  const r = await execa('node', [CLI, ...args], { reject: false, env, extendEnv: false, stdin: 'ignore', timeout: PROCESS_LIMIT_MS });
+  const r = await execa(CLI, args, { reject: false, env, extendEnv: false, stdin: 'ignore', timeout: PROCESS_LIMIT_MS });
   const ms = Date.now() - t0;
   const died = r.exitCode === undefined ? `\n[ended by ${r.signal ?? 'no exit code'}${r.timedOut ? ', timed out' : ''} after ${ms} ms]` : '';
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) + died, ms, timedOut: r.timedOut === true };

@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hookdUnit, serviceUnit, vifHook, SAMPLE_TOPOLOGY } from '../../src/install/files.js';
 import { buildDeb } from '../../src/package/build-deb.js';
+import { installedLauncher } from '../../src/package/bundle.js';
 import { cliTree } from '../../src/package/cli-tree.js';
 import { bashCompletion } from '../../src/package/completion.js';
 import { makeSandbox } from '../helpers/netns.js';
@@ -26,6 +27,7 @@ const FILES: [string, string][] = [
   ['usr/bin/xenbridge', 'lrwxrwxrwx'],
   ['usr/lib/xenbridge/bin/xenbridge', '-rwxr-xr-x'],
   ['usr/lib/xenbridge/dist/cli/main.js', '-rw-r--r--'],
+  ['usr/lib/xenbridge/dist/cli/snapshot.cjs', '-rw-r--r--'],
   ['usr/lib/xenbridge/dist/cli/vif-main.js', '-rw-r--r--'],
   ['usr/lib/xenbridge/hooks/vif-xenbridge', '-rwxr-xr-x'],
   ['usr/lib/xenbridge/package.json', '-rw-r--r--'],
@@ -111,7 +113,7 @@ describe('installed into a throwaway root', () => {
     expect(readFileSync(join(root, 'lib/systemd/system/xenbridge.service'), 'utf8')).toBe(serviceUnit('/usr/bin/xenbridge', 'package'));
     expect(readFileSync(join(root, 'lib/systemd/system/xenbridge-hookd.service'), 'utf8')).toBe(hookdUnit('/usr/bin/xenbridge', 'package'));
     expect(readFileSync(join(root, 'etc/xenbridge/topology.yaml'), 'utf8')).toBe(SAMPLE_TOPOLOGY);
-    expect(readFileSync(join(root, 'usr/lib/xenbridge/bin/xenbridge'), 'utf8')).toMatch(/^#!\/usr\/bin\/node\n/);
+    expect(readFileSync(join(root, 'usr/lib/xenbridge/bin/xenbridge'), 'utf8')).toMatch(/^#!\/bin\/sh\n':' \/\/; R=\/usr\/lib\/xenbridge N=\/usr\/bin\/node C=\/var\/cache\/xenbridge\/snapshot\n/);
     expect(readFileSync(join(root, 'usr/share/bash-completion/completions/xenbridge'), 'utf8')).toBe(bashCompletion(cliTree()));
     expect(gunzipSync(readFileSync(join(root, 'usr/share/man/man8/xenbridge.8.gz'))).toString()).toContain('.SH COMMANDS\n.SS plan\n');
   });
@@ -142,6 +144,25 @@ describe('installed into a throwaway root', () => {
     } finally {
       await sb.cleanup();
     }
+  });
+
+  it('the installed tree starts from a snapshot of its minified bundle, made in its cache directory', async () => {
+    // The launcher as installed, with its paths moved into the throwaway root.
+    const cache = join(work, 'cache/snapshot');
+    const launcher = join(root, 'usr/lib/xenbridge/bin/xenbridge-here');
+    writeFileSync(launcher, installedLauncher(readFileSync(join(root, 'usr/lib/xenbridge/bin/xenbridge'), 'utf8'), { at: join(root, 'usr/lib/xenbridge'), node: '/usr/bin/node', snapshotDir: cache }), { mode: 0o755 });
+    const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+    const run = (args: string[]) => execa('sh', ['-x', launcher, ...args], { env, extendEnv: false, reject: false });
+    expect((await run(['--help'])).exitCode).toBe(0);
+    const blob = join(cache, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), 'cli.blob');
+    for (let i = 0; i < 600 && !existsSync(blob); i++) await new Promise((r) => setTimeout(r, 100));
+    const v = await run(['--version']);
+    expect(v.stdout).toBe(VERSION);
+    expect(v.stderr).toMatch(/^\+ exec \/usr\/bin\/node --snapshot-blob \S+\/cache\/snapshot\/[0-9a-f-]{36}\/cli\.blob \S+\/usr\/lib\/xenbridge\/dist\/cli\/main\.js --version$/m);
+    const bad = await run(['plan', '-c', join(work, 'missing.yaml')]);
+    expect(bad.exitCode).toBe(65);
+    expect(bad.stderr.split('\n').filter((l) => !l.startsWith('+ '))[0]).toMatch(/^xenbridge: cannot read topology file /);
+    rmSync(launcher);
   });
 
   it('the installed hook entry attaches a vif and reports connected to xenstore', async () => {

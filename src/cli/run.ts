@@ -1,0 +1,40 @@
+/** The xenbridge CLI run: a thin shell over the library. Exit codes by error kind (see errors.ts). */
+import { type Command, CommanderError } from 'commander';
+import { XbError } from '../errors.js';
+import { report, setDebug } from './output.js';
+import { createProgram, type CliRun } from './program.js';
+
+export interface Prepared {
+  run: CliRun;
+  program: Command;
+}
+
+/** The command tree for one run (a startup snapshot builds it once, without the version). */
+export const prepare = (withVersion = true): Prepared => {
+  const run: CliRun = { code: 0, jsonErrors: false };
+  return { run, program: createProgram(run, withVersion) };
+};
+
+/** Runs one command line (process.argv's shape: node, script, args…) and returns its exit code. */
+export const runCli = async (argvIn: string[], { run, program } = prepare()): Promise<number> => {
+  // Whatever escapes (a callback's throw, a rejection nobody awaited) still ends as one line.
+  process.on('uncaughtException', (e) => {
+    process.exitCode = run.fixedErrorCode ?? report(e, run.jsonErrors);
+  });
+  process.on('unhandledRejection', (e) => {
+    process.exitCode = run.fixedErrorCode ?? report(e, run.jsonErrors);
+  });
+  const argv = argvIn.filter((a) => a !== '--debug');
+  setDebug(argv.length !== argvIn.length || process.env.XENBRIDGE_DEBUG === '1');
+  try {
+    await program.parseAsync(argv);
+    return run.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return report(new XbError('usage', e.message.replace(/^error: /, ''), { detail: ['see xenbridge --help'] }), false);
+    }
+    const rc = report(e, run.jsonErrors);
+    return run.fixedErrorCode ?? rc;
+  }
+};

@@ -1,0 +1,166 @@
+// The CLI's startup snapshot, through bin/xenbridge run as a program (as /usr/bin/xenbridge is):
+// made in the background after a command that succeeded, used only when its stamps match this
+// node, this bundle and this boot, and never in the way of a command. Each test has its own copy
+// of the built tree (bin/, dist/cli/, package.json), so its snapshot directory is its own.
+import { execa } from 'execa';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
+import { ROOT } from '../helpers/sh.js';
+
+const BOOT = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const TOPOLOGY = 'version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n    dom0: {ifname: xenbr0-h}\n';
+
+let tree: string;
+let snaps: string;
+let mine: string;
+let sb: Sandbox;
+let cfg: string;
+
+beforeEach(async () => {
+  tree = mkdtempSync(join(tmpdir(), 'xenbridge-snaptree-'));
+  cpSync(join(ROOT, 'bin'), join(tree, 'bin'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(tree, 'package.json'));
+  mkdirSync(join(tree, 'dist'));
+  cpSync(join(ROOT, 'dist/cli'), join(tree, 'dist/cli'), { recursive: true, filter: (src) => !src.startsWith(join(ROOT, 'dist/cli/snapshot/')) && src !== join(ROOT, 'dist/cli/snapshot') });
+  snaps = join(tree, 'dist/cli/snapshot');
+  mine = join(snaps, BOOT);
+  ({ sb, cfg } = await sandboxWithTopology(TOPOLOGY));
+});
+afterEach(async () => {
+  await sb.cleanup();
+  // A builder may still be running (a test that does not wait for one): it fails without the tree.
+  rmSync(tree, { recursive: true, force: true });
+});
+
+/** bin/xenbridge as a program under `sh -x`: its trace says which exec it took. */
+const xb = async (args: string[], env: Record<string, string> = {}) => {
+  const r = await execa('sh', ['-x', join(tree, 'bin/xenbridge'), ...args], { reject: false, env: { ...sb.env, ...env }, extendEnv: false, stdin: 'ignore' });
+  const exec = r.stderr.split('\n').filter((l) => l.startsWith('+ exec ')).pop() ?? '';
+  return { code: r.exitCode, stdout: r.stdout, errors: r.stderr.split('\n').filter((l) => !l.startsWith('+ ')), fromSnapshot: exec.includes('--snapshot-blob') };
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Until this boot's snapshot is in place and no claim is left (the builder is detached: nothing to wait on). */
+const builtNow = async (): Promise<void> => {
+  for (let i = 0; i < 600 && !(existsSync(join(mine, 'cli.blob')) && !existsSync(`${mine}.new`)); i++) await sleep(100);
+  expect(readdirSync(mine).sort()).toEqual(['cli.blob', 'entry', 'node']);
+};
+
+const built = async (): Promise<void> => {
+  const r = await xb(['--help']);
+  expect(r.code).toBe(0);
+  expect(r.fromSnapshot).toBe(false);
+  await builtNow();
+};
+
+/** The same command line without the snapshot: what the snapshot's run must match. */
+const same = async (args: string[]) => {
+  const [a, b] = [await xb(args), await xb(args, { XENBRIDGE_NO_SNAPSHOT: '1' })];
+  expect(a.fromSnapshot).toBe(true);
+  expect(b.fromSnapshot).toBe(false);
+  expect({ code: a.code, stdout: a.stdout, errors: a.errors }).toEqual({ code: b.code, stdout: b.stdout, errors: b.errors });
+  return a;
+};
+
+describe('the startup snapshot', () => {
+  it('is made after a command that succeeded, and the next commands start from it with the same results', async () => {
+    await built();
+    const v = await xb(['--version']);
+    expect(v).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: true, errors: [] });
+
+    const apply = await xb(['apply', '-c', cfg, '--netns', sb.dom0]);
+    expect(apply.errors).toEqual([]);
+    expect(apply).toMatchObject({ code: 0, fromSnapshot: true });
+    expect(await sb.ip('-br link show xenbr0')).toMatch(/^xenbr0\s+UP/);
+    expect(await xb(['verify', '-c', cfg, '--netns', sb.dom0])).toMatchObject({ code: 0, fromSnapshot: true });
+    expect((await xb(['plan', '-c', cfg, '--netns', sb.dom0])).stdout).toMatch(/no changes/);
+
+    expect(await same(['apply', '-c', cfg, '--netns', sb.dom0, '--no-such-flag'])).toMatchObject({ code: 2, errors: ["xenbridge: unknown option '--no-such-flag'", '  see xenbridge --help'] });
+    expect((await same(['show', '--netns', sb.dom0])).code).toBe(0);
+    writeFileSync(cfg, 'version: 1\nbridges:\n  - name: xenbr0\n    mtu: lots\n');
+    const file = await same(['apply', '-c', cfg, '--netns', sb.dom0]);
+    expect(file.code).toBe(65);
+    expect(file.errors[1]).toMatch(new RegExp(`^  ${cfg}:4:\\d+: `));
+    expect(file.errors.join('\n')).not.toMatch(/\n\s+at /);
+    expect(await sb.ip('-br link show xenbr0')).toMatch(/^xenbr0\s+UP/);
+  });
+
+  it('is not made after a command that failed', async () => {
+    expect(await xb(['no-such-command'])).toMatchObject({ code: 2, fromSnapshot: false });
+    expect(await xb(['apply', '-c', join(tree, 'missing.yaml'), '--netns', sb.dom0])).toMatchObject({ code: 65, fromSnapshot: false });
+    // Nothing to wait for but time: a builder would have claimed the directory within it.
+    await sleep(2000);
+    expect(existsSync(snaps)).toBe(false);
+  });
+
+  it('is not used when its node or its bundle is not the one running, and is made again', async () => {
+    await built();
+    const stamp = join(mine, 'node');
+    utimesSync(stamp, new Date(0), new Date(1_000_000_000));
+    const r = await xb(['--help']);
+    expect(r).toMatchObject({ code: 0, fromSnapshot: false });
+    for (let i = 0; i < 600 && (await xb(['--version'])).fromSnapshot === false; i++) await sleep(100);
+    expect((await xb(['--version'])).fromSnapshot).toBe(true);
+
+    // A rebuilt bundle: a snapshot of the old code must not run.
+    const entry = join(tree, 'dist/cli/snapshot.cjs');
+    utimesSync(entry, new Date(), new Date(Date.now() + 5000));
+    expect(await xb(['--version'])).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: false });
+  });
+
+  it('is not used under NODE_OPTIONS (V8 flags it was not made with would end node before our code runs), XENBRIDGE_NO_SNAPSHOT or for a vif event', async () => {
+    await built();
+    expect(await xb(['--version'], { NODE_OPTIONS: '--max-old-space-size=200' })).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: false });
+    expect(await xb(['--version'], { XENBRIDGE_NO_SNAPSHOT: '1' })).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: false });
+    expect(await xb(['vif'])).toMatchObject({ code: 1, fromSnapshot: false });
+  });
+
+  it("removes other boots' snapshots and nothing else when it makes one", async () => {
+    const other = join(snaps, '00000000-0000-4000-8000-000000000000');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'cli.blob'), 'not a snapshot');
+    writeFileSync(join(snaps, 'keep'), '');
+    await built();
+    expect(readdirSync(snaps).sort()).toEqual([BOOT, 'keep']);
+  });
+
+  it('leaves the claim of a builder that was killed alone for 10 minutes, then takes it over', async () => {
+    mkdirSync(`${mine}.new`, { recursive: true });
+    expect((await xb(['--help'])).code).toBe(0);
+    await sleep(3000);
+    expect(existsSync(mine)).toBe(false);
+    expect(existsSync(`${mine}.new`)).toBe(true);
+    const old = new Date(Date.now() - 11 * 60_000);
+    utimesSync(`${mine}.new`, old, old);
+    await built();
+    expect(existsSync(`${mine}.new`)).toBe(false);
+  });
+
+  it('on a full file system: the command is not disturbed, no snapshot is used, and the claim stays', async () => {
+    mkdirSync(snaps);
+    // The build is seen to start, then to end (or 60 s pass).
+    const script = `mount -t tmpfs -o size=256k xbsnap "$1" && sh -x "$2" --help >/dev/null 2>"$3/trace" && echo "rc=$?" && ` +
+      `for i in $(seq 600); do pgrep -f "snapshot-blob $3/bin/../dist/cli/snapshot/" >/dev/null && break; sleep 0.1; done; ` +
+      `for i in $(seq 600); do pgrep -f "snapshot-blob $3/bin/../dist/cli/snapshot/" >/dev/null || break; sleep 0.1; done; ls -A "$1" "$1/${BOOT}.new"; sh -x "$2" --version 2>&1`;
+    const r = await execa('unshare', ['-m', 'sh', '-c', script, 'sh', snaps, join(tree, 'bin/xenbridge'), tree], { reject: false, env: sb.env });
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('rc=0');
+    expect(lines).toContain(`${BOOT}.new`);
+    expect(lines).not.toContain(BOOT);
+    expect(lines.filter((l) => l.startsWith('+ exec ')).pop()).not.toMatch(/snapshot-blob/);
+    expect(lines.pop()).toBe(VERSION);
+  });
+
+  it('through a symlink to bin/xenbridge the command runs, from the bundle', async () => {
+    const link = join(tree, 'xenbridge-link');
+    await execa('ln', ['-s', join(tree, 'bin/xenbridge'), link]);
+    const r = await execa(link, ['--version'], { reject: false, env: sb.env });
+    expect(r).toMatchObject({ exitCode: 0, stdout: VERSION });
+  });
+});
