@@ -12,8 +12,12 @@ import { fileURLToPath } from 'node:url';
 import type { Topology } from '../model/topology.js';
 import { readTopologyText } from './read-file.js';
 
+/** Set by the bundler: the same for the bundled CLI and the startup snapshot made from the same build. */
+declare const XB_BUILD_ID: string | undefined;
+
 /** This build: a rebuilt or upgraded xenbridge may validate differently, so its entries are not reused. */
 const buildStamp = (): string => {
+  if (typeof XB_BUILD_ID === 'string') return XB_BUILD_ID;
   const st = statSync(fileURLToPath(import.meta.url));
   return `${st.size}:${st.mtimeMs}`;
 };

@@ -6,6 +6,7 @@
  */
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Plugin } from 'esbuild';
 
@@ -70,7 +71,7 @@ const lazyBuiltins: Plugin = {
  * import.meta.url becomes the path bin/xenbridge hands it as main.js's, so what the code finds
  * relative to itself is where it is for the bundled entries.
  */
-const bundleSnapshotEntry = async (repo: string, outdir: string, o: EntryOptions): Promise<void> => {
+const bundleSnapshotEntry = async (repo: string, outdir: string, o: EntryOptions, buildId: Record<string, string>): Promise<void> => {
   const { build } = await import('esbuild');
   await build({
     entryPoints: [join(repo, SNAPSHOT_ENTRY)],
@@ -85,7 +86,7 @@ const bundleSnapshotEntry = async (repo: string, outdir: string, o: EntryOptions
     minifyIdentifiers: o.minify,
     legalComments: 'eof',
     plugins: [lazyBuiltins],
-    define: { 'import.meta.url': 'globalThis.__xbModuleUrl' },
+    define: { ...buildId, 'import.meta.url': 'globalThis.__xbModuleUrl' },
     logLevel: 'warning',
   });
 };
@@ -96,6 +97,8 @@ const bundleSnapshotEntry = async (repo: string, outdir: string, o: EntryOptions
  */
 export const bundleEntries = async (repo: string, outdir: string, o: EntryOptions): Promise<void> => {
   const { build } = await import('esbuild');
+  // One identity for what this call bundles: a topology cached by the CLI is valid for its snapshot too.
+  const buildId = { XB_BUILD_ID: JSON.stringify(randomBytes(8).toString('hex')) };
   // Chunks sit beside the entries: the code finds package.json, bin/ and hooks/ two levels up from itself.
   if (o.splitting) for (const f of readdirSync(outdir).filter((n) => n.startsWith('chunk-'))) rmSync(join(outdir, f));
   await build({
@@ -111,9 +114,10 @@ export const bundleEntries = async (repo: string, outdir: string, o: EntryOption
     legalComments: 'eof',
     banner: { js: REQUIRE_SHIM },
     plugins: [builtinsByRequire],
+    define: buildId,
     logLevel: 'warning',
   });
-  await bundleSnapshotEntry(repo, outdir, o);
+  await bundleSnapshotEntry(repo, outdir, o, buildId);
 };
 
 /** bin/xenbridge with its paths fixed: a symlink (/usr/bin/xenbridge) does not tell where the tree is. */
