@@ -25,9 +25,10 @@ export const bootId = (): string | undefined => {
  * 10 minutes, not after every command; so is a claim left by a builder that was killed. The blob
  * must start and answer --version before it goes into place, with its stamps, in one rename; the
  * snapshots of other boots go then. nice: it must not slow what the host is doing (a boot's guests).
+ * umask 077: a snapshot is code that root may run; bin/xenbridge runs only one its user owns.
  */
 export const BUILD_SCRIPT = [
-  'd=$1 e=$2 n=$3 m=$4 c=${1%/*}',
+  'umask 077; d=$1 e=$2 n=$3 m=$4 c=${1%/*}',
   'mkdir -p "$c" || exit 1',
   'if ! mkdir "$d.new" 2>/dev/null; then [ -n "$(find "$d.new" -maxdepth 0 -mmin +10)" ] || exit 0; rm -rf "$d.new"; mkdir "$d.new" || exit 0; fi',
   'fail() { rm -f "$d.new"/*; exit 1; }',

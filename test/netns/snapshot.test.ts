@@ -3,7 +3,7 @@
 // node, this bundle and this boot, and never in the way of a command. Each test has its own copy
 // of the built tree (bin/, dist/cli/, package.json), so its snapshot directory is its own.
 import { execa } from 'execa';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, statSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -110,6 +110,17 @@ describe('the startup snapshot', () => {
     // A rebuilt bundle: a snapshot of the old code must not run.
     const entry = join(tree, 'dist/cli/snapshot.cjs');
     utimesSync(entry, new Date(), new Date(Date.now() + 5000));
+    expect(await xb(['--version'])).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: false });
+  });
+
+  it('is private to its owner, and one owned by another user is not used: a snapshot is code', async () => {
+    await built();
+    expect(statSync(mine).mode & 0o777).toBe(0o700);
+    expect(statSync(join(mine, 'cli.blob')).mode & 0o777).toBe(0o600);
+    chownSync(join(mine, 'cli.blob'), 65534, 65534);
+    expect(await xb(['--version'])).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: false });
+    chownSync(join(mine, 'cli.blob'), 0, 0);
+    chownSync(mine, 65534, 65534);
     expect(await xb(['--version'])).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: false });
   });
 
