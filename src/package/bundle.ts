@@ -4,9 +4,9 @@
  * hooks/vif-xenbridge and package.json (the version, and "type": "module" for the .js files).
  * Nothing is loaded from node_modules at run time.
  */
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Plugin } from 'esbuild';
 
@@ -91,6 +91,22 @@ const bundleSnapshotEntry = async (repo: string, outdir: string, o: EntryOptions
   });
 };
 
+/** The sources' digest: the same sources give the same build (a reproducible package), any change another. */
+const sourceId = (repo: string): string => {
+  const h = createHash('sha256');
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(repo, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(rel, e.name);
+      if (e.isDirectory()) walk(p);
+      else h.update(`${p}\0`).update(readFileSync(join(repo, p))).update('\0');
+    }
+  };
+  walk('src');
+  // The bundled libraries' exact versions are in the lock file.
+  for (const f of ['package.json', 'package-lock.json']) if (existsSync(join(repo, f))) h.update(readFileSync(join(repo, f)));
+  return h.digest('hex').slice(0, 16);
+};
+
 /**
  * The entries as bundled files in outdir. With splitting, what a command imports on use lands in
  * chunk-*.js files and loads only when that command runs (the checkout's build); without, each entry is one file.
@@ -98,7 +114,7 @@ const bundleSnapshotEntry = async (repo: string, outdir: string, o: EntryOptions
 export const bundleEntries = async (repo: string, outdir: string, o: EntryOptions): Promise<void> => {
   const { build } = await import('esbuild');
   // One identity for what this call bundles: a topology cached by the CLI is valid for its snapshot too.
-  const buildId = { XB_BUILD_ID: JSON.stringify(randomBytes(8).toString('hex')) };
+  const buildId = { XB_BUILD_ID: JSON.stringify(sourceId(repo)) };
   // Chunks sit beside the entries: the code finds package.json, bin/ and hooks/ two levels up from itself.
   if (o.splitting) for (const f of readdirSync(outdir).filter((n) => n.startsWith('chunk-'))) rmSync(join(outdir, f));
   await build({
