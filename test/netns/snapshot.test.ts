@@ -219,6 +219,24 @@ describe('the startup snapshot', () => {
     expect(lines.pop()).toBe(VERSION);
   });
 
+  it('through a symlinked directory, install names the same bin/xenbridge from the snapshot as without', async () => {
+    await built();
+    cpSync(join(ROOT, 'hooks'), join(tree, 'hooks'), { recursive: true });
+    const link = `${tree}-link`;
+    await execa('ln', ['-s', tree, link]);
+    try {
+      const named = async (env: Record<string, string>) => {
+        const root = mkdtempSync(join(tree, 'root-'));
+        const r = await execa('sh', ['-x', join(link, 'bin/xenbridge'), 'install', '--root', root], { reject: false, env: { ...sb.env, ...env } });
+        return { code: r.exitCode, fromSnapshot: r.stderr.includes('--snapshot-blob'), bin: /the unit and the hook run (\S+)/.exec(r.stdout)?.[1] };
+      };
+      expect(await named({})).toEqual({ code: 0, fromSnapshot: true, bin: join(tree, 'bin/xenbridge') });
+      expect(await named({ XENBRIDGE_NO_SNAPSHOT: '1' })).toEqual({ code: 0, fromSnapshot: false, bin: join(tree, 'bin/xenbridge') });
+    } finally {
+      rmSync(link);
+    }
+  });
+
   it('through a symlink to bin/xenbridge the command runs, from the bundle', async () => {
     const link = join(tree, 'xenbridge-link');
     await execa('ln', ['-s', join(tree, 'bin/xenbridge'), link]);
