@@ -3,6 +3,7 @@
  * snapshot is built, and a run starts from that heap instead of compiling and linking the bundle.
  */
 import { startupSnapshot } from 'node:v8';
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { addVersion } from './program.js';
 import { prepare, runCli } from './run.js';
@@ -23,6 +24,14 @@ import '../names/match.js';
 import './optional-topology.js';
 
 declare const globalThis: { __xbModuleUrl?: string };
+
+const realMain = (p: string): string => {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return p;
+  }
+};
 
 // Building the command tree costs a small command about as much as its own work under emulation.
 const prepared = prepare(false);
@@ -45,8 +54,10 @@ const warm = (): void => {
 warm();
 
 startupSnapshot.setDeserializeMainFunction(() => {
-  // The bundle this snapshot was made from: what the code finds relative to itself (package.json, bin/).
-  globalThis.__xbModuleUrl = pathToFileURL(process.argv[1] ?? '').href;
+  // The bundle this snapshot was made from: what the code finds relative to itself (package.json,
+  // bin/). Its real path, as Node's loader gives a module's import.meta.url: `install` and the revert
+  // timer name the same bin/xenbridge with the snapshot as without (through a symlinked directory too).
+  globalThis.__xbModuleUrl = pathToFileURL(realMain(process.argv[1] ?? '')).href;
   addVersion(prepared.program);
   void runCli(process.argv, prepared).then((c) => {
     process.exitCode = c;

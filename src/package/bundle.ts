@@ -89,6 +89,10 @@ const bundleSnapshotEntry = async (repo: string, outdir: string, o: EntryOptions
     define: { ...buildId, 'import.meta.url': 'globalThis.__xbModuleUrl' },
     logLevel: 'warning',
   });
+  // What bin/xenbridge knows a snapshot's bundle by: its content, not its mtime, which the package
+  // clamps to its commit's (two builds of one commit, one of them patched, share it).
+  const digest = createHash('sha256').update(readFileSync(join(outdir, 'snapshot.cjs'))).digest('hex');
+  writeFileSync(join(outdir, 'snapshot.id'), `${digest}\n`);
 };
 
 /** The sources' digest: the same sources give the same build (a reproducible package), any change another. */
@@ -154,5 +158,5 @@ export const bundle = async (o: BundleOptions): Promise<string[]> => {
   chmodSync(join(o.out, 'bin/xenbridge'), 0o755);
   copyFileSync(join(o.repo, 'hooks/vif-xenbridge'), join(o.out, 'hooks/vif-xenbridge'));
   chmodSync(join(o.out, 'hooks/vif-xenbridge'), 0o755);
-  return ['bin/xenbridge', 'hooks/vif-xenbridge', 'package.json', ...Object.keys(ENTRIES).map((k) => `dist/cli/${k}.js`), 'dist/cli/snapshot.cjs'];
+  return ['bin/xenbridge', 'hooks/vif-xenbridge', 'package.json', ...Object.keys(ENTRIES).map((k) => `dist/cli/${k}.js`), 'dist/cli/snapshot.cjs', 'dist/cli/snapshot.id'];
 };

@@ -19,7 +19,7 @@ export interface Service {
 export const spoolOf = (sb: Sandbox): string => join(sb.runDir, `netns-${sb.dom0}`, 'hookd');
 
 export const startService = async (sb: Sandbox, xen: XenBed, args: string[] = [], env: Record<string, string> = {}): Promise<Service> => {
-  const proc = execa('node', [CLI, 'hookd', ...args], { reject: false, env: { ...xen.env, ...env }, stdin: 'ignore', all: true });
+  const proc = execa(CLI, ['hookd', ...args], { reject: false, env: { ...xen.env, ...env }, stdin: 'ignore', all: true });
   let out = '';
   proc.all?.on('data', (d: Buffer) => { out += d.toString(); });
   const spool = spoolOf(sb);

@@ -28,6 +28,7 @@ const FILES: [string, string][] = [
   ['usr/lib/xenbridge/bin/xenbridge', '-rwxr-xr-x'],
   ['usr/lib/xenbridge/dist/cli/main.js', '-rw-r--r--'],
   ['usr/lib/xenbridge/dist/cli/snapshot.cjs', '-rw-r--r--'],
+  ['usr/lib/xenbridge/dist/cli/snapshot.id', '-rw-r--r--'],
   ['usr/lib/xenbridge/dist/cli/vif-main.js', '-rw-r--r--'],
   ['usr/lib/xenbridge/hooks/vif-xenbridge', '-rwxr-xr-x'],
   ['usr/lib/xenbridge/package.json', '-rw-r--r--'],

@@ -3,6 +3,7 @@
 // node, this bundle and this boot, and never in the way of a command. Each test has its own copy
 // of the built tree (bin/, dist/cli/, package.json), so its snapshot directory is its own.
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { chownSync, cpSync, existsSync, statSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const builtNow = async (): Promise<void> => {
   for (let i = 0; i < 600 && !(existsSync(join(mine, 'cli.blob')) && !existsSync(`${mine}.new`)); i++) await sleep(100);
   expect(readdirSync(mine).sort()).toEqual(['cli.blob', 'entry', 'node']);
+};
+
+/** Until no builder naming dir (this tree's snapshots by default) runs. */
+const noBuilder = async (dir = snaps): Promise<void> => {
+  for (let i = 0; i < 600 && (await execa('pgrep', ['-f', `sh ${dir}/`], { reject: false })).exitCode === 0; i++) await sleep(100);
 };
 
 const built = async (): Promise<void> => {
@@ -107,10 +113,55 @@ describe('the startup snapshot', () => {
     for (let i = 0; i < 600 && (await xb(['--version'])).fromSnapshot === false; i++) await sleep(100);
     expect((await xb(['--version'])).fromSnapshot).toBe(true);
 
-    // A rebuilt bundle: a snapshot of the old code must not run.
+    // A rebuilt bundle with the mtime of the one before (the package's are its commit's): a
+    // snapshot of the old code must not run.
     const entry = join(tree, 'dist/cli/snapshot.cjs');
-    utimesSync(entry, new Date(), new Date(Date.now() + 5000));
+    const was = join(tree, 'mtime');
+    await execa('touch', ['-r', entry, was]);
+    const code = `${readFileSync(entry, 'utf8')}\n// patched\n`;
+    writeFileSync(entry, code);
+    writeFileSync(join(tree, 'dist/cli/snapshot.id'), `${createHash('sha256').update(code).digest('hex')}\n`);
+    await execa('touch', ['-r', was, entry]);
     expect(await xb(['--version'])).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: false });
+  });
+
+  it('is left in place by a command that started before it was made, and one without its stamps is not used', async () => {
+    await built();
+    const ino = statSync(join(mine, 'cli.blob')).ino;
+    // What the launcher handed such a command; the builder it starts ends on its own.
+    expect((await execa('node', [join(tree, 'bin/xenbridge'), '--help'], { reject: false, env: { ...sb.env, XENBRIDGE_SNAPSHOT_BUILD: mine } })).exitCode).toBe(0);
+    await noBuilder();
+    expect(statSync(join(mine, 'cli.blob')).ino).toBe(ino);
+    expect(existsSync(`${mine}.new`)).toBe(false);
+    // What a kill in the middle of replacing a snapshot could leave.
+    rmSync(join(mine, 'node'));
+    rmSync(join(mine, 'entry'));
+    expect(await xb(['--version'])).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: false });
+  });
+
+  it('a command that succeeded still succeeds when its builder cannot start (no sh on PATH)', async () => {
+    const only = join(tree, 'only-node');
+    mkdirSync(only);
+    await execa('ln', ['-s', process.execPath, join(only, 'node')]);
+    const r = await execa('/bin/sh', [join(tree, 'bin/xenbridge'), '--help'], { reject: false, env: { PATH: only }, extendEnv: false });
+    expect([r.exitCode, r.stderr]).toEqual([0, '']);
+  });
+
+  it('a XENBRIDGE_SNAPSHOT_BUILD naming another place, left in an environment, removes nothing there that is not a snapshot', async () => {
+    const elsewhere = join(tree, 'elsewhere/snapshot');
+    const other = join(elsewhere, '00000000-0000-4000-8000-000000000000');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'disk.img'), 'a guest');
+    writeFileSync(join(elsewhere, '00000000-0000-4000-8000-000000000001.img'), 'a guest');
+    for (const env of [{ XENBRIDGE_NO_SNAPSHOT: '1' }, {}]) {
+      const r = await execa('sh', [join(tree, 'bin/xenbridge'), '--help'], { reject: false, env: { ...sb.env, ...env, XENBRIDGE_SNAPSHOT_BUILD: join(elsewhere, BOOT) } });
+      expect(r.exitCode).toBe(0);
+    }
+    expect((await execa('node', [join(tree, 'bin/xenbridge'), '--help'], { reject: false, env: { ...sb.env, XENBRIDGE_SNAPSHOT_BUILD: join(elsewhere, BOOT) } })).exitCode).toBe(0);
+    await noBuilder(elsewhere);
+    await builtNow();
+    expect(readdirSync(elsewhere).filter((n) => n !== BOOT).sort()).toEqual(['00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000001.img']);
+    expect(readdirSync(other)).toEqual(['disk.img']);
   });
 
   it('is private to its owner, and one owned by another user is not used: a snapshot is code', async () => {
@@ -166,6 +217,24 @@ describe('the startup snapshot', () => {
     expect(lines).not.toContain(BOOT);
     expect(lines.filter((l) => l.startsWith('+ exec ')).pop()).not.toMatch(/snapshot-blob/);
     expect(lines.pop()).toBe(VERSION);
+  });
+
+  it('through a symlinked directory, install names the same bin/xenbridge from the snapshot as without', async () => {
+    await built();
+    cpSync(join(ROOT, 'hooks'), join(tree, 'hooks'), { recursive: true });
+    const link = `${tree}-link`;
+    await execa('ln', ['-s', tree, link]);
+    try {
+      const named = async (env: Record<string, string>) => {
+        const root = mkdtempSync(join(tree, 'root-'));
+        const r = await execa('sh', ['-x', join(link, 'bin/xenbridge'), 'install', '--root', root], { reject: false, env: { ...sb.env, ...env } });
+        return { code: r.exitCode, fromSnapshot: r.stderr.includes('--snapshot-blob'), bin: /the unit and the hook run (\S+)/.exec(r.stdout)?.[1] };
+      };
+      expect(await named({})).toEqual({ code: 0, fromSnapshot: true, bin: join(tree, 'bin/xenbridge') });
+      expect(await named({ XENBRIDGE_NO_SNAPSHOT: '1' })).toEqual({ code: 0, fromSnapshot: false, bin: join(tree, 'bin/xenbridge') });
+    } finally {
+      rmSync(link);
+    }
   });
 
   it('through a symlink to bin/xenbridge the command runs, from the bundle', async () => {
