@@ -2,8 +2,8 @@
  * The CLI's V8 startup snapshot: made in the background, after a command that ran without one
  * succeeded. A snapshot loads only into the node binary that made it, on the CPU it was made on
  * (V8 checks its version, flags and CPU features, and a mismatch ends node before any of our
- * code runs), so each is made for one boot (/proc's boot id) and stamped with the mtimes of that
- * node binary and of the bundle it was made from; bin/xenbridge uses one only when all match.
+ * code runs), so each is made for one boot (/proc's boot id) and stamped with the mtime of that
+ * node binary and the sha256 of the bundle it was made from; bin/xenbridge uses one only when all match.
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
