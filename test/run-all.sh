@@ -81,6 +81,14 @@ done
 read -r passed tfailed reruns < <(count)
 # A suite that failed before reporting any test (a bed that would not boot) still counts as a failure.
 ((failed && tfailed == 0)) && tfailed=1
+# CI keeps only the end of this output: name what failed here, after the suites' own long logs.
+failures() {
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^ *(FAIL |× )|^xen: \[ *[0-9]+s\] FAIL ' | awk '!seen[$0]++' | head -n 40
+}
+if ((failed)); then
+  echo "what failed:"
+  failures | sed 's/^ */  /'
+fi
 echo "all suites: $((SECONDS - t0)) s"
 echo "reruns after node died under emulation: $reruns"
 echo "all: $passed passed, $tfailed failed"
