@@ -46,15 +46,34 @@ const xb = async (args: string[], env: Record<string, string> = {}) => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Until this boot's snapshot is in place and no claim is left (the builder is detached: nothing to wait on). */
+/**
+ * The builder makes its snapshot at nice 19, so that it yields to the host's work; on a loaded
+ * machine (a CI runner unpacking the test beds beside three test files) that starved it past any
+ * fixed wait. The waits raise this tree's builders back to nice 0: only how soon they run changes.
+ */
+const hurry = async (): Promise<void> => {
+  const pids = (await execa('pgrep', ['-f', '--', `--build-snapshot ${tree}/`], { reject: false })).stdout.split('\n').filter((p) => /^\d+$/.test(p));
+  if (pids.length > 0) await execa('renice', ['-n', '0', '-p', ...pids], { reject: false });
+};
+
+/** Until cond holds, or WAIT_MS pass (the builder is detached: nothing to wait on). */
+const WAIT_MS = 200_000;
+const until = async (cond: () => boolean | Promise<boolean>): Promise<void> => {
+  for (const end = Date.now() + WAIT_MS; !(await cond()) && Date.now() < end;) {
+    await hurry();
+    await sleep(100);
+  }
+};
+
+/** Until this boot's snapshot is in place and no claim is left. */
 const builtNow = async (): Promise<void> => {
-  for (let i = 0; i < 600 && !(existsSync(join(mine, 'cli.blob')) && !existsSync(`${mine}.new`)); i++) await sleep(100);
+  await until(() => existsSync(join(mine, 'cli.blob')) && !existsSync(`${mine}.new`));
   expect(readdirSync(mine).sort()).toEqual(['cli.blob', 'entry', 'node']);
 };
 
 /** Until no builder naming dir (this tree's snapshots by default) runs. */
 const noBuilder = async (dir = snaps): Promise<void> => {
-  for (let i = 0; i < 600 && (await execa('pgrep', ['-f', `sh ${dir}/`], { reject: false })).exitCode === 0; i++) await sleep(100);
+  await until(async () => (await execa('pgrep', ['-f', `sh ${dir}/`], { reject: false })).exitCode !== 0);
 };
 
 const built = async (): Promise<void> => {
@@ -73,7 +92,7 @@ const same = async (args: string[]) => {
   return a;
 };
 
-describe('the startup snapshot', () => {
+describe('the startup snapshot', { timeout: WAIT_MS + 60_000 }, () => {
   it('is made after a command that succeeded, and the next commands start from it with the same results', async () => {
     await built();
     const v = await xb(['--version']);
@@ -110,7 +129,7 @@ describe('the startup snapshot', () => {
     utimesSync(stamp, new Date(0), new Date(1_000_000_000));
     const r = await xb(['--help']);
     expect(r).toMatchObject({ code: 0, fromSnapshot: false });
-    for (let i = 0; i < 600 && (await xb(['--version'])).fromSnapshot === false; i++) await sleep(100);
+    await until(async () => (await xb(['--version'])).fromSnapshot);
     expect((await xb(['--version'])).fromSnapshot).toBe(true);
 
     // A rebuilt bundle with the mtime of the one before (the package's are its commit's): a
