@@ -41,6 +41,15 @@ describe('CLI contract: exit codes by error kind, nothing changed on bad input',
     expect(r.stdout).toContain('ip link add name xenbr0');
   });
 
+  it("node's own environment cannot add to what a command prints: NODE_EXTRA_CA_CERTS naming a bad file", async () => {
+    // node warns of a bundle it cannot load, on stderr, late in the run; xenbridge makes no TLS connection.
+    const good = file('ca.yaml', 'version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n');
+    const env = { ...sb.env, NODE_EXTRA_CA_CERTS: join(sb.runDir, 'no-such-bundle.pem') };
+    expect(await cli(['plan', '-c', good, '--netns', sb.dom0], env)).toMatchObject({ code: 0, stderr: '' });
+    const missing = ['plan', '-c', join(sb.runDir, 'missing.yaml'), '--netns', sb.dom0];
+    expect(await cli(missing, env)).toEqual(await cli(missing, sb.env));
+  });
+
   it('usage errors exit 2: unknown command, bad --format, bad or missing namespace', async () => {
     expect((await cli(['frobnicate'], sb.env)).code).toBe(2);
     const good = file('g.yaml', 'version: 1\n');
