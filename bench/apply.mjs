@@ -7,6 +7,7 @@
 //               snapshot; and again without it), vs `node -e 0` plus one `ip -j -d link show`,
 //               in wall time and in CPU time (user + system, its processes included: what a loaded
 //               machine disturbs less than the wall time)
+import './env.mjs';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

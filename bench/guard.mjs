@@ -1,6 +1,7 @@
 // vif guards: the hook's online/offline time with guards vs without (same namespace, alternating,
 // medians), whether the online time grows with the number of vifs already guarded, and forwarding
 // throughput between two guests (iperf3, namespaces on this machine) with the guard chains vs without.
+import './env.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

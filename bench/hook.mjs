@@ -2,6 +2,7 @@
 // package ships (one file per entry, npm run package), and Xen's own vif-bridge; same bridge, same
 // namespace, same file-backed xenstore, online then offline, median of N each, in turn. Xen's
 // scripts come from the Xen bed's extracted packages (test/xen/prepare.sh), never from this host.
+import './env.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { bundle } from '../dist/package/bundle.js';

@@ -1,6 +1,7 @@
 // A namespace with one applied bridge, a file-backed xenstore and fake vifs (veth), for timing the
 // vif hook: directly (a Node start per event), through hooks/vif-xenbridge and the hook service,
 // and Xen's own vif-bridge.
+import './env.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';

@@ -12,6 +12,7 @@
 // so nothing of the machine's (or the VM's) own configuration is read or written.
 //   node bench/ifupdown2.mjs ROOT [SCENARIO...]   ROOT: the extracted package
 //   scenarios: plain-N (N bridges, any kernel), filtering-1000 and classic-200 (802.1Q: the VM bed)
+import './env.mjs';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

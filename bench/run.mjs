@@ -1,4 +1,5 @@
 // npm run bench: prints ratios measured in this run (never asserted in tests).
+import './env.mjs';
 import { benchApply, printApply } from './apply.mjs';
 import { benchStartup, printStartup } from './startup.mjs';
 import { benchHook, benchHookService, printHook, printHookService } from './hook.mjs';

@@ -1,6 +1,7 @@
 // The CLI's startup snapshot, made before anything is timed: bin/xenbridge run as a program (as
 // /usr/bin/xenbridge is) starts from it once the first command that succeeded has made it in the
 // background (src/cli/snapshot-build.ts). XENBRIDGE_NO_SNAPSHOT=1 runs it without, for comparison.
+import './env.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

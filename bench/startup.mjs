@@ -7,6 +7,7 @@
 //   hook offline        the vif hook's offline path for a vif that is gone (xenstore double, no-op)
 // bin/xenbridge runs as a program, as /usr/bin/xenbridge does: from the CLI's startup snapshot; the
 // rows marked "no snapshot" are the same commands with XENBRIDGE_NO_SNAPSHOT=1.
+import './env.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,7 @@
 // Boot storm: 64 `online` events at once on one bridge (guards on, the default), through the hook
 // service (coalesced into few transactions) and through the direct path (a Node start and a
 // transaction each), against one online alone; all in one run, ratios printed.
+import './env.mjs';
 import { hookBed, median } from './hookd-bed.mjs';
 
 export const benchStorm = async (count = 64, singles = 7) => {

@@ -8,6 +8,7 @@
 // `apply`, and the TCP segments dom0 retransmitted on a connection that sends every 10 ms across it.
 // bench/takeover-vm.sh also runs it in the VM bed (Debian 12's 6.1 kernel, whose own plan is the
 // down/up path: the live plan's rename while up meets EBUSY there) and compares in the same run.
+import './env.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
