@@ -3,7 +3,7 @@
  * forks the whole runtime, and under emulation that costs more than the reads themselves; from a
  * shell it forks a small one. Each part's output and errors go to files of their own (scratch.ts:
  * unlinked as soon as they are open, so a kill -9 leaves nothing), handed to the shell as open
- * descriptors; the shell's own output is each part's exit status.
+ * descriptors; the shell's own output is each part's exit status, then "end".
  */
 import { XbError } from '../errors.js';
 import type { Tool } from './batch-text.js';
@@ -33,6 +33,7 @@ const jointScript = (parts: ReadPart[], argvs: (string[] | undefined)[]): string
       return `(${body}\necho "${i} $?") &`;
     }),
     'wait',
+    'echo end',
   ].join('\n');
 };
 
@@ -69,6 +70,8 @@ export const jointReads = async (parts: ReadPart[], dir: string, via: JointVia):
     throw e;
   });
   const out = taken();
+  // The statuses may come through a file too: on a full file system they are cut short like the rest.
+  if (!r.stdout.endsWith('end\n')) return undefined;
   const rc = jointStatuses(r.stdout, parts.length);
   return parts.map((p, i) => {
     const res = { exitCode: rc[i] ?? 127, stdout: out[2 * i] ?? '', stderr: out[2 * i + 1] ?? '', timedOut: false };

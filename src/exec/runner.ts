@@ -8,35 +8,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
 import { jointReads, type ReadPart } from './joint-reads.js';
+import { scratchFd, takeScratch } from './scratch.js';
 import { includable, nftSession, type Resident } from './nft-resident.js';
-import type { Background, RunOptions, RunResult } from './run-types.js';
+import type { Background, Env, RunOptions, RunResult, Runner } from './run-types.js';
 import { RECORDED, armLines, type BatchOptions, type BatchResult, batchArgvIn, batchFlags, chainScript, failedLineOf, recordFiles, type Failpoint, type Tool } from './batch-text.js';
 
 export type { ReadPart } from './joint-reads.js';
 export { failedLineOf, parseFailpoint, recordFiles, type BatchOptions, type BatchResult, type Failpoint, type Tool } from './batch-text.js';
 export type { Resident } from './nft-resident.js';
-export type { Background, RunOptions, RunResult } from './run-types.js';
+export type { Background, Env, RunOptions, RunResult, Runner } from './run-types.js';
 
-/** A whole environment for the processes a runner starts. */
-export type Env = Record<string, string | undefined>;
-
-export interface Runner {
-  readonly netns: string | undefined;
-  batch(tool: Tool, lines: string[], opts?: BatchOptions): Promise<BatchResult>;
-  /**
-   * Read-only parts side by side under one shell, their output through files in dir (scratch.ts);
-   * undefined when those files cannot be made there (the caller reads apart, through pipes).
-   */
-  reads(parts: ReadPart[], dir: string): Promise<RunResult[] | undefined>;
-  run(cmd: string, args: string[], opts?: RunOptions): Promise<RunResult>;
-  start(cmd: string, args: string[], opts?: RunOptions): Background;
-  /** Runs with this process's stdin/stdout/stderr (e.g. re-running a command inside the VM bed). */
-  passthrough(cmd: string, args: string[], opts?: RunOptions): Promise<number>;
-  /** Recorded nft batches go to one long-lived `nft -i` (RunnerOptions.residentNft), each its own run. */
-  readonly residentNft: boolean;
-  /** Ends the resident nft, if any. */
-  close(): void;
-}
 
 const notFound = (cmd: string, e: NodeJS.ErrnoException): XbError =>
   new XbError('command', e.code === 'ENOENT' ? `${cmd} is not installed (not found in PATH)` : `cannot run ${cmd}: ${e.message.split('\n')[0]}`, {
@@ -52,12 +33,18 @@ interface Launched {
   onOutput(listener: () => void): () => void;
 }
 
-/** fds: more open descriptors the child gets as 3, 4, ... (the caller's to read and close). */
-const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean; fds?: number[] } = {}): Launched => {
+/**
+ * fds: more open descriptors the child gets as 3, 4, ... (the caller's to read and close).
+ * toFiles: the child writes where its script sends it; its own stdout goes to that descriptor (or
+ * nowhere) and its stderr nowhere. A pipe from Node is a stream object per descriptor, which under
+ * emulation cost about 20 ms of each process start (measured in the VM bed).
+ */
+const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean; fds?: number[]; toFiles?: { stdout?: number } } = {}): Launched => {
+  const stdio = o.toFiles ? ['ignore', o.toFiles.stdout ?? 'ignore', 'ignore'] as const : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as const;
   const child = spawn(file, argv, {
     env: o.env,
     detached: o.detached === true,
-    stdio: o.inherit ? 'inherit' : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(o.fds ?? [])],
+    stdio: o.inherit ? 'inherit' : [...stdio, ...(o.fds ?? [])],
   });
   let stdout = '';
   let stderr = '';
@@ -131,7 +118,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
   const runRecorded = async (tool: Tool, lines: string[], base: string, argv: string[], script = RECORDED): Promise<RunResult> => {
     const f = recordFiles(base);
     writeFileSync(f.lines, lines.join('\n') + '\n', { mode: 0o600 });
-    await launch('sh', ['-c', script, 'sh', f.pid, f.out, f.rc, ...argv], { env, detached: true }).done;
+    await launch('sh', ['-c', script, 'sh', f.pid, f.out, f.rc, ...argv], { env, detached: true, toFiles: {} }).done;
     const rc = Number(readFileSync(f.rc, 'utf8'));
     const out = readFileSync(f.out, 'utf8');
     if (rc === 127 && /not found/.test(out)) throw notFound(tool, Object.assign(new Error(out), { code: 'ENOENT' }));
@@ -223,7 +210,13 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
 
   const reads = (parts: ReadPart[], dir: string): Promise<RunResult[] | undefined> => jointReads(parts, dir, {
     argv: (tool, opts) => batchArgv(tool, flagsOf(tool, opts), '-'),
-    sh: (script, fds) => launch('sh', ['-c', script], { env, fds }).done,
+    sh: async (script, fds) => {
+      // The parts' statuses through a file as well (none can be made there: a pipe).
+      const out = scratchFd(dir);
+      if (out === undefined) return launch('sh', ['-c', script], { env, fds }).done;
+      const r = await launch('sh', ['-c', script], { env, fds, toFiles: { stdout: out } }).done.catch((e: unknown) => { takeScratch(out); throw e; });
+      return { ...r, stdout: takeScratch(out) };
+    },
     missing: (tool, stderr) => notFound(tool, Object.assign(new Error(stderr), { code: 'ENOENT' })),
   });
 
