@@ -112,6 +112,12 @@ const sourceId = (repo: string): string => {
 };
 
 /**
+ * A chunk an earlier build left (chunkNames below: a module's name and esbuild's 8-character hash);
+ * tsc's own modules beside them (run.js, snapshot-build.js) have no hash.
+ */
+export const isChunk = (name: string): boolean => /^[a-z][a-z0-9-]*-[A-Z0-9]{8}\.js$/.test(name);
+
+/**
  * The entries as bundled files in outdir. With splitting, what a command imports on use lands in
  * chunk-*.js files and loads only when that command runs (the checkout's build); without, each entry is one file.
  */
@@ -120,7 +126,7 @@ export const bundleEntries = async (repo: string, outdir: string, o: EntryOption
   // One identity for what this call bundles: a topology cached by the CLI is valid for its snapshot too.
   const buildId = { XB_BUILD_ID: JSON.stringify(sourceId(repo)) };
   // Chunks sit beside the entries: the code finds package.json, bin/ and hooks/ two levels up from itself.
-  if (o.splitting) for (const f of readdirSync(outdir).filter((n) => n.startsWith('chunk-'))) rmSync(join(outdir, f));
+  if (o.splitting) for (const f of readdirSync(outdir).filter(isChunk)) rmSync(join(outdir, f));
   await build({
     entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([k, v]) => [k, join(repo, v)])),
     outdir,
