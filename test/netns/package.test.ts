@@ -14,6 +14,7 @@ import { cliTree } from '../../src/package/cli-tree.js';
 import { bashCompletion } from '../../src/package/completion.js';
 import { makeSandbox } from '../helpers/netns.js';
 import { ROOT, sh } from '../helpers/sh.js';
+import { until, WAIT_MS } from '../helpers/snapshot-wait.js';
 import { makeXenBed } from '../helpers/vif.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -156,7 +157,7 @@ describe('installed into a throwaway root', () => {
     const run = (args: string[]) => execa('sh', ['-x', launcher, ...args], { env, extendEnv: false, reject: false });
     expect((await run(['--help'])).exitCode).toBe(0);
     const blob = join(cache, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), 'cli.blob');
-    for (let i = 0; i < 600 && !existsSync(blob); i++) await new Promise((r) => setTimeout(r, 100));
+    await until(join(root, 'usr/lib/xenbridge'), () => existsSync(blob));
     const v = await run(['--version']);
     expect(v.stdout).toBe(VERSION);
     expect(v.stderr).toMatch(/^\+ exec \/usr\/bin\/node --snapshot-blob \S+\/cache\/snapshot\/[0-9a-f-]{36}\/cli\.blob \S+\/usr\/lib\/xenbridge\/dist\/cli\/main\.js --version$/m);
@@ -164,7 +165,7 @@ describe('installed into a throwaway root', () => {
     expect(bad.exitCode).toBe(65);
     expect(bad.stderr.split('\n').filter((l) => !l.startsWith('+ '))[0]).toMatch(/^xenbridge: cannot read topology file /);
     rmSync(launcher);
-  });
+  }, WAIT_MS + 60_000);
 
   it('the installed hook entry attaches a vif and reports connected to xenstore', async () => {
     const sb = await makeSandbox();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { ROOT } from '../helpers/sh.js';
+import { until, WAIT_MS } from '../helpers/snapshot-wait.js';
 
 const BOOT = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -46,34 +47,15 @@ const xb = async (args: string[], env: Record<string, string> = {}) => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * The builder makes its snapshot at nice 19, so that it yields to the host's work; on a loaded
- * machine (a CI runner unpacking the test beds beside three test files) that starved it past any
- * fixed wait. The waits raise this tree's builders back to nice 0: only how soon they run changes.
- */
-const hurry = async (): Promise<void> => {
-  const pids = (await execa('pgrep', ['-f', '--', `--build-snapshot ${tree}/`], { reject: false })).stdout.split('\n').filter((p) => /^\d+$/.test(p));
-  if (pids.length > 0) await execa('renice', ['-n', '0', '-p', ...pids], { reject: false });
-};
-
-/** Until cond holds, or WAIT_MS pass (the builder is detached: nothing to wait on). */
-const WAIT_MS = 200_000;
-const until = async (cond: () => boolean | Promise<boolean>): Promise<void> => {
-  for (const end = Date.now() + WAIT_MS; !(await cond()) && Date.now() < end;) {
-    await hurry();
-    await sleep(100);
-  }
-};
-
 /** Until this boot's snapshot is in place and no claim is left. */
 const builtNow = async (): Promise<void> => {
-  await until(() => existsSync(join(mine, 'cli.blob')) && !existsSync(`${mine}.new`));
+  await until(tree, () => existsSync(join(mine, 'cli.blob')) && !existsSync(`${mine}.new`));
   expect(readdirSync(mine).sort()).toEqual(['cli.blob', 'entry', 'node']);
 };
 
 /** Until no builder naming dir (this tree's snapshots by default) runs. */
 const noBuilder = async (dir = snaps): Promise<void> => {
-  await until(async () => (await execa('pgrep', ['-f', `sh ${dir}/`], { reject: false })).exitCode !== 0);
+  await until(tree, async () => (await execa('pgrep', ['-f', `sh ${dir}/`], { reject: false })).exitCode !== 0);
 };
 
 const built = async (): Promise<void> => {
@@ -129,7 +111,7 @@ describe('the startup snapshot', { timeout: WAIT_MS + 60_000 }, () => {
     utimesSync(stamp, new Date(0), new Date(1_000_000_000));
     const r = await xb(['--help']);
     expect(r).toMatchObject({ code: 0, fromSnapshot: false });
-    await until(async () => (await xb(['--version'])).fromSnapshot);
+    await until(tree, async () => (await xb(['--version'])).fromSnapshot);
     expect((await xb(['--version'])).fromSnapshot).toBe(true);
 
     // A rebuilt bundle with the mtime of the one before (the package's are its commit's): a

@@ -1,0 +1,25 @@
+/**
+ * Waits for the CLI's startup snapshot, which a detached builder makes (nothing to wait on). The
+ * builder runs at nice 19, so that it yields to the host's work; on a loaded machine (a CI runner
+ * unpacking the test beds beside three test files) that starved it past any fixed wait. While a
+ * test waits, the builders of its tree are raised back to nice 0: only how soon they run changes.
+ */
+import { execa } from 'execa';
+
+/** How long a wait may take; a test that waits sets its own limit above it. */
+export const WAIT_MS = 200_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const hurry = async (tree: string): Promise<void> => {
+  const pids = (await execa('pgrep', ['-f', '--', `--build-snapshot ${tree}/`], { reject: false })).stdout.split('\n').filter((p) => /^\d+$/.test(p));
+  if (pids.length > 0) await execa('renice', ['-n', '0', '-p', ...pids], { reject: false });
+};
+
+/** Until cond holds or WAIT_MS pass, hurrying the builders of the tree whose dist/cli/snapshot.cjs they build from. */
+export const until = async (tree: string, cond: () => boolean | Promise<boolean>): Promise<void> => {
+  for (const end = Date.now() + WAIT_MS; !(await cond()) && Date.now() < end;) {
+    await hurry(tree);
+    await sleep(100);
+  }
+};
