@@ -1,8 +1,9 @@
 /**
  * Waits for the CLI's startup snapshot, which a detached builder makes (nothing to wait on). The
- * builder runs at nice 19, so that it yields to the host's work; on a loaded machine (a CI runner
- * unpacking the test beds beside three test files) that starved it past any fixed wait. While a
- * test waits, the builders of its tree are raised back to nice 0: only how soon they run changes.
+ * builder runs at nice 19, so that it yields to the host's work; where the scheduler does not group
+ * processes by session, a loaded machine (a CI runner unpacking the test beds beside three test
+ * files) gives it almost no CPU. While a test waits, the builders of its tree are raised back to
+ * nice 0: only how soon they run changes.
  */
 import { execa } from 'execa';
 
