@@ -22,7 +22,7 @@ import { batchable, onlineBatch, type BatchItem } from './vif-batch.js';
 import { errorLine, finishOnline, reportError, runVifHook } from './vif-hook.js';
 import { collectGuards } from './vif-guard.js';
 import { deferring, echoTo, flushSyslog } from './hookd-log.js';
-import { frontendMtu, readVifKeys, writeConnected, xenstoreOf } from '../state/xenstore.js';
+import { frontendMtu, readVifKeysMany, writeConnected, xenstoreOf } from '../state/xenstore.js';
 
 export interface HookdOptions {
   /** The served scope: its runner changes the kernel, its host runner runs xenstore-*, logger and mkfifo. */
@@ -85,6 +85,7 @@ const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Pr
     // The one-event path reports the topology's error to each event exactly as the direct hook does.
   }
   const t0 = Date.now();
+  const onlines: { r: HookRequest; ev: VifEvent }[] = [];
   await Promise.all(reqs.map(async (r) => {
     let ev: VifEvent;
     try {
@@ -93,14 +94,16 @@ const runBatch = async (o: HookdOptions, spool: string, reqs: HookRequest[]): Pr
       await fail(o, spool, r.id, undefined, validXenbusPath(r.env), e, []);
       return;
     }
-    if (!t || (ev.action !== 'online' && ev.action !== 'add')) return void single.push(r);
-    try {
-      const item = { id: r.id, ev, keys: await readVifKeys(xenstoreOf(o.ctx), ev.xenbusPath) };
-      if (batchable(item, t)) items.push(item);
-      else single.push(r);
-    } catch (e) {
-      await fail(o, spool, r.id, ev, undefined, e, []);
-    }
+    if (!t || (ev.action !== 'online' && ev.action !== 'add')) single.push(r);
+    else onlines.push({ r, ev });
+  }));
+  const keys = await readVifKeysMany(xenstoreOf(o.ctx), onlines.map(({ ev }) => ev.xenbusPath)).catch((e: unknown) => asError(e));
+  await Promise.all(onlines.map(async ({ r, ev }) => {
+    const k = keys instanceof XbError ? keys : keys.get(ev.xenbusPath);
+    if (k === undefined || k instanceof XbError) return fail(o, spool, r.id, ev, undefined, k ?? new XbError('bug', `no xenstore keys read for ${ev.xenbusPath}`), []);
+    const item = { id: r.id, ev, keys: k };
+    if (t && batchable(item, t)) items.push(item);
+    else single.push(r);
   }));
   if (t && items.length > 0) {
     if (items.length > 1) o.say(`hookd: ${items.length} onlines in one transaction (xenstore read in ${Date.now() - t0} ms)`);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Runner } from '../../src/exec/runner.js';
-import { readVifKeys, writeConnected, writeStatus, type Xenstore } from '../../src/state/xenstore.js';
+import { readVifKeys, readVifKeysMany, writeConnected, writeStatus, type Xenstore } from '../../src/state/xenstore.js';
 import { decodeMessages, encodeMessage, exchange, NoSocket, readRequest, XS_DIRECTORY, XS_ERROR, XS_READ, XS_WRITE } from '../../src/state/xenstore-wire.js';
 
 let dir: string;
@@ -84,6 +84,14 @@ describe('xenstored over its socket', () => {
       `${XS_WRITE} backend/vif/4/0/hotplug-status=connected`, `${XS_WRITE} backend/vif/5/0/hotplug-status=connected`,
       `${XS_WRITE} backend/vif/6/0/hotplug-error=vif6.0 online: no such bridge`, `${XS_WRITE} backend/vif/6/0/hotplug-status=error`,
     ]);
+  });
+
+  it('many vifs over the socket: no tool runs, and a vif that is gone fails alone', async () => {
+    const s = xs(await serve());
+    store.set('backend/vif/3/0/bridge', 'xenbr0').set('backend/vif/4/0/mac', '00:16:3e:00:00:04');
+    const many = await readVifKeysMany(s, ['backend/vif/3/0', 'backend/vif/4/0', 'backend/vif/5/0']);
+    expect([many.get('backend/vif/3/0'), many.get('backend/vif/4/0')]).toEqual([{ bridge: 'xenbr0' }, { mac: '00:16:3e:00:00:04' }]);
+    expect(many.get('backend/vif/5/0')).toMatchObject({ kind: 'xenstore', message: 'reading backend/vif/5/0 failed: ENOENT' });
   });
 
   it.each([
