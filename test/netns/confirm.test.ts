@@ -95,7 +95,8 @@ describe('apply --confirm: kept only if confirmed in time', () => {
   it('apply --confirm killed -9 halfway: the timer undoes the steps that ran, at the deadline', async () => {
     const before = await dump(sb.dom0);
     const k = 1 + Math.floor(Math.random() * 13);
-    const r = await cli(['apply', '-c', cfg, '--netns', sb.dom0, '--confirm', '2'], { ...sb.env, XENBRIDGE_FAILPOINT: `kill:${k}` });
+    // 6 s: the status and the refused apply below must both come before the deadline, on a loaded CI runner too.
+    const r = await cli(['apply', '-c', cfg, '--netns', sb.dom0, '--confirm', '6'], { ...sb.env, XENBRIDGE_FAILPOINT: `kill:${k}` });
     expect(r.code, `k=${k}`).not.toBe(0);
     const s = await xb('status');
     expect(s.code, `k=${k}`).toBe(1);
