@@ -1,7 +1,8 @@
 // Start-up per command, as ratios to `node -e 0` measured in this run: every command is a fresh
 // process from the checkout's bin/xenbridge, the commands run in turn (alternating rounds, so the
 // machine's load falls on all of them alike) and each figure is the median of its rounds.
-//   --version, --help   must load nothing but the launcher and commander
+//   --version           package.json only (bin/version.cjs, no snapshot)
+//   --help              the launcher and commander
 //   status              the run directory only
 //   plan                the lab example against a namespace with its NIC (config, state read, plan)
 //   hook offline        the vif hook's offline path for a vif that is gone (xenstore double, no-op)

@@ -1,6 +1,6 @@
 /**
  * The CLI and the vif hook as one JavaScript file each (esbuild), laid out as in a checkout so that
- * the paths the code finds relative to itself hold: bin/xenbridge, dist/cli/{main,vif-main}.js,
+ * the paths the code finds relative to itself hold: bin/xenbridge (and version.cjs), dist/cli/{main,vif-main}.js,
  * hooks/vif-xenbridge and package.json (the version, and "type": "module" for the .js files).
  * Nothing is loaded from node_modules at run time.
  */
@@ -162,7 +162,8 @@ export const bundle = async (o: BundleOptions): Promise<string[]> => {
   const launcher = readFileSync(join(o.repo, 'bin/xenbridge'), 'utf8');
   writeFileSync(join(o.out, 'bin/xenbridge'), o.installed ? installedLauncher(launcher, o.installed) : launcher);
   chmodSync(join(o.out, 'bin/xenbridge'), 0o755);
+  copyFileSync(join(o.repo, 'bin/version.cjs'), join(o.out, 'bin/version.cjs'));
   copyFileSync(join(o.repo, 'hooks/vif-xenbridge'), join(o.out, 'hooks/vif-xenbridge'));
   chmodSync(join(o.out, 'hooks/vif-xenbridge'), 0o755);
-  return ['bin/xenbridge', 'hooks/vif-xenbridge', 'package.json', ...Object.keys(ENTRIES).map((k) => `dist/cli/${k}.js`), 'dist/cli/snapshot.cjs', 'dist/cli/snapshot.id'];
+  return ['bin/xenbridge', 'bin/version.cjs', 'hooks/vif-xenbridge', 'package.json', ...Object.keys(ENTRIES).map((k) => `dist/cli/${k}.js`), 'dist/cli/snapshot.cjs', 'dist/cli/snapshot.id'];
 };

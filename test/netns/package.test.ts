@@ -26,6 +26,7 @@ const FILES: [string, string][] = [
   ['lib/systemd/system/xenbridge-hookd.service', '-rw-r--r--'],
   ['lib/systemd/system/xenbridge.service', '-rw-r--r--'],
   ['usr/bin/xenbridge', 'lrwxrwxrwx'],
+  ['usr/lib/xenbridge/bin/version.cjs', '-rw-r--r--'],
   ['usr/lib/xenbridge/bin/xenbridge', '-rwxr-xr-x'],
   ['usr/lib/xenbridge/dist/cli/main.js', '-rw-r--r--'],
   ['usr/lib/xenbridge/dist/cli/snapshot.cjs', '-rw-r--r--'],
@@ -158,9 +159,13 @@ describe('installed into a throwaway root', () => {
     expect((await run(['--help'])).exitCode).toBe(0);
     const blob = join(cache, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), 'cli.blob');
     await until(join(root, 'usr/lib/xenbridge'), () => existsSync(blob));
+    const h = await run(['--help']);
+    expect(h.stdout).toMatch(/^Usage: xenbridge /);
+    expect(h.stderr).toMatch(/^\+ exec \/usr\/bin\/node --snapshot-blob \S+\/cache\/snapshot\/[0-9a-f-]{36}\/cli\.blob \S+\/usr\/lib\/xenbridge\/dist\/cli\/main\.js --help$/m);
+    // --version reads package.json only, through the symlinked /usr/bin name too.
     const v = await run(['--version']);
     expect(v.stdout).toBe(VERSION);
-    expect(v.stderr).toMatch(/^\+ exec \/usr\/bin\/node --snapshot-blob \S+\/cache\/snapshot\/[0-9a-f-]{36}\/cli\.blob \S+\/usr\/lib\/xenbridge\/dist\/cli\/main\.js --version$/m);
+    expect(v.stderr).toMatch(/^\+ exec \/usr\/bin\/node \S+\/usr\/lib\/xenbridge\/bin\/version\.cjs$/m);
     const bad = await run(['plan', '-c', join(work, 'missing.yaml')]);
     expect(bad.exitCode).toBe(65);
     expect(bad.stderr.split('\n').filter((l) => !l.startsWith('+ '))[0]).toMatch(/^xenbridge: cannot read topology file /);
