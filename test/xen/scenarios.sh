@@ -195,6 +195,21 @@ mtu_checks() { # GUEST ADDRESS
   fi
 }
 
+# The hook service reads a batch's vifs in one xenstore-list -p and one xenstore-read when xenstored
+# has no socket in dom0: through Xen's own tools, the same keys as over the socket, none missing.
+tools_read_same() { # DOMID...
+  node --input-type=module -e '
+    const [{ createRunner }, { readVifKeysMany }] = await Promise.all([import(process.argv[1] + "/dist/exec/runner.js"), import(process.argv[1] + "/dist/state/xenstore.js")]);
+    const bases = process.argv.slice(2).map((d) => `backend/vif/${d}/0`);
+    const runner = createRunner();
+    const show = (m) => JSON.stringify(bases.map((b) => m.get(b)));
+    const [sock, tools] = [await readVifKeysMany({ runner, timeoutMs: 20000, socket: "/run/xenstored/socket" }, bases), await readVifKeysMany({ runner, timeoutMs: 20000 }, bases)];
+    const ok = bases.length > 1 && bases.every((b) => typeof tools.get(b)?.bridge === "string" && typeof tools.get(b)?.mac === "string") && show(sock) === show(tools);
+    if (!ok) console.error(`socket ${show(sock)}\ntools  ${show(tools)}`);
+    process.exit(ok ? 0 : 1);
+  ' "$root" "$@"
+}
+
 scenario_mode() { # MODE TRUNK-SPEC
   local mode=$1 trunk=$2 mtu='' acc=xenbr0.10 trk="xb.vlan=20 xb.vip=10.20.0.22/24 xb.ping=10.20.0.1" unt=''
   step "--- $mode mode"
@@ -221,6 +236,8 @@ scenario_mode() { # MODE TRUNK-SPEC
       vlans_are "vif$(domid "trk$mode").0" '{"vlan":10,"flags":["PVID","Egress Untagged"]}' '{"vlan":20}'
   fi
   hostile_checks "acc$mode"
+  [[ $mode == classic && -z $deb ]] && check "the vifs' keys through xenstore-list -p and one xenstore-read are those over the socket" \
+    tools_read_same "$(domid "acc$mode")" "$(domid "trk$mode")" "$(domid "unt$mode")"
   [[ -n $mtu ]] && mtu_checks "unt$mode" 192.0.2.23
   check "dom0 reaches VLAN 10 and the switch" ping -c1 -W3 10.10.0.1
   check "xenbridge verify ($mode)" xb verify
