@@ -6,6 +6,7 @@
  */
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
+import { fromToolValue, toToolValue } from './xenstore-tools.js';
 import { directoryRequest, exchange, NoSocket, readRequest, writeRequest, XENSTORED_SOCKET, type WireAnswer, type WireRequest } from './xenstore-wire.js';
 
 export const VIF_KEYS = ['bridge', 'mtu', 'vifname', 'mac', 'ip', 'vlan'] as const;
@@ -35,11 +36,38 @@ const overSocket = async (xs: Xenstore, reqs: WireRequest[]): Promise<WireAnswer
 const refused = (what: string, a: WireAnswer | undefined): XbError =>
   new XbError('xenstore', `${what} failed: ${a && !a.ok ? a.errno : 'no answer'}`);
 
+/** A tool's errors that were its timeout: a second try would wait as long again. */
+const timeouts = new WeakSet<XbError>();
+
 const call = async (xs: Xenstore, cmd: string, args: string[]): Promise<string> => {
   const r = await xs.runner.run(cmd, args, { timeoutMs: xs.timeoutMs });
-  if (r.timedOut) throw new XbError('xenstore', `${cmd} did not answer within ${xs.timeoutMs / 1000} s (is xenstored running?)`);
+  if (r.timedOut) {
+    const e = new XbError('xenstore', `${cmd} did not answer within ${xs.timeoutMs / 1000} s (is xenstored running?)`);
+    timeouts.add(e);
+    throw e;
+  }
   if (r.exitCode !== 0) throw new XbError('xenstore', `${cmd} ${args[0] ?? ''} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
   return r.stdout;
+};
+
+/** The keys in VIF_KEYS order; a value with a newline is refused on both paths alike (read as two lines elsewhere). */
+const keysOf = (base: string, values: Map<string, string>): Partial<Record<VifKey, string>> => {
+  const out: Partial<Record<VifKey, string>> = {};
+  for (const k of VIF_KEYS) {
+    const v = values.get(k);
+    if (v === undefined) continue;
+    if (v.includes('\n')) throw new XbError('xenstore', `${base}/${k} holds a newline`);
+    out[k] = v;
+  }
+  return out;
+};
+
+/** xenstore-read's values for these paths, decoded: the tool escapes each onto one line. */
+const readTool = async (xs: Xenstore, paths: string[]): Promise<string[]> => {
+  if (paths.length === 0) return [];
+  const values = (await call(xs, 'xenstore-read', paths)).replace(/\n$/, '').split('\n');
+  if (values.length !== paths.length) throw new XbError('xenstore', `xenstore-read returned ${values.length} values for ${paths.length} keys`);
+  return values.map(fromToolValue);
 };
 
 /** Reads the vif's backend keys that exist: one list and one read, whatever the number of keys. */
@@ -47,67 +75,55 @@ export const readVifKeys = async (xs: Xenstore, base: string): Promise<Partial<R
   const wire = await overSocket(xs, [directoryRequest(base), ...VIF_KEYS.map((k) => readRequest(`${base}/${k}`))]);
   if (wire) {
     if (!wire[0]?.ok) throw refused(`reading ${base}`, wire[0]);
-    const out: Partial<Record<VifKey, string>> = {};
+    const values = new Map<string, string>();
     for (const [i, k] of VIF_KEYS.entries()) {
       const a = wire[i + 1];
-      if (a?.ok) out[k] = a.payload.toString('utf8');
+      if (a?.ok) values.set(k, a.payload.toString('utf8'));
       else if (a?.errno !== 'ENOENT') throw refused(`reading ${base}/${k}`, a);
     }
-    // The tools' answers are lines: a value with a newline is refused on both paths alike.
-    const bad = Object.entries(out).find(([, v]) => v.includes('\n'));
-    if (bad) throw new XbError('xenstore', `${base}/${bad[0]} holds a newline`);
-    return out;
+    return keysOf(base, values);
   }
   const present = new Set((await call(xs, 'xenstore-list', [base])).split('\n').map((l) => l.trim()));
   const keys = VIF_KEYS.filter((k) => present.has(k));
-  if (keys.length === 0) return {};
-  const values = (await call(xs, 'xenstore-read', keys.map((k) => `${base}/${k}`))).replace(/\n$/, '').split('\n');
-  if (values.length !== keys.length) throw new XbError('xenstore', `xenstore-read returned ${values.length} values for ${keys.length} keys under ${base} (a value with a newline?)`);
-  return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? '']));
+  const values = await readTool(xs, keys.map((k) => `${base}/${k}`));
+  return keysOf(base, new Map(keys.map((k, i) => [k, values[i] ?? ''])));
+};
+
+type VifKeys = Partial<Record<VifKey, string>>;
+
+/** The keys, or the xenstore error that reading them gave. */
+const settled = async (f: () => VifKeys | Promise<VifKeys>): Promise<VifKeys | XbError> => {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof XbError) return e;
+    throw e;
+  }
 };
 
 /**
  * Many vifs' keys: over the socket one connection each, as readVifKeys; through the tools one
  * `xenstore-list -p` and one `xenstore-read` for them all, so a boot storm costs two processes, not
  * two per vif. When the joint list or read fails (a guest gone meanwhile), each vif is read alone,
- * so only the vif at fault gets the error.
+ * so only the vif at fault gets the error; when it times out, every vif gets that error at once
+ * (alone, each would wait as long again).
  */
-export const readVifKeysMany = async (xs: Xenstore, bases: string[]): Promise<Map<string, Partial<Record<VifKey, string>> | XbError>> => {
+export const readVifKeysMany = async (xs: Xenstore, bases: string[]): Promise<Map<string, VifKeys | XbError>> => {
   const uniq = [...new Set(bases)];
-  const out = new Map<string, Partial<Record<VifKey, string>> | XbError>();
-  const alone = async (list: string[]): Promise<void> => {
-    await Promise.all(list.map(async (b) => {
-      try {
-        out.set(b, await readVifKeys(xs, b));
-      } catch (e) {
-        if (!(e instanceof XbError)) throw e;
-        out.set(b, e);
-      }
-    }));
-  };
-  if (uniq.length < 2 || (xs.socket !== undefined && (await overSocket(xs, [])) !== undefined)) {
-    await alone(uniq);
-    return out;
-  }
-  const listed = await xs.runner.run('xenstore-list', ['-p', ...uniq], { timeoutMs: xs.timeoutMs });
-  if (listed.timedOut || listed.exitCode !== 0) {
-    await alone(uniq);
-    return out;
-  }
-  const wanted = new Set<string>(VIF_KEYS);
-  const present = listed.stdout.split('\n').filter((l) => wanted.has(l.slice(l.lastIndexOf('/') + 1)) && uniq.includes(l.slice(0, l.lastIndexOf('/'))));
-  const read = present.length === 0 ? { timedOut: false, exitCode: 0, stdout: '' } : await xs.runner.run('xenstore-read', present, { timeoutMs: xs.timeoutMs });
-  const values = read.stdout.replace(/\n$/, '').split('\n');
-  if (read.timedOut || read.exitCode !== 0 || values.length !== present.length) {
-    await alone(uniq);
-    return out;
-  }
-  for (const b of uniq) out.set(b, {});
-  present.forEach((path, i) => {
-    const keys = out.get(path.slice(0, path.lastIndexOf('/'))) as Partial<Record<VifKey, string>>;
-    keys[path.slice(path.lastIndexOf('/') + 1) as VifKey] = values[i] ?? '';
+  const alone = async (): Promise<Map<string, VifKeys | XbError>> =>
+    new Map(await Promise.all(uniq.map(async (b) => [b, await settled(() => readVifKeys(xs, b))] as const)));
+  if (uniq.length < 2 || (xs.socket !== undefined && (await overSocket(xs, [])) !== undefined)) return alone();
+  const per = new Map(uniq.map((b) => [b, new Map<string, string>()]));
+  const joint = await settled(async () => {
+    const wanted = new Set<string>(VIF_KEYS);
+    const present = (await call(xs, 'xenstore-list', ['-p', ...uniq])).split('\n')
+      .filter((l) => wanted.has(l.slice(l.lastIndexOf('/') + 1)) && per.has(l.slice(0, l.lastIndexOf('/'))));
+    const values = await readTool(xs, present);
+    present.forEach((path, i) => per.get(path.slice(0, path.lastIndexOf('/')))?.set(path.slice(path.lastIndexOf('/') + 1), values[i] ?? ''));
+    return {};
   });
-  return out;
+  if (joint instanceof XbError) return timeouts.has(joint) ? new Map(uniq.map((b) => [b, joint])) : alone();
+  return new Map(await Promise.all(uniq.map(async (b) => [b, await settled(() => keysOf(b, per.get(b) ?? new Map()))] as const)));
 };
 
 /**
@@ -127,7 +143,7 @@ export const writeStatus = async (xs: Xenstore, base: string, status: 'connected
 /** Writes in order, over the socket or in one xenstore-write. */
 const writePairs = async (xs: Xenstore, pairs: [string, string][]): Promise<void> => {
   const wire = await overSocket(xs, pairs.map(([p, v]) => writeRequest(p, v)));
-  if (!wire) return void (await call(xs, 'xenstore-write', pairs.flat()));
+  if (!wire) return void (await call(xs, 'xenstore-write', pairs.flatMap(([p, v]) => [p, toToolValue(v)])));
   const i = wire.findIndex((a) => !a.ok);
   if (i >= 0 || wire.length !== pairs.length) throw refused(`writing ${pairs[Math.max(i, 0)]?.[0] ?? ''}`, wire[i]);
 };

@@ -162,7 +162,7 @@ describe('installed into a throwaway root', () => {
     const h = await run(['--help']);
     expect(h.stdout).toMatch(/^Usage: xenbridge /);
     expect(h.stderr).toMatch(/^\+ exec \/usr\/bin\/node --snapshot-blob \S+\/cache\/snapshot\/[0-9a-f-]{36}\/cli\.blob \S+\/usr\/lib\/xenbridge\/dist\/cli\/main\.js --help$/m);
-    // --version reads package.json only, through the symlinked /usr/bin name too.
+    // --version reads package.json only: the installed launcher starts version.cjs, not the snapshot.
     const v = await run(['--version']);
     expect(v.stdout).toBe(VERSION);
     expect(v.stderr).toMatch(/^\+ exec \/usr\/bin\/node \S+\/usr\/lib\/xenbridge\/bin\/version\.cjs$/m);

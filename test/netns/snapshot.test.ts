@@ -177,6 +177,11 @@ describe('the startup snapshot', { timeout: WAIT_MS + 60_000 }, () => {
     chownSync(join(mine, 'cli.blob'), 0, 0);
     chownSync(mine, 65534, 65534);
     expect(await xb(['no-such-command'])).toMatchObject({ code: 2, fromSnapshot: false });
+    // bin/version.cjs is code too: owned by another user, --version is answered by bin/xenbridge itself.
+    chownSync(join(tree, 'bin/version.cjs'), 65534, 65534);
+    const v = await xb(['--version']);
+    expect(v).toMatchObject({ code: 0, stdout: VERSION, fromSnapshot: false, errors: [] });
+    expect(v.exec).toMatch(/ \S+\/bin\/xenbridge --version$/);
   });
 
   it('is not used under NODE_OPTIONS (V8 flags it was not made with would end node before our code runs), XENBRIDGE_NO_SNAPSHOT or for a vif event', async () => {

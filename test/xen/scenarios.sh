@@ -196,16 +196,23 @@ mtu_checks() { # GUEST ADDRESS
 }
 
 # The hook service reads a batch's vifs in one xenstore-list -p and one xenstore-read when xenstored
-# has no socket in dom0: through Xen's own tools, the same keys as over the socket, none missing.
+# has no socket in dom0: through Xen's own tools (exactly those two processes), the same keys as
+# over the socket (no process at all), none missing.
 tools_read_same() { # DOMID...
+  [[ -S /run/xenstored/socket ]] || { echo "no xenstored socket to compare with" >&2; return 1; }
   node --input-type=module -e '
     const [{ createRunner }, { readVifKeysMany }] = await Promise.all([import(process.argv[1] + "/dist/exec/runner.js"), import(process.argv[1] + "/dist/state/xenstore.js")]);
     const bases = process.argv.slice(2).map((d) => `backend/vif/${d}/0`);
-    const runner = createRunner();
-    const show = (m) => JSON.stringify(bases.map((b) => m.get(b)));
-    const [sock, tools] = [await readVifKeysMany({ runner, timeoutMs: 20000, socket: "/run/xenstored/socket" }, bases), await readVifKeysMany({ runner, timeoutMs: 20000 }, bases)];
-    const ok = bases.length > 1 && bases.every((b) => typeof tools.get(b)?.bridge === "string" && typeof tools.get(b)?.mac === "string") && show(sock) === show(tools);
-    if (!ok) console.error(`socket ${show(sock)}\ntools  ${show(tools)}`);
+    const real = createRunner();
+    const ran = [];
+    const runner = { ...real, netns: real.netns, residentNft: real.residentNft, run: (cmd, args, o) => { ran.push(cmd); return real.run(cmd, args, o); } };
+    const show = (m) => JSON.stringify(bases.map((b) => Object.entries(m.get(b) ?? {}).sort()));
+    const sock = await readVifKeysMany({ runner, timeoutMs: 20000, socket: "/run/xenstored/socket" }, bases);
+    const bySocket = ran.splice(0);
+    const tools = await readVifKeysMany({ runner, timeoutMs: 20000 }, bases);
+    const ok = bases.length > 1 && bySocket.length === 0 && ran.join(" ") === "xenstore-list xenstore-read" &&
+      bases.every((b) => typeof tools.get(b)?.bridge === "string" && typeof tools.get(b)?.mac === "string") && show(sock) === show(tools);
+    if (!ok) console.error(`socket ${show(sock)} (processes: ${bySocket.join(" ")})\ntools  ${show(tools)} (processes: ${ran.join(" ")})`);
     process.exit(ok ? 0 : 1);
   ' "$root" "$@"
 }
