@@ -30,7 +30,7 @@ const BAD_BRIDGES = [
   'xenbr0:', 'xenbr0:abc', 'xenbr0.1e1', 'xenbr0.0x10', 'xenbr0.+10', 'a'.repeat(4096), 'xenbr0.99999999999999999999', 'é', 'xenbr0:10', 'int0', 'xenbr0 ', '$(reboot)',
 ];
 const BAD_MTUS = ['1e3', '0x10', '-1', '67', '65536', 'abc', ' 1500', '+1500', '1500.0', '99999999999999999999', '1_500'];
-/** Values no key may hold: xenstore-read prints them on several lines, or they are far too long. */
+/** Values no key may hold: with a newline (refused on both of xenstore's paths: over the socket and as xenstore-read escapes it), or far too long. */
 const UNREADABLE = ['a\nb', '\n', 'x'.repeat(10_000)];
 
 export const hookCases = (): HookCase[] => {
