@@ -114,15 +114,16 @@ export const readVifKeysMany = async (xs: Xenstore, bases: string[]): Promise<Ma
     new Map(await Promise.all(uniq.map(async (b) => [b, await settled(() => readVifKeys(xs, b))] as const)));
   if (uniq.length < 2 || (xs.socket !== undefined && (await overSocket(xs, [])) !== undefined)) return alone();
   const per = new Map(uniq.map((b) => [b, new Map<string, string>()]));
-  const joint = await settled(async () => {
+  const split = (path: string): [string, string] => [path.slice(0, path.lastIndexOf('/')), path.slice(path.lastIndexOf('/') + 1)];
+  try {
     const wanted = new Set<string>(VIF_KEYS);
-    const present = (await call(xs, 'xenstore-list', ['-p', ...uniq])).split('\n')
-      .filter((l) => wanted.has(l.slice(l.lastIndexOf('/') + 1)) && per.has(l.slice(0, l.lastIndexOf('/'))));
+    const present = (await call(xs, 'xenstore-list', ['-p', ...uniq])).split('\n').filter((l) => per.has(split(l)[0]) && wanted.has(split(l)[1]));
     const values = await readTool(xs, present);
-    present.forEach((path, i) => per.get(path.slice(0, path.lastIndexOf('/')))?.set(path.slice(path.lastIndexOf('/') + 1), values[i] ?? ''));
-    return {};
-  });
-  if (joint instanceof XbError) return timeouts.has(joint) ? new Map(uniq.map((b) => [b, joint])) : alone();
+    present.forEach((path, i) => per.get(split(path)[0])?.set(split(path)[1], values[i] ?? ''));
+  } catch (e) {
+    if (!(e instanceof XbError)) throw e;
+    return timeouts.has(e) ? new Map(uniq.map((b) => [b, e])) : alone();
+  }
   return new Map(await Promise.all(uniq.map(async (b) => [b, await settled(() => keysOf(b, per.get(b) ?? new Map()))] as const)));
 };
 
