@@ -10,6 +10,9 @@ import type { HostState } from '../state/types.js';
 import { lint, type Finding } from './lint.js';
 import { guardFindings, unguardedVifFindings } from './guards.js';
 import { readGuardChecks } from '../apply/guard-check.js';
+import { desiredState } from '../plan/desired.js';
+import { readHistory } from '../txn/execute.js';
+import { staleFindings } from './stale.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -30,6 +33,18 @@ export const verifyState = (t: Topology, s: HostState): VerifyReport => {
   return { ok: differences.length === 0 && !findings.some((f) => f.level === 'error'), differences, findings };
 };
 
+/** Links an earlier apply made that the file dropped; nothing when the history or the file cannot tell. */
+const leftBehind = (t: Topology, dir: string, s: HostState): Finding[] => {
+  try {
+    const steps = readHistory(dir)?.steps ?? [];
+    return steps.length === 0 ? [] : staleFindings(steps, new Set(desiredState(t, s).links.map((l) => l.name)), s);
+  } catch (e) {
+    // An unreadable history is status's to report; a file the planner refuses, the differences'.
+    if (isXbError(e)) return [];
+    throw e;
+  }
+};
+
 /**
  * Carrier and operstate reach userspace through the kernel's linkwatch, up to a second late, so a
  * report with differences or findings is read again before it is believed (as nmstate retries).
@@ -44,5 +59,5 @@ export const verifyTopology = async (t: Topology, ctx: Context, attempts = 3): P
   }
   const checks = await readGuardChecks(ctx.runner, ctx.runDir, s);
   const guards = [...guardFindings(checks), ...unguardedVifFindings(t, s, checks)];
-  return { ...report, ok: report.ok && !guards.some((f) => f.level === 'error'), findings: [...report.findings, ...guards] };
+  return { ...report, ok: report.ok && !guards.some((f) => f.level === 'error'), findings: [...report.findings, ...guards, ...leftBehind(t, ctx.runDir, s)] };
 };
