@@ -104,7 +104,8 @@ const confLines = (lines: string[]): string => lines.map((l) => `'${l}'`).join('
 export const DHCP_BATCH = [
   'ns=$1; force=$2; [ "$3" = - ] || exec <"$3"',
   'nsx() { if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi; }',
-  'alive() { [ -n "$1" ] && [ "$(cat /proc/"$1"/comm 2>/dev/null)" = dhcpcd ]; }',
+  // An exited client not yet reaped (a zombie, "pid (dhcpcd) Z ...") has stopped: an init that reaps orphans late must not fail its stop.
+  'alive() { case $1 in "" | *[!0-9]*) return 1 ;; esac; [ "$(cat /proc/"$1"/comm 2>/dev/null)" = dhcpcd ] && { read -r _p _c st _r </proc/"$1"/stat; } 2>/dev/null && [ "$st" != Z ] && [ "$st" != X ]; }',
   'n=0; rc=0',
   'while read -r verb ifn dir metric; do',
   '  n=$((n+1)); ok=0; fam=4; lease=$ifn.lease; conf=$dir/dhcpcd.conf',

@@ -1,17 +1,17 @@
 /** This scope's DHCP clients, from the pid files their batch keeps under the run directory. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { running } from './processes.js';
 
 export const dhcpDir = (runDir: string): string => join(runDir, 'dhcp');
 
 /** dhcpcd -4 and -6 keep IF-4.pid and IF-6.pid. */
 const pidFile = (fam: 4 | 6): RegExp => new RegExp(`^(.+)-${fam}\\.pid$`);
 
-/** A pid file counts only while it names a running dhcpcd: a stale one (a killed client, a reused pid) does not. */
-const running = (pidFile: string): boolean => {
+/** A pid file counts only while it names a running dhcpcd: a stale one (a killed client, a reused pid, an exited one not yet reaped) does not. */
+const clientRuns = (pidFile: string): boolean => {
   try {
-    const pid = readFileSync(pidFile, 'utf8').trim();
-    return /^[1-9][0-9]*$/.test(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dhcpcd';
+    return running(readFileSync(pidFile, 'utf8').trim(), 'dhcpcd');
   } catch {
     return false;
   }
@@ -25,6 +25,6 @@ export const readDhcpClients = (runDir: string): { dir: string; running: string[
   } catch {
     names = [];
   }
-  const ifs = (fam: 4 | 6): string[] => names.flatMap((n) => pidFile(fam).exec(n)?.[1] ?? []).filter((i) => running(join(dir, 'run', `${i}-${fam}.pid`))).sort();
+  const ifs = (fam: 4 | 6): string[] => names.flatMap((n) => pidFile(fam).exec(n)?.[1] ?? []).filter((i) => clientRuns(join(dir, 'run', `${i}-${fam}.pid`))).sort();
   return { dir, running: ifs(4), running6: ifs(6) };
 };

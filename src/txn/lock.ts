@@ -12,26 +12,14 @@ import { closeSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writ
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XbError } from '../errors.js';
+import { running, runningSince } from '../state/processes.js';
 import { ensureDir, fsError } from './store.js';
 
-export const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+/** A zombie is not alive: a holder killed -9 frees its lock before it is reaped. */
+export const alive = (pid: number): boolean => running(pid);
 
-/** Start time of a process in clock ticks since boot, or undefined when it does not exist. */
-export const startTime = (pid: number): string | undefined => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-};
+/** Start time of a process in clock ticks since boot, or undefined when it does not run (any more). */
+export const startTime = (pid: number): string | undefined => runningSince(pid);
 
 const me = (): string => `${process.pid} ${startTime(process.pid) ?? '?'}\n`;
 

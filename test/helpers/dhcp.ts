@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { macOf, type Sandbox } from './netns.js';
-import { sh } from './sh.js';
+import { runs, sh } from './sh.js';
 
 export const RESERVED = '192.0.2.77';
 
@@ -40,12 +40,28 @@ export const startDhcpServer = async (sb: Sandbox): Promise<DhcpBed> => {
   };
 };
 
+/**
+ * A dhcpcd -FAM on eth0 in dom0's namespace, its files in DIR/run and DIR/db, bound over
+ * /run/dhcpcd and /var/lib/dhcpcd in a mount namespace of its own (as xenbridge runs its client).
+ * -b: it backgrounds at once; if it does not within 30 s, the start fails naming this command.
+ */
+export const startDhcpcd = (sb: Sandbox, dir: string, fam: 4 | 6, conf: string[]): Promise<string> =>
+  sh(`mkdir -p ${dir}/run ${dir}/db /run/dhcpcd && printf '%s\\n' ${conf.join(' ')} >${dir}/dhcpcd.conf && timeout 30 ip netns exec ${sb.dom0} unshare -m sh -c 'mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/db" /var/lib/dhcpcd && shift && exec dhcpcd "$@"' sh ${dir} -${fam} -b -f ${dir}/dhcpcd.conf eth0 </dev/null >>${dir}/client.log 2>&1`);
+
 /** The test's own dhcpcd on the NIC, its files in DIR/run and DIR/db (as xenbridge keeps its own). */
 export const hostClient = (sb: Sandbox, dir: string) => ({
-  start: () => sh(`mkdir -p ${dir}/run ${dir}/db /run/dhcpcd && printf 'duid\\npersistent\\nnoipv4ll\\nnoarp\\n' >${dir}/dhcpcd.conf && ip netns exec ${sb.dom0} unshare -m sh -c 'mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/db" /var/lib/dhcpcd && shift && exec dhcpcd "$@"' sh ${dir} -4 -b -f ${dir}/dhcpcd.conf eth0 </dev/null >>${dir}/client.log 2>&1`),
+  start: () => startDhcpcd(sb, dir, 4, ['duid', 'persistent', 'noipv4ll', 'noarp']),
   /** SIGTERM: with persistent, dhcpcd leaves the address (as `dhcpcd -x` does under Debian's dhcpcd.conf). */
-  stop: () => sh(`p=$(cat ${dir}/run/eth0-4.pid 2>/dev/null) && kill $p && while [ -e /proc/$p ]; do sleep 0.1; done; true`),
+  stop: () => stopDhcpcd(`${dir}/run/eth0-4.pid`),
 });
+
+export const runsDhcpcd = (pid: string): boolean => runs(pid, 'dhcpcd');
+
+/**
+ * Ends the dhcpcd PIDFILE names: SIGTERM, and after 5 s on a loaded machine SIGKILL (which leaves
+ * the address too, as persistent does). Fails, naming the pid, if it still runs 5 s after that.
+ */
+export const stopDhcpcd = (pidFile: string): Promise<string> => sh(`p=$(cat ${pidFile} 2>/dev/null) || exit 0; kill $p 2>/dev/null; gone() { ! { read -r _p _c st _r </proc/$p/stat; } 2>/dev/null || [ "$st" = Z ] || [ "$st" = X ]; }; i=0; while ! gone && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; gone || kill -9 $p; i=0; while ! gone && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; gone || { echo "dhcpcd $p still runs" >&2; exit 1; }`);
 
 export const waitFor = async (what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> => {
   const end = Date.now() + ms;

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sandbox } from './netns.js';
-import { ROOT } from './sh.js';
+import { ROOT, runs } from './sh.js';
 
 export const scopeDir = (sb: Sandbox): string => join(sb.runDir, `netns-${sb.dom0}`);
 export const pendingFile = (sb: Sandbox): string => join(scopeDir(sb), 'pending.json');
@@ -21,14 +21,8 @@ export const waitFor = async (what: string, cond: () => boolean, ms: number): Pr
 /** Resolves with the time the timer finished reverting (the pending record is removed last). */
 export const revertedAt = (sb: Sandbox, ms = 15_000): Promise<number> => waitFor('the revert', () => !existsSync(pendingFile(sb)), ms);
 
-export const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** A zombie (a killed detached timer the init has not reaped yet) is not alive. */
+export const alive = (pid: number): boolean => runs(pid);
 
 /** One connection from the switch namespace to dom0's echo server; the summary tcp-echo.mjs prints. */
 export const echoFromSwitch = async (sb: Sandbox, ms: number): Promise<{ sent: number; received: number; error: string | null }> => {

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startDhcpcd, stopDhcpcd } from './dhcp.js';
 import type { Sandbox } from './netns.js';
 import { sh } from './sh.js';
 
@@ -41,12 +42,9 @@ export interface Addr6 {
 
 /** The test's own dhcpcd -6 on the NIC (the host's client before the takeover), its files in DIR. */
 export const hostClient6 = (sb: Sandbox, dir: string) => ({
-  start: () => sh(`mkdir -p ${dir}/run ${dir}/db /run/dhcpcd && printf 'duid\\npersistent\\nnoipv6rs\\nia_na\\n' >${dir}/dhcpcd.conf && ip netns exec ${sb.dom0} unshare -m sh -c 'mount --bind "$1/run" /run/dhcpcd && mount --bind "$1/db" /var/lib/dhcpcd && shift && exec dhcpcd "$@"' sh ${dir} -6 -b -f ${dir}/dhcpcd.conf eth0 </dev/null >>${dir}/client.log 2>&1`),
-  /**
-   * SIGTERM: with persistent, dhcpcd leaves the address. On a loaded machine it may take long to
-   * go, so after 5 s it is killed (which leaves the address too); a zombie counts as gone.
-   */
-  stop: () => sh(`p=$(cat ${dir}/run/eth0-6.pid 2>/dev/null) && kill $p; gone() { [ ! -e /proc/$p ] || grep -q '^State:.Z' /proc/$p/status 2>/dev/null; }; i=0; while ! gone && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; gone || kill -9 $p; i=0; while ! gone && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; gone`),
+  start: () => startDhcpcd(sb, dir, 6, ['duid', 'persistent', 'noipv6rs', 'ia_na']),
+  /** SIGTERM: with persistent, dhcpcd leaves the address. */
+  stop: () => stopDhcpcd(`${dir}/run/eth0-6.pid`),
 });
 
 /** The server's DHCPv6 leases as "IAID address DUID" (without the expiry, which renewals change). */

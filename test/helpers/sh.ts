@@ -1,9 +1,25 @@
 /** Test-side process helpers (the product's own process runner lives in src/exec/runner.ts). */
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = `${ROOT}bin/xenbridge`;
+
+/**
+ * Whether PID runs (NAME: that program). One that has exited stays a zombie until it is reaped,
+ * which for an orphan (a daemon, a detached timer) is the init's job: a minimal init may take a
+ * second or more, so a zombie counts as gone.
+ */
+export const runs = (pid: number | string, name?: string): boolean => {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+    return !/^[ZX]/.test(st.slice(st.lastIndexOf(')') + 2)) && (name === undefined || comm === name);
+  } catch {
+    return false;
+  }
+};
 
 export const sh = async (cmd: string): Promise<string> => {
   const r = await execa('sh', ['-c', cmd], { reject: false });

@@ -3,10 +3,10 @@
  * 802.1Q, so this runs in namespaces on the machine's own kernel.
  */
 import { execa } from 'execa';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hostClient, leaseOn, RESERVED, startDhcpServer, waitFor, type DhcpBed } from '../helpers/dhcp.js';
+import { hostClient, leaseOn, RESERVED, runsDhcpcd, startDhcpServer, waitFor, type DhcpBed } from '../helpers/dhcp.js';
 import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { scopeDir } from '../helpers/pending.js';
 import { cli, CLI, sh } from '../helpers/sh.js';
@@ -44,9 +44,9 @@ const clientDir = (): string => join(scopeDir(sb), 'dhcp');
 const clientPid = (): string => readFileSync(join(clientDir(), 'run', 'eth0-4.pid'), 'utf8').trim();
 const clientAlive = (): boolean => {
   try {
-    return readFileSync(`/proc/${clientPid()}/comm`, 'utf8').trim() === 'dhcpcd';
+    return runsDhcpcd(clientPid());
   } catch {
-    return false;
+    return false; // no pid file: dhcpcd removes it as it exits
   }
 };
 const dhcpcdsIn = async (ns: string): Promise<string> => sh(`ip netns pids ${ns} | while read p; do cat /proc/$p/comm; done | grep -c dhcpcd || true`);
@@ -82,7 +82,7 @@ describe('dom0.addresses: dhcp', () => {
 
     const pid = clientPid();
     expect((await xb('stop')).code).toBe(0);
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(runsDhcpcd(pid)).toBe(false);
     expect(await dhcpcdsIn(sb.dom0)).toBe('0');
     expect(await dump(sb.dom0)).toBe(before);
   });

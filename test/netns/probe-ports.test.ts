@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSandbox, type Sandbox } from '../helpers/netns.js';
-import { CLI, cli, sh } from '../helpers/sh.js';
+import { CLI, cli, runs, sh } from '../helpers/sh.js';
 
 let sb: Sandbox;
 
@@ -21,20 +21,11 @@ beforeAll(async () => {
 });
 afterAll(async () => sb.cleanup());
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Probe ports in this sandbox's dom0, and private namespaces of runs that are no longer running (xbprobe-<pid><serial>). */
 const leftovers = async (): Promise<string[]> => {
   const links = (await sb.ip('-o link show')).split('\n').flatMap((l) => /^\d+: (xbp[^:@]*)/.exec(l)?.[1] ?? []);
   const spaces = (await sh('ip netns list')).split('\n').map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith('xbprobe-') && !alive(Number(n.slice('xbprobe-'.length, -1))));
+    .filter((n) => n.startsWith('xbprobe-') && !runs(Number(n.slice('xbprobe-'.length, -1))));
   return [...links, ...spaces];
 };
 
