@@ -1,6 +1,16 @@
 /** How results and errors reach a person (one clear line, then detail) or a program (--json). */
 import { EXIT_CODES, isXbError, problemLines, XbError } from '../errors.js';
 
+/**
+ * A reader that went away (`| head`, a closed pipe, a log collector that died) stops nothing: what
+ * was to be printed is dropped and the command runs on to its own exit code; an apply must not
+ * stop halfway because nobody reads it. Unhandled, the EPIPE would reach the error handler, whose
+ * report writes to the same stream: a loop at full CPU.
+ */
+export const ignoreClosedOutput = (): void => {
+  for (const s of [process.stdout, process.stderr]) if (s.listenerCount('error') === 0) s.on('error', () => undefined);
+};
+
 export const out = (text: string): void => {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 };

@@ -4,10 +4,11 @@
  */
 import { runVifHook } from '../xen/vif-hook.js';
 import { configPath, contextFor } from './context.js';
-import { report, setDebug } from './output.js';
+import { ignoreClosedOutput, report, setDebug } from './output.js';
 
 export const main = async (argv: string[]): Promise<number> => {
   setDebug(process.env.XENBRIDGE_DEBUG === '1');
+  ignoreClosedOutput();
   // A throw from a callback or a rejection nobody awaited still ends as one line and exit 1.
   const last = (e: unknown): void => {
     report(e, false);

@@ -1,0 +1,30 @@
+/**
+ * A reader that goes away (`xenbridge … | head`, `2>&1 | true`) must not turn an error report into
+ * a loop: the EPIPE of the report's own write used to come back through the error handler, which
+ * wrote again, at full CPU until killed. The command ends with its own exit code instead.
+ */
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/sh.js';
+
+/** Runs the CLI with both outputs on one pipe whose read end is closed at once; its exit code, or 'hung' after 20 s. */
+const withClosedPipe = (args: string[], env: Record<string, string> = {}): Promise<number | string> => new Promise((resolve) => {
+  const c = spawn(CLI, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env } });
+  c.stdout.destroy();
+  c.stderr.destroy();
+  const t = setTimeout(() => { c.kill('SIGKILL'); resolve('hung'); }, 20_000);
+  c.on('exit', (code, sig) => { clearTimeout(t); resolve(code ?? `signal ${sig}`); });
+});
+
+describe('output to a closed pipe', () => {
+  it('an error report ends with the error\'s exit code', async () => {
+    expect(await withClosedPipe(['plan', '-c', '/nonexistent/topology.yaml'])).toBe(65);
+  });
+  it('a usage error too, and help', async () => {
+    expect(await withClosedPipe(['plan', '--no-such-flag'])).toBe(2);
+    expect(await withClosedPipe(['--help'])).toBe(0);
+  });
+  it('the vif hook\'s path: a hook with no event ends with 1 (the hook contract)', async () => {
+    expect(await withClosedPipe(['vif'])).toBe(1);
+  });
+});
