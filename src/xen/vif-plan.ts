@@ -48,7 +48,13 @@ export const planOnline = (input: OnlineInput, s: HostState): { setup: Step[]; o
   const bridge = linkByName(s, target.bridge);
   if (!bridge && !target.onDemand) throw new XbError('state', `bridge ${target.bridge} does not exist: run xenbridge apply first`);
   // A VLAN bridge made on demand takes its VLAN device's MTU, which is dom0's interface's.
-  const mtu = input.mtu ?? bridge?.mtu ?? target.spec.mtu ?? (target.onDemand ? linkByName(s, target.spec.dom0.ifname)?.mtu : undefined);
+  const bridgeMtu = bridge?.mtu ?? target.spec.mtu ?? (target.onDemand ? linkByName(s, target.spec.dom0.ifname)?.mtu : undefined);
+  // The kernel lowers a bridge to its smallest port's MTU (unless set by hand), and a link below
+  // 1280 loses its IPv6 addresses: a lower xenstore mtu would shrink dom0's path and every guest's.
+  if (input.mtu !== undefined && bridgeMtu !== undefined && input.mtu < bridgeMtu) {
+    throw new XbError('xenstore', `mtu ${input.mtu} is below ${target.bridge}'s MTU ${bridgeMtu}: a port with a lower MTU would lower the bridge's, for dom0 and every guest on it`);
+  }
+  const mtu = input.mtu ?? bridgeMtu;
   const setup: Step[] = [];
   const needsDown = cur.up && (cur.mac !== XEN_PORT_MAC || (cur.name !== name && !canRenameLive(s.kernel)));
   if (needsDown) setup.push(op.setUp(cur.name, false));

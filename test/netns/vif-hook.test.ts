@@ -47,10 +47,11 @@ describe('vif-xenbridge online/offline against real veth vifs', () => {
 
   it('renames to vifname and takes the MTU from xenstore', async () => {
     await xen.makeVif(2, 0);
-    xen.setVif(2, 0, { bridge: 'xenbr0', vifname: 'web0', mtu: '1400' });
+    xen.setVif(2, 0, { bridge: 'xenbr0', vifname: 'web0', mtu: '9000' });
     expect((await xen.hook('online', 2, 0)).code).toBe(0);
     const link = JSON.parse(await sb.ip('-j link show dev web0'))[0];
-    expect([link.master, link.mtu]).toEqual(['xenbr0', 1400]);
+    expect([link.master, link.mtu]).toEqual(['xenbr0', 9000]);
+    expect(JSON.parse(await sb.ip('-j link show dev xenbr0'))[0].mtu).toBe(1500);
     expect((await xen.hook('offline', 2, 0)).code).toBe(0);
     expect(await master('web0')).toBeUndefined();
   });
@@ -77,6 +78,7 @@ describe('vif-xenbridge online/offline against real veth vifs', () => {
     [{ bridge: 'xenbr0.4095' }, 'vif4.0 online: bridge "xenbr0.4095": tag 4095 is not a VLAN ID (1-4094)'],
     [{ bridge: 'xenbr0', mtu: '9x' }, 'vif4.0 online: mtu "9x" is not an MTU (68-65535)'],
     [{ bridge: 'xenbr0', mtu: '20' }, 'vif4.0 online: mtu "20" is not an MTU (68-65535)'],
+    [{ bridge: 'xenbr0', mtu: '1400' }, "vif4.0 online: mtu 1400 is below xenbr0's MTU 1500: a port with a lower MTU would lower the bridge's, for dom0 and every guest on it"],
     [{ bridge: 'xenbr0', vifname: '../evil' }, 'vif4.0 online: vifname "../evil" refused: "../evil" contains "/", ":" or whitespace'],
     [{ bridge: 'xenbr0; reboot' }, 'vif4.0 online: bridge "xenbr0; reboot": interface name "xenbr0; reboot" contains "/", ":" or whitespace'],
   ])('refuses %j with hotplug-status error and leaves the vif unattached', async (keys, msg) => {
@@ -88,6 +90,17 @@ describe('vif-xenbridge online/offline against real veth vifs', () => {
     expect(xen.read(4, 0, 'hotplug-error')).toBe(msg);
     expect(r.stderr.split('\n')[0]).toBe(`vif-xenbridge: domain 4: ${msg}`);
     expect(await master('vif4.0')).toBeUndefined();
+  });
+
+  it('a guest\'s mtu cannot shrink the bridge: its MTU and dom0\'s IPv6 address on it stay', async () => {
+    await sb.ip('addr add 2001:db8:10::2/64 dev xenbr0 nodad');
+    await xen.makeVif(4, 1);
+    xen.setVif(4, 1, { bridge: 'xenbr0', mtu: '68' });
+    expect((await xen.hook('online', 4, 1)).code).toBe(1);
+    expect(xen.read(4, 1, 'hotplug-error')).toMatch(/^vif4\.1 online: mtu 68 is below xenbr0's MTU 1500: /);
+    expect(JSON.parse(await sb.ip('-j link show dev xenbr0'))[0].mtu).toBe(1500);
+    expect(await sb.ip('-6 addr show dev xenbr0 scope global')).toContain('2001:db8:10::2/64');
+    expect(await master('vif4.1')).toBeUndefined();
   });
 
   it('reports a missing device and a vifname that is taken', async () => {

@@ -49,13 +49,22 @@ describe('frontend MTU, as set_mtu writes it', () => {
     expect(written).toEqual(['backend/vif/1/0/hotplug-status', 'local/domain/1/device/vif/0/mtu']);
   });
 
-  it('the xenstore mtu wins over the bridge\'s; a renamed vif still writes its own domain\'s frontend', async () => {
-    await setup(9000);
+  it('a higher xenstore mtu wins over the bridge\'s; a renamed vif still writes its own domain\'s frontend', async () => {
+    await setup(1500);
     await xen.makeVif(2, 3);
-    xen.setVif(2, 3, { bridge: 'xenbr0', mtu: '1400', vifname: 'web0' });
+    xen.setVif(2, 3, { bridge: 'xenbr0', mtu: '9000', vifname: 'web0' });
     expect((await xen.hook('online', 2, 3)).code).toBe(0);
-    expect(JSON.parse(await sb.ip('-j link show dev web0'))[0].mtu).toBe(1400);
-    expect(frontendMtu(2, 3)).toBe('1400');
+    expect(JSON.parse(await sb.ip('-j link show dev web0'))[0].mtu).toBe(9000);
+    expect(frontendMtu(2, 3)).toBe('9000');
+  });
+
+  it('a lower one is refused where vif-bridge would lower the bridge to it, and the frontend is told nothing', async () => {
+    await setup(9000);
+    await xen.makeVif(2, 4);
+    xen.setVif(2, 4, { bridge: 'xenbr0', mtu: '1400' });
+    expect((await xen.hook('online', 2, 4)).code).toBe(1);
+    expect(JSON.parse(await sb.ip('-j link show dev xenbr0'))[0].mtu).toBe(9000);
+    expect(frontendMtu(2, 4)).toBeUndefined();
   });
 
   it('an HVM emulated NIC (tap) has no PV frontend: nothing is written there', async () => {
