@@ -3,6 +3,7 @@
  * accept and read them, and the names xenbridge derives. Every name from a file, a flag, the
  * environment or xenstore passes ifnameProblem before it reaches a batch line or the kernel.
  */
+import { shown } from './shown.js';
 
 export const IFNAME_MAX = 15;
 
@@ -17,15 +18,15 @@ const RESERVED = new Set(['.', '..', 'all', 'default']);
 
 /** Returns why a name is unusable, or undefined when the kernel and `ip` take it as itself. */
 export const ifnameProblem = (name: string): string | undefined => {
-  const shown = JSON.stringify(name);
+  const q = shown(name);
   if (name.length === 0) return 'interface name is empty';
-  if (Buffer.byteLength(name) > IFNAME_MAX) return `interface name ${shown} is longer than ${IFNAME_MAX} bytes`;
-  if (RESERVED.has(name)) return `interface name ${shown} is reserved`;
-  if (/[/:\s]/.test(name)) return `interface name ${shown} contains "/", ":" or whitespace`;
-  if (!/^[\x21-\x7e]+$/.test(name)) return `interface name ${shown} contains non-printable or non-ASCII characters`;
-  if (/[%#"'\\]/.test(name)) return `interface name ${shown} contains a character the kernel or ip interprets (% # " ' \\)`;
-  if (/^if[+-]?\d/.test(name)) return `interface name ${shown} would be read by ip as an interface index (if<N>)`;
-  if (name.startsWith('-')) return `interface name ${shown} starts with "-" (ip would read it as an option)`;
+  if (Buffer.byteLength(name) > IFNAME_MAX) return `interface name ${q} is longer than ${IFNAME_MAX} bytes`;
+  if (RESERVED.has(name)) return `interface name ${q} is reserved`;
+  if (/[/:\s]/.test(name)) return `interface name ${q} contains "/", ":" or whitespace`;
+  if (!/^[\x21-\x7e]+$/.test(name)) return `interface name ${q} contains non-printable or non-ASCII characters`;
+  if (/[%#"'\\]/.test(name)) return `interface name ${q} contains a character the kernel or ip interprets (% # " ' \\)`;
+  if (/^if[+-]?\d/.test(name)) return `interface name ${q} would be read by ip as an interface index (if<N>)`;
+  if (name.startsWith('-')) return `interface name ${q} starts with "-" (ip would read it as an option)`;
   return undefined;
 };
 

@@ -8,18 +8,24 @@ export interface Cidr {
   prefix: number;
 }
 
+/**
+ * node's isIP also takes an IPv6 zone (fe80::1%eth0): a scope the kernel's address and route
+ * commands, and nft, do not read from the address. An address here never has one.
+ */
+const familyOf = (text: string): number => (text.includes('%') ? 0 : isIP(text));
+
 export const parseCidr = (text: string): Cidr | undefined => {
   const m = /^([^/\s]+)\/(\d{1,3})$/.exec(text);
   if (!m) return undefined;
   const [, address = '', p = ''] = m;
-  const family = isIP(address);
+  const family = familyOf(address);
   const prefix = Number(p);
   if (family === 4 && prefix <= 32) return { family: 4, address, prefix };
   if (family === 6 && prefix <= 128) return { family: 6, address: address.toLowerCase(), prefix };
   return undefined;
 };
 
-export const ipFamily = (text: string): 0 | 4 | 6 => isIP(text) as 0 | 4 | 6;
+export const ipFamily = (text: string): 0 | 4 | 6 => familyOf(text) as 0 | 4 | 6;
 
 const v6ToBigInt = (addr: string): bigint => {
   const [head = '', tail] = addr.split('::');
@@ -32,7 +38,7 @@ const v6ToBigInt = (addr: string): bigint => {
 
 /** True when `ip` lies inside the subnet of `cidr`. */
 export const inSubnet = (cidr: Cidr, ip: string): boolean => {
-  const fam = isIP(ip);
+  const fam = familyOf(ip);
   if (fam !== cidr.family) return false;
   if (fam === 4) return new Netmask(`${cidr.address}/${cidr.prefix}`).contains(ip);
   const shift = BigInt(128 - cidr.prefix);

@@ -9,6 +9,7 @@
  */
 import { XbError } from '../errors.js';
 import type { BridgeRequest } from './bridge-spec.js';
+import { shown } from './shown.js';
 
 export interface VlanKey {
   pvid: number;
@@ -23,7 +24,7 @@ const SINGLE = new RegExp(`^${NUM}([pu]?)$`);
 const RANGE = new RegExp(`^${NUM}-${NUM}(u?)$`);
 const STRIDE = new RegExp(`^${NUM}\\+${NUM}x([0-9]{1,4})(u?)$`);
 
-const bad = (raw: string, term: string, why: string): XbError => new XbError('xenstore', `vlan "${raw}": term "${term}" ${why}`);
+const bad = (raw: string, term: string, why: string): XbError => new XbError('xenstore', `vlan ${shown(raw)}: term ${shown(term)} ${why}`);
 
 const vid = (raw: string, term: string, n: number): number => {
   if (n > 4094) throw bad(raw, term, `names VLAN ${n}, outside 1-4094`);
@@ -76,17 +77,17 @@ export const parseVlanKey = (raw: string): VlanKey => {
     const t = parseTerm(raw, text);
     for (const v of t.vids) {
       const other = seen.get(v);
-      if (other !== undefined) throw bad(raw, text, `names VLAN ${v} again (already in "${other}")`);
+      if (other !== undefined) throw bad(raw, text, `names VLAN ${v} again (already in ${shown(other)})`);
       seen.set(v, text);
     }
     if (t.flag === 'p') pvids.push(...t.vids);
     else if (t.flag === 'u') untagged.push(...t.vids);
     else tagged.push(...t.vids);
   }
-  if (pvids.length > 1) throw new XbError('xenstore', `vlan "${raw}": more than one PVID (${pvids.join(', ')}); mark exactly one VLAN with p`);
+  if (pvids.length > 1) throw new XbError('xenstore', `vlan ${shown(raw)}: more than one PVID (${pvids.join(', ')}); mark exactly one VLAN with p`);
   const lone = terms.length === 1 && tagged.length === 1 && pvids.length === 0;
   const pvid = lone ? tagged.pop() : pvids[0];
-  if (pvid === undefined) throw new XbError('xenstore', `vlan "${raw}": no PVID; mark exactly one VLAN with p (e.g. 10p/20)`);
+  if (pvid === undefined) throw new XbError('xenstore', `vlan ${shown(raw)}: no PVID; mark exactly one VLAN with p (e.g. 10p/20)`);
   const asc = (a: number, b: number): number => a - b;
   return { pvid, tagged: tagged.sort(asc), untagged: untagged.sort(asc) };
 };
@@ -103,7 +104,7 @@ export const combineVlanKey = (req: BridgeRequest, raw: string | undefined): Bri
   const same = req.tag === key.pvid && key.untagged.length === 0 && [...req.trunks].sort((a, b) => a - b).join() === key.tagged.join();
   if (!same) {
     const asked = `${req.tag === undefined ? 'no native VLAN' : `native ${req.tag}`}${req.trunks.length > 0 ? `, tagged ${req.trunks.join(', ')}` : ''}`;
-    throw new XbError('xenstore', `vlan "${raw}" and bridge "${req.bridge}${req.tag === undefined ? '' : `.${req.tag}`}${req.trunks.map((t) => `:${t}`).join('')}" disagree (the bridge string asks for ${asked}); give the VLANs in one of them`);
+    throw new XbError('xenstore', `vlan ${shown(raw)} and bridge "${req.bridge}${req.tag === undefined ? '' : `.${req.tag}`}${req.trunks.map((t) => `:${t}`).join('')}" disagree (the bridge string asks for ${asked}); give the VLANs in one of them`);
   }
   return fromKey;
 };

@@ -10,6 +10,7 @@
 import { closeSync, constants, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeFile } from '../txn/store.js';
+import { shown } from '../model/shown.js';
 
 export const spoolDir = (runDir: string): string => join(runDir, 'hookd');
 
@@ -31,7 +32,7 @@ export const formatRequest = (r: Omit<HookRequest, 'id'>): string =>
 export const parseRequest = (id: string, text: string): HookRequest | string | undefined => {
   if (!text.endsWith('\nend\n')) return undefined;
   const lines = text.slice(0, -1).split('\n');
-  if (lines[0] !== REQUEST_MAGIC) return `not a hook request (first line ${JSON.stringify(lines[0] ?? '')})`;
+  if (lines[0] !== REQUEST_MAGIC) return `not a hook request (first line ${shown(lines[0] ?? '')})`;
   const argc = Number(lines[1]);
   if (!/^\d{1,2}$/.test(lines[1] ?? '') || lines.length !== argc + 6) return 'malformed hook request (an argument or variable with a newline?)';
   const [vif, INTERFACE, XENBUS_PATH] = lines.slice(2 + argc, 5 + argc);

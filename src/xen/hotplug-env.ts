@@ -3,6 +3,7 @@
  * `vif`), `add|remove type_if=tap` for HVM emulated NICs (device `INTERFACE`, vifD.N-emu).
  */
 import { XbError } from '../errors.js';
+import { shown } from '../model/shown.js';
 
 export type VifAction = 'online' | 'offline' | 'add' | 'remove';
 
@@ -27,24 +28,24 @@ export const validXenbusPath = (env: Record<string, string | undefined>): string
 
 export const parseHotplug = (argv: string[], env: Record<string, string | undefined>): VifEvent => {
   const [action, typeArg, ...rest] = argv;
-  if (rest.length > 0) throw usage(`unexpected arguments: ${rest.map((a) => JSON.stringify(a)).join(' ')}`);
+  if (rest.length > 0) throw usage(`unexpected arguments: ${rest.map((a) => shown(a)).join(' ')}`);
   if (action !== 'online' && action !== 'offline' && action !== 'add' && action !== 'remove') {
-    throw usage(`unknown command ${JSON.stringify(action ?? '')}`);
+    throw usage(`unknown command ${shown(action ?? '')}`);
   }
   const typeIf = typeArg === undefined ? 'vif' : /^type_if=(vif|tap)$/.exec(typeArg)?.[1];
-  if (typeIf !== 'vif' && typeIf !== 'tap') throw usage(`expected type_if=vif or type_if=tap, got ${JSON.stringify(typeArg)}`);
+  if (typeIf !== 'vif' && typeIf !== 'tap') throw usage(`expected type_if=vif or type_if=tap, got ${shown(typeArg ?? '')}`);
   if ((typeIf === 'vif') !== (action === 'online' || action === 'offline')) {
     throw usage(`${action} goes with type_if=${typeIf === 'vif' ? 'tap' : 'vif'}, not type_if=${typeIf}`);
   }
   const path = env.XENBUS_PATH ?? '';
   const m = XENBUS_RE.exec(path);
-  if (!m) throw usage(`XENBUS_PATH must be backend/vif/<domid>/<devid>, got ${JSON.stringify(path)}`);
+  if (!m) throw usage(`XENBUS_PATH must be backend/vif/<domid>/<devid>, got ${shown(path ?? '')}`);
   const domid = Number(m[1]);
   const devid = Number(m[2]);
   const dev = typeIf === 'vif' ? env.vif ?? '' : env.INTERFACE ?? '';
   const expected = typeIf === 'vif' ? `vif${domid}.${devid}` : `vif${domid}.${devid}-emu`;
   if (dev !== expected) {
-    throw usage(`${typeIf === 'vif' ? 'vif' : 'INTERFACE'} must be ${expected} for ${path}, got ${JSON.stringify(dev)}`);
+    throw usage(`${typeIf === 'vif' ? 'vif' : 'INTERFACE'} must be ${expected} for ${path}, got ${shown(dev ?? '')}`);
   }
   return { action, typeIf, dev, xenbusPath: path, domid, devid };
 };

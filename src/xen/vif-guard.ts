@@ -17,12 +17,13 @@ import { linkByName, type HostState } from '../state/types.js';
 import { commitRun, execute } from '../txn/execute.js';
 import { recoverVifLocked } from '../txn/recover-run.js';
 import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
+import { shown } from '../model/shown.js';
 
 const addressOf = (raw: string, item: string): string => {
   if (ipFamily(item) !== 0) return item;
   const c = parseCidr(item);
   if (c) return `${c.address}/${c.prefix}`;
-  throw new XbError('xenstore', `ip "${raw}": "${item}" is not an IP address`);
+  throw new XbError('xenstore', `ip ${shown(raw)}: ${shown(item)} is not an IP address`);
 };
 
 export interface GuardKeys {
@@ -36,7 +37,7 @@ export const guardOf = (target: VifTarget, keys: GuardKeys, dev: string): VifGua
   if (target.spec.vifAntispoof) {
     const mac = keys.mac?.toLowerCase();
     if (mac === undefined || mac === '') throw new XbError('xenstore', `xenstore mac is not set: antispoofing on ${target.spec.name} needs the guest's MAC (or vif-antispoof: false there)`);
-    if (!MAC_RE.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new XbError('xenstore', `mac "${keys.mac}" is not a unicast MAC address`);
+    if (!MAC_RE.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new XbError('xenstore', `mac ${shown(keys.mac ?? '')} is not a unicast MAC address`);
     g.mac = mac;
     const ips = (keys.ip ?? '').split(/\s+/).filter((x) => x !== '');
     if (ips.length > 64) throw new XbError('xenstore', `ip lists ${ips.length} addresses (at most 64)`);

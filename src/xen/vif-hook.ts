@@ -29,6 +29,7 @@ import { commitFiles } from '../txn/commit-files.js';
 import { combineVlanKey } from '../model/vlan-key.js';
 import type { VifGuard } from '../plan/guard.js';
 import { frontendMtu, readVifKeys, writeStatus, xenstoreOf, type VifKey, type Xenstore } from '../state/xenstore.js';
+import { shown } from '../model/shown.js';
 
 /** libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT): the hook gives up on the lock well before, naming its holder. */
 const HOOK_LOCK_MS = 20_000;
@@ -69,7 +70,7 @@ export const targetOf = (keys: Keys, t: Topology): VifTarget => {
 export const mtuOf = (keys: Keys): number | undefined => {
   if (keys.mtu === undefined || keys.mtu === '') return undefined;
   const n = Number(keys.mtu);
-  if (!/^\d+$/.test(keys.mtu) || n < 68 || n > 65535) throw new XbError('xenstore', `mtu "${keys.mtu}" is not an MTU (68-65535)`);
+  if (!/^\d+$/.test(keys.mtu) || n < 68 || n > 65535) throw new XbError('xenstore', `mtu ${shown(keys.mtu)} is not an MTU (68-65535)`);
   return n;
 };
 
@@ -185,17 +186,26 @@ export const attachVif = async (ctx: Context, t: Topology, dev: string, bridge: 
   await online(ev, { bridge, ...(mac ? { mac } : {}) }, t, ctx);
 };
 
-/** What xl's hotplug-error says of a failed event. */
-export const errorLine = (ev: VifEvent, err: XbError): string =>
-  `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`;
+/** Longest hotplug-error: xenstored takes 4096 bytes a request, path included. */
+const ERROR_MAX = 1024;
 
-/** The error goes to xl (hotplug-error, so xl fails at once with it) and to the logs. */
+/** What xl's hotplug-error says of a failed event. */
+export const errorLine = (ev: VifEvent, err: XbError): string => {
+  const line = `${ev.dev} ${ev.action}: ${err.message}${err.detail[0] && err.kind !== 'rolled-back' ? ` (${err.detail[0]})` : ''}`;
+  return line.length > ERROR_MAX ? `${line.slice(0, ERROR_MAX)}...` : line;
+};
+
+/**
+ * The error goes to xl (hotplug-error, so xl fails at once with it) and to the logs. If xenstore
+ * takes no error text, the status alone still goes: without it xl waits out its hotplug timeout.
+ */
 export const reportError = async (xs: Xenstore, log: EventLog, path: string, domid: number, line: string): Promise<void> => {
   const logged = logEvent(log, domid, line, 'err');
   try {
     await writeStatus(xs, path, { error: line });
   } catch (w) {
     process.stderr.write(`vif-xenbridge: cannot report the error to xenstore: ${(w as Error).message}\n`);
+    await writeStatus(xs, path, { error: 'the vif hook failed: see xen-hotplug.log' }).catch(() => undefined);
   }
   await logged;
 };

@@ -11,6 +11,7 @@ import type { Topology } from '../model/topology.js';
 import { linkByName, type HostState, type Link } from '../state/types.js';
 import type { VifEvent } from './hotplug-env.js';
 import type { VifRecord } from './vif-record.js';
+import { shown } from '../model/shown.js';
 
 /** Names the topology gives dom0's own links, now or on demand (bridgeNvID, dom0-if.VID). */
 export const ownedByTopology = (name: string, t: Topology): string | undefined => {
@@ -30,10 +31,10 @@ export const vifnameFor = (ev: VifEvent, vifname: string | undefined, t: Topolog
   const name = ev.typeIf === 'tap' ? `${vifname}-emu` : vifname;
   if (name === ev.dev) return name;
   const why = ifnameProblem(name)
-    ?? (XEN_VIF_RE.test(name) ? `"${name}" is the name Xen gives another guest's device` : undefined)
+    ?? (XEN_VIF_RE.test(name) ? `${shown(name)} is the name Xen gives another guest's device` : undefined)
     ?? (name === 'lo' ? '"lo" is the loopback device' : undefined)
     ?? ownedByTopology(name, t);
-  if (why) throw new XbError('xenstore', `vifname ${JSON.stringify(vifname)} refused: ${why.replace(/^interface name /, '')}`);
+  if (why) throw new XbError('xenstore', `vifname ${shown(vifname)} refused: ${why.replace(/^interface name /, '')}`);
   return name;
 };
 

@@ -103,6 +103,21 @@ describe('vif-xenbridge online/offline against real veth vifs', () => {
     expect(await master('vif4.1')).toBeUndefined();
   });
 
+  it('a huge value with control characters: xl still gets status error, and every line is short printable ASCII', async () => {
+    await xen.makeVif(4, 2);
+    xen.setVif(4, 2, { bridge: `xenbr0\r[2026-01-01T00:00:00.000Z] vif-xenbridge: domain 4: online vif4.2 -> xenbr0\u001b[2K${'é'.repeat(2000)}` });
+    const r = await xen.hook('online', 4, 2);
+    expect(r.code).toBe(1);
+    expect(xen.read(4, 2, 'hotplug-status')).toBe('error');
+    const err = xen.read(4, 2, 'hotplug-error') ?? '';
+    expect(err).toMatch(/^vif4\.2 online: bridge "xenbr0\\u000d\[2026/);
+    for (const text of [err, r.stderr, readFileSync(xen.env.XENBRIDGE_HOTPLUG_LOG, 'utf8')]) {
+      expect(text.trimEnd()).toMatch(/^[\x20-\x7e\n]+$/);
+      expect(text.split('\n').every((l) => l.length < 1200)).toBe(true);
+    }
+    expect(await master('vif4.2')).toBeUndefined();
+  });
+
   it('reports a missing device and a vifname that is taken', async () => {
     xen.setVif(5, 0, { bridge: 'xenbr0' });
     expect((await xen.hook('online', 5, 0)).code).toBe(1);
