@@ -11,6 +11,7 @@ import type { CachedTopology } from '../config/cache.js';
 import { netnsNameProblem } from '../model/netns-name.js';
 import { DEFAULT_RUN_ROOT, runDir } from '../exec/paths.js';
 import { basename, dirname, join } from 'node:path';
+import { shown } from '../model/shown.js';
 
 export const DEFAULT_CONFIG = '/etc/xenbridge/topology.yaml';
 
@@ -26,14 +27,16 @@ type Env = Record<string, string | undefined>;
 const secondsMs = (env: Env, name: string): number | undefined => {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
-  if (!/^\d+(\.\d+)?$/.test(v)) throw new XbError('usage', `${name} must be a number of seconds, got "${v}"`);
-  return Number(v) * 1000;
+  // Past a day node's timers overflow (to 1 ms), and below a tenth of a second every call would time out.
+  const s = Number(v);
+  if (!/^\d{1,5}(\.\d{1,3})?$/.test(v) || s < 0.1 || s > 86_400) throw new XbError('usage', `${name} must be a number of seconds from 0.1 to 86400, got ${shown(v)}`);
+  return Math.round(s * 1000);
 };
 
 const count = (env: Env, name: string): number | undefined => {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
-  if (!/^[1-9]\d{0,5}$/.test(v)) throw new XbError('usage', `${name} must be a whole number above 0, got "${v}"`);
+  if (!/^[1-9]\d{0,5}$/.test(v)) throw new XbError('usage', `${name} must be a whole number above 0, got ${shown(v)}`);
   return Number(v);
 };
 

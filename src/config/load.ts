@@ -44,11 +44,18 @@ const makeWhere = (file: string, doc: Document, lines: LineCounter) => (path: Pa
 const nodeAt = (doc: Document, path: Path): unknown =>
   path.reduce<unknown>((n, seg) => (n === undefined ? undefined : childOf(n, seg, false)), doc.contents ?? undefined);
 
-/** Aliases to no anchor and more aliases than a topology needs, each where it was written. */
-const aliasProblems = (doc: Document, at: (offset: number) => string): Problem[] => {
+/**
+ * Aliases to no anchor, more aliases than a topology needs, and keys that are not plain values
+ * (`? [a]`, which toJS would turn into text, with a warning of node's on stderr), each where it
+ * was written.
+ */
+const structureProblems = (doc: Document, at: (offset: number) => string): Problem[] => {
   const problems: Problem[] = [];
   let count = 0;
   visit(doc, {
+    Pair(_k, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) problems.push({ where: at((pair.key as Node).range?.[0] ?? 0), message: 'a key must be a plain value, not a list or a mapping' });
+    },
     Alias(_k, node) {
       count += 1;
       const where = at(node.range?.[0] ?? 0);
@@ -67,7 +74,7 @@ export const parseSource = (text: string, file: string): Source => {
   };
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const problems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({ where: at(e.pos[0]), message: e.message.split('\n')[0] ?? e.message }));
-  if (problems.length === 0) problems.push(...aliasProblems(doc, at));
+  if (problems.length === 0) problems.push(...structureProblems(doc, at));
   let data: unknown;
   if (problems.length === 0) {
     try {

@@ -48,6 +48,7 @@ export const expectOneClearLine = (r: Run, label: string, prefix = 'xenbridge: '
   expect(lines[0]?.startsWith(prefix), `${label}: first line ${JSON.stringify(lines[0])}`).toBe(true);
   expect(STACK.test(r.stderr), `${label}: stack trace in\n${r.stderr}`).toBe(false);
   expect(r.stderr.includes('unexpected error'), `${label}: an unexpected error\n${r.stderr}`).toBe(false);
+  expect(/\(node:\d+\)/.test(r.stderr), `${label}: a warning of node's\n${r.stderr}`).toBe(false);
   expect(r.timedOut, `${label}: timed out`).toBe(false);
   return lines;
 };

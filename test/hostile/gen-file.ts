@@ -174,7 +174,8 @@ const yamlCases = (): FileCase[] => {
     c('a list at the top', '- version: 1\n'),
     c('a scalar at the top', 'version\n'),
     c('YAML 1.1 directive', '%YAML 1.1\n---\nversion: 1\nbridges: [{name: xenbr0, mtu: 0x5dc}]\n', 4),
-    c('complex key', 'version: 1\n? [a, b]\n: 1\n'),
+    c('complex key', 'version: 1\n? [a, b]\n: 1\n', 2),
+    c('a mapping as key', 'version: 1\nbridges:\n  - {name: xenbr0, ? {mtu: 1}: 1}\n', 3),
     c('anchor on a key and alias as key', 'version: 1\n&k bridges: []\n*k : x\n'),
   ];
 };

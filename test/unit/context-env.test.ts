@@ -1,0 +1,26 @@
+// Timeouts from the environment: seconds from 0.1 to a day. Past that node's timers overflow to
+// 1 ms (with a warning on stderr) and every xenstore call or lock wait would fail at once; so
+// would 0. A bad value is one usage line naming the variable.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { contextFor } from '../../src/cli/context.js';
+import { isXbError } from '../../src/errors.js';
+
+const runDir = join(tmpdir(), `xenbridge-none-${process.pid}`, 'run');
+const ctx = (env: Record<string, string>) => contextFor({ runDir }, {}, env);
+
+describe.each(['XENBRIDGE_XENSTORE_TIMEOUT', 'XENBRIDGE_LOCK_TIMEOUT'])('%s', (name) => {
+  const key = name === 'XENBRIDGE_XENSTORE_TIMEOUT' ? 'xenstoreTimeoutMs' : 'lockTimeoutMs';
+  it.each([['0.1', 100], ['1', 1000], ['2.5', 2500], ['86400', 86_400_000]])('takes %j as %s ms', (v, ms) => {
+    expect(ctx({ [name]: v })[key]).toBe(ms);
+  });
+  it('empty is unset: the default', () => {
+    expect(ctx({ [name]: '' })[key]).toBe(ctx({})[key]);
+    expect(ctx({})[key]).toBeGreaterThan(0);
+  });
+  it.each(['0', '0.05', '86401', '9999999999', '1e3', '-1', 'x', '1.2345', ' 1', '1\u001b[2K'])('refuses %j with one line naming the variable', (v) => {
+    const err = (() => { try { ctx({ [name]: v }); } catch (e) { return e; } })();
+    expect(isXbError(err) && [err.kind, err.message]).toEqual(['usage', `${name} must be a number of seconds from 0.1 to 86400, got ${JSON.stringify(v)}`]);
+  });
+});
