@@ -115,6 +115,20 @@ describe('install --root', () => {
     expect((await cli(['install-hook', '--root', root, '--set-default', 'xenbr0.10'])).code).toBe(0);
   });
 
+  it.each([
+    ['a file', (r: string) => { writeFileSync(join(r, 'f'), ''); return join(r, 'f'); }, 2, 'xenbridge: --root "@" is not a directory'],
+    ['a missing directory', (r: string) => join(r, 'none'), 2, 'xenbridge: --root "@": no such directory'],
+    ['/proc/1', () => '/proc/1', 2, 'xenbridge: --root "@" is on a kernel file system (/proc, /sys...), not a directory tree'],
+    ['/sys/kernel', () => '/sys/kernel', 2, 'xenbridge: --root "@" is on a kernel file system (/proc, /sys...), not a directory tree'],
+    ['a tree where etc is a file', (r: string) => { writeFileSync(join(r, 'etc'), ''); return r; }, 1, 'xenbridge: cannot write "@/etc/xen/scripts/vif-xenbridge": a part of the path is not a directory'],
+  ])('a --root that is %s: one line and its exit code, no hang', async (_what, make, code, line) => {
+    const r = make(root);
+    for (const cmd of ['install', 'install-hook']) {
+      const res = await execa(CLI, [cmd, '--root', r], { reject: false, timeout: 30_000 });
+      expect([res.exitCode, res.stderr.split('\n')[0], res.stderr.includes('unexpected error')]).toEqual([code, line.replace('@', r), false]);
+    }
+  });
+
   it('withDefaultScript replaces an active setting and is idempotent', () => {
     const once = withDefaultScript('vif.default.script = "vif-bridge"\nlockfile="/var/lock/xl"\n');
     expect(once).toBe('vif.default.script="vif-xenbridge"\nlockfile="/var/lock/xl"\n');
