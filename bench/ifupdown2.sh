@@ -16,5 +16,10 @@ if [[ ! -x $cache/root/usr/share/ifupdown2/ifupdown2 ]]; then
 fi
 echo "ifupdown2 $(dpkg-deb -f "$cache"/dl/ifupdown2_*.deb Version), python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"
 [[ -f $root/dist/index.js ]] || (cd "$root" && npm run build >/dev/null)
-[[ ${1:-} == --vm-only ]] || node "$root/bench/ifupdown2.mjs" "$cache/root" plain-500
-[[ ${1:-} == --native-only ]] || "$root/test/vm/run.sh" -- node "$root/bench/ifupdown2.mjs" "$cache/root" filtering-1000 classic-200
+# ifupdown2 runs with a scratch directory bound over /etc/network, which must exist: Debian's
+# ifupdown makes it; in the VM, /etc is an overlay in guest RAM, so it is made there.
+if [[ ${1:-} != --vm-only ]]; then
+  [[ -d /etc/network ]] || { echo "bench/ifupdown2.sh: /etc/network does not exist here (ifupdown2 reads it): run with --vm-only" >&2; exit 2; }
+  node "$root/bench/ifupdown2.mjs" "$cache/root" plain-500
+fi
+[[ ${1:-} == --native-only ]] || "$root/test/vm/run.sh" -- sh -c 'mkdir -p /etc/network && exec node "$1/bench/ifupdown2.mjs" "$2/root" filtering-1000 classic-200' sh "$root" "$cache"

@@ -7,7 +7,7 @@ import { XbError } from '../errors.js';
 import { cachedTopologyFor, contextFor, needRoot, oneOf, topologyFor, type CommonOpts } from './context.js';
 import { netnsOption } from './netns-arg.js';
 import { json, out, tick } from './output.js';
-import { confirmHowTo, parseSeconds, pendingLines } from './pending-text.js';
+import { confirmHowTo, parseSeconds, pendingLines, timerLost } from './pending-text.js';
 import { trafficOptions } from './traffic-verify-options.js';
 
 export type Action = (opts: Record<string, unknown>) => Promise<number>;
@@ -100,7 +100,7 @@ export const registerCore = (reg: Register): void => {
       if (i) out(`interrupted: ${i.message}; run ${i.what === 'stop' ? '"xenbridge stop" to finish it' : '"xenbridge rollback" or "xenbridge apply"'}`);
       for (const u of s.unreadable ?? []) out(`unreadable: ${u}`);
     }
-    return s.interrupted || s.unreadable ? 1 : 0;
+    return s.interrupted || s.unreadable || timerLost(s.pending) ? 1 : 0;
   });
 
   reg('rollback', (c) => common(c.description('revert a change waiting for confirm, or undo an interrupted apply, now'), false), async (o) => {

@@ -27,10 +27,16 @@ const timerText = (s: PendingStatus): string => {
   return t.running === false ? `revert timer pid ${t.pid} is NOT running: run "xenbridge rollback" or "xenbridge confirm"` : `revert timer: pid ${t.pid}`;
 };
 
-export const pendingLines = (s: PendingStatus | undefined): string[] =>
-  s === undefined ? [] : [
-    s.applied
-      ? `pending: change ${s.id} (${s.changes} change(s) from ${s.source}) is reverted in ${s.secondsLeft} s unless "xenbridge confirm" runs`
-      : `pending: change ${s.id} from ${s.source} was interrupted while being applied; it is reverted in ${s.secondsLeft} s, or now by "xenbridge rollback"`,
-    `  ${timerText(s)}`,
-  ];
+/** A pending change whose revert timer process is gone: nothing will revert it at its deadline. */
+export const timerLost = (s: PendingStatus | undefined): boolean => s?.timer?.kind === 'process' && s.timer.running === false;
+
+export const pendingLines = (s: PendingStatus | undefined): string[] => {
+  if (s === undefined) return [];
+  const what = s.applied ? `change ${s.id} (${s.changes} change(s) from ${s.source})` : `change ${s.id} from ${s.source}, interrupted while being applied,`;
+  const first = timerLost(s)
+    ? `pending: ${what} is NOT reverted at its deadline: its revert timer is gone`
+    : s.applied
+      ? `pending: ${what} is reverted in ${s.secondsLeft} s unless "xenbridge confirm" runs`
+      : `pending: change ${s.id} from ${s.source} was interrupted while being applied; it is reverted in ${s.secondsLeft} s, or now by "xenbridge rollback"`;
+  return [first, `  ${timerText(s)}`];
+};

@@ -107,9 +107,10 @@ export const hostAddressProblem = (c: Cidr): string | undefined => {
   return undefined;
 };
 
-/** Why a MAC cannot be a bridge's own address (the kernel refuses it), or undefined. */
+/** Why a MAC cannot be a bridge's own address (the kernel refuses the first two; Xen's port MAC would clash), or undefined. */
 export const unicastMacProblem = (mac: string): string | undefined => {
   if (/^(00:){5}00$/.test(mac)) return 'the all-zero MAC is not an address';
   if (parseInt(mac.slice(0, 2), 16) & 1) return 'a multicast or broadcast MAC (first octet odd) cannot be a bridge\'s own address';
+  if (mac === XEN_PORT_MAC) return 'every vif port has this MAC (Xen gives it to them so that no port lends the bridge its own): the bridge needs another';
   return undefined;
 };

@@ -109,6 +109,21 @@ describe('apply --confirm: kept only if confirmed in time', () => {
     expect(revertLog(sb)).toContain(`(${k} step(s))`);
   });
 
+  it('a revert timer killed before its deadline: status says nothing will revert the change and exits 1; rollback still does', async () => {
+    const before = await dump(sb.dom0);
+    expect((await xb('apply', '-c', cfg, '--confirm', '60')).code).toBe(0);
+    const pid = timerPid();
+    process.kill(pid, 'SIGKILL');
+    await waitFor('the timer to die', () => !alive(pid), 5000);
+    const s = await xb('status');
+    expect(s.code).toBe(1);
+    expect(s.stdout).toMatch(/^pending: change [0-9a-f]{8} \(17 change\(s\) from .*\) is NOT reverted at its deadline: its revert timer is gone\n {2}revert timer pid \d+ is NOT running: run "xenbridge rollback" or "xenbridge confirm"$/m);
+    expect(s.stdout).not.toContain('is reverted in');
+    expect((await xb('rollback')).code).toBe(0);
+    expect(await dump(sb.dom0)).toBe(before);
+    expect((await xb('status')).code).toBe(0);
+  });
+
   it('rollback reverts a pending change now, and the timer exits', async () => {
     const before = await dump(sb.dom0);
     expect((await xb('apply', '-c', cfg, '--confirm', '60')).code).toBe(0);

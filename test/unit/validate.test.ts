@@ -22,6 +22,8 @@ describe('topology validation: each bad input gets a clear message with file:lin
     ['CIDR without prefix', bridge('    dom0:\n      addresses: [192.0.2.3]\n'), ['t.yaml:5:19: bridges[0].dom0.addresses[0]: "192.0.2.3" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64), nor dhcp, slaac or dhcp6']],
     ['gateway outside subnet', bridge('    dom0:\n      addresses: [192.0.2.10/24]\n      gateway: 198.51.100.1\n'), ['t.yaml:6:16: bridges[0].dom0.gateway: gateway 198.51.100.1 is outside every address\'s subnet (192.0.2.10/24)']],
     ['MTU too large', bridge('    mtu: 70000\n'), ['t.yaml:4:10: bridges[0].mtu: MTU must be an integer from 68 to 65535, got 70000']],
+    ['a multicast bridge MAC', bridge('    mac: "01:00:5e:00:00:01"\n'), ['t.yaml:4:10: bridges[0].mac: 01:00:5e:00:00:01: a multicast or broadcast MAC (first octet odd) cannot be a bridge\'s own address']],
+    ['Xen\'s port MAC as the bridge\'s', bridge('    mac: "FE:FF:FF:FF:FF:FF"\n'), ['t.yaml:4:10: bridges[0].mac: FE:FF:FF:FF:FF:FF: every vif port has this MAC (Xen gives it to them so that no port lends the bridge its own): the bridge needs another']],
     ['MTU not a number', bridge('    mtu: big\n'), ['t.yaml:4:10: bridges[0].mtu: MTU must be an integer from 68 to 65535, got "big"']],
     ['VLAN MTU above parent', bridge('    mtu: 1500\n    vlans:\n      - id: 10\n        mtu: 9000\n'), ['t.yaml:7:14: bridges[0].vlans[0]: VLAN MTU 9000 is larger than its parent\'s MTU 1500']],
     ['uplink used twice', 'version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n  - name: xenbr1\n    uplink: eth0\n', [
