@@ -48,3 +48,30 @@ export const isXbError = (e: unknown): e is XbError => e instanceof XbError;
 
 export const problemLines = (problems: Problem[]): string[] =>
   problems.map((p) => (p.where ? `${p.where}: ${p.message}` : p.message));
+
+/**
+ * A value from outside (xenstore, a file, a flag, the environment) as an error or a log line shows
+ * it: quoted, every character outside printable ASCII escaped (a raw CR, ESC or line separator in
+ * a log would let the value forge or hide lines), and cut after SHOWN_MAX characters (an error
+ * line goes to xenstore's hotplug-error, whose payload is 4096 bytes at most).
+ */
+export const SHOWN_MAX = 64;
+
+const escapeChar = (c: string): string => {
+  if (c === '"' || c === '\\') return `\\${c}`;
+  const code = c.charCodeAt(0);
+  return code >= 0x20 && code <= 0x7e ? c : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
+export const shown = (value: string, max = SHOWN_MAX): string => {
+  const body = value.slice(0, max).replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, escapeChar);
+  return value.length > max ? `"${body}"... (${value.length} characters)` : `"${body}"`;
+};
+
+/** Any value read from a file (a record, a topology) as an error shows it: a string as shown(), anything else as its JSON, escaped and cut the same way. */
+export const shownAny = (v: unknown): string => {
+  if (typeof v === 'string') return shown(v);
+  const j = String(JSON.stringify(v));
+  const body = j.slice(0, SHOWN_MAX).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return j.length > SHOWN_MAX ? `${body}... (${j.length} characters)` : body;
+};

@@ -3,7 +3,7 @@
  * flags and the environment (the library below never reads the environment), validated before use.
  */
 import { createContext, type Context } from '../context.js';
-import { XbError } from '../errors.js';
+import { shown, XbError } from '../errors.js';
 import { parseFailpoint, type Runner } from '../exec/runner.js';
 import { checkedNetns, trustRunDir } from './netns-arg.js';
 import type { Topology } from '../model/topology.js';
@@ -11,7 +11,6 @@ import type { CachedTopology } from '../config/cache.js';
 import { netnsNameProblem } from '../model/netns-name.js';
 import { DEFAULT_RUN_ROOT, runDir } from '../exec/paths.js';
 import { basename, dirname, join } from 'node:path';
-import { shown } from '../model/shown.js';
 
 export const DEFAULT_CONFIG = '/etc/xenbridge/topology.yaml';
 
@@ -33,6 +32,14 @@ const secondsMs = (env: Env, name: string): number | undefined => {
   return Math.round(s * 1000);
 };
 
+/** XENBRIDGE_KERNEL: plan as for that release; one that is no release would quietly pick the older takeover. */
+const kernelRelease = (env: Env): string | undefined => {
+  const v = env.XENBRIDGE_KERNEL;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d{1,3}\.\d{1,3}(\.\d{1,4})?([-+~][\w.+~-]{0,64})?$/.test(v)) throw new XbError('usage', `XENBRIDGE_KERNEL must be a kernel release like 6.12.0, got ${shown(v)}`);
+  return v;
+};
+
 const count = (env: Env, name: string): number | undefined => {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
@@ -52,7 +59,7 @@ export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom
     runDirRoot: o.runDir ?? (env.XENBRIDGE_RUN_DIR || undefined),
     lockTimeoutMs: secondsMs(env, 'XENBRIDGE_LOCK_TIMEOUT'),
     xenstoreTimeoutMs: secondsMs(env, 'XENBRIDGE_XENSTORE_TIMEOUT'),
-    kernel: env.XENBRIDGE_KERNEL || undefined,
+    kernel: kernelRelease(env),
     failpoint: opts.failpoint === false ? undefined : parseFailpoint(env.XENBRIDGE_FAILPOINT),
     guardCollectAt: count(env, 'XENBRIDGE_GUARD_COLLECT_AT'),
     residentNft: opts.residentNft,
@@ -61,7 +68,7 @@ export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom
   return ctx;
 };
 
-export const configPath = (o: CommonOpts): string => o.config ?? process.env.XENBRIDGE_CONFIG ?? DEFAULT_CONFIG;
+export const configPath = (o: CommonOpts): string => o.config ?? (process.env.XENBRIDGE_CONFIG || DEFAULT_CONFIG);
 
 export const runnerFor = (o: CommonOpts): Runner => contextFor(o).runner;
 
@@ -85,6 +92,6 @@ export const needRoot = (what: string): void => {
 };
 
 export const oneOf = <T extends string>(value: string, allowed: readonly T[], flag: string): T => {
-  if (!(allowed as readonly string[]).includes(value)) throw new XbError('usage', `${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+  if (!(allowed as readonly string[]).includes(value)) throw new XbError('usage', `${flag} must be one of ${allowed.join(', ')}, got ${shown(value)}`);
   return value as T;
 };

@@ -5,6 +5,7 @@ import { oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
 import type { Register } from './core-commands.js';
 import { netnsOption } from './netns-arg.js';
 import { json, out, tick } from './output.js';
+import { checkTreeRoot } from '../exec/dirs.js';
 
 const warn = (line: string): void => {
   process.stderr.write(`xenbridge: warning: ${line}\n`);
@@ -47,7 +48,7 @@ const persist = async (o: Record<string, unknown>): Promise<number> => {
     import('../names/match.js'), import('../state/read.js'), import('../names/persist.js'), import('../names/persist-files.js'), import('../names/unified-diff.js'),
   ]);
   const backend = o.persist === true ? 'systemd' : oneOf(String(o.persist), BACKENDS, '--persist');
-  const root = String(o.root ?? '/');
+  const root = checkTreeRoot(String(o.root ?? '/'));
   const t = await topologyFor(o as CommonOpts);
   // Only driver + index needs the NICs present; mac, pci and ifname rules can be written for an image.
   const byDriver = t.names.some((r) => r.match.by === 'driver');

@@ -6,7 +6,7 @@ import { configPath, topologyFor, type CommonOpts } from './context.js';
 
 /** The file named with -c or $XENBRIDGE_CONFIG must load; the default one is used if it exists and is valid. */
 export const optionalTopology = async (o: CommonOpts, warn: (line: string) => void): Promise<Topology | undefined> => {
-  if (o.config !== undefined || process.env.XENBRIDGE_CONFIG !== undefined) return await topologyFor(o);
+  if (o.config !== undefined || process.env.XENBRIDGE_CONFIG) return await topologyFor(o);
   if (!existsSync(configPath(o))) return undefined;
   try {
     return await topologyFor(o);

@@ -15,7 +15,7 @@ const DISCOVER_LISTEN = 1;
 
 /** No -c, no $XENBRIDGE_CONFIG and no default file: the layout is discovered. */
 const wantsDiscover = (o: Record<string, unknown>): boolean =>
-  o.discover === true || (o.config === undefined && process.env.XENBRIDGE_CONFIG === undefined && !existsSync(configPath(o as CommonOpts)));
+  o.discover === true || (o.config === undefined && !process.env.XENBRIDGE_CONFIG && !existsSync(configPath(o as CommonOpts)));
 
 const networks = (raw: unknown): NetworkSel[] =>
   (Array.isArray(raw) ? raw : []).flatMap((v: unknown) => String(v).split(',')).map((v) => {

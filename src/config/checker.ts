@@ -1,5 +1,5 @@
 /** Typed field readers that collect every problem (with file:line:col) instead of stopping at the first. */
-import type { Problem } from '../errors.js';
+import { shownAny, type Problem } from '../errors.js';
 import { ifnameProblem, XEN_VIF_RE } from '../model/ifname.js';
 import type { Path, Source } from './load.js';
 
@@ -78,7 +78,7 @@ export class Checker {
       return undefined;
     }
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      this.fail([...path, key], `${pathText([...path, key])}: ${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      this.fail([...path, key], `${pathText([...path, key])}: ${what} must be an integer from ${min} to ${max}, got ${shownAny(v)}`);
       return undefined;
     }
     return this.decimal([...path, key], what) ? v : undefined;
@@ -96,7 +96,7 @@ export class Checker {
     const v = o[key];
     if (v === undefined || v === null) return dflt;
     if (typeof v !== 'boolean') {
-      this.fail([...path, key], `${pathText([...path, key])} must be true or false, got ${JSON.stringify(v)}`);
+      this.fail([...path, key], `${pathText([...path, key])} must be true or false, got ${shownAny(v)}`);
       return dflt;
     }
     return v;

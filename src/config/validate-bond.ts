@@ -1,4 +1,5 @@
 /** Validation of `bonds[]` entries, and the checks that tie them to the bridges that use them. */
+import { shown } from '../errors.js';
 import { BOND_MODES, HASHING_MODES, XMIT_HASH_POLICIES, type BondMode, type BondSpec } from '../model/bond.js';
 import { ifnameProblem, looksLikeVlanDevice, XEN_VIF_RE } from '../model/ifname.js';
 import type { BridgeSpec } from '../model/topology.js';
@@ -25,7 +26,7 @@ export const readBond = (c: Checker, raw: unknown, path: Path): BondSpec | undef
   else if (listed.length === 0 && Array.isArray(o.members)) c.fail([...path, 'members'], `${pathText(path)}.members: a bond needs at least one member`);
   const members: string[] = [];
   listed.forEach((item, i) => {
-    const why = typeof item !== 'string' ? 'must be an interface name' : ifnameProblem(item) ?? (XEN_VIF_RE.test(item) ? `"${item}" is the name Xen gives a guest's vif` : undefined);
+    const why = typeof item !== 'string' ? 'must be an interface name' : ifnameProblem(item) ?? (XEN_VIF_RE.test(item) ? `${shown(item)} is the name Xen gives a guest's vif` : undefined);
     if (why !== undefined) {
       c.fail([...path, 'members', i], `${pathText([...path, 'members', i])}: ${why}`);
       return;

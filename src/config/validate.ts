@@ -1,5 +1,5 @@
 /** raw YAML -> Topology. Collects every problem, then throws one config error listing them all. */
-import { XbError } from '../errors.js';
+import { shown, shownAny, XbError } from '../errors.js';
 import { MAC_RE, normalizeMac, PCI_RE } from '../model/net.js';
 import type { BondSpec } from '../model/bond.js';
 import type { BridgeSpec, NameRule, Topology } from '../model/topology.js';
@@ -28,15 +28,17 @@ const readName = (c: Checker, raw: unknown, path: Path): NameRule | undefined =>
   const where = c.where(path);
   const mac = c.str(m, 'mac', mPath);
   if (mac !== undefined) {
-    if (!MAC_RE.test(mac.toLowerCase())) c.fail([...mPath, 'mac'], `${pathText(mPath)}.mac: "${mac}" is not a MAC address`);
+    if (!MAC_RE.test(mac.toLowerCase())) c.fail([...mPath, 'mac'], `${pathText(mPath)}.mac: ${shown(mac)} is not a MAC address`);
     return { name, match: { by: 'mac', mac: normalizeMac(mac) }, where };
   }
   const pci = c.str(m, 'pci', mPath);
   if (pci !== undefined) {
-    if (!PCI_RE.test(pci.toLowerCase())) c.fail([...mPath, 'pci'], `${pathText(mPath)}.pci: "${pci}" is not a PCI address like 0000:03:00.0`);
+    if (!PCI_RE.test(pci.toLowerCase())) c.fail([...mPath, 'pci'], `${pathText(mPath)}.pci: ${shown(pci)} is not a PCI address like 0000:03:00.0`);
     return { name, match: { by: 'pci', pci: pci.toLowerCase() }, where };
   }
   const driver = c.str(m, 'driver', mPath);
+  // A kernel module's name; it goes into udev's DRIVERS=="…" and systemd's Driver=, where * ? [ ] are patterns.
+  if (driver !== undefined && !/^[A-Za-z0-9_-]{1,56}$/.test(driver)) c.fail([...mPath, 'driver'], `${pathText(mPath)}.driver: ${shown(driver)} is not a driver name (letters, digits, _ and -, as in ixgbe or virtio_net)`);
   if (driver !== undefined) return { name, match: { by: 'driver', driver, index: c.int(m, 'index', mPath, 0, 255, 'index') ?? 0 }, where };
   if (m.index !== undefined) c.fail([...mPath, 'index'], `${pathText(mPath)}.index goes with driver`, true);
   const ifname = c.ifname(m, 'ifname', mPath, true);
@@ -47,7 +49,7 @@ export const validate = (src: Source): Topology => {
   const c = new Checker(src);
   const top = c.mapping(src.data ?? {}, [], TOP_KEYS) ?? {};
   if (top.version === undefined) c.fail([], 'the file needs "version: 1"');
-  else if (top.version !== 1) c.fail(['version'], `version must be 1, got ${JSON.stringify(top.version)}`);
+  else if (top.version !== 1) c.fail(['version'], `version must be 1, got ${shownAny(top.version)}`);
   else c.decimal(['version'], 'version');
   const bridges: BridgeSpec[] = c.list(top, 'bridges', []).flatMap((b, i) => readBridge(c, b, ['bridges', i]) ?? []);
   const bonds: BondSpec[] = c.list(top, 'bonds', []).flatMap((b, i) => readBond(c, b, ['bonds', i]) ?? []);

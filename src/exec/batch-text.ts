@@ -2,7 +2,7 @@
  * Pure parts of running batches: the failpoint tests use, how ip names a failed line, and the files
  * a recorded batch leaves behind.
  */
-import { XbError } from '../errors.js';
+import { shown, XbError } from '../errors.js';
 
 export type Tool = 'ip' | 'bridge' | 'nft' | 'dhcp' | 'sysctl';
 
@@ -50,7 +50,7 @@ export interface Failpoint {
 export const parseFailpoint = (fp: string | undefined): Failpoint | undefined => {
   if (!fp) return undefined;
   const m = /^(kill:)?(\d+)$/.exec(fp);
-  if (!m) throw new XbError('usage', `XENBRIDGE_FAILPOINT must be N or kill:N, got "${fp}"`);
+  if (!m) throw new XbError('usage', `XENBRIDGE_FAILPOINT must be N or kill:N, got ${shown(fp)}`);
   return { kill: m[1] !== undefined, at: Number(m[2]) };
 };
 

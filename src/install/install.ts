@@ -3,12 +3,12 @@
  * (/ on a live host; an image tree for image builders and tests). The unit goes to
  * /etc/systemd/system, where an admin's own units live: this is not a distribution package.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { XbError } from '../errors.js';
+import { shown, XbError } from '../errors.js';
+import { checkTreeRoot, fsReason, makeDirs } from '../exec/dirs.js';
 import { cliBin } from '../exec/paths.js';
-import { shown } from '../model/shown.js';
 import { checkBinPath, hookdUnit, SAMPLE_TOPOLOGY, serviceUnit, vifHook, withXlDefaults } from './files.js';
 
 export const HOOK_PATH = 'etc/xen/scripts/vif-xenbridge';
@@ -30,37 +30,22 @@ export interface Installed {
   action: 'written' | 'kept';
 }
 
-const errno = (e: unknown): string => String((e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message ?? e);
-const reason = (c: string): string => ({ ENOSPC: 'no space left', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'permission denied', ENOTDIR: 'a part of the path is not a directory', ENOENT: 'its directory cannot be made' } as Record<string, string>)[c] ?? c;
-
 /** Write-then-rename: xl may run the hook at any moment, and must never run half of one. */
 const put = (file: string, text: string, mode: number): void => {
+  makeDirs(dirname(file));
   const tmp = `${file}.xenbridge-new`;
   try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
     writeFileSync(tmp, text, { mode });
     chmodSync(tmp, mode);
     renameSync(tmp, file);
   } catch (e) {
-    throw new XbError('state', `cannot write ${shown(file, 256)}: ${reason(errno(e))}`, { cause: e });
+    throw new XbError('state', `cannot write ${shown(file, 256)}: ${fsReason(e)}`, { cause: e });
   }
 };
 
-/** proc, sysfs, devpts, securityfs, debugfs, cgroup, cgroup2, tracefs, bpf: the kernel's own, no tree to install into. */
-const KERNEL_FS = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x73636673, 0x64626720, 0x27e0eb, 0x63677270, 0x74726163, 0xcafe4a11]);
-
-/** Where the files go: / or --root, which must be a directory of an ordinary file system. */
+/** Where the files go: / or --root, an existing directory of an ordinary file system. */
 const under = (root: string | undefined): ((p: string) => string) => {
-  if (root !== undefined) {
-    let dir: boolean;
-    try {
-      dir = statSync(root).isDirectory();
-    } catch (e) {
-      throw new XbError('usage', `--root ${shown(root, 256)}: ${errno(e) === 'ENOENT' ? 'no such directory' : reason(errno(e))}`);
-    }
-    if (!dir) throw new XbError('usage', `--root ${shown(root, 256)} is not a directory`);
-    if (KERNEL_FS.has(statfsSync(root).type)) throw new XbError('usage', `--root ${shown(root, 256)} is on a kernel file system (/proc, /sys...), not a directory tree`);
-  }
+  if (root !== undefined) checkTreeRoot(root);
   return (p) => join(root ?? '/', p);
 };
 

@@ -1,7 +1,6 @@
 /** xenstore `bridge` as vif-openvswitch reads it: BR[.TAG][:T1[:T2…]]. */
-import { XbError } from '../errors.js';
+import { shown, XbError } from '../errors.js';
 import { ifnameProblem } from './ifname.js';
-import { shown } from './shown.js';
 
 export interface BridgeRequest {
   bridge: string;

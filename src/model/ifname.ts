@@ -3,7 +3,7 @@
  * accept and read them, and the names xenbridge derives. Every name from a file, a flag, the
  * environment or xenstore passes ifnameProblem before it reaches a batch line or the kernel.
  */
-import { shown } from './shown.js';
+import { shown } from '../errors.js';
 
 export const IFNAME_MAX = 15;
 
@@ -12,7 +12,9 @@ export const IFNAME_MAX = 15;
  * - `%` makes the kernel pick a free name (br%d becomes br0), so the link is not the one asked for;
  * - `#` starts a comment in `ip -batch` and `"`/`'` are stripped by its word splitter, `\` escapes;
  * - `if<N>` that does not exist is read by iproute2 as "the link with ifindex N";
- * - `all` and `default` clash with /proc/sys/net/*\/conf/{all,default}, `.`/`..` with sysfs.
+ * - `all` and `default` clash with /proc/sys/net/*\/conf/{all,default}, `.`/`..` with sysfs;
+ * - `* ? [ ] |` are patterns and `$` a substitution in the udev rules and systemd .link files that
+ *   persist names for boot, where they would match or name other NICs than apply does.
  */
 const RESERVED = new Set(['.', '..', 'all', 'default']);
 
@@ -25,6 +27,7 @@ export const ifnameProblem = (name: string): string | undefined => {
   if (/[/:\s]/.test(name)) return `interface name ${q} contains "/", ":" or whitespace`;
   if (!/^[\x21-\x7e]+$/.test(name)) return `interface name ${q} contains non-printable or non-ASCII characters`;
   if (/[%#"'\\]/.test(name)) return `interface name ${q} contains a character the kernel or ip interprets (% # " ' \\)`;
+  if (/[*?[\]|$]/.test(name)) return `interface name ${q} contains a character udev or systemd would read as a pattern or a substitution (* ? [ ] | $)`;
   if (/^if[+-]?\d/.test(name)) return `interface name ${q} would be read by ip as an interface index (if<N>)`;
   if (name.startsWith('-')) return `interface name ${q} starts with "-" (ip would read it as an option)`;
   return undefined;

@@ -2,7 +2,7 @@
  * Network namespace names as every command and the hook accept them: a name under /run/netns that
  * is also a safe path component of xenbridge's run directory (never `.`, `..` or a `/`).
  */
-import { shown } from './shown.js';
+import { shown } from '../errors.js';
 
 export const NETNS_RUN_DIR = '/run/netns';
 

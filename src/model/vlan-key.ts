@@ -7,9 +7,8 @@
  * 100, 110, 120, 130, 140). The manual's own example lists 150 as well, one entry more than its
  * definition; the narrower reading is the one that never gives a guest a VLAN nobody asked for.
  */
-import { XbError } from '../errors.js';
+import { shown, XbError } from '../errors.js';
 import type { BridgeRequest } from './bridge-spec.js';
-import { shown } from './shown.js';
 
 export interface VlanKey {
   pvid: number;

@@ -3,9 +3,10 @@
  * /etc/systemd/network/10-xenbridge-*.link and /etc/udev/rules.d/70-xenbridge-names.rules, so files
  * of rules since removed, or of the other backend, are deleted: one set of rules is in force.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { XbError } from '../errors.js';
+import { shown, XbError } from '../errors.js';
+import { fsReason, makeDirs } from '../exec/dirs.js';
 import { LINK_DIR, LINK_PREFIX, UDEV_FILE, type PersistFile } from './persist.js';
 
 export interface FileChange {
@@ -50,11 +51,12 @@ export const writeChanges = (root: string, changes: FileChange[]): void => {
     try {
       if (c.after === undefined) rmSync(file, { force: true });
       else {
-        mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+        makeDirs(dirname(file), 0o755, 'usage');
         writeFileSync(file, c.after, { mode: 0o644 });
       }
     } catch (e) {
-      throw new XbError('usage', `cannot write ${file}: ${(e as Error).message}`, { detail: ['writing under / needs root; --root DIR writes into a directory'], cause: e });
+      if (e instanceof XbError) throw e;
+      throw new XbError('usage', `cannot write ${shown(file, 256)}: ${fsReason(e)}`, { detail: ['writing under / needs root; --root DIR writes into a directory'], cause: e });
     }
   }
 };

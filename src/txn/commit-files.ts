@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { shownAny } from '../errors.js';
 import { fsError, fsyncPath, readRecord, removeFile, writeDurable, writeRecord, type RecordKind } from './store.js';
 import { list, object, oneOf, optional, ShapeError, str, type Check } from './shape.js';
 
@@ -24,7 +25,7 @@ const FILE = 'commit-files.json';
 const PATH_RE = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9_.@-]+(?:\/[A-Za-z0-9_.@-]+)*$/;
 const relPath: Check<string> = (v, at) => {
   const p = str(v, at);
-  if (!PATH_RE.test(p)) throw new ShapeError(`${at} should be a path inside the run directory, not ${JSON.stringify(p)}`);
+  if (!PATH_RE.test(p)) throw new ShapeError(`${at} should be a path inside the run directory, not ${shownAny(p)}`);
   return p;
 };
 

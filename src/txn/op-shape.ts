@@ -2,6 +2,7 @@
  * The shape of ops and steps read back from the run directory. Every name an op renders into a
  * batch line is one word, so a damaged record can never turn one op into two lines.
  */
+import { shownAny } from '../errors.js';
 import type { VifGuard } from '../plan/guard.js';
 import { BOND_MODES, XMIT_HASH_POLICIES } from '../model/bond.js';
 import { IPV6_CONF_KEYS, type BondOptions, type Op, type OpKind } from '../plan/ops.js';
@@ -12,7 +13,7 @@ import { ShapeError, bool, int, list, object, oneOf, optional, str, type Check }
 /** Text without blanks or line breaks: a link name, a MAC, an address. */
 export const word: Check<string> = (v, at) => {
   const s = str(v, at);
-  if (s === '' || /\s/.test(s)) throw new ShapeError(`${at} should be one word, not ${JSON.stringify(s)}`);
+  if (s === '' || /\s/.test(s)) throw new ShapeError(`${at} should be one word, not ${shownAny(s)}`);
   return s;
 };
 
@@ -95,7 +96,7 @@ const isKind = (k: string): k is OpKind => (KINDS as string[]).includes(k);
 
 export const opCheck: Check<Op> = (v, at) => {
   const { kind } = object({ kind: str })(v, at);
-  if (!isKind(kind)) throw new ShapeError(`${at}.kind: unknown op ${JSON.stringify(kind)}`);
+  if (!isKind(kind)) throw new ShapeError(`${at}.kind: unknown op ${shownAny(kind)}`);
   return { kind, ...SHAPES[kind](v, at) } as Op;
 };
 

@@ -39,9 +39,9 @@ export const settle = (j: Journal): Settled => {
   const rc = readText(f.rc)?.trim();
   if (rc !== undefined && rc !== '') {
     // A stop's batches run with -force: a batch that ended tried every line.
-    if (Number(rc) === 0 || j.kind === 'stop') return { done: from + (readText(f.lines) ?? '').split('\n').filter((l) => l !== '').length, uncertain: 0, running: false };
+    if (Number(rc) === 0 || j.kind === 'stop') return { done: Math.min(to, from + (readText(f.lines) ?? '').split('\n').filter((l) => l !== '').length), uncertain: 0, running: false };
     const failed = failedLineOf(readText(f.out) ?? '');
-    return failed === undefined ? unknown : { done: from + failed - 1, uncertain: 0, running: false };
+    return failed === undefined ? unknown : { done: Math.min(to, from + failed - 1), uncertain: 0, running: false };
   }
   const pid = Number(readText(f.pid));
   // No pid: the shell never started, so nothing of this batch ran.

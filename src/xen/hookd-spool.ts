@@ -10,7 +10,7 @@
 import { closeSync, constants, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeFile } from '../txn/store.js';
-import { shown } from '../model/shown.js';
+import { shown } from '../errors.js';
 
 export const spoolDir = (runDir: string): string => join(runDir, 'hookd');
 

@@ -2,8 +2,7 @@
  * What xl tells a vif script, checked strictly: `online|offline type_if=vif` for PV vifs (device
  * `vif`), `add|remove type_if=tap` for HVM emulated NICs (device `INTERFACE`, vifD.N-emu).
  */
-import { XbError } from '../errors.js';
-import { shown } from '../model/shown.js';
+import { shown, XbError } from '../errors.js';
 
 export type VifAction = 'online' | 'offline' | 'add' | 'remove';
 

@@ -3,7 +3,7 @@
  * `mac` and `ip`; the steps that put that guard in place or take it away; and a record per port
  * under the run directory, so a guard can be put back exactly (by a rollback, or by apply).
  */
-import { XbError } from '../errors.js';
+import { shown, XbError } from '../errors.js';
 import { forgetOps, hasGuardRecords, readableRetired, readGuardRecord, retiredGuards } from '../apply/guard-records.js';
 import { commitFiles } from '../txn/commit-files.js';
 import type { Context } from '../context.js';
@@ -17,7 +17,6 @@ import { linkByName, type HostState } from '../state/types.js';
 import { commitRun, execute } from '../txn/execute.js';
 import { recoverVifLocked } from '../txn/recover-run.js';
 import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
-import { shown } from '../model/shown.js';
 
 const addressOf = (raw: string, item: string): string => {
   if (ipFamily(item) !== 0) return item;

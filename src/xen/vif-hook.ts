@@ -4,7 +4,7 @@
  * the outcome goes back to xenstore: hotplug-status connected, or hotplug-error + error.
  */
 import { loadTopology } from '../config/validate.js';
-import { XbError, isXbError } from '../errors.js';
+import { isXbError, shown, XbError } from '../errors.js';
 import type { Context } from '../context.js';
 import type { Runner } from '../exec/runner.js';
 import { commitRun, execute } from '../txn/execute.js';
@@ -29,7 +29,6 @@ import { commitFiles } from '../txn/commit-files.js';
 import { combineVlanKey } from '../model/vlan-key.js';
 import type { VifGuard } from '../plan/guard.js';
 import { frontendMtu, readVifKeys, writeStatus, xenstoreOf, type VifKey, type Xenstore } from '../state/xenstore.js';
-import { shown } from '../model/shown.js';
 
 /** libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT): the hook gives up on the lock well before, naming its holder. */
 const HOOK_LOCK_MS = 20_000;

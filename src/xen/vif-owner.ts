@@ -5,13 +5,12 @@
  * XENBUS_PATH) when it is a device a backend makes, or the link this hook renamed that very device
  * to, known by the ifindex recorded at online.
  */
-import { XbError } from '../errors.js';
+import { shown, XbError } from '../errors.js';
 import { ifnameProblem, XEN_VIF_RE } from '../model/ifname.js';
 import type { Topology } from '../model/topology.js';
 import { linkByName, type HostState, type Link } from '../state/types.js';
 import type { VifEvent } from './hotplug-env.js';
 import type { VifRecord } from './vif-record.js';
-import { shown } from '../model/shown.js';
 
 /** Names the topology gives dom0's own links, now or on demand (bridgeNvID, dom0-if.VID). */
 export const ownedByTopology = (name: string, t: Topology): string | undefined => {

@@ -29,6 +29,14 @@ export const cliCases = (cfg: string, netns: string): CliCase[] => {
     ...['../x', 'A', '', 'a'.repeat(13), 'x-y'].map((p) => c('flags', 'lab', '--prefix', p)),
     c('flags', 'lab', '--mode', 'x'),
     c('flags', 'names', '-c', cfg, ...ns, '--persist', 'bogus'),
+    // Trees to write into that are none: empty (join('', '/etc') is the host's /etc), missing, a
+    // file, the kernel's own (node's recursive mkdir loops there for ever).
+    ...['', '/nonexistent-xb-root', cfg, '/proc/sys', '/sys/kernel'].flatMap((r) => [
+      c('roots', 'names', '-c', cfg, ...ns, '--persist', 'udev', '--root', r),
+      c('roots', 'install', '--root', r),
+      c('roots', 'install-hook', '--root', r),
+    ]),
+    ...['', '/proc/sys/xb', `${cfg}/x`, cfg].map((d) => c('roots', 'verify', '-c', cfg, ...ns, '--traffic', '--pcap-dir', d)),
     c('flags', 'frobnicate'),
     c('flags', 'revert-timer', ...ns),
   ];

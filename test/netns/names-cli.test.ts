@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,7 @@ describe('xenbridge names', () => {
 
   it('--persist writes .link files under --root with a diff, warns about kernel-style names, and is idempotent', async () => {
     const root = join(tmp, 'root');
+    mkdirSync(root); // an image's tree: --root must exist (a typo must not grow a new one)
     const cfg = file('persist.yaml', `version: 1\nnames:\n  - name: fe0\n    match: { mac: "${mac}" }\n  - name: eth9\n    match: { pci: "0000:03:00.0" }\n`);
     const first = await cli(['names', '-c', cfg, '--persist', '--root', root], a.env);
     expect(first.code).toBe(0);
@@ -63,6 +64,7 @@ describe('xenbridge names', () => {
 
   it('--persist of a driver rule writes the PCI path or MAC of the NIC it matches here', async () => {
     const cfg = file('driver.yaml', 'version: 1\nnames:\n  - name: fe0\n    match: { driver: e1000e }\n');
+    mkdirSync(join(tmp, 'root2'));
     const r = await cli(['names', '-c', cfg, '--netns', a.dom0, '--persist', '--root', join(tmp, 'root2')], a.env);
     expect([r.code, r.stderr.split('\n')[0]]).toEqual([65, `xenbridge: ${cfg}:3:5: names[0] (fe0, driver e1000e index 0) must match a NIC on this host to be written down`]);
   });

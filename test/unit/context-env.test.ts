@@ -24,3 +24,11 @@ describe.each(['XENBRIDGE_XENSTORE_TIMEOUT', 'XENBRIDGE_LOCK_TIMEOUT'])('%s', (n
     expect(isXbError(err) && [err.kind, err.message]).toEqual(['usage', `${name} must be a number of seconds from 0.1 to 86400, got ${JSON.stringify(v)}`]);
   });
 });
+
+describe('XENBRIDGE_KERNEL', () => {
+  it.each(['6.12.0', '6.1.0-28-amd64', '6.12.48+deb13-amd64', '2.6.18'])('takes %j', (v) => expect(ctx({ XENBRIDGE_KERNEL: v }).kernel).toBe(v));
+  it.each(['garbage', '6', 'v6.1', '6.1 ', '6.1.0\u001b[2K'])('refuses %j: it would quietly pick the older takeover', (v) => {
+    const err = (() => { try { ctx({ XENBRIDGE_KERNEL: v }); } catch (e) { return e; } })();
+    expect(isXbError(err) && [err.kind, err.message]).toEqual(['usage', `XENBRIDGE_KERNEL must be a kernel release like 6.12.0, got ${JSON.stringify(v)}`]);
+  });
+});

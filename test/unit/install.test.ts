@@ -1,7 +1,7 @@
 // `xenbridge install --root DIR` against golden files (test/golden/install/, the CLI path written as
 // @BIN@); UPDATE_GOLDEN=1 rewrites them. systemd-analyze must accept the unit: .ci/run installs it.
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -120,12 +120,14 @@ describe('install --root', () => {
     ['a missing directory', (r: string) => join(r, 'none'), 2, 'xenbridge: --root "@": no such directory'],
     ['/proc/1', () => '/proc/1', 2, 'xenbridge: --root "@" is on a kernel file system (/proc, /sys...), not a directory tree'],
     ['/sys/kernel', () => '/sys/kernel', 2, 'xenbridge: --root "@" is on a kernel file system (/proc, /sys...), not a directory tree'],
-    ['a tree where etc is a file', (r: string) => { writeFileSync(join(r, 'etc'), ''); return r; }, 1, 'xenbridge: cannot write "@/etc/xen/scripts/vif-xenbridge": a part of the path is not a directory'],
+    ['a tree where etc is a file', (r: string) => { writeFileSync(join(r, 'etc'), ''); return r; }, 1, 'xenbridge: cannot make "@/etc/xen/scripts": "@/etc" is not a directory'],
+    ['a tree whose etc leads into /proc', (r: string) => { symlinkSync('/proc/sys', join(r, 'etc')); return r; }, 1, 'xenbridge: cannot make "@/etc/xen/scripts": "@/etc" is on a kernel file system (/proc, /sys...), not a directory tree'],
+    ['empty', () => '', 2, 'xenbridge: --root is empty: give a directory (/ for this host)'],
   ])('a --root that is %s: one line and its exit code, no hang', async (_what, make, code, line) => {
     const r = make(root);
     for (const cmd of ['install', 'install-hook']) {
       const res = await execa(CLI, [cmd, '--root', r], { reject: false, timeout: 30_000 });
-      expect([res.exitCode, res.stderr.split('\n')[0], res.stderr.includes('unexpected error')]).toEqual([code, line.replace('@', r), false]);
+      expect([res.exitCode, res.stderr.split('\n')[0], res.stderr.includes('unexpected error')]).toEqual([code, line.replaceAll('@', r), false]);
     }
   });
 

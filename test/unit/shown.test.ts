@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseBridgeRequest } from '../../src/model/bridge-spec.js';
-import { shown } from '../../src/model/shown.js';
+import { shown } from '../../src/errors.js';
 import { parseVlanKey } from '../../src/model/vlan-key.js';
 import { guardOf } from '../../src/xen/vif-guard.js';
 import { mtuOf } from '../../src/xen/vif-hook.js';

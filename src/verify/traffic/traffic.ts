@@ -4,12 +4,13 @@
  * Bounded by design: one capture start, one probe round of `waitSeconds`, a short quiet period.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGuards, type LiveGuard } from '../../state/guards.js';
 import { XbError } from '../../errors.js';
 import type { Context } from '../../context.js';
+import { makeDirs } from '../../exec/dirs.js';
 import type { Runner } from '../../exec/runner.js';
 import { xenstoreOf } from '../../state/xenstore.js';
 import type { BridgeSpec, Topology } from '../../model/topology.js';
@@ -77,9 +78,12 @@ export interface Prepared {
 
 /** The state, the vifs' expectations and a capture directory: what probing and listening share. */
 export const prepare = async (t: Topology, ctx: Context, o: { vifs?: VifRequest[]; pcapDir?: string; xenstore?: Runner }): Promise<Prepared> => {
+  if (o.pcapDir !== undefined) {
+    if (o.pcapDir === '') throw new XbError('usage', '--pcap-dir is empty: give a directory for the captures');
+    makeDirs(o.pcapDir, 0o755, 'usage');
+  }
   const state = await readState(ctx.runner, { bridgeVlans: true, kernel: ctx.kernel });
   const vifs = await vifExpectations(t, state, o.vifs ?? [], { ...xenstoreOf(ctx), ...(o.xenstore ? { runner: o.xenstore } : {}) });
-  if (o.pcapDir !== undefined) mkdirSync(o.pcapDir, { recursive: true });
   const dir = o.pcapDir ?? mkdtempSync(join(tmpdir(), 'xenbridge-traffic-'));
   return { state, vifs, dir, keep: o.pcapDir !== undefined };
 };

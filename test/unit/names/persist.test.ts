@@ -64,3 +64,22 @@ describe('kernel-style target names', () => {
     ]);
   });
 });
+
+describe('what the rule files would read as patterns or substitutions', () => {
+  const problems = (names: string): string[] => {
+    try {
+      parseTopology(`version: 1\nnames:\n${names}`, 'n.yaml');
+    } catch (e) {
+      return (e as XbError).problems.map((p) => `${p.where}: ${p.message}`);
+    }
+    return [];
+  };
+  it.each([
+    ['  - name: "lan$kernel"\n    match: { mac: "52:54:00:12:34:56" }\n', 'n.yaml:3:11: names[0].name: interface name "lan$kernel" contains a character udev or systemd would read as a pattern or a substitution (* ? [ ] | $)'],
+    ['  - name: fe0\n    match: { ifname: "eth*" }\n', 'n.yaml:4:22: names[0].match.ifname: interface name "eth*" contains a character udev or systemd would read as a pattern or a substitution (* ? [ ] | $)'],
+    ['  - name: fe0\n    match: { driver: "e1000*" }\n', 'n.yaml:4:22: names[0].match.driver: "e1000*" is not a driver name (letters, digits, _ and -, as in ixgbe or virtio_net)'],
+    ['  - name: fe0\n    match: { driver: "a\\"\\n# b" }\n', 'n.yaml:4:22: names[0].match.driver: "a\\"\\u000a# b" is not a driver name (letters, digits, _ and -, as in ixgbe or virtio_net)'],
+  ])('%j is refused where it is written', (names, problem) => {
+    expect(problems(names)).toEqual([problem]);
+  });
+});
