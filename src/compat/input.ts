@@ -8,7 +8,8 @@ import { parse } from 'yaml';
 import { validate } from '../config/validate.js';
 import { parseSource } from '../config/load.js';
 import { HOST_DUMP_MAX_BYTES, readSmallFile } from '../config/read-file.js';
-import { XbError } from '../errors.js';
+import { shown, shownAny, XbError } from '../errors.js';
+import { ifnameProblem } from '../model/ifname.js';
 import type { Shown, ShownBridge } from '../show/model.js';
 import { fromShown, fromTopology, type HostNet } from './host-net.js';
 
@@ -25,7 +26,17 @@ const asShown = (data: Obj, file: string): Shown => {
     if (!isObj(b) || typeof b.name !== 'string' || (b.mode !== 'classic' && b.mode !== 'filtering') || typeof b.mtu !== 'number' || !Array.isArray(b.vlans)) {
       throw notShow(file, `bridges[${i}] needs name, mode (classic or filtering), mtu and vlans`);
     }
-    if (!(b.vlans as unknown[]).every((v) => isObj(v) && typeof v.id === 'number')) throw notShow(file, `bridges[${i}].vlans need an id each`);
+    const why = ifnameProblem(b.name);
+    if (why) throw notShow(file, `bridges[${i}].name: ${why}`);
+    if (!Number.isInteger(b.mtu) || (b.mtu as number) < 68 || (b.mtu as number) > 65535) throw notShow(file, `bridges[${i}].mtu: ${shownAny(b.mtu)} is not an MTU (68-65535)`);
+    (b.vlans as unknown[]).forEach((v, k) => {
+      const at = `bridges[${i}].vlans[${k}]`;
+      if (!isObj(v) || !Number.isInteger(v.id) || (v.id as number) < 1 || (v.id as number) > 4094) throw notShow(file, `${at} needs an id from 1 to 4094`);
+      if (v.bridge !== undefined && v.bridge !== null) {
+        const bad = typeof v.bridge === 'string' ? ifnameProblem(v.bridge) : 'should be an interface name';
+        if (bad) throw notShow(file, `${at}.bridge: ${bad}`);
+      }
+    });
   });
   return { bridges: data.bridges as ShownBridge[], nics: Array.isArray(data.nics) ? data.nics : [] };
 };
@@ -44,7 +55,7 @@ export const readHost = (file: string): HostNet => {
   const text = readSmallFile(file, { maxBytes: HOST_DUMP_MAX_BYTES, kind: 'usage', what: 'input' });
   let data = parseAny(text, file);
   if (isObj(data) && typeof data.stdout === 'string' && !('version' in data)) {
-    if (typeof data.rc === 'number' && data.rc !== 0) throw new XbError('usage', `${file}: the command failed on that host (rc ${data.rc}): ${String(data.stderr ?? '').split('\n')[0]}`);
+    if (typeof data.rc === 'number' && data.rc !== 0) throw new XbError('usage', `${file}: the command failed on that host (rc ${data.rc}): ${shown(String(data.stderr ?? '').split('\n')[0] ?? '', 200).slice(1, -1)}`);
     data = parseAny(data.stdout, file);
   }
   if (isObj(data) && 'version' in data) return fromTopology(validate(parseSource(text, file)), hostOf(file), file);

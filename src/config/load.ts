@@ -1,5 +1,5 @@
 /** Reads a topology file into a YAML document that can say where each value was written. */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { XbError, type Problem } from '../errors.js';
 import { readTopologyText } from './read-file.js';
 
@@ -54,7 +54,9 @@ const structureProblems = (doc: Document, at: (offset: number) => string): Probl
   let count = 0;
   visit(doc, {
     Pair(_k, pair) {
-      if (pair.key !== null && !isScalar(pair.key)) problems.push({ where: at((pair.key as Node).range?.[0] ?? 0), message: 'a key must be a plain value, not a list or a mapping' });
+      if (pair.key !== null && !isScalar(pair.key)) {
+        problems.push({ where: at((pair.key as Node).range?.[0] ?? 0), message: isAlias(pair.key) ? 'a key must be written out, not an alias' : 'a key must be a plain value, not a list or a mapping' });
+      }
     },
     Alias(_k, node) {
       count += 1;

@@ -76,6 +76,17 @@ describe('compat inputs', () => {
     expect(usage(f)).toBe(`usage: ${f}: the command failed on that host (rc 127): /bin/sh: xenbridge: not found`);
   });
 
+  it.each([
+    ['a VLAN id below 1', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 1500, "vlans": [{"id": -1}]}], "nics": []}', 'bridges[0].vlans[0] needs an id from 1 to 4094'],
+    ['a fractional VLAN id', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 1500, "vlans": [{"id": 1.5}]}], "nics": []}', 'bridges[0].vlans[0] needs an id from 1 to 4094'],
+    ['a bridge name with an escape', '{"bridges": [{"name": "a\\u001b[31m", "mode": "classic", "mtu": 1500, "vlans": []}], "nics": []}', 'bridges[0].name: interface name "a\\u001b[31m" contains non-printable or non-ASCII characters'],
+    ['a VLAN bridge with a terminal title', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 1500, "vlans": [{"id": 10, "bridge": "\\u001b]0;pwn\\u0007"}]}], "nics": []}', 'bridges[0].vlans[0].bridge: interface name "\\u001b]0;pwn\\u0007" contains non-printable or non-ASCII characters'],
+    ['an MTU of 0', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 0, "vlans": []}], "nics": []}', 'bridges[0].mtu: 0 is not an MTU (68-65535)'],
+  ])('refuses %s in show output, every value escaped', (_what, text, why) => {
+    const f = tmp('web4.json', text);
+    expect(usage(f)).toBe(`usage: ${f} is not "xenbridge show --format json" output: ${why}`);
+  });
+
   it('checks the fields it reads in show output', () => {
     const f = tmp('web3.json', '{"bridges": [{"name": "xenbr0", "mode": "vepa", "mtu": 1500, "vlans": []}], "nics": []}');
     expect(usage(f)).toBe(`usage: ${f} is not "xenbridge show --format json" output: bridges[0] needs name, mode (classic or filtering), mtu and vlans`);
