@@ -21,7 +21,8 @@ export const MAX_ALIASES = 64;
 
 const childOf = (node: unknown, seg: string | number, wantKey: boolean): Node | undefined => {
   if (isMap(node)) {
-    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === seg);
+    // toJS makes a key written true, 1 or null the text 'true', '1', '': the path names it so.
+    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && (p.key.value === seg || String(p.key.value ?? '') === String(seg)));
     if (!pair) return undefined;
     return (wantKey ? pair.key : pair.value ?? pair.key) as Node | undefined;
   }

@@ -1,4 +1,5 @@
 /** Validation of one `bridges[]` entry into a BridgeSpec. */
+import { shown } from '../errors.js';
 import { defaultPeer, defaultUplinkPort, defaultVlanBridge, defaultVlanDevice, ifnameProblem, looksLikeVlanDevice } from '../model/ifname.js';
 import { hostAddressProblem, inSubnet, ipFamily, IPV6_MIN_MTU, MAC_RE, normalizeMac, parseCidr, unicastMacProblem } from '../model/net.js';
 import type { BridgeMode, BridgeSpec, Dom0Spec, VidRange, VlanSpec } from '../model/topology.js';
@@ -19,8 +20,15 @@ export const DHCP6 = 'dhcp6';
 const DYNAMIC = [DHCP, SLAAC, DHCP6];
 
 /** `addresses: dhcp` (or slaac, dhcp6) is the one-item list `[dhcp]`. */
-const addressList = (c: Checker, o: Obj, path: Path): unknown[] =>
-  (typeof o.addresses === 'string' && DYNAMIC.includes(o.addresses) ? [o.addresses] : c.list(o, 'addresses', path));
+const addressList = (c: Checker, o: Obj, path: Path): unknown[] => {
+  if (typeof o.addresses === 'string' && DYNAMIC.includes(o.addresses)) return [o.addresses];
+  if (typeof o.addresses === 'string') {
+    const at = [...path, 'addresses'];
+    c.fail(at, `${pathText(at)}: ${shown(o.addresses)} is none of ${DYNAMIC.join(', ')} (lowercase); addresses with a prefix go in a list`);
+    return [];
+  }
+  return c.list(o, 'addresses', path);
+};
 
 /** mtu: the MTU the link carrying the addresses will have, when the file sets one. */
 const addresses = (c: Checker, o: Obj, path: Path, mtu?: number, dhcpOk = false): string[] =>

@@ -22,6 +22,8 @@ describe('topology validation: each bad input gets a clear message with file:lin
     ['CIDR without prefix', bridge('    dom0:\n      addresses: [192.0.2.3]\n'), ['t.yaml:5:19: bridges[0].dom0.addresses[0]: "192.0.2.3" is not an address with a prefix length (e.g. 192.0.2.10/24 or 2001:db8::10/64), nor dhcp, slaac or dhcp6']],
     ['gateway outside subnet', bridge('    dom0:\n      addresses: [192.0.2.10/24]\n      gateway: 198.51.100.1\n'), ['t.yaml:6:16: bridges[0].dom0.gateway: gateway 198.51.100.1 is outside every address\'s subnet (192.0.2.10/24)']],
     ['MTU too large', bridge('    mtu: 70000\n'), ['t.yaml:4:10: bridges[0].mtu: MTU must be an integer from 68 to 65535, got 70000']],
+    ['a key written true', bridge('    true: 1\n'), ['t.yaml:4:5: unknown key "true" in bridges[0] (allowed: name, uplink, uplink-port, mode, mtu, stp, forward-delay, mac, dom0, vlans, vif-vlans, vif-antispoof, insecure-vif-all-tags)']],
+    ['dhcp in capitals', bridge('    dom0:\n      addresses: DHCP\n'), ['t.yaml:5:18: bridges[0].dom0.addresses: "DHCP" is none of dhcp, slaac, dhcp6 (lowercase); addresses with a prefix go in a list']],
     ['a multicast bridge MAC', bridge('    mac: "01:00:5e:00:00:01"\n'), ['t.yaml:4:10: bridges[0].mac: 01:00:5e:00:00:01: a multicast or broadcast MAC (first octet odd) cannot be a bridge\'s own address']],
     ['Xen\'s port MAC as the bridge\'s', bridge('    mac: "FE:FF:FF:FF:FF:FF"\n'), ['t.yaml:4:10: bridges[0].mac: FE:FF:FF:FF:FF:FF: every vif port has this MAC (Xen gives it to them so that no port lends the bridge its own): the bridge needs another']],
     ['MTU not a number', bridge('    mtu: big\n'), ['t.yaml:4:10: bridges[0].mtu: MTU must be an integer from 68 to 65535, got "big"']],
@@ -53,7 +55,7 @@ describe('topology validation: each bad input gets a clear message with file:lin
     ['dhcp and a VLAN gateway', bridge('    dom0: {addresses: dhcp}\n    vlans:\n      - id: 10\n        addresses: [10.0.0.2/24]\n        gateway: 10.0.0.1\n'), [
       't.yaml:8:18: a second IPv4 gateway: only one default route per address family (the first is at t.yaml:4:23)',
     ]],
-    ['a misspelt dhcp', bridge('    dom0:\n      addresses: dchp\n'), ['t.yaml:5:18: bridges[0].dom0.addresses must be a list']],
+    ['a misspelt dhcp', bridge('    dom0:\n      addresses: dchp\n'), ['t.yaml:5:18: bridges[0].dom0.addresses: "dchp" is none of dhcp, slaac, dhcp6 (lowercase); addresses with a prefix go in a list']],
     ['stp forward delay below the kernel minimum', bridge('    stp: true\n    forward-delay: 1\n'), ['t.yaml:5:20: bridges[0].forward-delay: forward delay (seconds) must be an integer from 2 to 30, got 1']],
   ];
   it.each(cases)('%s', (_name, yaml, expected) => {
