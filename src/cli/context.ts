@@ -23,12 +23,12 @@ export interface CommonOpts {
 
 type Env = Record<string, string | undefined>;
 
-const secondsMs = (env: Env, name: string): number | undefined => {
+/** Past a day node's timers overflow (to 1 ms); MIN: 0 for the lock (try it once), 0.1 for xenstore (below, every call would time out). */
+const secondsMs = (env: Env, name: string, min: number): number | undefined => {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
-  // Past a day node's timers overflow (to 1 ms), and below a tenth of a second every call would time out.
   const s = Number(v);
-  if (!/^\d{1,5}(\.\d{1,3})?$/.test(v) || s < 0.1 || s > 86_400) throw new XbError('usage', `${name} must be a number of seconds from 0.1 to 86400, got ${shown(v)}`);
+  if (!/^\d{1,5}(\.\d{1,3})?$/.test(v) || s < min || s > 86_400) throw new XbError('usage', `${name} must be a number of seconds from ${min} to 86400, got ${shown(v)}`);
   return Math.round(s * 1000);
 };
 
@@ -36,7 +36,7 @@ const secondsMs = (env: Env, name: string): number | undefined => {
 const kernelRelease = (env: Env): string | undefined => {
   const v = env.XENBRIDGE_KERNEL;
   if (v === undefined || v === '') return undefined;
-  if (!/^\d{1,3}\.\d{1,3}(\.\d{1,4})?([-+~][\w.+~-]{0,64})?$/.test(v)) throw new XbError('usage', `XENBRIDGE_KERNEL must be a kernel release like 6.12.0, got ${shown(v)}`);
+  if (!/^\d{1,3}\.\d{1,3}[\w.+~-]{0,80}$/.test(v)) throw new XbError('usage', `XENBRIDGE_KERNEL must be a kernel release like 6.12.0, got ${shown(v)}`);
   return v;
 };
 
@@ -57,8 +57,8 @@ export const contextFor = (o: CommonOpts, opts: { failpoint?: boolean; netnsFrom
   const ctx = createContext({
     netns: checkedNetns(o.netns, opts.netnsFrom),
     runDirRoot: o.runDir ?? (env.XENBRIDGE_RUN_DIR || undefined),
-    lockTimeoutMs: secondsMs(env, 'XENBRIDGE_LOCK_TIMEOUT'),
-    xenstoreTimeoutMs: secondsMs(env, 'XENBRIDGE_XENSTORE_TIMEOUT'),
+    lockTimeoutMs: secondsMs(env, 'XENBRIDGE_LOCK_TIMEOUT', 0),
+    xenstoreTimeoutMs: secondsMs(env, 'XENBRIDGE_XENSTORE_TIMEOUT', 0.1),
     kernel: kernelRelease(env),
     failpoint: opts.failpoint === false ? undefined : parseFailpoint(env.XENBRIDGE_FAILPOINT),
     guardCollectAt: count(env, 'XENBRIDGE_GUARD_COLLECT_AT'),

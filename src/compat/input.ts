@@ -31,7 +31,8 @@ const asShown = (data: Obj, file: string): Shown => {
     if (!Number.isInteger(b.mtu) || (b.mtu as number) < 68 || (b.mtu as number) > 65535) throw notShow(file, `bridges[${i}].mtu: ${shownAny(b.mtu)} is not an MTU (68-65535)`);
     (b.vlans as unknown[]).forEach((v, k) => {
       const at = `bridges[${i}].vlans[${k}]`;
-      if (!isObj(v) || !Number.isInteger(v.id) || (v.id as number) < 1 || (v.id as number) > 4094) throw notShow(file, `${at} needs an id from 1 to 4094`);
+      // 0: a priority-tagging VLAN device (ip link add ... type vlan id 0) that show lists too.
+      if (!isObj(v) || !Number.isInteger(v.id) || (v.id as number) < 0 || (v.id as number) > 4094) throw notShow(file, `${at} needs an id from 0 to 4094`);
       if (v.bridge !== undefined && v.bridge !== null) {
         const bad = typeof v.bridge === 'string' ? ifnameProblem(v.bridge) : 'should be an interface name';
         if (bad) throw notShow(file, `${at}.bridge: ${bad}`);

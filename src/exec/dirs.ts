@@ -18,8 +18,8 @@ const REASONS: Record<string, string> = {
 };
 export const fsReason = (e: unknown): string => REASONS[errno(e)] ?? errno(e);
 
-/** Why an existing path cannot hold our files, or undefined; 'missing' when it does not exist. */
-const unusable = (path: string): string | undefined | 'missing' => {
+/** Why an existing path cannot be a directory to write into, or undefined; 'missing' when it does not exist. */
+const unusable = (path: string, onlyDir = false): string | undefined | 'missing' => {
   let dir: boolean;
   try {
     dir = statSync(path).isDirectory();
@@ -27,6 +27,7 @@ const unusable = (path: string): string | undefined | 'missing' => {
     return errno(e) === 'ENOENT' ? 'missing' : fsReason(e);
   }
   if (!dir) return 'is not a directory';
+  if (onlyDir) return undefined;
   return KERNEL_FS.has(statfsSync(path).type) ? 'is on a kernel file system (/proc, /sys...), not a directory tree' : undefined;
 };
 
@@ -42,16 +43,28 @@ export const checkTreeRoot = (root: string, flag = '--root'): string => {
   return root;
 };
 
-/** Makes dir and its missing parents (mode for those made), each existing part checked as above. */
+/**
+ * Makes dir and its missing parents (mode for those made). The parts that exist must be
+ * directories (through symlinks); the deepest of them, the one written into, an ordinary file
+ * system's: /proc/PID/root leads through /proc into a container's tree, which is one.
+ */
 export const makeDirs = (dir: string, mode = 0o755, kind: 'usage' | 'state' = 'state'): void => {
   const abs = resolve(dir);
   const parts = abs.split(sep).filter((p) => p !== '');
+  const fail = (why: string, at: string): XbError => new XbError(kind, `cannot make ${shown(dir, 256)}: ${say(shown(at, 256), why)}`);
   let at = isAbsolute(abs) ? sep : '';
-  for (const p of parts) {
-    at = join(at, p);
-    const why = unusable(at);
-    if (why === undefined) continue;
-    if (why !== 'missing') throw new XbError(kind, `cannot make ${shown(dir, 256)}: ${say(shown(at, 256), why)}`);
+  let i = 0;
+  for (; i < parts.length; i++) {
+    const next = join(at, parts[i]!);
+    const why = unusable(next, true);
+    if (why === 'missing') break;
+    if (why !== undefined) throw fail(why, next);
+    at = next;
+  }
+  const why = unusable(at);
+  if (why !== undefined) throw fail(why === 'missing' ? 'is missing' : why, at);
+  for (; i < parts.length; i++) {
+    at = join(at, parts[i]!);
     try {
       mkdirSync(at, { mode });
     } catch (e) {

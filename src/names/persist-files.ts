@@ -55,8 +55,9 @@ export const writeChanges = (root: string, changes: FileChange[]): void => {
         writeFileSync(file, c.after, { mode: 0o644 });
       }
     } catch (e) {
-      if (e instanceof XbError) throw e;
-      throw new XbError('usage', `cannot write ${shown(file, 256)}: ${fsReason(e)}`, { detail: ['writing under / needs root; --root DIR writes into a directory'], cause: e });
+      const detail = ['writing under / needs root; --root DIR writes into a directory'];
+      if (e instanceof XbError) throw new XbError(e.kind, e.message, { detail, cause: e });
+      throw new XbError('usage', `cannot write ${shown(file, 256)}: ${fsReason(e)}`, { detail, cause: e });
     }
   }
 };

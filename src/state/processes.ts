@@ -31,10 +31,20 @@ export const procStat = (pid: number | string): ProcStat | undefined => {
 
 const exited = (s: ProcStat): boolean => s.state === 'Z' || s.state === 'X';
 
-/** The process exists and has not exited (NAME: and runs that program, as its comm shows). */
+/**
+ * The process exists and has not exited (NAME: and runs that program, as its comm shows). A pid
+ * /proc hides (hidepid, for a caller other than root) is asked with signal 0: alive unless ESRCH.
+ */
 export const running = (pid: number | string, name?: string): boolean => {
   const s = procStat(pid);
-  return s !== undefined && !exited(s) && (name === undefined || s.comm === name);
+  if (s !== undefined) return !exited(s) && (name === undefined || s.comm === name);
+  if (name !== undefined || !/^[1-9][0-9]*$/.test(String(pid))) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 };
 
 /** The start time of a running process; undefined for none, or one that has exited. */

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { XbError } from '../errors.js';
 import type { Op } from '../plan/ops.js';
 import { opText, render, toolOf } from '../plan/render.js';
@@ -70,7 +70,15 @@ export const clearRecords = (dir: string): void => {
 const firstError = (stderr: string): string =>
   stderr.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Command failed')) ?? stderr.trim();
 
-export const readJournal = (dir: string): Journal | undefined => readRecord(journalFile(dir), JOURNAL);
+/**
+ * The in-flight batch's record is found in this run directory by its name: one named relative to
+ * the working directory of the run that crashed (a relative XENBRIDGE_RUN_DIR) would be looked for
+ * elsewhere by a recovery run from another directory, and the batch taken for one that never ran.
+ */
+export const readJournal = (dir: string): Journal | undefined => {
+  const j = readRecord(journalFile(dir), JOURNAL);
+  return j?.batch === undefined ? j : { ...j, batch: join(dir, basename(j.batch)) };
+};
 export const readHistory = (dir: string): History | undefined => readRecord(historyFile(dir), HISTORY);
 
 export const newJournal = (steps: Step[], what: string, kind?: 'stop' | 'undo'): Journal => ({

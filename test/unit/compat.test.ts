@@ -77,8 +77,8 @@ describe('compat inputs', () => {
   });
 
   it.each([
-    ['a VLAN id below 1', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 1500, "vlans": [{"id": -1}]}], "nics": []}', 'bridges[0].vlans[0] needs an id from 1 to 4094'],
-    ['a fractional VLAN id', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 1500, "vlans": [{"id": 1.5}]}], "nics": []}', 'bridges[0].vlans[0] needs an id from 1 to 4094'],
+    ['a VLAN id below 0', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 1500, "vlans": [{"id": -1}]}], "nics": []}', 'bridges[0].vlans[0] needs an id from 0 to 4094'],
+    ['a fractional VLAN id', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 1500, "vlans": [{"id": 1.5}]}], "nics": []}', 'bridges[0].vlans[0] needs an id from 0 to 4094'],
     ['a bridge name with an escape', '{"bridges": [{"name": "a\\u001b[31m", "mode": "classic", "mtu": 1500, "vlans": []}], "nics": []}', 'bridges[0].name: interface name "a\\u001b[31m" contains non-printable or non-ASCII characters'],
     ['a VLAN bridge with a terminal title', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 1500, "vlans": [{"id": 10, "bridge": "\\u001b]0;pwn\\u0007"}]}], "nics": []}', 'bridges[0].vlans[0].bridge: interface name "\\u001b]0;pwn\\u0007" contains non-printable or non-ASCII characters'],
     ['an MTU of 0', '{"bridges": [{"name": "xenbr0", "mode": "classic", "mtu": 0, "vlans": []}], "nics": []}', 'bridges[0].mtu: 0 is not an MTU (68-65535)'],

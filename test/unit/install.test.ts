@@ -131,6 +131,12 @@ describe('install --root', () => {
     }
   });
 
+  it('a tree reached through /proc (a container\'s, as /proc/PID/root) is an ordinary one', async () => {
+    const res = await execa(CLI, ['install-hook', '--root', `/proc/self/root${root}`], { reject: false, timeout: 30_000 });
+    expect([res.exitCode, res.stderr]).toEqual([0, '']);
+    expect(walk(root).map((f) => relative(root, f))).toEqual(['etc/xen/scripts/vif-xenbridge']);
+  });
+
   it('withDefaultScript replaces an active setting and is idempotent', () => {
     const once = withDefaultScript('vif.default.script = "vif-bridge"\nlockfile="/var/lock/xl"\n');
     expect(once).toBe('vif.default.script="vif-xenbridge"\nlockfile="/var/lock/xl"\n');

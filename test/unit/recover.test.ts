@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Journal } from '../../src/txn/execute.js';
+import { readJournal, type Journal } from '../../src/txn/execute.js';
+import { journalFile } from '../../src/txn/records.js';
+import { recordText } from '../../src/txn/store.js';
 import { describeInterrupted, guardUncertain, settle } from '../../src/txn/recover.js';
 import { recordFiles } from '../../src/exec/runner.js';
 import { addVeth, rename, setUp } from '../../src/plan/steps.js';
@@ -46,6 +48,14 @@ describe('settling an interrupted run from its batch record', () => {
     const s = settle(journal());
     expect(s).toEqual({ done: 1, uncertain: 4, running: false });
     expect(describeInterrupted(journal(), s)).toBe('apply by pid 4242 at 2025-01-01T00:00:00.000Z was interrupted after 1 of 5 steps (4 more may have run)');
+  });
+
+  it('a run directory named relative to the crashed run\'s working directory: its batch record is found in the run directory', () => {
+    record({ lines: 'a\nb\n', pid: '1', out: '', rc: '0\n' });
+    writeFileSync(journalFile(dir), recordText(journal({ batch: 'some/other/cwd/run/host/batch-1' })));
+    const j = readJournal(dir)!;
+    expect(j.batch).toBe(join(dir, 'batch-1'));
+    expect(settle(j)).toEqual({ done: 3, uncertain: 0, running: false });
   });
 
   it('the batch is still running: settle says so (recovery waits for it)', () => {
