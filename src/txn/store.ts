@@ -6,6 +6,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { XbError } from '../errors.js';
+import { fsReason } from '../exec/dirs.js';
 import { ShapeError, type Check } from './shape.js';
 
 /**
@@ -19,9 +20,7 @@ const code = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as 
 /** Why a file operation failed, as a state error that says what to do about it. */
 export const fsError = (e: unknown, doing: string, path: string): XbError => {
   if (e instanceof XbError) return e;
-  const c = code(e);
-  const why = c === 'ENOSPC' ? 'no space left' : c === 'EROFS' ? 'read-only file system' : c === 'EACCES' || c === 'EPERM' ? 'permission denied' : c;
-  return new XbError('state', `cannot ${doing} ${path}: ${why}`, {
+  return new XbError('state', `cannot ${doing} ${path}: ${fsReason(e)}`, {
     detail: [`xenbridge records every change under ${dirname(path)} before making it: that directory must be writable and have space`],
     cause: e,
   });
