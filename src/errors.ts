@@ -63,15 +63,16 @@ const escapeChar = (c: string): string => {
   return code >= 0x20 && code <= 0x7e ? c : `\\u${code.toString(16).padStart(4, '0')}`;
 };
 
-export const shown = (value: string, max = SHOWN_MAX): string => {
-  const body = value.slice(0, max).replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, escapeChar);
-  return value.length > max ? `"${body}"... (${value.length} characters)` : `"${body}"`;
+/** TEXT's first MAX characters with RE's matches escaped, put in WRAP, then its length when it was cut. */
+const clip = (text: string, max: number, re: RegExp, wrap: (body: string) => string): string => {
+  const body = wrap(text.slice(0, max).replace(re, escapeChar));
+  return text.length > max ? `${body}... (${text.length} characters)` : body;
 };
 
+export const shown = (value: string, max = SHOWN_MAX): string => clip(value, max, /[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, (b) => `"${b}"`);
+
+/** The same without quotes, for text shown as text (another program's message). */
+export const shownText = (text: string, max = SHOWN_MAX): string => clip(text, max, /[^\x20-\x7e]/g, (b) => b);
+
 /** Any value read from a file (a record, a topology) as an error shows it: a string as shown(), anything else as its JSON, escaped and cut the same way. */
-export const shownAny = (v: unknown): string => {
-  if (typeof v === 'string') return shown(v);
-  const j = String(JSON.stringify(v));
-  const body = j.slice(0, SHOWN_MAX).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return j.length > SHOWN_MAX ? `${body}... (${j.length} characters)` : body;
-};
+export const shownAny = (v: unknown): string => (typeof v === 'string' ? shown(v) : shownText(String(JSON.stringify(v))));

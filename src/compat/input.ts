@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { validate } from '../config/validate.js';
 import { parseSource } from '../config/load.js';
 import { HOST_DUMP_MAX_BYTES, readSmallFile } from '../config/read-file.js';
-import { shown, shownAny, XbError } from '../errors.js';
+import { shownAny, shownText, XbError } from '../errors.js';
 import { ifnameProblem } from '../model/ifname.js';
 import type { Shown, ShownBridge } from '../show/model.js';
 import { fromShown, fromTopology, type HostNet } from './host-net.js';
@@ -56,7 +56,7 @@ export const readHost = (file: string): HostNet => {
   const text = readSmallFile(file, { maxBytes: HOST_DUMP_MAX_BYTES, kind: 'usage', what: 'input' });
   let data = parseAny(text, file);
   if (isObj(data) && typeof data.stdout === 'string' && !('version' in data)) {
-    if (typeof data.rc === 'number' && data.rc !== 0) throw new XbError('usage', `${file}: the command failed on that host (rc ${data.rc}): ${shown(String(data.stderr ?? '').split('\n')[0] ?? '', 200).slice(1, -1)}`);
+    if (typeof data.rc === 'number' && data.rc !== 0) throw new XbError('usage', `${file}: the command failed on that host (rc ${data.rc}): ${shownText(String(data.stderr ?? '').split('\n')[0] ?? '', 200)}`);
     data = parseAny(data.stdout, file);
   }
   if (isObj(data) && 'version' in data) return fromTopology(validate(parseSource(text, file)), hostOf(file), file);

@@ -87,6 +87,11 @@ describe('compat inputs', () => {
     expect(usage(f)).toBe(`usage: ${f} is not "xenbridge show --format json" output: ${why}`);
   });
 
+  it('shows a long error of the failed command cut and escaped, as text', () => {
+    const f = tmp('web8', JSON.stringify({ rc: 1, stdout: '', stderr: `\u001b[31m${'x'.repeat(300)}\nsecond line` }));
+    expect(usage(f)).toBe(`usage: ${f}: the command failed on that host (rc 1): \\u001b[31m${'x'.repeat(195)}... (305 characters)`);
+  });
+
   it('checks the fields it reads in show output', () => {
     const f = tmp('web3.json', '{"bridges": [{"name": "xenbr0", "mode": "vepa", "mtu": 1500, "vlans": []}], "nics": []}');
     expect(usage(f)).toBe(`usage: ${f} is not "xenbridge show --format json" output: bridges[0] needs name, mode (classic or filtering), mtu and vlans`);
