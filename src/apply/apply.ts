@@ -1,4 +1,5 @@
 /** Transactions: apply a topology, stop (undo everything since the first apply), roll back a crashed run. */
+import { existsSync } from 'node:fs';
 import type { Context } from '../context.js';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
@@ -7,7 +8,7 @@ import { makePlan, type Plan } from '../plan/diff.js';
 import { opText } from '../plan/render.js';
 import { readStateFor, readVlanEntries } from '../state/read.js';
 import type { HostState } from '../state/types.js';
-import { appendHistory, commitRun, execute, readHistory, readJournal, undo, undoJournaled, type Journal } from '../txn/execute.js';
+import { appendHistory, commitRun, execute, journalFile, keptOnHost, readHistory, readJournal, undoJournaled, type Journal } from '../txn/execute.js';
 import { ALL_RECORDS, withTxn } from '../txn/txn.js';
 import { allOnDemand } from '../txn/on-demand.js';
 import { beginPending, dropPending, markApplied, pendingStatus, refuseWhilePending, type Pending, type PendingStatus } from '../txn/pending.js';
@@ -16,6 +17,7 @@ import { recoverLocked } from '../txn/recover-run.js';
 import { planGuardRepair, runGuardRepair } from './guard-repair.js';
 import { isCommitted, stopLocked, type StopResult } from '../txn/stop.js';
 import { fsError } from '../txn/store.js';
+import { lockHolder } from '../txn/lock.js';
 
 export type { StopResult } from '../txn/stop.js';
 export { recoverLocked } from '../txn/recover-run.js';
@@ -65,20 +67,38 @@ const executeVerified = async (t: Topology, ctx: Context, plan: Plan, before: Ho
   const j = await execute(runner, dir, plan.steps, 'apply', { commitBytes: [historyBytes(dir, plan)] });
   const residual = makePlan(t, await stateAfter(t, ctx, before, j));
   if (residual.steps.length === 0) return j;
-  const errors = await undoJournaled(runner, dir, j.steps, 'undo of the unverified apply');
+  const errors = await undoJournaled(runner, dir, j.steps, 'undo of the unverified apply').catch((u: unknown) => {
+    throw keptOnHost(u, 'the apply', dir, new XbError('state', 'apply ran but the host does not match the file'));
+  });
   throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
     detail: ['still different:', ...residual.steps.map((s) => `  ${opText(s.op)}`), ...errors],
   });
 };
 
-/** A run that cannot record its outcome is undone: no change stays without a record. */
-const commitOrUndo = async (runner: Runner, dir: string, j: Journal, record: (id: string) => void): Promise<void> => {
+/**
+ * A run that cannot record its outcome is undone, as a journaled run of its own: killed halfway, the
+ * next run finishes that undo instead of undoing the whole run a second time. Once the outcome is
+ * recorded the run is over: a journal that cannot be removed then is one the next run sees committed.
+ */
+const commitOrUndo = async (runner: Runner, dir: string, j: Journal, record: (id: string) => void, ends?: string): Promise<void> => {
   try {
-    commitRun(dir, j, record);
+    record(j.id ?? '');
   } catch (e) {
-    const errors = await undo(runner, j.steps);
     const err = fsError(e, 'record', dir);
+    let errors: string[];
+    try {
+      errors = await undoJournaled(runner, dir, j.steps, 'undo of the unrecorded apply', () => {
+        if (ends !== undefined) dropPending(dir);
+      }, ends);
+    } catch (u) {
+      throw keptOnHost(u, 'the apply', dir, err);
+    }
     throw new XbError(errors.length > 0 ? 'rollback-failed' : 'state', `${err.message}; the change was ${errors.length > 0 ? 'not fully undone' : 'undone'}`, { detail: [...err.detail, ...errors] });
+  }
+  try {
+    commitRun(dir, j);
+  } catch {
+    // Recorded: the next run removes a committed run's journal.
   }
 };
 
@@ -110,12 +130,13 @@ export const applyTopology = async (t: Topology, ctx: Context, opts: ApplyOption
     try {
       j = await executeVerified(t, ctx, plan, state.value);
     } catch (e) {
-      if (pending) dropPending(dir);
+      // A journal left on disk is this change's record: the timer reverts through it.
+      if (pending && !existsSync(journalFile(dir))) dropPending(dir);
       throw e;
     }
     if (pending) {
       let applied: Pending | undefined;
-      await commitOrUndo(runner, dir, j, (id) => { applied = markApplied(dir, { ...pending, steps: j.steps }, id, ctx.now()); });
+      await commitOrUndo(runner, dir, j, (id) => { applied = markApplied(dir, { ...pending, steps: j.steps }, id, ctx.now()); }, pending.id);
       return { plan, changed: true, notes, pending: applied };
     }
     // j.steps: what ran, with any step the kernel refused as busy replaced by its alternative.
@@ -130,6 +151,8 @@ export const stopNetwork = async (ctx: Context): Promise<StopResult> =>
 export interface Status {
   /** done: steps known to have run (settled from the batch record); uncertain: steps that may have. */
   interrupted?: { pid: number; started: string; what: string; done: number; uncertain: number; total: number; message: string };
+  /** A run in progress: its journal's process holds the lock. */
+  running?: { pid: number; started: string; what: string; done: number; total: number };
   applied: number;
   since?: string;
   pending?: PendingStatus;
@@ -155,7 +178,9 @@ export const readStatus = (ctx: Pick<Context, 'runDir'>): Status => {
   const status: Status = { applied: h?.steps.length ?? 0, since: h?.started, pending: readable(() => pendingStatus(dir), problems) };
   readable(() => allOnDemand(dir), problems);
   if (problems.length > 0) status.unreadable = problems;
-  if (j && !readable(() => isCommitted(dir, j), problems)) {
+  if (j && lockHolder(dir)?.pid === j.pid) {
+    status.running = { pid: j.pid, started: j.started, what: j.what, done: j.done, total: j.steps.length };
+  } else if (j && !readable(() => isCommitted(dir, j), problems)) {
     const s = settle(j);
     status.interrupted = { pid: j.pid, started: j.started, what: j.what, done: s.done, uncertain: s.uncertain, total: j.steps.length, message: describeInterrupted(j, s) };
   }

@@ -8,9 +8,10 @@ import { opText } from '../plan/render.js';
 import { recoverLocked, type StopResult } from './apply.js';
 import { appendHistory, commitRun, readHistory, readJournal, undoJournaled } from '../txn/execute.js';
 import { withTxn } from '../txn/txn.js';
-import { dropPending, readPending, type Pending } from '../txn/pending.js';
+import { dropPending, readPending, settlePending, type Pending } from '../txn/pending.js';
 import { stepsToUndo } from '../txn/recover.js';
 import { finishRun } from '../txn/stop.js';
+import { msLeft } from '../txn/clock.js';
 
 export interface Reverted {
   id: string;
@@ -27,7 +28,13 @@ const revertPendingLocked = async (runner: Runner, dir: string, p: Pending): Pro
   if (j?.kind) {
     // An interrupted undo (this revert, killed halfway, or another) is finished, never run again.
     await finishRun(runner, dir, j);
-    if (readPending(dir)?.id !== p.id) return { id: p.id, steps: [], errors: [] };
+    if (settlePending(dir)?.id !== p.id) return { id: p.id, steps: [], errors: [] };
+    j = readJournal(dir);
+  }
+  if (j !== undefined && (j.pid !== p.pid || j.kind !== undefined)) {
+    // A later run's (a vif event's, a verify's probe ports) is ended first, as a stop would, and
+    // its journal is not overwritten by this revert's.
+    await recoverLocked(runner, dir);
     j = readJournal(dir);
   }
   const mine = j !== undefined && j.pid === p.pid && j.kind === undefined ? j : undefined;
@@ -42,7 +49,12 @@ const revertPendingLocked = async (runner: Runner, dir: string, p: Pending): Pro
 export const confirmChange = async (ctx: Context): Promise<Pending> => {
   const dir = ctx.runDir;
   return withTxn(dir, async () => {
-    const p = readPending(dir);
+    const j = readJournal(dir);
+    const was = settlePending(dir);
+    // An interrupted revert of it is finished first: what it undid cannot be kept.
+    if (j?.kind && was) await finishRun(ctx.runner, dir, j);
+    const p = settlePending(dir);
+    if (!p && was && j?.kind) throw new XbError('state', `nothing to confirm: the revert of change ${was.id} was interrupted, and has now been finished`, { detail: ['"xenbridge status" shows what is applied; apply the file again to have the change back'] });
     if (!p) throw new XbError('state', 'nothing to confirm: no change is waiting for confirmation', { detail: ['"xenbridge status" shows what is applied'] });
     if (!p.applied) {
       throw new XbError('state', `change ${p.id} was interrupted while being applied and cannot be kept`, {
@@ -66,7 +78,7 @@ export interface RollbackResult extends StopResult {
 export const rollbackNow = async (ctx: Context): Promise<RollbackResult> => {
   const { runner, runDir: dir } = ctx;
   return withTxn(dir, async () => {
-    const p = readPending(dir);
+    const p = settlePending(dir);
     const pending = p ? await revertPendingLocked(runner, dir, p) : undefined;
     const j = await recoverLocked(runner, dir);
     const interrupted = j.found ? { what: j.found.what, pid: j.found.pid, undone: j.undone } : undefined;
@@ -74,13 +86,19 @@ export const rollbackNow = async (ctx: Context): Promise<RollbackResult> => {
   }, { lockMs: ctx.lockTimeoutMs });
 };
 
-/** Waits out the lock however long an apply holds it: giving up would leave the change in place. */
-const withLockPatiently = async <T>(ctx: Context, fn: () => Promise<T>): Promise<T> => {
-  for (;;) {
+/**
+ * Waits out the lock however long an apply holds it, and a run directory that cannot be written
+ * (full, read-only) however long it stays so: giving up would leave the change in place for good.
+ */
+const withLockPatiently = async <T>(ctx: Context, fn: () => Promise<T>, log: (line: string) => void): Promise<T> => {
+  for (let wait = 1000, said = ''; ; wait = Math.min(wait * 2, 10_000)) {
     try {
       return await withTxn(ctx.runDir, fn, { lockMs: ctx.lockTimeoutMs });
     } catch (e) {
-      if (!isXbError(e) || e.kind !== 'lock') throw e;
+      if (!isXbError(e) || (e.kind !== 'lock' && e.kind !== 'state')) throw e;
+      if (e.kind === 'lock') continue;
+      if (e.message !== said) log(`cannot revert yet, trying again: ${(said = e.message)}`);
+      await sleep(wait);
     }
   }
 };
@@ -91,23 +109,32 @@ const withLockPatiently = async <T>(ctx: Context, fn: () => Promise<T>): Promise
  */
 export const revertWhenDue = async (ctx: Context, id: string, log: (line: string) => void): Promise<Reverted | undefined> => {
   const { runner, runDir: dir } = ctx;
-  for (let first = true; ; first = false) {
-    const p = readPending(dir);
+  for (let first = true, said = ''; ; first = false) {
+    let p: Pending | undefined;
+    try {
+      p = readPending(dir);
+    } catch (e) {
+      // A record that cannot be read now (a run directory being repaired) may be readable later.
+      if (!isXbError(e) || e.kind !== 'state') throw e;
+      if (e.message !== said) log(`cannot read the pending change, trying again: ${(said = e.message)}`);
+      await sleep(1000);
+      continue;
+    }
     if (!p || p.id !== id) {
       log(`change ${id} was confirmed or rolled back; nothing to do`);
       return undefined;
     }
     if (first) log(`change ${id} from ${p.source}: reverting at ${p.deadline} unless confirmed`);
-    const left = Date.parse(p.deadline) - ctx.now();
+    const left = msLeft(p, ctx.now());
     if (left > 0) {
       await sleep(Math.min(left, 1000));
       continue;
     }
     const r = await withLockPatiently(ctx, async () => {
-      const now = readPending(dir);
-      if (!now || now.id !== id || Date.parse(now.deadline) > ctx.now()) return undefined;
+      const now = settlePending(dir);
+      if (!now || now.id !== id || msLeft(now, ctx.now()) > 0) return undefined;
       return revertPendingLocked(runner, dir, now);
-    });
+    }, log);
     if (!r) continue;
     log(`no confirm by ${p.deadline}: reverted change ${id} (${r.steps.length} step(s))${r.errors.length > 0 ? ' WITH ERRORS' : ''}`);
     for (const s of [...r.steps].reverse()) for (const u of s.undo) log(`  ${opText(u)}`);

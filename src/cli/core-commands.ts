@@ -98,6 +98,7 @@ export const registerCore = (reg: Register): void => {
       for (const l of pendingLines(s.pending)) out(l);
       const i = s.interrupted;
       if (i) out(`interrupted: ${i.message}; run ${i.what === 'stop' ? '"xenbridge stop" to finish it' : '"xenbridge rollback" or "xenbridge apply"'}`);
+      if (s.running) out(`running: ${s.running.what} (pid ${s.running.pid}, since ${s.running.started}), ${s.running.done} of ${s.running.total} step(s) done`);
       for (const u of s.unreadable ?? []) out(`unreadable: ${u}`);
     }
     return s.interrupted || s.unreadable || timerLost(s.pending) ? 1 : 0;

@@ -28,7 +28,7 @@ const timerText = (s: PendingStatus): string => {
 };
 
 /** A pending change whose revert timer process is gone: nothing will revert it at its deadline. */
-export const timerLost = (s: PendingStatus | undefined): boolean => s?.timer?.kind === 'process' && s.timer.running === false;
+export const timerLost = (s: PendingStatus | undefined): boolean => s?.orphan === true || (s?.timer?.kind === 'process' && s.timer.running === false);
 
 export const pendingLines = (s: PendingStatus | undefined): string[] => {
   if (s === undefined) return [];

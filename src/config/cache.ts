@@ -6,9 +6,10 @@
  * The caller saves an entry only after its command succeeded: a failed command leaves no trace.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readRegular, writeAll } from '../exec/files.js';
 import type { Topology } from '../model/topology.js';
 import { readTopologyText } from './read-file.js';
 
@@ -38,7 +39,7 @@ const ours = (path: string): boolean => {
 const cached = (file: string, key: string): Topology | undefined => {
   if (!ours(file)) return undefined;
   try {
-    const v = JSON.parse(readFileSync(file, 'utf8')) as { key?: unknown; topology?: Topology };
+    const v = JSON.parse(readRegular(file) ?? '') as { key?: unknown; topology?: Topology };
     return v.key === key && typeof v.topology === 'object' && v.topology !== null ? v.topology : undefined;
   } catch {
     return undefined;
@@ -54,7 +55,7 @@ const store = (path: string, key: string, t: Topology): void => {
     if (!ours(dirname(path))) return;
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify({ key, topology: t }));
+      writeAll(fd, JSON.stringify({ key, topology: t }));
     } finally {
       closeSync(fd);
     }

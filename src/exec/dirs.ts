@@ -14,9 +14,11 @@ const KERNEL_FS = new Set([0x9fa0, 0x62656572, 0x1cd1, 0x73636673, 0x64626720, 0
 const errno = (e: unknown): string => String((e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message ?? e);
 const REASONS: Record<string, string> = {
   ENOSPC: 'no space left', EROFS: 'read-only file system', EACCES: 'permission denied', EPERM: 'permission denied',
-  ENOTDIR: 'a part of the path is not a directory', ENOENT: 'a part of the path is missing', ELOOP: 'too many symlinks',
+  ENOTDIR: 'a part of the path is not a directory', ENOENT: 'a part of the path is missing', ELOOP: 'too many symlinks', EISDIR: 'is a directory',
 };
-export const fsReason = (e: unknown): string => REASONS[errno(e)] ?? errno(e);
+/** Codes of exec/files.ts carry their own words. */
+const OWN = new Set(['ESYMLINK', 'ENOTREG', 'EFBIG']);
+export const fsReason = (e: unknown): string => (OWN.has(errno(e)) ? (e as Error).message : REASONS[errno(e)] ?? errno(e));
 
 /** Why an existing path cannot be a directory to write into, or undefined; 'missing' when it does not exist. */
 const unusable = (path: string, onlyDir = false): string | undefined | 'missing' => {

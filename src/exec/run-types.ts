@@ -14,6 +14,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** A batch whose outcome is unknown: its lines may have run (a resident nft that died, a status not recorded). */
+  uncertain?: boolean;
 }
 
 export interface Background {

@@ -5,8 +5,9 @@
  * hook spent loading, and the hook runs once per guest NIC, under emulation ten times slower.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeFileSync } from 'node:fs';
 import { XbError } from '../errors.js';
+import { readRecordText } from './files.js';
 import { jointReads, type ReadPart } from './joint-reads.js';
 import { scratchFd, takeScratch } from './scratch.js';
 import { includable, nftSession, type Resident } from './nft-resident.js';
@@ -119,8 +120,11 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     const f = recordFiles(base);
     writeFileSync(f.lines, lines.join('\n') + '\n', { mode: 0o600 });
     await launch('sh', ['-c', script, 'sh', f.pid, f.out, f.rc, ...argv], { env, detached: true, toFiles: {} }).done;
-    const rc = Number(readFileSync(f.rc, 'utf8'));
-    const out = readFileSync(f.out, 'utf8');
+    const rcText = readRecordText(f.rc) ?? '';
+    const out = readRecordText(f.out) ?? '';
+    // A shell that could not write its status (a full run directory) ran lines we cannot name.
+    if (!/^\d+\n$/.test(rcText)) return { exitCode: 1, stdout: '', stderr: `the batch's outcome could not be recorded in ${f.rc}: its lines may or may not have run\n`, timedOut: false, uncertain: true };
+    const rc = Number(rcText);
     if (rc === 127 && /not found/.test(out)) throw notFound(tool, Object.assign(new Error(out), { code: 'ENOENT' }));
     return { exitCode: rc, stdout: '', stderr: out, timedOut: false };
   };
@@ -157,7 +161,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
   const result = (r: RunResult, lines: number): BatchResult => {
     if (r.exitCode === 0) return { ok: true, done: lines, stdout: r.stdout, stderr: r.stderr };
     const failedLine = failedLineOf(r.stderr);
-    return { ok: false, done: failedLine === undefined ? 0 : failedLine - 1, failedLine, stdout: r.stdout, stderr: r.stderr };
+    return { ok: false, done: failedLine === undefined ? 0 : failedLine - 1, failedLine, stdout: r.stdout, stderr: r.stderr, ...(r.uncertain ? { uncertain: true } : {}) };
   };
 
   /** Several batches, one recorded shell: each part's lines in a file of its own, all of them in the record's. */
@@ -191,7 +195,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
       // A kill lands while nft runs the lines: the hardest moment for recovery.
       const r = input.length === 0 ? { exitCode: 0, stdout: '', stderr: '', timedOut: false } : await nftd.run(input, recordFiles(opts.record), kill);
       if (kill) process.kill(process.pid, 'SIGKILL');
-      return { ...result(r, lines.length), ...(r.uncertain ? { uncertain: true } : {}) };
+      return result(r, lines.length);
     }
     const flags = flagsOf(tool, opts);
     const [cmd, ...args] = batchArgv(tool, flags, '-');

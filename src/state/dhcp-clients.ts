@@ -1,5 +1,6 @@
 /** This scope's DHCP clients, from the pid files their batch keeps under the run directory. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readRecordText } from '../exec/files.js';
 import { join } from 'node:path';
 import { running } from './processes.js';
 
@@ -11,7 +12,7 @@ const pidFile = (fam: 4 | 6): RegExp => new RegExp(`^(.+)-${fam}\\.pid$`);
 /** A pid file counts only while it names a running dhcpcd: a stale one (a killed client, a reused pid, an exited one not yet reaped) does not. */
 const clientRuns = (pidFile: string): boolean => {
   try {
-    return running(readFileSync(pidFile, 'utf8').trim(), 'dhcpcd');
+    return running((readRecordText(pidFile) ?? '').trim(), 'dhcpcd');
   } catch {
     return false;
   }

@@ -149,7 +149,6 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
   const errors: string[] = [];
   if (steps.length === 0) return { ...journal, errors };
   checkSpace(dir, journal, opts.commitBytes ?? []);
-  clearRecords(dir);
   const same = opts.kind ? sameCertainty : sameTool;
   for (let from = 0; from < journal.steps.length;) {
     // Undo-only runs go tool by tool: their batches run with -force, which a joint run has not.
@@ -161,10 +160,13 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
     if (first === undefined) break;
     const then = ps.slice(1).map((p) => ({ tool: toolOf(journal.steps[p.from]?.op ?? first.op), lines: lines(part(p)) }));
     journal.inflight = [from, from + items.length];
-    journal.batch = join(dir, `batch-${from}`);
+    // Named by run: the records of a run this one replaces (an undo replaces the journal of what it
+    // undoes) stay what they were until this run's journal stands in that one's place.
+    journal.batch = join(dir, `batch-${journal.id}-${from}`);
     let r;
     try {
       writeRecord(jf, journal);
+      if (from === 0) clearRecords(dir);
       r = await runner.batch(toolOf(first.op), lines(ps[0] ? part(ps[0]) : items), { firstIndex: from, record: journal.batch, force: opts.kind !== undefined, ...(then.length > 0 ? { then } : {}) });
     } catch (e) {
       // Nothing of this batch ran: its record could not be written.
@@ -180,7 +182,6 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
     journal.done = from + r.done;
     from = journal.done;
     if (r.ok) continue;
-    clearRecords(dir);
     const instead = busyAlternative(journal.steps, journal.done, r.stderr);
     if (instead) {
       journal.steps = instead;
@@ -191,6 +192,8 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
     const maybe = r.uncertain ? journal.steps.slice(journal.done, end).map((s): Step => ({ ...s, uncertain: true })) : [];
     const undoErrors = await undoJournaled(runner, dir, [...journal.steps.slice(0, journal.done), ...maybe], `undo of the failed ${what}`, () => {
       if (journal.done === 0) removeFile(jf);
+    }).catch((u: unknown) => {
+      throw keptOnHost(u, what, dir, new XbError('state', `${what} failed at step ${journal.done + 1} of ${journal.steps.length}`, { detail: [failedStep ? opText(failedStep.op) : '?', firstError(r.stderr)] }));
     });
     if (undoErrors.length > 0) {
       throw new XbError('rollback-failed', `${what} failed and could not be fully undone`, {
@@ -204,22 +207,39 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
   delete journal.inflight;
   delete journal.batch;
   journal.done = journal.steps.length;
-  writeRecord(jf, journal);
+  try {
+    writeRecord(jf, journal);
+  } catch (e) {
+    // The journal on disk still settles to every step done, through the last batch's record.
+    throw await abandon(runner, dir, journal, journal.done, e);
+  }
   clearRecords(dir);
   return { ...journal, errors };
+};
+
+/**
+ * What stays when a run's undo cannot be recorded: the journal on disk (the run's own, or the undo's
+ * as far as it got) still says what ran, and the next run ends it. Never undone without a journal:
+ * undo lines act on names, and run twice they reach links that got those names back (the NIC).
+ */
+export const keptOnHost = (e: unknown, what: string, dir: string, cause?: XbError): unknown => {
+  if (!(e instanceof XbError) || e.kind !== 'state') return e;
+  const first = cause?.message ?? e.message.replace(/; nothing was changed$/, '');
+  return new XbError('state', `${first}; what ${what} changed stays on the host`, {
+    detail: [...(cause ? [...cause.detail, `its undo: ${e.message.replace(/; nothing was changed$/, '')}`] : []), ...e.detail, `it is recorded in ${journalFile(dir)}: "xenbridge rollback" undoes it once the run directory can be written`],
+  });
 };
 
 /** A run that cannot record its next batch stops there, and what it did is undone (a stop is left to be finished). */
 const abandon = async (runner: Runner, dir: string, j: Journal, done: number, e: unknown): Promise<unknown> => {
   if (!(e instanceof XbError) || e.kind !== 'state' || j.kind) return e;
-  const errors = await undo(runner, j.steps.slice(0, done));
-  if (errors.length > 0) return new XbError('rollback-failed', `${e.message}; ${j.what} stopped after ${done} step(s) and could not undo them`, { detail: [...e.detail, ...errors] });
+  let errors: string[];
   try {
-    removeFile(journalFile(dir));
-    clearRecords(dir);
-  } catch {
-    // The undo is done; a journal that cannot be removed is one the next run undoes again harmlessly.
+    errors = await undoJournaled(runner, dir, j.steps.slice(0, done), `undo of the unrecorded ${j.what}`, () => removeFile(journalFile(dir)));
+  } catch (u) {
+    return keptOnHost(u, j.what, dir, e);
   }
+  if (errors.length > 0) return new XbError('rollback-failed', `${e.message}; ${j.what} stopped after ${done} step(s) and could not undo them`, { detail: [...e.detail, ...errors] });
   return new XbError('state', `${e.message}; ${j.what} stopped and the host was restored (${done} step(s) undone)`, { detail: e.detail });
 };
 

@@ -8,10 +8,11 @@
  * grace. Breaking is serialised by a second lock, so two waiters cannot both break, one of them
  * the lock the other has just taken.
  */
-import { closeSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XbError } from '../errors.js';
+import { readRegular, writeAll } from '../exec/files.js';
 import { running, runningSince } from '../state/processes.js';
 import { ensureDir, fsError } from './store.js';
 
@@ -38,11 +39,12 @@ export const holderAlive = (h: Holder): boolean => (h.start === '?' ? alive(h.pi
 
 const GRACE_MS = 2000;
 
+/** A FIFO, device or symlink in the lock's place names no holder (''), and is broken as garbage is. */
 const readText = (file: string): string | undefined => {
   try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
+    return readRegular(file, 4096);
+  } catch (e) {
+    return ['ENOTREG', 'ESYMLINK', 'EFBIG'].includes((e as NodeJS.ErrnoException).code ?? '') ? '' : undefined;
   }
 };
 
@@ -65,7 +67,7 @@ const tryCreate = (file: string, content: string): boolean => {
   try {
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, content);
+      writeAll(fd, content);
     } finally {
       closeSync(fd);
     }
@@ -109,6 +111,13 @@ const breakIfStale = (file: string): void => {
   }
 };
 
+/** The live process holding dir's lock, if any. */
+export const lockHolder = (dir: string): Holder | undefined => {
+  const text = readText(join(dir, 'lock'));
+  const h = text === undefined ? undefined : parseHolder(text);
+  return h && holderAlive(h) ? h : undefined;
+};
+
 const describeHolder = (file: string): string => {
   const text = readText(file);
   const h = text === undefined ? undefined : parseHolder(text);
@@ -117,12 +126,21 @@ const describeHolder = (file: string): string => {
   return `pid ${h.pid}${cmd ? ` (${cmd})` : ''}`;
 };
 
+const isDir = (file: string): boolean => {
+  try {
+    return lstatSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
 export const withLock = async <T>(dir: string, fn: () => Promise<T>, limitMs: number): Promise<T> => {
   const file = join(ensureDir(dir), 'lock');
   const mine = me();
   const start = Date.now();
   let wait = 5;
   while (!tryCreate(file, mine)) {
+    if (isDir(file)) throw new XbError('state', `${file} is a directory, not a lock xenbridge made`, { detail: ['remove it, then run the command again'] });
     breakIfStale(file);
     if (Date.now() - start > limitMs) {
       throw new XbError('lock', `${describeHolder(file)} has held ${file} for over ${Math.round(limitMs / 1000)} s`, {

@@ -52,7 +52,7 @@ export const JOURNAL: RecordKind<Journal> = {
     // Recovery counts steps from these and reads the batch's files: they must be this run's.
     if (j.inflight && !(j.done <= j.inflight[0] && j.inflight[0] <= j.inflight[1] && j.inflight[1] <= j.steps.length)) throw new ShapeError('inflight is outside the steps');
     // (The run directory may be named relative to where xenbridge runs: only the record's own name is known.)
-    if (j.batch !== undefined && !/(?:^|\/)batch-\d{1,6}$/.test(j.batch)) throw new ShapeError('batch is not a batch record of the run directory');
+    if (j.batch !== undefined && !/(?:^|\/)batch-(?:[0-9a-f]{12}-)?\d{1,6}$/.test(j.batch)) throw new ShapeError('batch is not a batch record of the run directory');
     // One vif batch names up to 1024 vifs.
     if (!/^[\x20-\x7e]{1,100000}$/.test(j.what)) throw new ShapeError('what should be one line of printable text');
     return j;

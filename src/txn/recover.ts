@@ -3,8 +3,8 @@
  * in-flight batch's record (runner recordFiles) tells how many of its lines ran. Only a batch whose
  * own process was killed leaves steps whose fate is unknown.
  */
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readRecordText as readText } from '../exec/files.js';
 import { failedLineOf, recordFiles, type Runner } from '../exec/runner.js';
 import type { Op } from '../plan/ops.js';
 import { toolOf } from '../plan/render.js';
@@ -21,14 +21,6 @@ export interface Settled {
   /** The batch is still running (its ip outlives the process that started it). */
   running: boolean;
 }
-
-const readText = (file: string): string | undefined => {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-};
 
 export const settle = (j: Journal): Settled => {
   if (!j.inflight) return { done: j.done, uncertain: 0, running: false };

@@ -3,10 +3,11 @@
  * a change waiting for confirm, on-demand VLANs. Every record carries a version and is checked on
  * read; every write is durable (fsync) before the kernel is touched on its strength.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { XbError } from '../errors.js';
 import { fsReason } from '../exec/dirs.js';
+import { readRegular, writeAll } from '../exec/files.js';
 import { ShapeError, type Check } from './shape.js';
 
 /**
@@ -55,7 +56,7 @@ export const writeDurable = (file: string, text: string): void => {
   try {
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, text);
+      writeAll(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -88,13 +89,13 @@ const unreadable = (file: string, kind: RecordKind<unknown>, why: string, e?: un
 
 /** The record in file, checked; undefined when there is none. Anything else is a clear state error. */
 export const readRecord = <T>(file: string, kind: RecordKind<T>): T | undefined => {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegular(file);
   } catch (e) {
-    if (code(e) === 'ENOENT') return undefined;
-    throw unreadable(file, kind, code(e), e);
+    throw unreadable(file, kind, fsReason(e), e);
   }
+  if (text === undefined) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(text);

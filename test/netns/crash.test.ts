@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
@@ -86,7 +86,9 @@ describe('apply killed -9 halfway', () => {
     const k = 4;
     expect((await crashAt(k)).code).toBe(-1);
     const dir = scopeDir(sb);
-    await sh(`rm ${dir}/batch-0.rc && echo 999999 > ${dir}/batch-0.pid`);
+    const batch = JSON.parse(readFileSync(join(dir, 'journal.json'), 'utf8')).batch;
+    expect(batch).toMatch(/\/batch-[0-9a-f]{12}-0$/);
+    await sh(`rm ${batch}.rc && echo 999999 > ${batch}.pid`);
     const s = JSON.parse((await xb('status', '--json')).stdout).interrupted;
     expect(s).toMatchObject({ done: 0, uncertain: n });
     expect((await xb('status')).stdout).toContain(`was interrupted after 0 of ${n} steps (${n} more may have run)`);

@@ -87,7 +87,7 @@ describe('the hook service\'s resident nft', () => {
     // Stopped before it reads the batch, killed once the batch is written: the batch runs again in a new one.
     process.kill(second, 'SIGSTOP');
     const ev = viaHook(xen, 'online', 6, 0);
-    await waitFor('the guard batch in flight', () => readdirSync(dir).some((f) => /^batch-\d+\.pid$/.test(f)));
+    await waitFor('the guard batch in flight', () => readdirSync(dir).some((f) => /^batch-[0-9a-f]{12}-\d+\.pid$/.test(f)));
     process.kill(second, 'SIGKILL');
     expect((await ev).code).toBe(0);
     expect(await guarded()).toEqual(['in-vif4.0', 'in-vif5.0', 'in-vif6.0']);

@@ -32,9 +32,13 @@ const named = (name: string): string => {
   return p;
 };
 
-/** A child of a `sleep 30` that never reaps it: NAME 0 exits at once and stays a zombie. */
+/**
+ * A child of a `sleep 30` that never reaps it: NAME 0 exits at once and stays a zombie. It starts
+ * only once its parent is `sleep`: a child that ended while the shell still ran would be reaped by it.
+ */
 const zombie = async (name: string): Promise<{ pid: number; parent: number }> => {
-  const c = spawn('sh', ['-c', '"$1" 0 & echo $!; exec sleep 30', 'sh', named(name)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = '( while read -r c </proc/$$/comm && [ "$c" != sleep ]; do :; done; exec "$1" 0 ) & echo $!; exec sleep 30';
+  const c = spawn('sh', ['-c', child, 'sh', named(name)], { stdio: ['ignore', 'pipe', 'ignore'] });
   kills.push(() => c.kill('SIGKILL'));
   const pid = await new Promise<number>((res) => c.stdout.once('data', (d: Buffer) => res(Number(String(d).trim()))));
   for (let i = 0; i < 100 && procStat(pid)?.state !== 'Z'; i++) await new Promise((r) => setTimeout(r, 50));
