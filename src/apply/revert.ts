@@ -96,7 +96,11 @@ const withLockPatiently = async <T>(ctx: Context, fn: () => Promise<T>, log: (li
       return await withTxn(ctx.runDir, fn, { lockMs: ctx.lockTimeoutMs });
     } catch (e) {
       if (!isXbError(e) || (e.kind !== 'lock' && e.kind !== 'state')) throw e;
-      if (e.kind === 'lock') continue;
+      // A lock timeout of 0 (XENBRIDGE_LOCK_TIMEOUT, inherited) gives up at once: no tight loop.
+      if (e.kind === 'lock') {
+        await sleep(100);
+        continue;
+      }
       if (e.message !== said) log(`cannot revert yet, trying again: ${(said = e.message)}`);
       await sleep(wait);
     }

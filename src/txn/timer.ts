@@ -5,7 +5,7 @@
  * in the run directory.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { XbError } from '../errors.js';
 import { detach } from '../exec/runner.js';
@@ -58,7 +58,8 @@ export const systemdRunArgs = (c: TimerCommand): string[] => [
 export const startRevertTimer = async (ctx: Context, id: string): Promise<TimerInfo> => {
   const c: TimerCommand = {
     id, netns: ctx.runner.netns, node: process.execPath, bin: cliBin(), logFile: revertLog(ctx.runDir),
-    runDirRoot: ctx.runDirRoot === DEFAULT_RUN_ROOT ? undefined : ctx.runDirRoot,
+    // Absolute: under systemd the timer starts in /, not where a relative XENBRIDGE_RUN_DIR was meant.
+    runDirRoot: ctx.runDirRoot === DEFAULT_RUN_ROOT ? undefined : resolve(ctx.runDirRoot),
   };
   if (systemdIsInit()) {
     const r = await ctx.host.run('systemd-run', systemdRunArgs(c));
