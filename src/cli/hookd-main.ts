@@ -15,7 +15,12 @@ export const hookdAction = async (o: Record<string, unknown>): Promise<number> =
   // The hook finds the service by the namespace it is told, as `xenbridge vif` does.
   const ctx = contextFor({ ...opts, netns: opts.netns ?? (process.env.XENBRIDGE_NETNS || undefined) }, { netnsFrom: opts.netns ? '--netns' : 'XENBRIDGE_NETNS', residentNft: o.residentNft !== false });
   let h: Hookd | undefined;
-  const stop = (): void => h?.stop();
+  // A stop asked for while the service starts (systemd stopping it at once) is kept until it serves.
+  let asked = false;
+  const stop = (): void => {
+    asked = true;
+    h?.stop();
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   await startHookd({
@@ -23,6 +28,9 @@ export const hookdAction = async (o: Record<string, unknown>): Promise<number> =
     logFile: process.env.XENBRIDGE_HOTPLUG_LOG || undefined,
     queueMax: count(o.queue ?? 256, '--queue', 4096), batchMax: count(o.batch ?? 128, '--batch', 1024),
     say: (l) => process.stderr.write(`${l}\n`),
-  }, (started) => { h = started; });
+  }, (started) => {
+    h = started;
+    if (asked) started.stop();
+  });
   return 0;
 };
