@@ -2,14 +2,19 @@
  * The hook service's spool, <run dir>/hookd/: what hooks/vif-xenbridge (plain /bin/sh) and the
  * service say to each other. A hook writes its event to ID.req (ending in an `end` line, so a half-
  * written one is never taken), makes the FIFO ID.reply and rings the doorbell FIFO `fifo` with its
- * ID. Whoever renames ID.req first owns the event: the service (to ID.work) or, when the service is
- * gone, the hook itself (it then runs the event directly). ID.work outlives a crash of the service,
- * so the next one runs the event again (every event is idempotent). The reply is one line:
- * "<exit code> <text>", the text's backslashes and newlines escaped for printf %b.
+ * ID. Every change of hands is a rename, which only one side can win: the service queues the event
+ * (ID.req -> ID.work) and, under the transaction lock, starts it (ID.work -> ID.run.PID.START, named
+ * for the service, so the hook takes it only from a service that is gone: a pid and start time
+ * never come back); the hook takes it back to run itself (-> ID.own, while no service lives) or
+ * withdraws it when it stops waiting (removes ID.work). So an event runs once, and never after its
+ * hook gave up. ID.work and ID.run.* outlive a crash of the service: the next one queues them again
+ * (every event is idempotent). The reply is one line: "<exit code> <text>", the text's backslashes
+ * and newlines escaped for printf %b.
  */
-import { closeSync, constants, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeFile } from '../txn/store.js';
+import { startTime } from '../txn/lock.js';
 import { shown } from '../errors.js';
 
 export const spoolDir = (runDir: string): string => join(runDir, 'hookd');
@@ -20,6 +25,14 @@ export interface HookRequest {
   id: string;
   argv: string[];
   env: { vif?: string; INTERFACE?: string; XENBUS_PATH?: string };
+}
+
+/** A request the service holds. */
+export interface Claimed extends HookRequest {
+  /** When the hook wrote it, on the monotonic clock (performance.now()): its hook's patience runs from there. */
+  arrived: number;
+  /** Started: the name of its file (ID.run.PID.START), which the hook takes only once this service is gone. */
+  running?: string;
 }
 
 const ID_RE = /^[0-9a-f-]{8,64}$/;
@@ -49,7 +62,18 @@ const tryRename = (from: string, to: string): boolean => {
   }
 };
 
-/** IDs of the files ending in ext (".req", ".work"), oldest event first as far as the names tell. */
+const mtimeNs = (path: string): bigint | undefined => {
+  try {
+    return statSync(path, { bigint: true }).mtimeNs;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * IDs of the files ending in ext (".req"), in the order their hooks wrote them: the names are
+ * random, and xl's offline of a vif must not overtake its online. A rename keeps the time.
+ */
 export const listSpool = (spool: string, ext: string): string[] => {
   let names: string[];
   try {
@@ -57,24 +81,80 @@ export const listSpool = (spool: string, ext: string): string[] => {
   } catch {
     return [];
   }
-  return names.filter((n) => n.endsWith(ext)).map((n) => n.slice(0, -ext.length)).filter((id) => ID_RE.test(id));
+  const ids = names.filter((n) => n.endsWith(ext)).map((n) => n.slice(0, -ext.length)).filter((id) => ID_RE.test(id));
+  const at = new Map(ids.map((id) => [id, mtimeNs(join(spool, `${id}${ext}`)) ?? 0n]));
+  return ids.sort((a, b) => {
+    const d = (at.get(a) ?? 0n) - (at.get(b) ?? 0n);
+    return d < 0n ? -1 : d > 0n ? 1 : a < b ? -1 : a > b ? 1 : 0;
+  });
 };
 
-/** Takes a whole request for the service: its text, or undefined when it is not whole or the hook took it back. */
-export const claim = (spool: string, id: string, from = '.req'): HookRequest | string | undefined => {
-  const path = join(spool, `${id}${from}`);
+/** This service, as the hook's alive() and the pid file name it: pid and start time. */
+const self = `${process.pid}.${startTime(process.pid) ?? '?'}`;
+const runName = (id: string): string => `${id}.run.${self}`;
+const DEAD_RE = /^([0-9a-f-]{8,64})\.(?:work|run\.\d+\.[^/]+)$/;
+
+/** Events a dead service had queued or started go back to ID.req, for this service or their hooks to take like new ones. */
+export const requeueDead = (spool: string): void => {
+  let names: string[];
+  try {
+    names = readdirSync(spool);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const id = DEAD_RE.exec(n)?.[1];
+    if (id !== undefined) tryRename(join(spool, n), join(spool, `${id}.req`));
+  }
+};
+
+/** Takes a whole request for the service: undefined when it is not whole or the hook took it back. */
+export const claim = (spool: string, id: string): Claimed | string | undefined => {
+  const path = join(spool, `${id}.req`);
   let text: string;
+  let wrote: bigint | undefined;
   try {
     text = readFileSync(path, 'utf8');
+    wrote = mtimeNs(path);
   } catch {
     return undefined;
   }
   const req = parseRequest(id, text);
   if (req === undefined || !tryRename(path, join(spool, `${id}.work`))) return undefined;
-  return req;
+  if (typeof req === 'string') return req;
+  // The wall clock only for the age the file shows; the monotonic one from here on.
+  const age = wrote === undefined ? 0 : Math.max(0, Date.now() - Number(wrote / 1_000_000n));
+  return { ...req, arrived: performance.now() - age };
 };
 
-/** Gives a claimed event back, for the next service or for the hook to run directly. */
+/** The hook still waits for its answer: its FIFO has a reader (a hook killed by xl leaves none within a tick). */
+const hookWaits = (spool: string, id: string): boolean => {
+  try {
+    closeSync(openSync(join(spool, `${id}.reply`), constants.O_WRONLY | constants.O_NONBLOCK));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Under the transaction lock, before the event changes anything: false when its hook has taken it
+ * back (it runs the event itself), withdrew it or is gone. Then the event is not run at all.
+ */
+export const begin = (spool: string, r: Claimed): boolean => {
+  if (r.running) return true;
+  const running = runName(r.id);
+  if (!tryRename(join(spool, `${r.id}.work`), join(spool, running))) return false;
+  if (!hookWaits(spool, r.id)) {
+    removeFile(join(spool, running));
+    removeFile(join(spool, `${r.id}.reply`));
+    return false;
+  }
+  r.running = running;
+  return true;
+};
+
+/** Gives a queued event back, for the next service or for the hook to run directly. */
 export const unclaim = (spool: string, id: string): void => {
   tryRename(join(spool, `${id}.work`), join(spool, `${id}.req`));
 };
@@ -99,5 +179,6 @@ export const reply = (spool: string, id: string, code: number, text: string): vo
   }
   // The hook holds its FIFO open and reads on: the name can go now, which spares the hook an rm.
   removeFile(join(spool, `${id}.reply`));
+  removeFile(join(spool, runName(id)));
   removeFile(join(spool, `${id}.work`));
 };

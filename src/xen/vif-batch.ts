@@ -18,17 +18,17 @@ import { recoverVifLocked } from '../txn/recover-run.js';
 import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
 import type { VifEvent } from './hotplug-env.js';
 import { guardOf, planGuard } from './vif-guard.js';
-import { describe, mtuOf, targetOf, type Keys } from './vif-hook.js';
+import { describe, HOOK_LOCK_MS, mtuOf, targetOf, Withdrawn, type Keys } from './vif-hook.js';
 import { ownLink, vifnameFor } from './vif-owner.js';
 import { planOnline } from './vif-plan.js';
 import { readVifRecord, writeVifRecord } from './vif-record.js';
 import type { VifTarget } from '../plan/vif-target.js';
 
-const HOOK_LOCK_MS = 20_000;
-
 export interface BatchItem {
   ev: VifEvent;
   keys: Keys;
+  /** Asked under the lock before anything changes (the hook service's): false when the hook took the event back or gave up on it. */
+  begin?: () => boolean;
 }
 
 export type BatchOutcome = { ok: true; text: string; mtu?: number } | { ok: false; error: XbError };
@@ -36,6 +36,7 @@ export type BatchOutcome = { ok: true; text: string; mtu?: number } | { ok: fals
 interface Ready {
   i: number;
   ev: VifEvent;
+  begin?: () => boolean;
   target: VifTarget;
   name: string;
   mtu?: number;
@@ -60,11 +61,11 @@ export const batchable = (item: BatchItem, t: Topology): boolean => {
 
 const prepare = (items: BatchItem[], t: Topology, out: BatchOutcome[]): Ready[] => {
   const ready: Ready[] = [];
-  items.forEach(({ ev, keys }, i) => {
+  items.forEach(({ ev, keys, begin }, i) => {
     try {
       const target = targetOf(keys, t);
       const name = vifnameFor(ev, keys.vifname, t);
-      ready.push({ i, ev, target, name, mtu: mtuOf(keys), guard: guardOf(target, keys, name) });
+      ready.push({ i, ev, begin, target, name, mtu: mtuOf(keys), guard: guardOf(target, keys, name) });
     } catch (e) {
       out[i] = { ok: false, error: asError(e) };
     }
@@ -113,10 +114,17 @@ class Refused extends Error {
 }
 
 /** One transaction for the ready vifs; throws Refused when the kernel refused any of it (and it was undone). */
-const runJoint = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Promise<void> => {
+const runJoint = async (ctx: Context, all: Ready[], out: BatchOutcome[], lockMs: number): Promise<void> => {
   const { runner, runDir: dir } = ctx;
   let notes = '';
   await withTxn(dir, async () => {
+    // An event its hook has withdrawn must not change anything: asked first, under the lock.
+    const ready = all.filter((r) => {
+      if (!r.begin || r.begin()) return true;
+      out[r.i] = { ok: false, error: new Withdrawn(`${r.ev.dev} ${r.ev.action}`) };
+      return false;
+    });
+    if (ready.length === 0) return;
     const recovered = await recoverVifLocked(runner, dir);
     if (recovered) notes = `; ${recovered}`;
     const planned = await planAll(ctx, ready, out);
@@ -135,7 +143,7 @@ const runJoint = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Prom
     }
     commitRun(dir, j, (id) => commitFiles(dir, id, planned.flatMap((p) => (p.r.guard ? saveOps(p.r.guard) : forgetOps(p.r.name)))));
     for (const p of planned) out[p.r.i] = { ok: true, text: `${p.r.ev.action} ${describe(p.r.target, p.r.name, p.mtu, p.r.guard)}${notes}`, ...(p.mtu === undefined ? {} : { mtu: p.mtu }) };
-  }, { records: HOOK_RECORDS, lockMs: Math.min(ctx.lockTimeoutMs, HOOK_LOCK_MS) });
+  }, { records: HOOK_RECORDS, lockMs: Math.max(0, Math.min(ctx.lockTimeoutMs, HOOK_LOCK_MS, lockMs)) });
 };
 
 /**
@@ -143,11 +151,11 @@ const runJoint = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Prom
  * failed runs alone and the others jointly again; when the failure names no vif, each half again.
  * Either way only the refused vif fails.
  */
-const runSplitting = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Promise<void> => {
+const runSplitting = async (ctx: Context, ready: Ready[], out: BatchOutcome[], lockMs: number): Promise<void> => {
   const todo = ready.filter((r) => out[r.i] === undefined);
   if (todo.length === 0) return;
   try {
-    await runJoint(ctx, todo, out);
+    await runJoint(ctx, todo, out, lockMs);
   } catch (e) {
     if (!(e instanceof Refused) || todo.length === 1) {
       const err = asError(e instanceof Refused ? e.refusal : e);
@@ -155,14 +163,14 @@ const runSplitting = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): 
       return;
     }
     const first = e.culprit ? [e.culprit] : todo.slice(0, Math.ceil(todo.length / 2));
-    await runSplitting(ctx, first, out);
-    await runSplitting(ctx, todo.filter((r) => !first.includes(r)), out);
+    await runSplitting(ctx, first, out, lockMs);
+    await runSplitting(ctx, todo.filter((r) => !first.includes(r)), out, lockMs);
   }
 };
 
-/** Attaches every item (online/add, no on-demand VLAN); one outcome per item, in order. */
-export const onlineBatch = async (ctx: Context, items: BatchItem[], t: Topology): Promise<BatchOutcome[]> => {
+/** Attaches every item (online/add, no on-demand VLAN); one outcome per item, in order. lockMs: the longest the lock may be waited for. */
+export const onlineBatch = async (ctx: Context, items: BatchItem[], t: Topology, lockMs = HOOK_LOCK_MS): Promise<BatchOutcome[]> => {
   const out: BatchOutcome[] = new Array<BatchOutcome>(items.length);
-  await runSplitting(ctx, prepare(items, t, out), out);
+  await runSplitting(ctx, prepare(items, t, out), out, lockMs);
   return out;
 };

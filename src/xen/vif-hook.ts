@@ -31,7 +31,7 @@ import type { VifGuard } from '../plan/guard.js';
 import { frontendMtu, readVifKeys, writeStatus, xenstoreOf, type VifKey, type Xenstore } from '../state/xenstore.js';
 
 /** libxl kills a hotplug script after 40 s (LIBXL_HOTPLUG_TIMEOUT): the hook gives up on the lock well before, naming its holder. */
-const HOOK_LOCK_MS = 20_000;
+export const HOOK_LOCK_MS = 20_000;
 
 export interface HookEvent {
   argv: string[];
@@ -46,9 +46,25 @@ export interface HookEvent {
   echo?: (line: string) => void;
   /** Runs logger(1) (default: the context's host runner; the hook service runs it once the hook has its answer). */
   logRunner?: Runner;
+  /** The hook service's: how long its hook still waits, which bounds the wait for the lock. */
+  lockMs?: number;
+  /** The hook service's: asked under the lock before anything changes; false when the hook took the event back or gave up on it. */
+  begin?: () => boolean;
 }
 
-const hookLockMs = (ctx: Context): number => Math.min(ctx.lockTimeoutMs, HOOK_LOCK_MS);
+/** The hook service's event was taken back by its hook (which runs it) or given up: it is not run, and nothing is reported. */
+export class Withdrawn extends XbError {
+  constructor(what: string) {
+    super('state', `${what}: taken back by its hook before it started: the hook runs it, or gave up on it`);
+  }
+}
+
+/** Under the lock, first: an event its hook has withdrawn must not change anything. */
+const started = (ev: VifEvent, begin: (() => boolean) | undefined): void => {
+  if (begin && !begin()) throw new Withdrawn(`${ev.dev} ${ev.action}`);
+};
+
+const hookLockMs = (ctx: Context, lockMs = HOOK_LOCK_MS): number => Math.max(0, Math.min(ctx.lockTimeoutMs, HOOK_LOCK_MS, lockMs));
 
 /** The event's outcome to xl: hotplug-status connected (with the guest's MTU) and the log line. */
 export const finishOnline = async (xs: Xenstore, log: EventLog, ev: VifEvent, r: { text: string; mtu?: number }): Promise<void> => {
@@ -81,7 +97,7 @@ export const describe = (t: VifTarget, name: string, mtu: number | undefined, g:
 };
 
 /** The event's log line, and the MTU the port got (the guest's frontend is told it, as set_mtu does). */
-const online = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Promise<{ text: string; mtu?: number }> => {
+const online = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context, h: Pick<HookEvent, 'lockMs' | 'begin'> = {}): Promise<{ text: string; mtu?: number }> => {
   const { runner, runDir: dir } = ctx;
   const target = targetOf(keys, t);
   const name = vifnameFor(ev, keys.vifname, t);
@@ -89,6 +105,7 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Prom
   let notes = '';
   const guard = guardOf(target, keys, name);
   await withTxn(dir, async () => {
+    started(ev, h.begin);
     const recovered = await recoverVifLocked(runner, dir);
     if (recovered) notes += `; ${recovered}`;
     const od = target.onDemand;
@@ -111,7 +128,7 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Prom
     // The guard goes in first: it matches the port by its final name, so no frame passes unguarded.
     const j = await execute(runner, dir, [...planGuard(dir, name, guard), ...plan.setup], `vif ${name}`);
     commitRun(dir, j, (id) => commitFiles(dir, id, guard ? saveOps(guard) : forgetOps(name)));
-  }, { records: HOOK_RECORDS, lockMs: hookLockMs(ctx) });
+  }, { records: HOOK_RECORDS, lockMs: hookLockMs(ctx, h.lockMs) });
   return { text: `${ev.action} ${describe(target, name, mtu, guard)}${notes}`, mtu };
 };
 
@@ -133,7 +150,7 @@ const collectMany = async (ctx: Context): Promise<string> => {
 };
 
 /** Offline acts on the guest's own link only, whatever xenstore's vifname says now. */
-const offline = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Promise<string> => {
+const offline = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context, h: Pick<HookEvent, 'lockMs' | 'begin'>): Promise<string> => {
   const { runner, runDir: dir } = ctx;
   let target: VifTarget | undefined;
   try {
@@ -143,6 +160,7 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Pro
   }
   const od = target?.onDemand;
   const text = await withTxn(dir, async () => {
+    started(ev, h.begin);
     const recovered = await recoverVifLocked(runner, dir);
     const rec = readVifRecord(dir, ev);
     const asked = keys.vifname ? [ev.typeIf === 'tap' ? `${keys.vifname}-emu` : keys.vifname].filter((n) => !ifnameProblem(n)) : [];
@@ -172,7 +190,7 @@ const offline = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context): Pro
     const note = own ? (steps.length === 0 ? ' (already detached)' : '') : ' (already gone)';
     const other = asked.find((n) => n !== ev.dev && n !== own?.name);
     return `${ev.action} ${own?.name ?? ev.dev}${note}${removed}${other ? `; ${other} left alone: not this guest's device` : ''}${why}`;
-  }, { records: HOOK_RECORDS, lockMs: hookLockMs(ctx) });
+  }, { records: HOOK_RECORDS, lockMs: hookLockMs(ctx, h.lockMs) });
   forgetVifRecord(dir, ev);
   return text;
 };
@@ -224,9 +242,10 @@ export const runVifHook = async (h: HookEvent, ctx: Context): Promise<void> => {
     const keys = await readVifKeys(xs, ev.xenbusPath);
     const t = h.topology ?? loadTopology(h.topologyFile);
     if (ev.action === 'online' || ev.action === 'add') {
-      await finishOnline(xs, log, ev, await online(ev, keys, t, ctx));
-    } else await logEvent(log, ev.domid, await offline(ev, keys, t, ctx), 'notice');
+      await finishOnline(xs, log, ev, await online(ev, keys, t, ctx, h));
+    } else await logEvent(log, ev.domid, await offline(ev, keys, t, ctx, h), 'notice');
   } catch (e) {
+    if (e instanceof Withdrawn) throw e;
     const err = isXbError(e) ? e : new XbError('bug', `unexpected error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
     await reportError(xs, log, ev.xenbusPath, ev.domid, errorLine(ev, err));
     throw err;

@@ -1,6 +1,9 @@
 import { execaSync } from 'execa';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { escapeReply, formatRequest, parseRequest } from '../../src/xen/hookd-spool.js';
+import { escapeReply, formatRequest, listSpool, parseRequest } from '../../src/xen/hookd-spool.js';
 
 const ev = { argv: ['online', 'type_if=vif'], env: { vif: 'vif3.1', XENBUS_PATH: 'backend/vif/3/1' } };
 
@@ -27,5 +30,21 @@ describe('the hook service spool', () => {
     const text = 'vif-xenbridge: domain 3: vif3.1 online: "a\\b" 100% \\c \\0101\nxenbridge: second line\n  detail';
     const printed = execaSync('sh', ['-c', 'printf \'%b\\n\' "$1"', 'sh', escapeReply(text)], { stripFinalNewline: false }).stdout;
     expect(printed).toBe(`${text}\n`);
+  });
+
+  it('lists the requests in the order their hooks wrote them, not by name or directory order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xenbridge-spool-'));
+    try {
+      // Made in one order, written (mtime) in another: the names are random UUIDs.
+      const wrote = { cccccccc: 2, aaaaaaaa: 3, bbbbbbbb: 1 };
+      for (const [id, s] of Object.entries(wrote)) {
+        writeFileSync(join(dir, `${id}.req`), '');
+        utimesSync(join(dir, `${id}.req`), 1_700_000_000 + s, 1_700_000_000 + s);
+      }
+      writeFileSync(join(dir, 'dddddddd.work'), '');
+      expect(listSpool(dir, '.req')).toEqual(['bbbbbbbb', 'cccccccc', 'aaaaaaaa']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
