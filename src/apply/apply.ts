@@ -75,6 +75,14 @@ const executeVerified = async (t: Topology, ctx: Context, plan: Plan, before: Ho
   });
 };
 
+const landed = (dir: string, j: Journal): boolean => {
+  try {
+    return isCommitted(dir, j);
+  } catch {
+    return false;
+  }
+};
+
 /**
  * A run that cannot record its outcome is undone, as a journaled run of its own: killed halfway, the
  * next run finishes that undo instead of undoing the whole run a second time. Once the outcome is
@@ -84,6 +92,8 @@ const commitOrUndo = async (runner: Runner, dir: string, j: Journal, record: (id
   try {
     record(j.id ?? '');
   } catch (e) {
+    // A record that landed after all (its writer failed late) is the outcome: undoing would leave it listing what is gone.
+    if (landed(dir, j)) return commitOrUndo(runner, dir, j, () => undefined, ends);
     const err = fsError(e, 'record', dir);
     let errors: string[];
     try {

@@ -10,7 +10,7 @@ import { appendHistory, commitRun, readHistory, readJournal, undoJournaled } fro
 import { withTxn } from '../txn/txn.js';
 import { dropPending, readPending, settlePending, type Pending } from '../txn/pending.js';
 import { stepsToUndo } from '../txn/recover.js';
-import { finishRun } from '../txn/stop.js';
+import { finishRun, isCommitted } from '../txn/stop.js';
 import { msLeft } from '../txn/clock.js';
 
 export interface Reverted {
@@ -61,6 +61,9 @@ export const confirmChange = async (ctx: Context): Promise<Pending> => {
         detail: [`run "xenbridge rollback" to revert it now (its timer does at ${p.deadline})`],
       });
     }
+    // The apply's journal, left when its removal failed, is known as committed only by the marks
+    // this confirm replaces: it goes first, or the next run would undo the kept change.
+    if (j && !j.kind && isCommitted(dir, j)) commitRun(dir, j);
     // Marked, so that a crash before the pending record goes cannot count the change twice.
     if (readHistory(dir)?.committed !== `confirm:${p.id}`) appendHistory(dir, p.steps, `confirm:${p.id}`);
     dropPending(dir);

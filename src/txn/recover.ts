@@ -30,8 +30,9 @@ export const settle = (j: Journal): Settled => {
   const f = recordFiles(j.batch);
   const rc = readText(f.rc)?.trim();
   if (rc !== undefined && rc !== '') {
-    // A stop's batches run with -force: a batch that ended tried every line.
-    if (Number(rc) === 0 || j.kind === 'stop') return { done: Math.min(to, from + (readText(f.lines) ?? '').split('\n').filter((l) => l !== '').length), uncertain: 0, running: false };
+    // An undo-only run's batches (stop, undo) run with -force: a batch that ended tried every line,
+    // and a line after its first failure must not run again (it may hit a link a later line renamed back).
+    if (Number(rc) === 0 || j.kind !== undefined) return { done: Math.min(to, from + (readText(f.lines) ?? '').split('\n').filter((l) => l !== '').length), uncertain: 0, running: false };
     const failed = failedLineOf(readText(f.out) ?? '');
     return failed === undefined ? unknown : { done: Math.min(to, from + failed - 1), uncertain: 0, running: false };
   }

@@ -62,10 +62,17 @@ export const writeDurable = (file: string, text: string): void => {
       closeSync(fd);
     }
     renameSync(tmp, file);
-    fsyncPath(dirname(file), 'r');
   } catch (e) {
     rmSync(tmp, { force: true });
     throw fsError(e, 'write', file);
+  }
+  // Renamed, the record is what every later read sees: reported as not written, its writer would
+  // act as if it were not (undo a change the history already holds). Only a power cut could still
+  // take it back now.
+  try {
+    fsyncPath(dirname(file), 'r');
+  } catch {
+    // kept as written
   }
 };
 

@@ -131,6 +131,33 @@ describe('an outcome that cannot be recorded', () => {
   });
 });
 
+describe('a record that lands although its write reports a failure', () => {
+  it('the history renamed into place, its directory fsync failing: the change is kept, not undone under a history that lists it', async () => {
+    const before = await dump(sb.dom0);
+    mkdirSync(dir(), { recursive: true, mode: 0o700 });
+    // The journal before the batch, the journal after it, the history: the third directory fsync fails.
+    const r = await faulted(dir(), 'fsync:error=EIO:when=3', 'apply', '-c', cfg);
+    expect(r.code, r.stderr).toBe(0);
+    const s = await xb('status');
+    expect([s.code, s.stdout]).toEqual([0, '17 change(s) applied since ' + JSON.parse(readFileSync(join(dir(), 'history.json'), 'utf8')).started]);
+    await stopRestores(before);
+  });
+
+  it('a journal whose removal failed after --confirm recorded the change: confirm ends it, and the kept change is undone once', async () => {
+    const before = await dump(sb.dom0);
+    mkdirSync(dir(), { recursive: true, mode: 0o700 });
+    const r = await faulted(join(dir(), 'journal.json'), 'unlink:error=EIO', 'apply', '-c', cfg, '--confirm', '600');
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir(), 'journal.json'))).toBe(true);
+    expect((await xb('confirm')).code).toBe(0);
+    expect(existsSync(join(dir(), 'journal.json'))).toBe(false);
+    const s = await xb('status');
+    expect([s.code, s.stdout]).toEqual([0, expect.stringMatching(/^17 change\(s\) applied since /)]);
+    expect((await xb('apply', '-c', cfg)).stdout).toMatch(/^no changes/);
+    await stopRestores(before);
+  });
+});
+
 describe('the revert timer and a run directory that cannot be written', () => {
   it('full at the deadline: the timer waits for space instead of giving up, then reverts', async () => {
     const before = await dump(sb.dom0);
@@ -207,6 +234,32 @@ describe('confirm and the revert, interrupted', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(existsSync(pendingFile(sb))).toBe(false);
     expect((await xb('status')).code).toBe(0);
+  });
+});
+
+describe('an undo interrupted after a batch with a failed line', () => {
+  it('is finished after that batch, not from its failed line: the lines after it ran, and the NIC keeps its name', async () => {
+    const before = await dump(sb.dom0);
+    // An ip that kills the CLI once its first recorded batch matching $KILL_MATCH has run.
+    const bin = join(sb.runDir, 'kill-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'ip'), [
+      '#!/bin/sh',
+      '/usr/sbin/ip "$@"; rc=$?',
+      'case "$*" in *-batch*/batch-*) case "$*" in *"$KILL_MATCH"*) [ -e "$KILL_MARK" ] || { : >"$KILL_MARK"; kill -9 $(ps -o ppid= -p $PPID); } ;; esac ;; esac',
+      'exit $rc',
+    ].join('\n') + '\n', { mode: 0o755 });
+    const killing = (match: string) => ({ ...sb.env, PATH: `${bin}:${process.env.PATH}`, KILL_MATCH: match, KILL_MARK: join(sb.runDir, `killed-${match}`) });
+    expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], killing('-batch'))).code).toBe(-1);
+    // One line of the undo fails (the default route it moves back is gone); -force runs the rest.
+    await sb.ip('route del default');
+    expect((await cli(['rollback', '--netns', sb.dom0], killing('-force'))).code).toBe(-1);
+    const s = await xb('status');
+    expect(s.stdout).toMatch(/^interrupted: rollback of apply by pid \d+ at \S+ was interrupted after 17 of 17 steps; /m);
+    const r = await xb('rollback');
+    expect(r.code, r.stderr).toBe(0);
+    await sb.ip('route replace default via 192.0.2.1 dev eth0');
+    expect(await dump(sb.dom0)).toBe(before);
   });
 });
 
