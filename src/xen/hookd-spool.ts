@@ -11,7 +11,8 @@
  * (every event is idempotent). The reply is one line: "<exit code> <text>", the text's backslashes
  * and newlines escaped for printf %b.
  */
-import { closeSync, constants, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { readRegular } from '../exec/files.js';
 import { join } from 'node:path';
 import { removeFile } from '../txn/store.js';
 import { startTime } from '../txn/lock.js';
@@ -114,7 +115,10 @@ export const claim = (spool: string, id: string): Claimed | string | undefined =
   let text: string;
   let wrote: bigint | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    // A request is a small file the hook wrote: anything else in its place (a FIFO would hang the service) is not one.
+    const t = readRegular(path, 64 << 10);
+    if (t === undefined) return undefined;
+    text = t;
     wrote = mtimeNs(path);
   } catch {
     return undefined;
@@ -165,8 +169,18 @@ export const escapeReply = (text: string): string => text.replace(/\\/g, '\\\\')
  * Answers the hook, if it still waits (its FIFO is open), and ends the event. The write is one
  * write(2) of at most PIPE_BUF bytes, so the hook reads it whole.
  */
+/** A reply line of at most 4000 bytes (PIPE_BUF is 4096) whose cut splits no escape and no character. */
+export const replyLine = (code: number, text: string): string => {
+  let line = `${code} ${escapeReply(text)}`;
+  if (Buffer.byteLength(line) > 4000) {
+    line = Buffer.from(line).subarray(0, 4000).toString('utf8').replace(/\uFFFD$/, '');
+    if (/(^|[^\\])(\\\\)*\\$/.test(line)) line = line.slice(0, -1);
+  }
+  return `${line}\n`;
+};
+
 export const reply = (spool: string, id: string, code: number, text: string): void => {
-  const line = `${code} ${escapeReply(text)}`.slice(0, 4000) + '\n';
+  const line = replyLine(code, text);
   try {
     const fd = openSync(join(spool, `${id}.reply`), constants.O_WRONLY | constants.O_NONBLOCK);
     try {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { escapeReply, formatRequest, listSpool, parseRequest } from '../../src/xen/hookd-spool.js';
+import { escapeReply, formatRequest, listSpool, parseRequest, replyLine } from '../../src/xen/hookd-spool.js';
 
 const ev = { argv: ['online', 'type_if=vif'], env: { vif: 'vif3.1', XENBUS_PATH: 'backend/vif/3/1' } };
 
@@ -30,6 +30,19 @@ describe('the hook service spool', () => {
     const text = 'vif-xenbridge: domain 3: vif3.1 online: "a\\b" 100% \\c \\0101\nxenbridge: second line\n  detail';
     const printed = execaSync('sh', ['-c', 'printf \'%b\\n\' "$1"', 'sh', escapeReply(text)], { stripFinalNewline: false }).stdout;
     expect(printed).toBe(`${text}\n`);
+  });
+
+  it('a long reply is cut to one pipe write (4000 bytes) without splitting an escape or a character', () => {
+    for (let k = 3990; k < 4002; k++) {
+      for (const tail of ['\\\\\\', 'ééé', '\n\n\n', '€\\€']) {
+        const text = `${'x'.repeat(k)}${tail}${'y'.repeat(50)}`;
+        const line = replyLine(1, text);
+        expect(Buffer.byteLength(line), `${k}`).toBeLessThanOrEqual(4001);
+        expect(line.endsWith('\n') && !line.includes('\uFFFD')).toBe(true);
+        const printed = execaSync('sh', ['-c', 'printf \'%b\' "$1"', 'sh', line.slice(0, -1)], { stripFinalNewline: false }).stdout;
+        expect(`1 ${text}`.startsWith(printed), `${k} ${JSON.stringify(tail)}`).toBe(true);
+      }
+    }
   });
 
   it('lists the requests in the order their hooks wrote them, not by name or directory order', () => {
