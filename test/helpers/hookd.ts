@@ -3,9 +3,9 @@ import { execa, type ResultPromise } from 'execa';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Sandbox } from './netns.js';
-import { CLI, ROOT, type CliResult } from './sh.js';
-import type { XenBed } from './vif.js';
+import { sandboxWithTopology, type Sandbox } from './netns.js';
+import { CLI, cli, ROOT, type CliResult } from './sh.js';
+import { makeXenBed, type XenBed } from './vif.js';
 
 export interface Service {
   proc: ResultPromise;
@@ -15,6 +15,14 @@ export interface Service {
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | undefined>;
 }
+
+/** A sandbox with the topology applied and a Xen test bed over it: where every hook service test starts. */
+export const appliedBed = async (topology: string): Promise<{ sb: Sandbox; xen: XenBed }> => {
+  const { sb, cfg } = await sandboxWithTopology(topology);
+  const r = await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env);
+  if (r.code !== 0) throw new Error(`apply failed: ${r.stderr}`);
+  return { sb, xen: makeXenBed(sb, cfg) };
+};
 
 export const spoolOf = (sb: Sandbox): string => join(sb.runDir, `netns-${sb.dom0}`, 'hookd');
 

@@ -6,10 +6,10 @@ import { execa, type ResultPromise } from 'execa';
 import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
-import { CLI, cli, ROOT, sh } from '../helpers/sh.js';
-import { makeXenBed, type XenBed } from '../helpers/vif.js';
-import { startService, viaHook, waitFor, type Service } from '../helpers/hookd.js';
+import type { Sandbox } from '../helpers/netns.js';
+import { CLI, ROOT, sh } from '../helpers/sh.js';
+import type { XenBed } from '../helpers/vif.js';
+import { appliedBed, startService, viaHook, waitFor, type Service } from '../helpers/hookd.js';
 import { gate, shimPath, type Shim } from '../helpers/shims.js';
 
 const TOPO = 'version: 1\nbridges:\n  - name: xenbr0\n    uplink: eth0\n    mtu: 1500\n';
@@ -21,10 +21,7 @@ let shims: Shim[];
 let procs: ResultPromise[];
 
 beforeEach(async () => {
-  let cfg: string;
-  ({ sb, cfg } = await sandboxWithTopology(TOPO));
-  expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
-  xen = makeXenBed(sb, cfg);
+  ({ sb, xen } = await appliedBed(TOPO));
   svc = undefined;
   shims = [];
   procs = [];

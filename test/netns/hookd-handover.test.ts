@@ -7,10 +7,10 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdirSync, readFileSync, readlinkSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
-import { cli, sh } from '../helpers/sh.js';
-import { makeXenBed, type XenBed } from '../helpers/vif.js';
-import { hookProcess, holdLock, spoolFiles, startService, waitFor, type Service } from '../helpers/hookd.js';
+import type { Sandbox } from '../helpers/netns.js';
+import { sh } from '../helpers/sh.js';
+import type { XenBed } from '../helpers/vif.js';
+import { appliedBed, hookProcess, holdLock, spoolFiles, startService, waitFor, type Service } from '../helpers/hookd.js';
 import { gate, shimPath, ticker, type Gate, type Shim, type Ticker } from '../helpers/shims.js';
 import { formatRequest } from '../../src/xen/hookd-spool.js';
 
@@ -31,10 +31,7 @@ let n = 0;
 const shimDir = (): string => join(sb.runDir, `shim${n++}`);
 
 beforeEach(async () => {
-  let cfg: string;
-  ({ sb, cfg } = await sandboxWithTopology(TOPO));
-  expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
-  xen = makeXenBed(sb, cfg);
+  ({ sb, xen } = await appliedBed(TOPO));
   svc = undefined;
   shims = [];
 });

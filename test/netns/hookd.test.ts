@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
-import { cli, sh } from '../helpers/sh.js';
-import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
-import { holders, hookProcess, holdLock, spoolFiles, spoolOf, startService, viaHook, waitFor, type Service } from '../helpers/hookd.js';
+import type { Sandbox } from '../helpers/netns.js';
+import { sh } from '../helpers/sh.js';
+import { guestMac, type XenBed } from '../helpers/vif.js';
+import { appliedBed, holders, hookProcess, holdLock, spoolFiles, spoolOf, startService, viaHook, waitFor, type Service } from '../helpers/hookd.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -22,10 +22,7 @@ const vifs = async (from: number, n: number): Promise<void> => {
 const master = async (dev: string): Promise<string | undefined> => JSON.parse(await sb.ip(`-j link show dev ${dev}`))[0]?.master;
 
 beforeEach(async () => {
-  let cfg: string;
-  ({ sb, cfg } = await sandboxWithTopology(TOPO));
-  expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
-  xen = makeXenBed(sb, cfg);
+  ({ sb, xen } = await appliedBed(TOPO));
   svc = undefined;
 });
 afterEach(async () => {
