@@ -31,6 +31,10 @@ export const DROP_REASON = {
   arpMac: 'ARP from another MAC',
   arpIp: 'ARP for an address not in xenstore ip',
   router: 'IPv6 router advertisement or redirect',
+  linkGroup: 'to a bridge-local group (STP, LACP, LLDP)',
+  server: 'DHCP server or multicast querier',
+  ndTarget: 'neighbor advertisement for an address not in xenstore ip',
+  llHidden: 'link-local IPv6 behind a fragment or IPsec header',
   ip4: 'IPv4 from an address not in xenstore ip',
   ip6: 'IPv6 from an address not in xenstore ip',
   proto: 'protocol other than IPv4, ARP, IPv6',
@@ -77,20 +81,65 @@ const vlanRules = (v: NonNullable<VifGuard['vlans']>): string[] => [
 const v4 = (ips: string[]): string[] => ips.filter((a) => !a.includes(':'));
 const v6 = (ips: string[]): string[] => ips.filter((a) => a.includes(':'));
 
-/** As vif-bridge's `ip=`, for untagged frames: addresses, ARP and NDP, and a DHCP client's first request. */
+/** The 128 bits of an IPv6 address as nft's raw payload value (nft 1.0.6 has no icmpv6 taddr). */
+export const v6Raw = (addr: string): string => {
+  const [head = '', tail] = addr.split('::');
+  const groups = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((g) => {
+    if (!g.includes('.')) return [g];
+    const b = g.split('.').map(Number);
+    return [((b[0]! << 8) | b[1]!).toString(16), ((b[2]! << 8) | b[3]!).toString(16)];
+  }));
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const all = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return `0x${all.map((g) => g.padStart(4, '0')).join('')}`;
+};
+
+/**
+ * A guest held to its addresses is an end host (a router forwards others' sources, which these
+ * rules refuse): it has no business answering DHCP or querying multicast listeners, which would
+ * hand it other guests' traffic. Before the fast path, which takes its own-address IPv4 whole.
+ */
+const serverRules = (): string[] => [
+  drop('udp sport 67', DROP_REASON.server),
+  drop('udp sport 547', DROP_REASON.server),
+  drop('igmp type membership-query', DROP_REASON.server),
+  drop('icmpv6 type mld-listener-query', DROP_REASON.server),
+];
+
+/**
+ * As vif-bridge's `ip=`, for untagged frames: addresses, ARP and NDP, and a DHCP client's first
+ * request (for its own MAC: one for another's would take or release that one's lease). A neighbor
+ * advertisement claims an address for the guest's MAC: only its own or a link-local one, which it
+ * cannot be held to (stable-privacy guests make their own). Link-local sources, which the guest
+ * needs before it has an address, carry nothing an RA could hide behind.
+ */
 const addressRules = (g: VifGuard, ips: string[]): string[] => [
   ...(g.mac ? [drop(`arp saddr ether != ${g.mac}`, DROP_REASON.arpMac)] : []),
   ...['0.0.0.0', ...v4(ips)].map((a) => `arp saddr ip ${a} accept`),
   drop('ether type arp', DROP_REASON.arpIp),
-  'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
+  `ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67${g.mac ? ` @th,288,48 0x${g.mac.replace(/:/g, '')}` : ''} accept`,
   ...v4(ips).map((a) => `ip saddr ${a} accept`),
   drop('ether type ip', DROP_REASON.ip4),
   drop('icmpv6 type nd-router-advert', DROP_REASON.router),
   drop('icmpv6 type nd-redirect', DROP_REASON.router),
+  drop(['icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa', ...v6(ips).map((a) => `@th,64,128 != ${v6Raw(a)}`)].join(' '), DROP_REASON.ndTarget),
+  ...['::', 'fe80::/10'].flatMap((a) => [
+    drop(`ip6 saddr ${a} exthdr frag exists`, DROP_REASON.llHidden),
+    drop(`ip6 saddr ${a} meta l4proto ah`, DROP_REASON.llHidden),
+    drop(`ip6 saddr ${a} meta l4proto esp`, DROP_REASON.llHidden),
+  ]),
   ...['::', 'fe80::/10', ...v6(ips)].map((a) => `ip6 saddr ${a} accept`),
   drop('ether type ip6', DROP_REASON.ip6),
   drop('', DROP_REASON.proto),
 ];
+
+/**
+ * Frames to 01:80:c2:00:00:0X are the bridge's and the switch's own (STP, LACP, LLDP): no guest
+ * sends them, and a BPDU flooded to the uplink can make the switch shut the host's port. With STP
+ * on, the bridge takes BPDUs past every netfilter hook: the port's BPDU guard stops those.
+ */
+const LINK_GROUP = 'ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00';
 
 /*
  * Rule order is what a frame costs: forwarding between two guests ran every rule above for each
@@ -117,8 +166,10 @@ const fastOut = (g: VifGuard): string[] => (g.vlans?.untagged ? ['ether type ip 
 const head = (g: VifGuard): string => `counter comment "${HEAD_COMMENT(g)}"`;
 
 const inBody = (g: VifGuard): string[] => [
+  ...(g.ips ? serverRules() : []),
   ...fastIn(g),
   ...(g.mac ? [drop(`ether saddr != ${g.mac}`, DROP_REASON.mac)] : []),
+  drop(LINK_GROUP, DROP_REASON.linkGroup),
   ...(g.vlans ? vlanRules(g.vlans) : []),
   ...(g.ips ? addressRules(g, g.ips) : []),
 ];

@@ -16,7 +16,7 @@ import time
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
-TYPES = {'ipv4': 0x0800, 'arp': 0x0806, 'ipv6': 0x86DD}
+TYPES = {'ipv4': 0x0800, 'arp': 0x0806, 'ipv6': 0x86DD, 'ra': 0x86DD, 'na': 0x86DD, 'dhcp': 0x0800, 'igmpq': 0x0800, 'bpdu': 38}
 
 
 def mac(text):
@@ -59,14 +59,33 @@ def body(spec, marker):
         icmp = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0) + marker
         return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp)
     if kind == 'ipv6':
-        return ipv6(spec['sip'], spec.get('dip', 'ff02::1'), 17, udp(40000, 9, marker))
+        return ipv6(spec['sip'], spec.get('dip', 'ff02::1'), 17, udp(spec.get('sport', 40000), spec.get('dport', 9), marker))
+    if kind == 'na':
+        # Unsolicited, override: the target's address is at the sender's link-layer address.
+        target = socket.inet_pton(socket.AF_INET6, spec['target'])
+        icmp = struct.pack('!BBHI16sBB6s', 136, 0, 0, 0x20000000, target, 2, 1, mac(spec['src'])) + marker
+        return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp)
+    if kind == 'dhcp':
+        # A DHCPDISCOVER (BOOTP request) for chaddr.
+        bootp = struct.pack('!BBBBIHH4s4s4s4s16s', 1, 1, 6, 0, 0x1234, 0, 0x8000, b'\0' * 4, b'\0' * 4, b'\0' * 4, b'\0' * 4, mac(spec.get('chaddr', spec['src'])) + b'\0' * 10)
+        bootp += b'\0' * 192 + bytes([99, 130, 83, 99, 53, 1, 1, 255]) + marker
+        return ipv4('0.0.0.0', '255.255.255.255', udp(68, 67, bootp))
+    if kind == 'igmpq':
+        igmp = struct.pack('!BBH4s', 0x11, 100, 0, b'\0' * 4)
+        igmp = igmp[:2] + struct.pack('!H', checksum(igmp)) + igmp[4:]
+        return ipv4(spec['sip'], '224.0.0.1', igmp + marker, proto=2)
+    if kind == 'bpdu':
+        # A configuration BPDU from a bridge claiming to be the root, priority 0, behind 802.2 LLC.
+        me = struct.pack('!H', 0) + mac(spec['src'])
+        bpdu = struct.pack('!HBBB8sI8sHHHHH', 0, 0, 0, 0, me, 0, me, 0x8001, 0, 20 * 256, 2 * 256, 15 * 256)
+        return bytes([0x42, 0x42, 0x03]) + bpdu + marker
     return marker * 4
 
 
 def frame(spec):
     marker = ('XBMARK-%s-' % spec['id']).encode()
     kind = spec.get('kind', 'raw')
-    out = mac(spec.get('dst', 'ff:ff:ff:ff:ff:ff')) + mac(spec['src'])
+    out = mac(spec.get('dst', '01:80:c2:00:00:00' if kind == 'bpdu' else 'ff:ff:ff:ff:ff:ff')) + mac(spec['src'])
     for tpid, vid in spec.get('tags', []):
         out += struct.pack('!HH', tpid, vid)
     out += struct.pack('!H', spec.get('type', TYPES.get(kind, 0x88B5))) + body(spec, marker)

@@ -10,7 +10,10 @@ export interface FrameSpec {
   dst?: string;
   /** Outer first: [TPID, TCI]. */
   tags?: [number, number][];
-  kind?: 'raw' | 'ipv4' | 'arp' | 'ra' | 'ipv6';
+  /** na: an unsolicited neighbor advertisement for target; dhcp: a DISCOVER for chaddr; igmpq: an IGMP query; bpdu: a root-claiming STP BPDU. */
+  kind?: 'raw' | 'ipv4' | 'arp' | 'ra' | 'ipv6' | 'na' | 'dhcp' | 'igmpq' | 'bpdu';
+  target?: string;
+  chaddr?: string;
   type?: number;
   sip?: string;
   dip?: string;

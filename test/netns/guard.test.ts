@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
-import { sendAndCapture, type FrameSpec } from '../helpers/frames.js';
+import { sendAndCapture, sendFrames, type FrameSpec } from '../helpers/frames.js';
 import { cli, sh } from '../helpers/sh.js';
 import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
 import { TAKEOVER_ONLY } from '../helpers/topologies.js';
@@ -61,10 +61,24 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
       { id: 'ra', src: EVIL, kind: 'ra' },
       { id: 'ip6global', src: EVIL, kind: 'ipv6', sip: '2001:db8::51' },
       { id: 'ipx', src: EVIL, type: 0x8137 },
+      // Its own source address, but a server's or a querier's part: other guests' leases and multicast would follow.
+      { id: 'dhcpoffer', ...own, sport: 67, dport: 68 },
+      { id: 'dhcp6adv', src: EVIL, kind: 'ipv6', sip: 'fe80::51', dip: 'ff02::1:2', sport: 547, dport: 546 },
+      { id: 'igmpquery', src: EVIL, kind: 'igmpq', sip: '192.0.2.51' },
+      { id: 'dhcpvictim', src: EVIL, kind: 'dhcp', chaddr: VICTIM },
+      // Neighbor advertisements that would draw others' IPv6 traffic to it.
+      { id: 'narouter', src: EVIL, kind: 'na', sip: 'fe80::51', target: '2001:db8::1' },
+      { id: 'naunspec', src: EVIL, kind: 'na', sip: '::', target: '2001:db8::52' },
+      { id: 'bpdu', src: EVIL, kind: 'bpdu' },
+      { id: 'lldp', src: EVIL, dst: '01:80:c2:00:00:0e', type: 0x88cc },
     ];
-    const legit: FrameSpec[] = [{ id: 'ok', ...own }, { id: 'okarp', src: EVIL, kind: 'arp', sip: '192.0.2.51' }, { id: 'okdhcp', src: EVIL, kind: 'ipv4', sip: '0.0.0.0', sport: 68, dport: 67 }];
+    const legit: FrameSpec[] = [
+      { id: 'ok', ...own }, { id: 'okarp', src: EVIL, kind: 'arp', sip: '192.0.2.51' }, { id: 'okdhcp', src: EVIL, kind: 'dhcp' },
+      { id: 'okna', src: EVIL, kind: 'na', sip: 'fe80::51', target: 'fe80::51' },
+    ];
     const seen = await sendAndCapture([evil, 'eth0'], [...hostile, ...legit], watch());
-    expect(seen).toEqual({ switch: ['ok', 'okarp', 'okdhcp'], dom0: ['ok', 'okarp', 'okdhcp'], victim: ['ok', 'okarp', 'okdhcp'] });
+    const ok = ['ok', 'okarp', 'okdhcp', 'okna'];
+    expect(seen).toEqual({ switch: ok, dom0: ok, victim: ok });
   });
 
   it('cannot take dom0\'s or another guest\'s MAC in the forwarding table', async () => {
@@ -197,5 +211,28 @@ describe('the guard\'s life: verify sees it, apply restores it, offline retires 
     expect((await xen.hook('online', 3, 0)).code).toBe(0);
     expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
     expect(await sendAndCapture([third, 'eth0'], tagged, [['switch', sb.sw, 'sw0']])).toEqual({ switch: [] });
+  });
+});
+
+describe('a bridge with STP on', () => {
+  it("a guest's BPDU claiming to be the root shuts its own port (BPDU guard): the bridge stays its own root, the uplink forwarding", async () => {
+    // A guest of its own: the vifs above have been taken off and put back by the tests before.
+    const rogue = await xen.makeVif(4, 0, '192.0.2.54/24');
+    xen.setVif(4, 0, { bridge: 'xenbr0', ip: '192.0.2.54' });
+    expect((await xen.hook('online', 4, 0)).code).toBe(0);
+    await sb.ip('link set dev xenbr0 type bridge stp_state 1 forward_delay 200');
+    try {
+      const root = async () => JSON.parse(await sb.ip('-j -d link show dev xenbr0'))[0].linkinfo.info_data as { root_id: string; bridge_id: string };
+      const port = async (dev: string) => JSON.parse(await sb.ip(`-j -d link show dev ${dev}`))[0].linkinfo.info_slave_data as { state: string; guard: boolean; root_block: boolean };
+      const before = await root();
+      expect(before.root_id).toBe(before.bridge_id);
+      expect(await port('vif4.0')).toMatchObject({ guard: true, root_block: true });
+      await sendFrames(rogue, 'eth0', [{ id: 'root', src: guestMac(4, 0), kind: 'bpdu', count: 3 }]);
+      expect((await root()).root_id).toBe(before.bridge_id);
+      expect((await port('vif4.0')).state).toBe('disabled');
+      expect((await port('peth0')).state).not.toBe('blocking');
+    } finally {
+      await sb.ip('link set dev xenbr0 type bridge stp_state 0');
+    }
   });
 });

@@ -227,7 +227,7 @@ describe('the hook service', () => {
     svc = await startService(sb, xen);
     const results = await Promise.all(hooks);
     expect(results.map((r) => r.code), JSON.stringify(results.map((r) => r.stderr))).toEqual(new Array(n).fill(0));
-    expect(svc.output()).toMatch(/undid an interrupted vif (vif20\d\.0 ){7}by pid \d+ .* was interrupted after 10 of 35 steps/);
+    expect(svc.output()).toMatch(/undid an interrupted vif (vif20\d\.0 ){7}by pid \d+ .* was interrupted after 10 of 42 steps/);
     expect(existsSync(journal)).toBe(false);
     const ports = JSON.parse(await sb.ip('-j link show master xenbr0')).map((l: { ifname: string }) => l.ifname).filter((p: string) => p.startsWith('vif'));
     expect(ports.sort()).toEqual(Array.from({ length: n }, (_, i) => `vif${200 + i}.0`));
