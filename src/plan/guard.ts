@@ -33,6 +33,7 @@ export const DROP_REASON = {
   router: 'IPv6 router advertisement or redirect',
   linkGroup: 'to a bridge-local group (STP, LACP, LLDP)',
   server: 'DHCP server or multicast querier',
+  dhcpMac: 'DHCP request for another MAC',
   ndTarget: 'neighbor advertisement for an address not in xenstore ip',
   llHidden: 'link-local IPv6 behind a fragment or IPsec header',
   ip4: 'IPv4 from an address not in xenstore ip',
@@ -81,8 +82,8 @@ const vlanRules = (v: NonNullable<VifGuard['vlans']>): string[] => [
 const v4 = (ips: string[]): string[] => ips.filter((a) => !a.includes(':'));
 const v6 = (ips: string[]): string[] => ips.filter((a) => a.includes(':'));
 
-/** The 128 bits of an IPv6 address as nft's raw payload value (nft 1.0.6 has no icmpv6 taddr). */
-export const v6Raw = (addr: string): string => {
+/** The 128 bits of an IPv6 address as a bigint. */
+const v6Bits = (addr: string): bigint => {
   const [head = '', tail] = addr.split('::');
   const groups = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((g) => {
     if (!g.includes('.')) return [g];
@@ -91,8 +92,18 @@ export const v6Raw = (addr: string): string => {
   }));
   const h = groups(head);
   const t = tail === undefined ? [] : groups(tail);
-  const all = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return `0x${all.map((g) => g.padStart(4, '0')).join('')}`;
+  return BigInt(`0x${[...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t].map((g) => g.padStart(4, '0')).join('')}`);
+};
+
+/**
+ * An address or prefix (A/len) of xenstore ip as a raw payload match at bit `at` (nft 1.0.6 has no
+ * icmpv6 taddr): the prefix's first len bits, so a /64 in ip= covers every address in it.
+ */
+export const v6Raw = (entry: string, at: number): string => {
+  const [addr = '', len = '128'] = entry.split('/');
+  const bits = Number(len);
+  const value = v6Bits(addr) >> BigInt(128 - bits);
+  return `@th,${at},${bits} ${`0x${value.toString(16).padStart(Math.ceil(bits / 4), '0')}`}`;
 };
 
 /**
@@ -100,11 +111,14 @@ export const v6Raw = (addr: string): string => {
  * rules refuse): it has no business answering DHCP or querying multicast listeners, which would
  * hand it other guests' traffic. Before the fast path, which takes its own-address IPv4 whole.
  */
-const serverRules = (): string[] => [
-  drop('udp sport 67', DROP_REASON.server),
-  drop('udp sport 547', DROP_REASON.server),
-  drop('igmp type membership-query', DROP_REASON.server),
-  drop('icmpv6 type mld-listener-query', DROP_REASON.server),
+const serverRules = (g: VifGuard): string[] => [
+  // A server is known by where it sends (a client's port), whatever port it sends from. Untagged
+  // frames only (the outer type), as every address rule: tagged ones are unchecked by address.
+  ...['ip udp sport 67', 'ip udp dport 68', 'ip6 udp sport 547', 'ip6 udp dport 546'].map((m) => drop(`ether type ${m}`, DROP_REASON.server)),
+  drop('ether type ip igmp type membership-query', DROP_REASON.server),
+  drop('ether type ip6 icmpv6 type mld-listener-query', DROP_REASON.server),
+  // Its own requests only, from any address: a release or decline with another's chaddr ends that one's lease.
+  ...(g.mac ? [drop(`ether type ip udp dport 67 @th,288,48 != 0x${g.mac.replace(/:/g, '')}`, DROP_REASON.dhcpMac)] : []),
 ];
 
 /**
@@ -118,13 +132,18 @@ const addressRules = (g: VifGuard, ips: string[]): string[] => [
   ...(g.mac ? [drop(`arp saddr ether != ${g.mac}`, DROP_REASON.arpMac)] : []),
   ...['0.0.0.0', ...v4(ips)].map((a) => `arp saddr ip ${a} accept`),
   drop('ether type arp', DROP_REASON.arpIp),
-  `ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67${g.mac ? ` @th,288,48 0x${g.mac.replace(/:/g, '')}` : ''} accept`,
+  'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
   ...v4(ips).map((a) => `ip saddr ${a} accept`),
   drop('ether type ip', DROP_REASON.ip4),
   drop('icmpv6 type nd-router-advert', DROP_REASON.router),
   drop('icmpv6 type nd-redirect', DROP_REASON.router),
-  drop(['icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa', ...v6(ips).map((a) => `@th,64,128 != ${v6Raw(a)}`)].join(' '), DROP_REASON.ndTarget),
+  // Its target is in the first fragment: a fragmented one would carry it past the check.
+  drop('icmpv6 type nd-neighbor-advert exthdr frag exists', DROP_REASON.ndTarget),
+  drop(['icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa', ...v6(ips).map((a) => v6Raw(a, 64).replace(' ', ' != '))].join(' '), DROP_REASON.ndTarget),
   ...['::', 'fe80::/10'].flatMap((a) => [
+    // Large link-local UDP (mDNS) and TCP may come in fragments; nothing else from there needs to.
+    `ip6 saddr ${a} exthdr frag exists meta l4proto udp accept`,
+    `ip6 saddr ${a} exthdr frag exists meta l4proto tcp accept`,
     drop(`ip6 saddr ${a} exthdr frag exists`, DROP_REASON.llHidden),
     drop(`ip6 saddr ${a} meta l4proto ah`, DROP_REASON.llHidden),
     drop(`ip6 saddr ${a} meta l4proto esp`, DROP_REASON.llHidden),
@@ -166,10 +185,10 @@ const fastOut = (g: VifGuard): string[] => (g.vlans?.untagged ? ['ether type ip 
 const head = (g: VifGuard): string => `counter comment "${HEAD_COMMENT(g)}"`;
 
 const inBody = (g: VifGuard): string[] => [
-  ...(g.ips ? serverRules() : []),
+  drop(LINK_GROUP, DROP_REASON.linkGroup),
+  ...(g.ips ? serverRules(g) : []),
   ...fastIn(g),
   ...(g.mac ? [drop(`ether saddr != ${g.mac}`, DROP_REASON.mac)] : []),
-  drop(LINK_GROUP, DROP_REASON.linkGroup),
   ...(g.vlans ? vlanRules(g.vlans) : []),
   ...(g.ips ? addressRules(g, g.ips) : []),
 ];

@@ -83,7 +83,10 @@ export const parseLinks = (json: unknown): Link[] =>
       link.bond = { mode: str(data.mode) ?? '', miimon: num(data.miimon) ?? 0, lacpRate: str(data.ad_lacp_rate) ?? str(data.lacp_rate), xmitHashPolicy: str(data.xmit_hash_policy), partnerMac: str(ad.partner_mac) };
     }
     const slave = obj(info.info_slave_data);
-    if (info.info_slave_kind === 'bridge') link.portState = str(slave.state);
+    if (info.info_slave_kind === 'bridge') {
+      link.portState = str(slave.state);
+      link.portGuarded = slave.guard === true && slave.root_block === true;
+    }
     if (info.info_slave_kind === 'bond') {
       link.bondSlave = { state: str(slave.state) ?? '', miiStatus: str(slave.mii_status) ?? '', partnerState: num(slave.ad_partner_oper_port_state) };
       // The bond gave the member its own MAC; the member's own is kept here (veths have no permaddr).

@@ -81,6 +81,8 @@ export interface Link {
   bondSlave?: BondSlaveInfo;
   /** Bridge port state (forwarding, blocking, disabled, ...) when the link is a bridge port. */
   portState?: string;
+  /** A bridge port's BPDU guard and root block both on (a guest's port must have them). */
+  portGuarded?: boolean;
   parentbus?: string;
   parentdev?: string;
   /** NICs: the kernel driver and the PCI address (of the device or its nearest PCI ancestor), from sysfs. */

@@ -64,12 +64,11 @@ export const planOnline = (input: OnlineInput, s: HostState): { setup: Step[]; o
   if (mtu !== undefined && cur.mtu !== mtu) setup.push(op.setMtu(cur.name, mtu, cur.mtu));
   if (cur.name !== name) setup.push(op.rename(cur.name, name));
   const fresh = cur.master !== target.bridge;
-  if (fresh) {
-    setup.push(op.setMaster(name, target.bridge, cur.master));
-    // A guest is never a bridge: its BPDU disables its port (guard) and never elects it the way to
-    // the root (root_block), which with STP on would block the uplink. The port's own; leaving the bridge clears them.
-    setup.push(op.step({ kind: 'line', tool: 'ip', line: `link set dev ${name} type bridge_slave guard on root_block on` }, []));
-  }
+  if (fresh) setup.push(op.setMaster(name, target.bridge, cur.master));
+  // A guest is never a bridge: its BPDU disables its port (guard) and never elects it the way to the
+  // root (root_block), which with STP on would block the uplink. The port's own; leaving the bridge
+  // clears them. A port attached without them (an older xenbridge) gets them at its next online.
+  if (fresh || cur.portGuarded !== true) setup.push(op.step({ kind: 'line', tool: 'ip', line: `link set dev ${name} type bridge_slave guard on root_block on` }, []));
   if (!cur.up || needsDown) setup.push(op.setUp(name, true));
   if (target.spec.mode === 'filtering') {
     const current = fresh ? freshPortEntries(name) : s.vlans.filter((e) => e.dev === cur.name).map((e) => ({ ...e, dev: name }));

@@ -42,7 +42,11 @@ def udp(sport, dport, data):
     return struct.pack('!HHHH', sport, dport, 8 + len(data), 0) + data
 
 
-def ipv6(src, dst, nexthdr, payload):
+def ipv6(src, dst, nexthdr, payload, frag=None):
+    # frag: the first fragment (more to come) of payload, cut after that many bytes.
+    if frag is not None:
+        payload = struct.pack('!BBHI', nexthdr, 0, 1, 0x5842) + payload[:frag]
+        nexthdr = 44
     return struct.pack('!IHBB16s16s', 6 << 28, len(payload), nexthdr, 255, socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)) + payload
 
 
@@ -59,17 +63,19 @@ def body(spec, marker):
         icmp = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0) + marker
         return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp)
     if kind == 'ipv6':
-        return ipv6(spec['sip'], spec.get('dip', 'ff02::1'), 17, udp(spec.get('sport', 40000), spec.get('dport', 9), marker))
+        proto = spec.get('proto', 17)
+        upper = udp(spec.get('sport', 40000), spec.get('dport', 9), marker) if proto == 17 else struct.pack('!BBHHH', 128, 0, 0, 1, 1) + marker
+        return ipv6(spec['sip'], spec.get('dip', 'ff02::1'), proto, upper, spec.get('frag'))
     if kind == 'na':
         # Unsolicited, override: the target's address is at the sender's link-layer address.
         target = socket.inet_pton(socket.AF_INET6, spec['target'])
         icmp = struct.pack('!BBHI16sBB6s', 136, 0, 0, 0x20000000, target, 2, 1, mac(spec['src'])) + marker
-        return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp)
+        return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp, spec.get('frag'))
     if kind == 'dhcp':
         # A DHCPDISCOVER (BOOTP request) for chaddr.
         bootp = struct.pack('!BBBBIHH4s4s4s4s16s', 1, 1, 6, 0, 0x1234, 0, 0x8000, b'\0' * 4, b'\0' * 4, b'\0' * 4, b'\0' * 4, mac(spec.get('chaddr', spec['src'])) + b'\0' * 10)
         bootp += b'\0' * 192 + bytes([99, 130, 83, 99, 53, 1, 1, 255]) + marker
-        return ipv4('0.0.0.0', '255.255.255.255', udp(68, 67, bootp))
+        return ipv4(spec.get('sip', '0.0.0.0'), spec.get('dip', '255.255.255.255'), udp(68, 67, bootp))
     if kind == 'igmpq':
         igmp = struct.pack('!BBH4s', 0x11, 100, 0, b'\0' * 4)
         igmp = igmp[:2] + struct.pack('!H', checksum(igmp)) + igmp[4:]

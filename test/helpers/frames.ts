@@ -14,6 +14,10 @@ export interface FrameSpec {
   kind?: 'raw' | 'ipv4' | 'arp' | 'ra' | 'ipv6' | 'na' | 'dhcp' | 'igmpq' | 'bpdu';
   target?: string;
   chaddr?: string;
+  /** ipv6 and na: the first fragment only, cut after this many bytes of its payload. */
+  frag?: number;
+  /** ipv6: 17 (UDP, default) or 58 (an ICMPv6 echo request). */
+  proto?: number;
   type?: number;
   sip?: string;
   dip?: string;

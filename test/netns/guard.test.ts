@@ -71,13 +71,21 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
       { id: 'naunspec', src: EVIL, kind: 'na', sip: '::', target: '2001:db8::52' },
       { id: 'bpdu', src: EVIL, kind: 'bpdu' },
       { id: 'lldp', src: EVIL, dst: '01:80:c2:00:00:0e', type: 0x88cc },
+      { id: 'ipv4stp', ...own, dst: '01:80:c2:00:00:00' },
+      // A server answering from another port, and a release in another's name from its own address.
+      { id: 'offer6767', ...own, sport: 6767, dport: 68 },
+      { id: 'releasevictim', src: EVIL, kind: 'dhcp', sip: '192.0.2.51', dip: '192.0.2.1', chaddr: VICTIM },
+      // Link-local ICMPv6 in fragments, where an RA could hide; an NA cut before its target.
+      { id: 'llfragicmp', src: EVIL, kind: 'ipv6', sip: 'fe80::51', proto: 58, frag: 200 },
     ];
     const legit: FrameSpec[] = [
       { id: 'ok', ...own }, { id: 'okarp', src: EVIL, kind: 'arp', sip: '192.0.2.51' }, { id: 'okdhcp', src: EVIL, kind: 'dhcp' },
+      { id: 'okrenew', src: EVIL, kind: 'dhcp', sip: '192.0.2.51', dip: '192.0.2.1' },
       { id: 'okna', src: EVIL, kind: 'na', sip: 'fe80::51', target: 'fe80::51' },
+      { id: 'okllfragudp', src: EVIL, kind: 'ipv6', sip: 'fe80::51', frag: 200 },
     ];
     const seen = await sendAndCapture([evil, 'eth0'], [...hostile, ...legit], watch());
-    const ok = ['ok', 'okarp', 'okdhcp', 'okna'];
+    const ok = ['ok', 'okarp', 'okdhcp', 'okllfragudp', 'okna', 'okrenew'];
     expect(seen).toEqual({ switch: ok, dom0: ok, victim: ok });
   });
 
@@ -236,3 +244,31 @@ describe('a bridge with STP on', () => {
     }
   });
 });
+
+describe('a guest port attached without BPDU guard (an older xenbridge)', () => {
+  it('gets BPDU guard and root block at its next online', async () => {
+    // vif4.0: attached by the test above (vif1.0 was taken off by the ones before).
+    await sb.ip('link set dev vif4.0 type bridge_slave guard off root_block off');
+    expect((await xen.hook('online', 4, 0)).code).toBe(0);
+    expect(JSON.parse(await sb.ip('-j -d link show dev vif4.0'))[0].linkinfo.info_slave_data).toMatchObject({ guard: true, root_block: true });
+  });
+});
+
+describe('a guest whose ip= holds an IPv6 prefix', () => {
+  it('may advertise any address of the prefix, and no other; an advertisement cut before its target is dropped', async () => {
+    const guest = await xen.makeVif(5, 0, '192.0.2.55/24');
+    xen.setVif(5, 0, { bridge: 'xenbr0', ip: '192.0.2.55 2001:db8:5::/64' });
+    expect((await xen.hook('online', 5, 0)).code).toBe(0);
+    const mac = guestMac(5, 0);
+    const frames: FrameSpec[] = [
+      { id: 'inprefix', src: mac, kind: 'na', sip: 'fe80::55', target: '2001:db8:5::5' },
+      { id: 'outside', src: mac, kind: 'na', sip: 'fe80::55', target: '2001:db8:6::5' },
+      { id: 'router', src: mac, kind: 'na', sip: 'fe80::55', target: '2001:db8::1' },
+    ];
+    const seen = await sendAndCapture([guest, 'eth0'], frames, [['switch', sb.sw, 'sw0']]);
+    expect(seen).toEqual({ switch: ['inprefix'] });
+    await sendFrames(guest, 'eth0', [{ id: 'cut', src: mac, kind: 'na', sip: '2001:db8:5::5', target: '2001:db8::52', frag: 8 }]);
+    expect(await sh(`ip netns exec ${sb.dom0} nft list chain bridge xenbridge in-vif5.0`)).toMatch(/nd-neighbor-advert exthdr frag exists counter packets [1-9]\d* bytes/);
+  });
+});
+

@@ -9,10 +9,10 @@ const access = { dev: 'vif1.0', vlans: { untagged: true, tagged: [] }, mac: '00:
 describe('vif guard rules (bridge-family nftables)', () => {
   it('an untagged port with antispoofing by MAC: tagged and stacked frames and other MACs die, both ways for tags', () => {
     expect(inRules(access).slice(0, -1)).toEqual([
+      'ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00 counter drop comment "to a bridge-local group (STP, LACP, LLDP)"',
       'ether saddr 00:16:3e:00:01:00 ether type ip accept',
       'ether saddr 00:16:3e:00:01:00 ether type ip6 accept',
       'ether saddr != 00:16:3e:00:01:00 counter drop comment "spoofed source MAC"',
-      'ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00 counter drop comment "to a bridge-local group (STP, LACP, LLDP)"',
       'ether type 8021ad counter drop comment "S-tagged (802.1ad) frame"',
       'ether type 0x9100 counter drop comment "S-tagged (802.1ad) frame"',
       'vlan type 8021q counter drop comment "stacked VLAN tags (QinQ)"',
@@ -33,27 +33,39 @@ describe('vif guard rules (bridge-family nftables)', () => {
   });
   it('with xenstore ip: only those addresses, ARP from its MAC, its own DHCP client requests, NDP for its own addresses; no RA, DHCP server or querier', () => {
     const rules = inRules({ ...access, ips: ['192.0.2.51', '2001:db8::51'] });
-    expect(rules.slice(0, 7)).toEqual([
-      'udp sport 67 counter drop comment "DHCP server or multicast querier"',
-      'udp sport 547 counter drop comment "DHCP server or multicast querier"',
-      'igmp type membership-query counter drop comment "DHCP server or multicast querier"',
-      'icmpv6 type mld-listener-query counter drop comment "DHCP server or multicast querier"',
+    const server = 'counter drop comment "DHCP server or multicast querier"';
+    expect(rules.slice(0, 11)).toEqual([
+      'ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00 counter drop comment "to a bridge-local group (STP, LACP, LLDP)"',
+      `ether type ip udp sport 67 ${server}`,
+      `ether type ip udp dport 68 ${server}`,
+      `ether type ip6 udp sport 547 ${server}`,
+      `ether type ip6 udp dport 546 ${server}`,
+      `ether type ip igmp type membership-query ${server}`,
+      `ether type ip6 icmpv6 type mld-listener-query ${server}`,
+      'ether type ip udp dport 67 @th,288,48 != 0x00163e000100 counter drop comment "DHCP request for another MAC"',
       'ether saddr 00:16:3e:00:01:00 ether type ip ip saddr 192.0.2.51 accept',
       'ether saddr 00:16:3e:00:01:00 ether type ip6 ip6 saddr 2001:db8::51 ip6 nexthdr tcp accept',
       'ether saddr 00:16:3e:00:01:00 ether type ip6 ip6 saddr 2001:db8::51 ip6 nexthdr udp accept',
     ]);
-    expect(rules.slice(15, -1)).toEqual([
+    const hidden = 'counter drop comment "link-local IPv6 behind a fragment or IPsec header"';
+    const na = 'counter drop comment "neighbor advertisement for an address not in xenstore ip"';
+    expect(rules.slice(18, -1)).toEqual([
       'arp saddr ether != 00:16:3e:00:01:00 counter drop comment "ARP from another MAC"',
       'arp saddr ip 0.0.0.0 accept',
       'arp saddr ip 192.0.2.51 accept',
       'ether type arp counter drop comment "ARP for an address not in xenstore ip"',
-      'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 @th,288,48 0x00163e000100 accept',
+      'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
       'ip saddr 192.0.2.51 accept',
       'ether type ip counter drop comment "IPv4 from an address not in xenstore ip"',
       'icmpv6 type nd-router-advert counter drop comment "IPv6 router advertisement or redirect"',
       'icmpv6 type nd-redirect counter drop comment "IPv6 router advertisement or redirect"',
-      'icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa @th,64,128 != 0x20010db8000000000000000000000051 counter drop comment "neighbor advertisement for an address not in xenstore ip"',
-      ...['::', 'fe80::/10'].flatMap((a) => ['exthdr frag exists', 'meta l4proto ah', 'meta l4proto esp'].map((m) => `ip6 saddr ${a} ${m} counter drop comment "link-local IPv6 behind a fragment or IPsec header"`)),
+      `icmpv6 type nd-neighbor-advert exthdr frag exists ${na}`,
+      `icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa @th,64,128 != 0x20010db8000000000000000000000051 ${na}`,
+      ...['::', 'fe80::/10'].flatMap((a) => [
+        `ip6 saddr ${a} exthdr frag exists meta l4proto udp accept`,
+        `ip6 saddr ${a} exthdr frag exists meta l4proto tcp accept`,
+        ...['exthdr frag exists', 'meta l4proto ah', 'meta l4proto esp'].map((m) => `ip6 saddr ${a} ${m} ${hidden}`),
+      ]),
       'ip6 saddr :: accept',
       'ip6 saddr fe80::/10 accept',
       'ip6 saddr 2001:db8::51 accept',
@@ -63,14 +75,16 @@ describe('vif guard rules (bridge-family nftables)', () => {
     expect(inRules({ ...access, ips: ['2001:db8::51'] })).toContain('ether type ip counter drop comment "IPv4 from an address not in xenstore ip"');
   });
   it.each([
-    ['2001:db8::51', '0x20010db8000000000000000000000051'],
-    ['::', '0x00000000000000000000000000000000'],
-    ['fe80::1:2', '0xfe800000000000000000000000010002'],
-    ['2001:db8:1:2:3:4:5:6', '0x20010db8000100020003000400050006'],
-    ['::ffff:192.0.2.1', '0x00000000000000000000ffffc0000201'],
-    ['2001:db8::', '0x20010db8000000000000000000000000'],
-  ])('an IPv6 address as a raw 128-bit value: %s', (a, want) => {
-    expect(v6Raw(a)).toBe(want);
+    ['2001:db8::51', '@th,64,128 0x20010db8000000000000000000000051'],
+    ['::', '@th,64,128 0x00000000000000000000000000000000'],
+    ['fe80::1:2', '@th,64,128 0xfe800000000000000000000000010002'],
+    ['2001:db8:1:2:3:4:5:6', '@th,64,128 0x20010db8000100020003000400050006'],
+    ['::ffff:192.0.2.1', '@th,64,128 0x00000000000000000000ffffc0000201'],
+    ['2001:db8:5::/64', '@th,64,64 0x20010db800050000'],
+    ['2001:db8::/33', '@th,64,33 0x040021b70'],
+    ['fe80::/10', '@th,64,10 0x3fa'],
+  ])('an IPv6 address or prefix of xenstore ip as a raw payload match: %s', (a, want) => {
+    expect(v6Raw(a, 64)).toBe(want);
   });
   it('no rule holds an anonymous set: nft 1.0.6 reads them all before every transaction', () => {
     const g = { ...access, vlans: { untagged: true, tagged: [{ start: 10, end: 20 }] }, ips: ['192.0.2.51', '2001:db8::51'] };
