@@ -5,12 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { alive, echoFromSwitch, pendingFile, revertedAt, revertLog, scopeDir, startEchoServer, waitFor } from '../helpers/pending.js';
 import { CLI, cli } from '../helpers/sh.js';
+import { TAKEOVER } from '../helpers/topologies.js';
 
-const TOPO = `version: 1
-bridges:
-  - name: xenbr0
-    uplink: eth0
-`;
+const TOPO = TAKEOVER;
 
 let sb: Sandbox;
 let cfg: string;
