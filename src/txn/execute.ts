@@ -41,20 +41,6 @@ const sameCertainty = (a: Item, b: Item): boolean => sameTool(a, b) && a.uncerta
 
 const nonEmpty = (stderr: string): string[] => stderr.split('\n').filter((l) => l.trim() !== '');
 
-/**
- * Undo lines run with -force: after a failure, undoing as much as possible beats stopping halfway.
- * Errors from the undo of an uncertain step only say it never ran, so they are not reported.
- */
-export const undo = async (runner: Runner, steps: Step[]): Promise<string[]> => {
-  const items = [...steps].reverse().flatMap((s) => s.undo.map((op) => ({ op, uncertain: s.uncertain === true })));
-  const errors: string[] = [];
-  for (const g of groups(items, sameCertainty)) {
-    const r = await runner.batch(g.tool, lines(g.items), { force: true });
-    if (!r.ok && !g.items[0]?.uncertain) errors.push(...nonEmpty(r.stderr));
-  }
-  return errors;
-};
-
 /** Removes every batch record in dir, and records half written by a killed run: once a run has ended or been recovered they say nothing. */
 export const clearRecords = (dir: string): void => {
   let names: string[];
