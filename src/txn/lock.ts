@@ -137,12 +137,13 @@ const isDir = (file: string): boolean => {
 export const withLock = async <T>(dir: string, fn: () => Promise<T>, limitMs: number): Promise<T> => {
   const file = join(ensureDir(dir), 'lock');
   const mine = me();
-  const start = Date.now();
+  // The wait on the monotonic clock: a wall clock stepped back would stretch it.
+  const start = performance.now();
   let wait = 5;
   while (!tryCreate(file, mine)) {
     if (isDir(file)) throw new XbError('state', `${file} is a directory, not a lock xenbridge made`, { detail: ['remove it, then run the command again'] });
     breakIfStale(file);
-    if (Date.now() - start > limitMs) {
+    if (performance.now() - start > limitMs) {
       throw new XbError('lock', `${describeHolder(file)} has held ${file} for over ${Math.round(limitMs / 1000)} s`, {
         detail: ['wait for it to finish; a lock whose holder has died is broken automatically'],
       });
