@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sh } from './sh.js';
+import { afterEach, beforeEach } from 'vitest';
 
 let counter = 0;
 
@@ -51,6 +52,20 @@ export const sandboxWithTopology = async (topology: string): Promise<{ sb: Sandb
   const cfg = join(sb.runDir, 'topology.yaml');
   writeFileSync(cfg, topology);
   return { sb, cfg };
+};
+
+/**
+ * A fresh sandbox with the topology for each test of the file, removed after it; each one is handed
+ * to use (to set the file's own variables).
+ */
+export const sandboxEach = (topology: string, use: (s: { sb: Sandbox; cfg: string }) => void): void => {
+  let sb: Sandbox | undefined;
+  beforeEach(async () => {
+    const s = await sandboxWithTopology(topology);
+    sb = s.sb;
+    use(s);
+  });
+  afterEach(async () => sb?.cleanup());
 };
 
 /**

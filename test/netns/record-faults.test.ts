@@ -8,8 +8,8 @@
 import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dump, sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
+import { describe, expect, it } from 'vitest';
+import { dump, sandboxEach, type Sandbox } from '../helpers/netns.js';
 import { pendingFile, revertedAt, scopeDir, waitFor } from '../helpers/pending.js';
 import { CLI, cli, ROOT, sh } from '../helpers/sh.js';
 import { TAKEOVER } from '../helpers/topologies.js';
@@ -18,10 +18,7 @@ const TOPO = TAKEOVER;
 
 let sb: Sandbox;
 let cfg: string;
-beforeEach(async () => {
-  ({ sb, cfg } = await sandboxWithTopology(TOPO));
-});
-afterEach(async () => sb.cleanup());
+sandboxEach(TOPO, (s) => ({ sb, cfg } = s));
 
 const xb = (...args: string[]) => cli([...args, '--netns', sb.dom0], sb.env);
 const dir = (): string => scopeDir(sb);
