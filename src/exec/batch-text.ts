@@ -138,7 +138,8 @@ export const IPV6_CONF_READ = ['accept_ra', 'autoconf', 'forwarding'] as const;
 /**
  * Per-interface IPv6 settings (ip cannot set sysctls): one shell per phase, run inside the
  * namespace (arguments: 1 to keep going after a failed line, the lines' file or "-"). `set IF KEY
- * VALUE` writes /proc/sys/net/ipv6/conf/IF/KEY and reads it back; `get IF` prints "IF" and the
+ * VALUE` writes /proc/sys/net/ipv6/conf/IF/KEY and reads it back (`quiet IF accept_ra VALUE` the
+ * same, and nothing where IF has no IPv6); `get IF` prints "IF" and the
  * values of IPV6_CONF_READ, or nothing for an interface that does not exist (or IPv6 off). A
  * failed line is reported as ip reports one ("Command failed -:N"), for journals and recovery.
  */
@@ -151,6 +152,7 @@ export const SYSCTL_BATCH = [
   '  case $verb in',
   `  get) ok=1; [ ! -d "$d" ] || { printf %s "$ifn"; for k in ${IPV6_CONF_READ.join(' ')}; do printf ' %s' "$(cat "$d/$k")"; done; echo; } ;;`,
   '  set) case $key in accept_ra|autoconf) [ -e "$d/$key" ] && echo "$value" >"$d/$key" && [ "$(cat "$d/$key")" = "$value" ] && ok=1 ;; esac ;;',
+  '  quiet) case $key in accept_ra) if [ -e "$d/$key" ]; then echo "$value" >"$d/$key" && [ "$(cat "$d/$key")" = "$value" ] && ok=1; else ok=1; fi ;; esac ;;',
   '  esac',
   '  if [ $ok = 0 ]; then echo "$verb $ifn $key $value: cannot set /proc/sys/net/ipv6/conf/$ifn/$key" >&2; echo "Command failed -:$n" >&2; rc=1; [ "$force" = 1 ] || exit 1; fi',
   'done',

@@ -87,7 +87,7 @@ const SHAPES: { [K in OpKind]: Check<Omit<Extract<Op, { kind: K }>, 'kind'>> } =
   setSysctl: object({ dev: word, key: oneOf(...IPV6_CONF_KEYS), value: int, was: int }),
   addLease: object({ dev: word, addr }),
   delLease: object({ dev: word, addr }),
-  line: object({ tool: oneOf('ip', 'bridge', 'nft'), line: oneLine }),
+  line: object({ tool: oneOf('ip', 'bridge', 'nft', 'sysctl'), line: oneLine }),
 };
 
 const KINDS = Object.keys(SHAPES) as OpKind[];

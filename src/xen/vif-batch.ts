@@ -74,7 +74,7 @@ const prepare = (items: BatchItem[], t: Topology, out: BatchOutcome[]): Ready[] 
 };
 
 /** Plans each vif against one read; a vif whose plan fails, or that names a device another vif of the batch uses, fails alone. */
-const planAll = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Promise<{ r: Ready; setup: Step[]; mtu?: number }[]> => {
+const planAll = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Promise<{ r: Ready; first: Step[]; setup: Step[]; mtu?: number }[]> => {
   const { runner, runDir: dir } = ctx;
   const filtering = ready.filter((r) => r.target.spec.mode === 'filtering');
   const s = await readLinks(runner, {
@@ -84,7 +84,7 @@ const planAll = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Promi
     vlansOf: filtering.length === 1 ? filtering[0]?.name : undefined,
   });
   const seen = new Set<string>();
-  const planned: { r: Ready; setup: Step[]; mtu?: number }[] = [];
+  const planned: { r: Ready; first: Step[]; setup: Step[]; mtu?: number }[] = [];
   for (const r of ready) {
     try {
       if (filtering.length > 1 && r.target.spec.mode === 'filtering') {
@@ -98,7 +98,7 @@ const planAll = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Promi
       }
       const plan = planOnline({ dev: r.ev.dev, name: r.name, mtu: r.mtu, target: r.target, own }, s);
       if (own && own.name !== r.name) writeVifRecord(dir, r.ev, { ifindex: own.ifindex, name: r.name });
-      planned.push({ r, setup: plan.setup, mtu: plan.mtu });
+      planned.push({ r, first: plan.first, setup: plan.setup, mtu: plan.mtu });
     } catch (e) {
       out[r.i] = { ok: false, error: asError(e) };
     }
@@ -130,8 +130,8 @@ const runJoint = async (ctx: Context, all: Ready[], out: BatchOutcome[], lockMs:
     const planned = await planAll(ctx, ready, out);
     // Guards first, every one in the same nft run: each matches its port by final name, so no frame passes unguarded.
     const guards = planned.map((p) => planGuard(dir, p.r.name, p.r.guard));
-    const steps = [...guards.flat(), ...planned.flatMap((p) => p.setup)];
-    const owner = [...planned.flatMap((p, i) => (guards[i] ?? []).map(() => p.r)), ...planned.flatMap((p) => p.setup.map(() => p.r))];
+    const steps = [...planned.flatMap((p) => p.first), ...guards.flat(), ...planned.flatMap((p) => p.setup)];
+    const owner = [...planned.flatMap((p) => p.first.map(() => p.r)), ...planned.flatMap((p, i) => (guards[i] ?? []).map(() => p.r)), ...planned.flatMap((p) => p.setup.map(() => p.r))];
     let j;
     try {
       j = await execute(runner, dir, steps, `vif ${planned.map((p) => p.r.name).join(' ')}`);

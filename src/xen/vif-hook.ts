@@ -126,7 +126,7 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context, h: Pi
     // Recorded before the rename, so a crash after it still lets offline find the device.
     if (own && own.name !== name) writeVifRecord(dir, ev, { ifindex: own.ifindex, name });
     // The guard goes in first: it matches the port by its final name, so no frame passes unguarded.
-    const j = await execute(runner, dir, [...planGuard(dir, name, guard), ...plan.setup], `vif ${name}`);
+    const j = await execute(runner, dir, [...plan.first, ...planGuard(dir, name, guard), ...plan.setup], `vif ${name}`);
     commitRun(dir, j, (id) => commitFiles(dir, id, guard ? saveOps(guard) : forgetOps(name)));
   }, { records: HOOK_RECORDS, lockMs: hookLockMs(ctx, h.lockMs) });
   return { text: `${ev.action} ${describe(target, name, mtu, guard)}${notes}`, mtu };

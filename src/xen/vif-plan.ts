@@ -39,7 +39,7 @@ const onDemandSteps = (t: VifTarget, s: HostState): Step[] => {
   return steps;
 };
 
-export const planOnline = (input: OnlineInput, s: HostState): { setup: Step[]; onDemand: Step[]; mtu?: number } => {
+export const planOnline = (input: OnlineInput, s: HostState): { first: Step[]; setup: Step[]; onDemand: Step[]; mtu?: number } => {
   const { dev, name, target } = input;
   const cur = input.own;
   if (!cur) throw new XbError('state', `device ${dev} does not exist (the backend has not created it)`);
@@ -74,7 +74,11 @@ export const planOnline = (input: OnlineInput, s: HostState): { setup: Step[]; o
     const current = fresh ? freshPortEntries(name) : s.vlans.filter((e) => e.dev === cur.name).map((e) => ({ ...e, dev: name }));
     setup.push(...diffVlanEntries(current, target.entries.map((e) => ({ ...e, dev: name })), target.keepNative));
   }
-  return { setup, onDemand, mtu };
+  // The bridge hands frames to its bridge-local groups (01:80:c2:00:00:0X) to the port's own stack,
+  // past every bridge hook: a guest's RA sent there would give dom0 a route through the guest. Before
+  // the guard (one shell with it, under its current name): the port's stack takes no RA at all.
+  const first = fresh ? [op.step({ kind: 'line', tool: 'sysctl', line: `quiet ${cur.name} accept_ra 0` }, [])] : [];
+  return { first, setup, onDemand, mtu };
 };
 
 /** Detach the guest's own link: nomaster and down; a vanished device is success (offline may run twice). */

@@ -60,8 +60,14 @@ def body(spec, marker):
         arp = struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, spec.get('op', 1), sha, socket.inet_aton(spec['sip']), tha, socket.inet_aton(spec.get('dip', spec['sip'])))
         return arp + marker
     if kind == 'ra':
-        icmp = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0) + marker
-        return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp)
+        # With a valid checksum: a stack that gets it takes it (a default route through the sender).
+        src, dst = spec.get('sip', 'fe80::1'), 'ff02::1'
+        # The marker in an experimental ND option (type 253, RFC 4727), which a stack skips: bare, it would make the options invalid.
+        opt = marker + b'\0' * ((-(len(marker) + 2)) % 8)
+        icmp = struct.pack('!BBHBBHII', 134, 0, 0, 64, 0, 1800, 0, 0) + bytes([253, (len(opt) + 2) // 8]) + opt
+        pseudo = socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) + struct.pack('!I3xB', len(icmp), 58)
+        icmp = icmp[:2] + struct.pack('!H', checksum(pseudo + icmp)) + icmp[4:]
+        return ipv6(src, dst, 58, icmp)
     if kind == 'ipv6':
         proto = spec.get('proto', 17)
         upper = udp(spec.get('sport', 40000), spec.get('dport', 9), marker) if proto == 17 else struct.pack('!BBHHH', 128, 0, 0, 1, 1) + marker

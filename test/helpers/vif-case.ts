@@ -56,7 +56,7 @@ export const vifCase = (dir: string): string => {
     }
     const name = vifnameFor(ev, e.keys.vifname, t);
     const plan = planOnline({ dev: ev.dev, name, mtu: mtuOf(e.keys), target, own }, s);
-    const port = [...planGuard(records, name, guardOf(target, e.keys, name)), ...plan.setup];
+    const port = [...plan.first, ...planGuard(records, name, guardOf(target, e.keys, name)), ...plan.setup];
     return [...render('on-demand VLAN', plan.onDemand), ...render(`the port (mtu ${plan.mtu ?? 'unchanged'})`, port)].join('\n') + '\n';
   } catch (err) {
     if (!isXbError(err)) throw err;

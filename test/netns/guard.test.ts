@@ -10,6 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { sendAndCapture, sendFrames, type FrameSpec } from '../helpers/frames.js';
 import { cli, sh } from '../helpers/sh.js';
+
+const waitFor = async (what: string, ok: () => Promise<boolean>, ms = 5000): Promise<void> => {
+  for (const end = Date.now() + ms; !(await ok()); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+};
 import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
 import { TAKEOVER_ONLY } from '../helpers/topologies.js';
 
@@ -269,6 +273,29 @@ describe('a guest whose ip= holds an IPv6 prefix', () => {
     expect(seen).toEqual({ switch: ['inprefix'] });
     await sendFrames(guest, 'eth0', [{ id: 'cut', src: mac, kind: 'na', sip: '2001:db8:5::5', target: '2001:db8::52', frag: 8 }]);
     expect(await sh(`ip netns exec ${sb.dom0} nft list chain bridge xenbridge in-vif5.0`)).toMatch(/nd-neighbor-advert exthdr frag exists counter packets [1-9]\d* bytes/);
+  });
+});
+
+describe("a port's own stack", () => {
+  it("takes no RA a guest sends to a bridge-local group (which the bridge hands it past every hook): dom0 gets no route through the guest", async () => {
+    const guest = await xen.makeVif(6, 0);
+    xen.setVif(6, 0, { bridge: 'xenbr0' });
+    expect((await xen.hook('online', 6, 0)).code).toBe(0);
+    expect(await sh(`ip netns exec ${sb.dom0} cat /proc/sys/net/ipv6/conf/vif6.0/accept_ra`)).toBe('0');
+    const ra = [{ id: 'ra0e', src: guestMac(6, 0), dst: '01:80:c2:00:00:0e', kind: 'ra' as const, sip: 'fe80::bad', count: 3 }];
+    await sendFrames(guest, 'eth0', ra);
+    // The same RA, once the port's stack takes RAs (as every vif's did): the route comes, so the frame does reach that stack.
+    await sh(`ip netns exec ${sb.dom0} sh -c 'echo 1 >/proc/sys/net/ipv6/conf/vif6.0/accept_ra'`);
+    try {
+      await sendFrames(guest, 'eth0', ra);
+      await waitFor('the RA route', async () => (await sb.ip('-6 route show')).includes('dev vif6.0'));
+    } finally {
+      await sh(`ip netns exec ${sb.dom0} sh -c 'echo 0 >/proc/sys/net/ipv6/conf/vif6.0/accept_ra'`);
+    }
+    await sb.ip('-6 route flush dev vif6.0');
+    await sendFrames(guest, 'eth0', ra);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await sb.ip('-6 route show')).not.toContain('vif6.0');
   });
 });
 

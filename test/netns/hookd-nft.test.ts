@@ -67,7 +67,7 @@ describe('the hook service\'s resident nft', () => {
     await vif(3);
     await sh(`ip netns exec ${sb.dom0} nft add chain bridge xenbridge in-vif3.0 '{ type filter hook input priority 0; }'`);
     const bad = await viaHook(xen, 'online', 3, 0);
-    expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, expect.stringMatching(/^vif-xenbridge: domain 3: vif3\.0 online: .*failed at step 1 of \d+; the host was restored$/)]);
+    expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, expect.stringMatching(/^vif-xenbridge: domain 3: vif3\.0 online: .*failed at step 2 of \d+; the host was restored$/)]);
     expect(bad.stderr).toContain('Error: Could not process rule: Operation not supported');
     expect(xen.read(3, 0, 'hotplug-error')).toMatch(/^vif3\.0 online: .*the host was restored$/);
     expect([xen.read(3, 0, 'hotplug-status'), await master('vif3.0')]).toEqual(['error', undefined]);
@@ -109,8 +109,9 @@ describe('the hook service\'s resident nft', () => {
 
   it('a service killed -9 while nft runs its guard batch: the next one waits for that nft, undoes it, and attaches both vifs guarded', async () => {
     await (svc as Service).stop();
-    // Two queued onlines run jointly: guards are ops 0 and 1; kill:1 dies as op 0 is in nft's hands.
-    svc = await startService(sb, xen, [], { XENBRIDGE_FAILPOINT: 'kill:1' });
+    // Two queued onlines run jointly: their ports' RA switches are ops 0 and 1, their guards ops 2 and
+    // 3; kill:3 dies as op 2 is in nft's hands.
+    svc = await startService(sb, xen, [], { XENBRIDGE_FAILPOINT: 'kill:3' });
     for (const d of [10, 11]) await vif(d);
     // Both requests wait in the spool while the service is stopped, so it takes them in one batch.
     process.kill(svc.proc.pid as number, 'SIGSTOP');
@@ -123,7 +124,7 @@ describe('the hook service\'s resident nft', () => {
     svc = await startService(sb, xen);
     expect((await Promise.all(hooks)).map((r) => r.code)).toEqual([0, 0]);
     // The two hooks race to the spool, so the joint run names the vifs in either order.
-    expect(svc.output()).toMatch(/undid an interrupted vif (vif10\.0 vif11\.0|vif11\.0 vif10\.0) by pid \d+ .* was interrupted after 0 of \d+ steps \(2 more may have run\)/);
+    expect(svc.output()).toMatch(/undid an interrupted vif (vif10\.0 vif11\.0|vif11\.0 vif10\.0) by pid \d+ .* was interrupted after 2 of \d+ steps \(2 more may have run\)/);
     expect([await master('vif10.0'), await master('vif11.0'), await guarded()]).toEqual(['xenbr0', 'xenbr0', ['in-vif10.0', 'in-vif11.0']]);
     expect(existsSync(join(dir, 'journal.json'))).toBe(false);
   }, 120_000);
