@@ -5,19 +5,10 @@
  * code runs), so each is made for one boot (/proc's boot id) and stamped with the mtime of that
  * node binary and the sha256 of the bundle it was made from; bin/xenbridge uses one only when all match.
  */
-import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detach } from '../exec/runner.js';
-
-export const bootId = (): string | undefined => {
-  try {
-    const id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    return /^[0-9a-f-]{36}$/.test(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
-};
+import { bootId } from '../state/processes.js';
 
 /**
  * $1 the boot's directory, $2 snapshot.cjs, $3 node, $4 main.js. One builder per boot: the mkdir

@@ -52,3 +52,13 @@ export const runningSince = (pid: number | string): string | undefined => {
   const s = procStat(pid);
   return s !== undefined && !exited(s) ? s.start : undefined;
 };
+
+/** This boot's id: a pid, a start time or a monotonic clock reading means something only within it. */
+export const bootId = (): string | undefined => {
+  try {
+    const id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return /^[0-9a-f-]{36}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+};

@@ -4,7 +4,7 @@
  * status saying 0 s left. CLOCK_MONOTONIC is the same for every process of a boot; the boot id
  * says whether a record was written in this one (a run directory can outlive a boot).
  */
-import { readFileSync } from 'node:fs';
+import { bootId } from '../state/processes.js';
 
 export interface Due {
   boot: string;
@@ -13,19 +13,12 @@ export interface Due {
 }
 
 let boot: string | undefined;
-const bootId = (): string => {
-  try {
-    boot ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    boot = '';
-  }
-  return boot;
-};
+const thisBoot = (): string => (boot ??= bootId() ?? '');
 
 const monoMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 
-export const dueIn = (seconds: number): Due => ({ boot: bootId(), ms: monoMs() + seconds * 1000 });
+export const dueIn = (seconds: number): Due => ({ boot: thisBoot(), ms: monoMs() + seconds * 1000 });
 
 /** Milliseconds to the deadline: on this boot's clock when it was set in this boot, else on the wall clock. */
 export const msLeft = (p: { deadline: string; due?: Due }, wallNow: number): number =>
-  p.due !== undefined && p.due.boot !== '' && p.due.boot === bootId() ? p.due.ms - monoMs() : Date.parse(p.deadline) - wallNow;
+  p.due !== undefined && p.due.boot !== '' && p.due.boot === thisBoot() ? p.due.ms - monoMs() : Date.parse(p.deadline) - wallNow;

@@ -10,13 +10,14 @@ import type { Context } from '../context.js';
 import { XbError } from '../errors.js';
 import { detach } from '../exec/runner.js';
 import { cliBin, DEFAULT_RUN_ROOT } from '../exec/paths.js';
-import { running, runningSince } from '../state/processes.js';
+import { runningSince } from '../state/processes.js';
+import { holderAlive } from './lock.js';
 
 /** since: the process's start time (as the lock keeps it): a pid alone would name whatever reuses it. */
 export type TimerInfo = { kind: 'systemd'; unit: string } | { kind: 'process'; pid: number; since?: string };
 
 /** Whether the timer process still runs (the same process, when its start time was recorded). */
-export const timerRuns = (t: { pid: number; since?: string }): boolean => (t.since === undefined ? running(t.pid) : runningSince(t.pid) === t.since);
+export const timerRuns = (t: { pid: number; since?: string }): boolean => holderAlive({ pid: t.pid, start: t.since ?? '?' });
 
 /** sd_booted(): systemd is PID 1 exactly when this directory exists. */
 export const systemdIsInit = (): boolean => existsSync('/run/systemd/system');
