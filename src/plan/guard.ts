@@ -31,7 +31,8 @@ export const DROP_REASON = {
   arpMac: 'ARP from another MAC',
   arpIp: 'ARP for an address not in xenstore ip',
   router: 'IPv6 router advertisement or redirect',
-  linkGroup: 'to a bridge-local group (STP, LACP, LLDP)',
+  linkGroup: 'to an IEEE switch-control group (STP, LACP, LLDP, MRP, CFM)',
+  ciscoGroup: 'to a Cisco switch-control group (CDP, DTP, VTP, PVST+)',
   server: 'DHCP server or multicast querier',
   dhcpMac: 'DHCP request for another MAC',
   ndTarget: 'neighbor advertisement for an address not in xenstore ip',
@@ -154,11 +155,13 @@ const addressRules = (g: VifGuard, ips: string[]): string[] => [
 ];
 
 /**
- * Frames to 01:80:c2:00:00:0X are the bridge's and the switch's own (STP, LACP, LLDP): no guest
- * sends them, and a BPDU flooded to the uplink can make the switch shut the host's port. With STP
- * on, the bridge takes BPDUs past every netfilter hook: the port's BPDU guard stops those.
+ * Frames to 01:80:c2:00:00:00-3F are the bridges' and switches' own (STP, LACP, LLDP; MRP such as
+ * MVRP; CFM), and those to 01:00:0c:cc:cc:cc/cd Cisco's (CDP, DTP, VTP; PVST+): no guest sends them,
+ * and one flooded to the uplink can make the switch shut the host's port or change its VLANs. The
+ * bridge-local ones (0X) reach these rules because a guarded port forwards them (its group_fwd_mask);
+ * with STP on, a port without it hands BPDUs to STP past every hook, where BPDU guard stops them.
  */
-const LINK_GROUP = 'ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00';
+const SWITCH_GROUPS = ['ether daddr & ff:ff:ff:ff:ff:c0 == 01:80:c2:00:00:00', 'ether daddr & ff:ff:ff:ff:ff:fe == 01:00:0c:cc:cc:cc'];
 
 /*
  * Rule order is what a frame costs: forwarding between two guests ran every rule above for each
@@ -185,7 +188,8 @@ const fastOut = (g: VifGuard): string[] => (g.vlans?.untagged ? ['ether type ip 
 const head = (g: VifGuard): string => `counter comment "${HEAD_COMMENT(g)}"`;
 
 const inBody = (g: VifGuard): string[] => [
-  drop(LINK_GROUP, DROP_REASON.linkGroup),
+  drop(SWITCH_GROUPS[0]!, DROP_REASON.linkGroup),
+  drop(SWITCH_GROUPS[1]!, DROP_REASON.ciscoGroup),
   ...(g.ips ? serverRules(g) : []),
   ...fastIn(g),
   ...(g.mac ? [drop(`ether saddr != ${g.mac}`, DROP_REASON.mac)] : []),

@@ -86,6 +86,8 @@ export const parseLinks = (json: unknown): Link[] =>
     if (info.info_slave_kind === 'bridge') {
       link.portState = str(slave.state);
       link.portGuarded = slave.guard === true && slave.root_block === true;
+      const mask = Number(str(slave.group_fwd_mask) ?? num(slave.group_fwd_mask) ?? 0);
+      link.portFwdMask = Number.isInteger(mask) ? mask : 0;
     }
     if (info.info_slave_kind === 'bond') {
       link.bondSlave = { state: str(slave.state) ?? '', miiStatus: str(slave.mii_status) ?? '', partnerState: num(slave.ad_partner_oper_port_state) };

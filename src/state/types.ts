@@ -83,6 +83,8 @@ export interface Link {
   portState?: string;
   /** A bridge port's BPDU guard and root block both on (a guest's port must have them). */
   portGuarded?: boolean;
+  /** A bridge port's group_fwd_mask (which bridge-local groups it forwards rather than takes itself). */
+  portFwdMask?: number;
   parentbus?: string;
   parentdev?: string;
   /** NICs: the kernel driver and the PCI address (of the device or its nearest PCI ancestor), from sysfs. */

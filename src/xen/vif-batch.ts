@@ -96,7 +96,7 @@ const planAll = async (ctx: Context, ready: Ready[], out: BatchOutcome[]): Promi
         if (seen.has(n)) throw new XbError('state', `${n} is also named by another vif starting at the same time`);
         seen.add(n);
       }
-      const plan = planOnline({ dev: r.ev.dev, name: r.name, mtu: r.mtu, target: r.target, own }, s);
+      const plan = planOnline({ dev: r.ev.dev, name: r.name, mtu: r.mtu, target: r.target, own, guarded: r.guard !== undefined }, s);
       if (own && own.name !== r.name) writeVifRecord(dir, r.ev, { ifindex: own.ifindex, name: r.name });
       planned.push({ r, first: plan.first, setup: plan.setup, mtu: plan.mtu });
     } catch (e) {

@@ -116,7 +116,7 @@ const online = async (ev: VifEvent, keys: Keys, t: Topology, ctx: Context, h: Pi
       vlansOf: target.spec.mode === 'filtering' ? name : undefined,
     });
     const own = ownLink(ev, rec, s);
-    const plan = planOnline({ dev: ev.dev, name, mtu, target, own }, s);
+    const plan = planOnline({ dev: ev.dev, name, mtu, target, own, guarded: guard !== undefined }, s);
     mtu = plan.mtu;
     if (od && plan.onDemand.length > 0) {
       const j = await execute(runner, dir, plan.onDemand, `vif ${name}: VLAN ${od.id}`);

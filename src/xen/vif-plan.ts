@@ -4,6 +4,7 @@
  * on-demand VLAN bridges. Everything already right is left alone, so a repeated call changes nothing.
  */
 import { XbError } from '../errors.js';
+import { GUARDED_PORT_FWD_MASK } from '../model/guard-table.js';
 import { XEN_PORT_MAC } from '../model/net.js';
 import * as op from '../plan/steps.js';
 import type { Step } from '../plan/steps.js';
@@ -20,6 +21,8 @@ export interface OnlineInput {
   target: VifTarget;
   /** The guest's own link (see ownLink), whatever its name now; undefined when it does not exist. */
   own: Link | undefined;
+  /** The port has a guard (nft drops its frames to the bridge-local groups once they are forwarded). */
+  guarded: boolean;
 }
 
 /** Creating a vif-vlans VLAN on first use: a VLAN device on dom0's veth end and a bridge above it. */
@@ -66,17 +69,24 @@ export const planOnline = (input: OnlineInput, s: HostState): { first: Step[]; s
   const fresh = cur.master !== target.bridge;
   if (fresh) setup.push(op.setMaster(name, target.bridge, cur.master));
   // A guest is never a bridge: its BPDU disables its port (guard) and never elects it the way to the
-  // root (root_block), which with STP on would block the uplink. The port's own; leaving the bridge
+  // root (root_block), which with STP on would block the uplink. A guarded port forwards its frames
+  // to the bridge-local groups into its guard, which drops them, instead of its own stack taking
+  // them past every hook (an unguarded one would flood them). The port's own; leaving the bridge
   // clears them. A port attached without them (an older xenbridge) gets them at its next online.
-  if (fresh || cur.portGuarded !== true) setup.push(op.step({ kind: 'line', tool: 'ip', line: `link set dev ${name} type bridge_slave guard on root_block on` }, []));
+  const mask = input.guarded ? GUARDED_PORT_FWD_MASK : 0;
+  const maskStale = (fresh ? 0 : cur.portFwdMask ?? 0) !== mask;
+  if (fresh || cur.portGuarded !== true || maskStale) {
+    const fwd = mask !== 0 || maskStale ? ` group_fwd_mask 0x${mask.toString(16)}` : '';
+    setup.push(op.step({ kind: 'line', tool: 'ip', line: `link set dev ${name} type bridge_slave guard on root_block on${fwd}` }, []));
+  }
   if (!cur.up || needsDown) setup.push(op.setUp(name, true));
   if (target.spec.mode === 'filtering') {
     const current = fresh ? freshPortEntries(name) : s.vlans.filter((e) => e.dev === cur.name).map((e) => ({ ...e, dev: name }));
     setup.push(...diffVlanEntries(current, target.entries.map((e) => ({ ...e, dev: name })), target.keepNative));
   }
-  // The bridge hands frames to its bridge-local groups (01:80:c2:00:00:0X) to the port's own stack,
-  // past every bridge hook: a guest's RA sent there would give dom0 a route through the guest. Before
-  // the guard (one shell with it, under its current name): the port's stack takes no RA at all.
+  // An unguarded port's stack is handed the guest's frames to the bridge-local groups (01:80:c2:00:00:0X)
+  // past every bridge hook: an RA sent there would give dom0 a route through the guest. Before the
+  // guard (one shell with it, under its current name): whatever reaches it, the port's stack takes no RA.
   const first = fresh ? [op.step({ kind: 'line', tool: 'sysctl', line: `quiet ${cur.name} accept_ra 0` }, [])] : [];
   return { first, setup, onDemand, mtu };
 };

@@ -3,6 +3,7 @@
 
   frames.py send IFACE JSON      JSON: a list of frame specs (see frame())
   frames.py capture IFACE SECS   prints "ready", then at SIGTERM (or after SECS) the JSON list of marker ids seen
+  frames.py capture udp:PORT SECS  the same for what reaches a UDP socket on any address, PORT (the host's own stack)
 
 Every frame carries "XBMARK-<id>-" in its payload, so a capture knows which crafted frame it saw
 whatever tags the bridge added or removed on the way.
@@ -113,8 +114,13 @@ def send(iface, specs):
 
 
 def capture(iface, seconds):
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    s.bind((iface, 0))
+    udp = iface.startswith('udp:')
+    if udp:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(('0.0.0.0', int(iface[4:])))
+    else:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        s.bind((iface, 0))
     s.settimeout(0.1)
     print('ready', flush=True)
     seen = set()
@@ -126,7 +132,7 @@ def capture(iface, seconds):
             data, addr = s.recvfrom(65535)
         except socket.timeout:
             continue
-        if addr[2] == PACKET_OUTGOING:
+        if not udp and addr[2] == PACKET_OUTGOING:
             continue
         at = data.find(b'XBMARK-')
         if at >= 0:

@@ -55,8 +55,9 @@ export const vifCase = (dir: string): string => {
       return [...render('the port', planOffline(own)), ...render('on-demand VLAN cleanup', planOnDemandCleanup(target, own ? [own.name] : [], s))].join('\n') + '\n';
     }
     const name = vifnameFor(ev, e.keys.vifname, t);
-    const plan = planOnline({ dev: ev.dev, name, mtu: mtuOf(e.keys), target, own }, s);
-    const port = [...plan.first, ...planGuard(records, name, guardOf(target, e.keys, name)), ...plan.setup];
+    const guard = guardOf(target, e.keys, name);
+    const plan = planOnline({ dev: ev.dev, name, mtu: mtuOf(e.keys), target, own, guarded: guard !== undefined }, s);
+    const port = [...plan.first, ...planGuard(records, name, guard), ...plan.setup];
     return [...render('on-demand VLAN', plan.onDemand), ...render(`the port (mtu ${plan.mtu ?? 'unchanged'})`, port)].join('\n') + '\n';
   } catch (err) {
     if (!isXbError(err)) throw err;

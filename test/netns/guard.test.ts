@@ -227,7 +227,7 @@ describe('the guard\'s life: verify sees it, apply restores it, offline retires 
 });
 
 describe('a bridge with STP on', () => {
-  it("a guest's BPDU claiming to be the root shuts its own port (BPDU guard): the bridge stays its own root, the uplink forwarding", async () => {
+  it("a guest's BPDU claiming to be the root dies in its guard (its port forwards that group): the bridge stays its own root, the uplink and the port forwarding", async () => {
     // A guest of its own: the vifs above have been taken off and put back by the tests before.
     const rogue = await xen.makeVif(4, 0, '192.0.2.54/24');
     xen.setVif(4, 0, { bridge: 'xenbr0', ip: '192.0.2.54' });
@@ -239,13 +239,39 @@ describe('a bridge with STP on', () => {
       const before = await root();
       expect(before.root_id).toBe(before.bridge_id);
       expect(await port('vif4.0')).toMatchObject({ guard: true, root_block: true });
+      const seen = await sendAndCapture([rogue, 'eth0'], [{ id: 'root', src: guestMac(4, 0), kind: 'bpdu', count: 3 }], [['switch', sb.sw, 'sw0']]);
+      expect(seen).toEqual({ switch: [] });
+      expect((await root()).root_id).toBe(before.bridge_id);
+      expect((await port('peth0')).state).not.toBe('blocking');
+      expect((await port('vif4.0')).state).not.toBe('disabled');
+      expect(await sh(`ip netns exec ${sb.dom0} nft list chain bridge xenbridge in-vif4.0`)).toMatch(/01:80:c2:00:00:00 counter packets [1-9]\d* bytes/);
+      // Without the mask (a port an older xenbridge attached), STP takes the BPDU past every hook: BPDU guard shuts the port.
+      await sb.ip('link set dev vif4.0 type bridge_slave group_fwd_mask 0');
       await sendFrames(rogue, 'eth0', [{ id: 'root', src: guestMac(4, 0), kind: 'bpdu', count: 3 }]);
       expect((await root()).root_id).toBe(before.bridge_id);
       expect((await port('vif4.0')).state).toBe('disabled');
-      expect((await port('peth0')).state).not.toBe('blocking');
     } finally {
       await sb.ip('link set dev xenbr0 type bridge stp_state 0');
     }
+  });
+});
+
+describe('a guest without ip= (any address from its MAC)', () => {
+  it("sends no switch-control frame to the uplink (MRP, CFM, Cisco's CDP and PVST+), and its plain frames pass", async () => {
+    const guest = await xen.makeVif(7, 0, '192.0.2.57/24');
+    xen.setVif(7, 0, { bridge: 'xenbr0' });
+    expect((await xen.hook('online', 7, 0)).code).toBe(0);
+    const mac = guestMac(7, 0);
+    const frames: FrameSpec[] = [
+      { id: 'cdp', src: mac, dst: '01:00:0c:cc:cc:cc', type: 0x40 },
+      { id: 'pvst', src: mac, dst: '01:00:0c:cc:cc:cd', type: 0x40 },
+      { id: 'mvrp', src: mac, dst: '01:80:c2:00:00:21', type: 0x88f5 },
+      { id: 'cfm', src: mac, dst: '01:80:c2:00:00:30', type: 0x8902 },
+      { id: 'lacp', src: mac, dst: '01:80:c2:00:00:02', type: 0x8809 },
+      { id: 'ok', src: mac, kind: 'ipv4', sip: '203.0.113.7' },
+      { id: 'okraw', src: mac, dst: '01:00:0c:cc:cc:ce', type: 0x88b5 },
+    ];
+    expect(await sendAndCapture([guest, 'eth0'], frames, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['ok', 'okraw'] });
   });
 });
 
@@ -277,25 +303,34 @@ describe('a guest whose ip= holds an IPv6 prefix', () => {
 });
 
 describe("a port's own stack", () => {
-  it("takes no RA a guest sends to a bridge-local group (which the bridge hands it past every hook): dom0 gets no route through the guest", async () => {
-    const guest = await xen.makeVif(6, 0);
-    xen.setVif(6, 0, { bridge: 'xenbr0' });
+  it("gets none of a guest's frames to a bridge-local group (forwarded into its guard): no spoofed UDP reaches dom0's sockets, no RA gives dom0 a route", async () => {
+    const guest = await xen.makeVif(6, 0, '192.0.2.56/24');
+    xen.setVif(6, 0, { bridge: 'xenbr0', ip: '192.0.2.56' });
     expect((await xen.hook('online', 6, 0)).code).toBe(0);
-    expect(await sh(`ip netns exec ${sb.dom0} cat /proc/sys/net/ipv6/conf/vif6.0/accept_ra`)).toBe('0');
-    const ra = [{ id: 'ra0e', src: guestMac(6, 0), dst: '01:80:c2:00:00:0e', kind: 'ra' as const, sip: 'fe80::bad', count: 3 }];
-    await sendFrames(guest, 'eth0', ra);
-    // The same RA, once the port's stack takes RAs (as every vif's did): the route comes, so the frame does reach that stack.
+    const mac = guestMac(6, 0);
+    const port = async () => JSON.parse(await sb.ip('-j -d link show dev vif6.0'))[0].linkinfo.info_slave_data as { group_fwd_mask: string };
+    expect((await port()).group_fwd_mask).toBe('0xfffd');
+    const dom0Ip = (JSON.parse(await sb.ip('-j -4 addr show dev eth0'))[0].addr_info[0] as { local: string }).local;
+    // A source the guard refuses on the normal path, sent to each kind of bridge-local group: STP,
+    // LACP, 802.1X, LLDP, and one the kernel forwards by default (0x0f).
+    const spoofed = ['00', '02', '03', '0e', '0f'].map((g) => ({ id: `udp${g}`, src: mac, dst: `01:80:c2:00:00:${g}`, kind: 'ipv4' as const, sip: '198.51.100.7', dip: dom0Ip, dport: 5555 }));
+    const own = { id: 'own', src: mac, dst: dom0Mac, kind: 'ipv4' as const, sip: '192.0.2.56', dip: dom0Ip, dport: 5555 };
+    const ra = { id: 'ra0e', src: mac, dst: '01:80:c2:00:00:0e', kind: 'ra' as const, sip: 'fe80::bad', count: 3 };
+    const sockets = (): [string, string, string][] => [['dom0', sb.dom0, 'udp:5555']];
+    expect(await sendAndCapture([guest, 'eth0'], [...spoofed, own, ra], sockets())).toEqual({ dom0: ['own'] });
+    // The same frames at a port left as an older xenbridge left it (no mask, its stack taking RAs):
+    // they reach dom0's stack, so the capture above would have seen them.
+    await sb.ip('link set dev vif6.0 type bridge_slave group_fwd_mask 0');
     await sh(`ip netns exec ${sb.dom0} sh -c 'echo 1 >/proc/sys/net/ipv6/conf/vif6.0/accept_ra'`);
-    try {
-      await sendFrames(guest, 'eth0', ra);
-      await waitFor('the RA route', async () => (await sb.ip('-6 route show')).includes('dev vif6.0'));
-    } finally {
-      await sh(`ip netns exec ${sb.dom0} sh -c 'echo 0 >/proc/sys/net/ipv6/conf/vif6.0/accept_ra'`);
-    }
+    const seen = await sendAndCapture([guest, 'eth0'], [...spoofed, own, ra], sockets());
+    expect(seen.dom0).toEqual(expect.arrayContaining(['own', 'udp02', 'udp0e']));
+    await waitFor('the RA route', async () => (await sb.ip('-6 route show')).includes('dev vif6.0'));
     await sb.ip('-6 route flush dev vif6.0');
-    await sendFrames(guest, 'eth0', ra);
+    // Its next online puts the mask back (and accept_ra stays as the test left it: the port is not fresh).
+    expect((await xen.hook('online', 6, 0)).code).toBe(0);
+    expect((await port()).group_fwd_mask).toBe('0xfffd');
+    expect(await sendAndCapture([guest, 'eth0'], [...spoofed, own, ra], sockets())).toEqual({ dom0: ['own'] });
     await new Promise((r) => setTimeout(r, 300));
     expect(await sb.ip('-6 route show')).not.toContain('vif6.0');
   });
 });
-

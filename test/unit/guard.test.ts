@@ -9,7 +9,8 @@ const access = { dev: 'vif1.0', vlans: { untagged: true, tagged: [] }, mac: '00:
 describe('vif guard rules (bridge-family nftables)', () => {
   it('an untagged port with antispoofing by MAC: tagged and stacked frames and other MACs die, both ways for tags', () => {
     expect(inRules(access).slice(0, -1)).toEqual([
-      'ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00 counter drop comment "to a bridge-local group (STP, LACP, LLDP)"',
+      'ether daddr & ff:ff:ff:ff:ff:c0 == 01:80:c2:00:00:00 counter drop comment "to an IEEE switch-control group (STP, LACP, LLDP, MRP, CFM)"',
+      'ether daddr & ff:ff:ff:ff:ff:fe == 01:00:0c:cc:cc:cc counter drop comment "to a Cisco switch-control group (CDP, DTP, VTP, PVST+)"',
       'ether saddr 00:16:3e:00:01:00 ether type ip accept',
       'ether saddr 00:16:3e:00:01:00 ether type ip6 accept',
       'ether saddr != 00:16:3e:00:01:00 counter drop comment "spoofed source MAC"',
@@ -20,11 +21,11 @@ describe('vif guard rules (bridge-family nftables)', () => {
       'vlan type 0x9100 counter drop comment "stacked VLAN tags (QinQ)"',
       'ether type 8021q counter drop comment "tagged frame on an untagged port"',
     ]);
-    expect(outRules(access).slice(0, -1)).toEqual(inRules({ ...access, mac: undefined }).slice(0, -1).filter((r) => !r.includes('01:80:c2')));
+    expect(outRules(access).slice(0, -1)).toEqual(inRules({ ...access, mac: undefined }).slice(0, -1).filter((r) => !r.includes('01:80:c2') && !r.includes('01:00:0c')));
     expect(inRules(access).at(-1)).toBe(`counter comment "xenbridge ${guardDigest(access)}"`);
   });
   it('a trunk-only port carries only its VIDs, tagged once', () => {
-    expect(inRules({ dev: 'web0', vlans: { untagged: false, tagged: [{ start: 10, end: 10 }, { start: 100, end: 110 }] } }).slice(6, -1)).toEqual([
+    expect(inRules({ dev: 'web0', vlans: { untagged: false, tagged: [{ start: 10, end: 10 }, { start: 100, end: 110 }] } }).slice(7, -1)).toEqual([
       'vlan id 10 accept',
       'vlan id 100-110 accept',
       'ether type 8021q counter drop comment "VLAN not carried by this vif"',
@@ -34,8 +35,9 @@ describe('vif guard rules (bridge-family nftables)', () => {
   it('with xenstore ip: only those addresses, ARP from its MAC, its own DHCP client requests, NDP for its own addresses; no RA, DHCP server or querier', () => {
     const rules = inRules({ ...access, ips: ['192.0.2.51', '2001:db8::51'] });
     const server = 'counter drop comment "DHCP server or multicast querier"';
-    expect(rules.slice(0, 11)).toEqual([
-      'ether daddr & ff:ff:ff:ff:ff:f0 == 01:80:c2:00:00:00 counter drop comment "to a bridge-local group (STP, LACP, LLDP)"',
+    expect(rules.slice(0, 12)).toEqual([
+      'ether daddr & ff:ff:ff:ff:ff:c0 == 01:80:c2:00:00:00 counter drop comment "to an IEEE switch-control group (STP, LACP, LLDP, MRP, CFM)"',
+      'ether daddr & ff:ff:ff:ff:ff:fe == 01:00:0c:cc:cc:cc counter drop comment "to a Cisco switch-control group (CDP, DTP, VTP, PVST+)"',
       `ether type ip udp sport 67 ${server}`,
       `ether type ip udp dport 68 ${server}`,
       `ether type ip6 udp sport 547 ${server}`,
@@ -49,7 +51,7 @@ describe('vif guard rules (bridge-family nftables)', () => {
     ]);
     const hidden = 'counter drop comment "link-local IPv6 behind a fragment or IPsec header"';
     const na = 'counter drop comment "neighbor advertisement for an address not in xenstore ip"';
-    expect(rules.slice(18, -1)).toEqual([
+    expect(rules.slice(19, -1)).toEqual([
       'arp saddr ether != 00:16:3e:00:01:00 counter drop comment "ARP from another MAC"',
       'arp saddr ip 0.0.0.0 accept',
       'arp saddr ip 192.0.2.51 accept',
