@@ -70,14 +70,22 @@ export const HEAD_COMMENT = (g: VifGuard): string => `xenbridge ${guardDigest(g)
  * (measured: 40 ms alone, 1 s with 256 guarded vifs). One rule per value keeps it flat.
  */
 
-/** VLAN shape rules; the same both ways, so nothing the guest may not send reaches it either. */
-const vlanRules = (v: NonNullable<VifGuard['vlans']>): string[] => [
+/**
+ * VLAN shape rules; the same both ways, so nothing the guest may not send reaches it either. A port
+ * held to addresses (hold) does not accept its tagged frames here: they go on to the address rules,
+ * which read the frame's own type (meta protocol, the inner one under a tag) as the untagged do.
+ */
+const vlanRules = (v: NonNullable<VifGuard['vlans']>, hold = false): string[] => [
   drop('ether type 8021ad', DROP_REASON.outerQinQ),
   drop('ether type 0x9100', DROP_REASON.outerQinQ),
   ...['8021q', '8021ad', '0x9100'].map((t) => drop(`vlan type ${t}`, DROP_REASON.stacked)),
-  ...v.tagged.map((r) => `vlan id ${vids(r)} accept`),
-  drop('ether type 8021q', v.tagged.length === 0 ? DROP_REASON.tagged : DROP_REASON.vid),
-  ...(v.untagged ? [] : [drop('', DROP_REASON.untagged)]),
+  ...(hold && v.tagged.length > 0
+    ? [drop(['ether type 8021q', ...v.tagged.map((r) => `vlan id != ${vids(r)}`)].join(' '), DROP_REASON.vid), ...(v.untagged ? [] : [drop('ether type != 8021q', DROP_REASON.untagged)])]
+    : [
+        ...v.tagged.map((r) => `vlan id ${vids(r)} accept`),
+        drop('ether type 8021q', v.tagged.length === 0 ? DROP_REASON.tagged : DROP_REASON.vid),
+        ...(v.untagged ? [] : [drop('', DROP_REASON.untagged)]),
+      ]),
 ];
 
 const v4 = (ips: string[]): string[] => ips.filter((a) => !a.includes(':'));
@@ -113,34 +121,35 @@ export const v6Raw = (entry: string, at: number): string => {
  * hand it other guests' traffic. Before the fast path, which takes its own-address IPv4 whole.
  */
 const serverRules = (g: VifGuard): string[] => [
-  // A server is known by where it sends (a client's port), whatever port it sends from. Untagged
-  // frames only (the outer type), as every address rule: tagged ones are unchecked by address.
-  ...['ip udp sport 67', 'ip udp dport 68', 'ip6 udp sport 547', 'ip6 udp dport 546'].map((m) => drop(`ether type ${m}`, DROP_REASON.server)),
-  drop('ether type ip igmp type membership-query', DROP_REASON.server),
-  drop('ether type ip6 icmpv6 type mld-listener-query', DROP_REASON.server),
+  // A server is known by where it sends (a client's port), whatever port it sends from. By the
+  // frame's own type (meta protocol), as every address rule: under a carried tag too.
+  ...['ip udp sport 67', 'ip udp dport 68', 'ip6 udp sport 547', 'ip6 udp dport 546'].map((m) => drop(`meta protocol ${m}`, DROP_REASON.server)),
+  drop('meta protocol ip igmp type membership-query', DROP_REASON.server),
+  drop('meta protocol ip6 icmpv6 type mld-listener-query', DROP_REASON.server),
   // Its own requests only, from any address: a release or decline with another's chaddr ends that one's lease.
-  ...(g.mac ? [drop(`ether type ip udp dport 67 @th,288,48 != 0x${g.mac.replace(/:/g, '')}`, DROP_REASON.dhcpMac)] : []),
+  ...(g.mac ? [drop(`meta protocol ip udp dport 67 @th,288,48 != 0x${g.mac.replace(/:/g, '')}`, DROP_REASON.dhcpMac)] : []),
 ];
 
 /**
- * As vif-bridge's `ip=`, for untagged frames: addresses, ARP and NDP, and a DHCP client's first
+ * As vif-bridge's `ip=`, for every frame, under a carried tag too (by its own type, meta protocol;
+ * a trunk guest's addresses on all its VLANs are one list): addresses, ARP and NDP, a DHCP client's first
  * request (for its own MAC: one for another's would take or release that one's lease). A neighbor
  * advertisement claims an address for the guest's MAC: only its own or a link-local one, which it
  * cannot be held to (stable-privacy guests make their own). Link-local sources, which the guest
  * needs before it has an address, carry nothing an RA could hide behind.
  */
 const addressRules = (g: VifGuard, ips: string[]): string[] => [
-  ...(g.mac ? [drop(`arp saddr ether != ${g.mac}`, DROP_REASON.arpMac)] : []),
-  ...['0.0.0.0', ...v4(ips)].map((a) => `arp saddr ip ${a} accept`),
-  drop('ether type arp', DROP_REASON.arpIp),
+  ...(g.mac ? [drop(`meta protocol arp arp saddr ether != ${g.mac}`, DROP_REASON.arpMac)] : []),
+  ...['0.0.0.0', ...v4(ips)].map((a) => `meta protocol arp arp saddr ip ${a} accept`),
+  drop('meta protocol arp', DROP_REASON.arpIp),
   'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
   ...v4(ips).map((a) => `ip saddr ${a} accept`),
-  drop('ether type ip', DROP_REASON.ip4),
-  drop('icmpv6 type nd-router-advert', DROP_REASON.router),
-  drop('icmpv6 type nd-redirect', DROP_REASON.router),
+  drop('meta protocol ip', DROP_REASON.ip4),
+  drop('meta protocol ip6 icmpv6 type nd-router-advert', DROP_REASON.router),
+  drop('meta protocol ip6 icmpv6 type nd-redirect', DROP_REASON.router),
   // Its target is in the first fragment: a fragmented one would carry it past the check.
-  drop('icmpv6 type nd-neighbor-advert exthdr frag exists', DROP_REASON.ndTarget),
-  drop(['icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa', ...v6(ips).map((a) => v6Raw(a, 64).replace(' ', ' != '))].join(' '), DROP_REASON.ndTarget),
+  drop('meta protocol ip6 icmpv6 type nd-neighbor-advert exthdr frag exists', DROP_REASON.ndTarget),
+  drop(['meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa', ...v6(ips).map((a) => v6Raw(a, 64).replace(' ', ' != '))].join(' '), DROP_REASON.ndTarget),
   ...['::', 'fe80::/10'].flatMap((a) => [
     // Large link-local UDP (mDNS) and TCP may come in fragments; nothing else from there needs to.
     `ip6 saddr ${a} exthdr frag exists meta l4proto udp accept`,
@@ -150,7 +159,7 @@ const addressRules = (g: VifGuard, ips: string[]): string[] => [
     drop(`ip6 saddr ${a} meta l4proto esp`, DROP_REASON.llHidden),
   ]),
   ...['::', 'fe80::/10', ...v6(ips)].map((a) => `ip6 saddr ${a} accept`),
-  drop('ether type ip6', DROP_REASON.ip6),
+  drop('meta protocol ip6', DROP_REASON.ip6),
   drop('', DROP_REASON.proto),
 ];
 
@@ -193,7 +202,7 @@ const inBody = (g: VifGuard): string[] => [
   ...(g.ips ? serverRules(g) : []),
   ...fastIn(g),
   ...(g.mac ? [drop(`ether saddr != ${g.mac}`, DROP_REASON.mac)] : []),
-  ...(g.vlans ? vlanRules(g.vlans) : []),
+  ...(g.vlans ? vlanRules(g.vlans, g.ips !== undefined) : []),
   ...(g.ips ? addressRules(g, g.ips) : []),
 ];
 

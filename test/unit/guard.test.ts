@@ -38,13 +38,13 @@ describe('vif guard rules (bridge-family nftables)', () => {
     expect(rules.slice(0, 12)).toEqual([
       'ether daddr & ff:ff:ff:ff:ff:c0 == 01:80:c2:00:00:00 counter drop comment "to an IEEE switch-control group (STP, LACP, LLDP, MRP, CFM)"',
       'ether daddr & ff:ff:ff:ff:ff:fe == 01:00:0c:cc:cc:cc counter drop comment "to a Cisco switch-control group (CDP, DTP, VTP, PVST+)"',
-      `ether type ip udp sport 67 ${server}`,
-      `ether type ip udp dport 68 ${server}`,
-      `ether type ip6 udp sport 547 ${server}`,
-      `ether type ip6 udp dport 546 ${server}`,
-      `ether type ip igmp type membership-query ${server}`,
-      `ether type ip6 icmpv6 type mld-listener-query ${server}`,
-      'ether type ip udp dport 67 @th,288,48 != 0x00163e000100 counter drop comment "DHCP request for another MAC"',
+      `meta protocol ip udp sport 67 ${server}`,
+      `meta protocol ip udp dport 68 ${server}`,
+      `meta protocol ip6 udp sport 547 ${server}`,
+      `meta protocol ip6 udp dport 546 ${server}`,
+      `meta protocol ip igmp type membership-query ${server}`,
+      `meta protocol ip6 icmpv6 type mld-listener-query ${server}`,
+      'meta protocol ip udp dport 67 @th,288,48 != 0x00163e000100 counter drop comment "DHCP request for another MAC"',
       'ether saddr 00:16:3e:00:01:00 ether type ip ip saddr 192.0.2.51 accept',
       'ether saddr 00:16:3e:00:01:00 ether type ip6 ip6 saddr 2001:db8::51 ip6 nexthdr tcp accept',
       'ether saddr 00:16:3e:00:01:00 ether type ip6 ip6 saddr 2001:db8::51 ip6 nexthdr udp accept',
@@ -52,17 +52,17 @@ describe('vif guard rules (bridge-family nftables)', () => {
     const hidden = 'counter drop comment "link-local IPv6 behind a fragment or IPsec header"';
     const na = 'counter drop comment "neighbor advertisement for an address not in xenstore ip"';
     expect(rules.slice(19, -1)).toEqual([
-      'arp saddr ether != 00:16:3e:00:01:00 counter drop comment "ARP from another MAC"',
-      'arp saddr ip 0.0.0.0 accept',
-      'arp saddr ip 192.0.2.51 accept',
-      'ether type arp counter drop comment "ARP for an address not in xenstore ip"',
+      'meta protocol arp arp saddr ether != 00:16:3e:00:01:00 counter drop comment "ARP from another MAC"',
+      'meta protocol arp arp saddr ip 0.0.0.0 accept',
+      'meta protocol arp arp saddr ip 192.0.2.51 accept',
+      'meta protocol arp counter drop comment "ARP for an address not in xenstore ip"',
       'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
       'ip saddr 192.0.2.51 accept',
-      'ether type ip counter drop comment "IPv4 from an address not in xenstore ip"',
-      'icmpv6 type nd-router-advert counter drop comment "IPv6 router advertisement or redirect"',
-      'icmpv6 type nd-redirect counter drop comment "IPv6 router advertisement or redirect"',
-      `icmpv6 type nd-neighbor-advert exthdr frag exists ${na}`,
-      `icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa @th,64,128 != 0x20010db8000000000000000000000051 ${na}`,
+      'meta protocol ip counter drop comment "IPv4 from an address not in xenstore ip"',
+      'meta protocol ip6 icmpv6 type nd-router-advert counter drop comment "IPv6 router advertisement or redirect"',
+      'meta protocol ip6 icmpv6 type nd-redirect counter drop comment "IPv6 router advertisement or redirect"',
+      `meta protocol ip6 icmpv6 type nd-neighbor-advert exthdr frag exists ${na}`,
+      `meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa @th,64,128 != 0x20010db8000000000000000000000051 ${na}`,
       ...['::', 'fe80::/10'].flatMap((a) => [
         `ip6 saddr ${a} exthdr frag exists meta l4proto udp accept`,
         `ip6 saddr ${a} exthdr frag exists meta l4proto tcp accept`,
@@ -71,10 +71,21 @@ describe('vif guard rules (bridge-family nftables)', () => {
       'ip6 saddr :: accept',
       'ip6 saddr fe80::/10 accept',
       'ip6 saddr 2001:db8::51 accept',
-      'ether type ip6 counter drop comment "IPv6 from an address not in xenstore ip"',
+      'meta protocol ip6 counter drop comment "IPv6 from an address not in xenstore ip"',
       'counter drop comment "protocol other than IPv4, ARP, IPv6"',
     ]);
-    expect(inRules({ ...access, ips: ['2001:db8::51'] })).toContain('ether type ip counter drop comment "IPv4 from an address not in xenstore ip"');
+    expect(inRules({ ...access, ips: ['2001:db8::51'] })).toContain('meta protocol ip counter drop comment "IPv4 from an address not in xenstore ip"');
+  });
+  it('a trunk held to xenstore ip: tagged frames of its VIDs go on to the address rules, not straight through', () => {
+    const trunk = { dev: 'web0', mac: '00:16:3e:00:01:00', vlans: { untagged: false, tagged: [{ start: 10, end: 10 }, { start: 100, end: 110 }] }, ips: ['192.0.2.51'] };
+    const rules = inRules(trunk);
+    expect(rules.filter((r) => r.includes('vlan id'))).toEqual(['ether type 8021q vlan id != 10 vlan id != 100-110 counter drop comment "VLAN not carried by this vif"']);
+    expect(rules).toContain('ether type != 8021q counter drop comment "untagged frame on a trunk-only port"');
+    expect(rules.indexOf('ip saddr 192.0.2.51 accept')).toBeGreaterThan(rules.findIndex((r) => r.includes('vlan id != 10')));
+    // Every accept names one of its addresses (or a client's first request, or NDP's sources).
+    expect(rules.filter((r) => r.endsWith(' accept') && !/192\.0\.2\.51|0\.0\.0\.0|ip6 saddr (::|fe80::\/10) /.test(r))).toEqual([]);
+    // Without addresses, a VID of its own is all a tagged frame needs.
+    expect(inRules({ ...trunk, ips: undefined }).filter((r) => r.includes('vlan id'))).toEqual(['vlan id 10 accept', 'vlan id 100-110 accept']);
   });
   it.each([
     ['2001:db8::51', '@th,64,128 0x20010db8000000000000000000000051'],
