@@ -15,7 +15,7 @@ import { fakeXenstoreEnv, makeLabBed, type LabBed } from '../helpers/lab-bed.js'
 const ACCESS = labGuestMac('vif1.0');
 const TRUNK = labGuestMac('vif2.0');
 const UNTAGGED = labGuestMac('vif3.0');
-const IPS: Record<string, string> = { 'vif1.0': '10.10.0.11', 'vif3.0': '192.0.2.13' };
+const IPS: Record<string, string> = { 'vif1.0': '10.10.0.11', 'vif2.0': '10.10.0.12 10.20.0.12', 'vif3.0': '192.0.2.13' };
 
 for (const mode of ['classic', 'filtering'] as const) {
   describe(`${mode} mode: the lab's guests, guarded`, () => {
@@ -66,11 +66,14 @@ for (const mode of ['classic', 'filtering'] as const) {
       expect(await sendAndCapture([ns('vif3.0'), 'eth0'], frames, at('switch', 'vif1.0', 'vif2.0'), 1500)).toEqual({ switch: ['ok'], 'vif1.0': [], 'vif2.0': [] });
     });
 
-    it('the trunk guest (10, 20) carries exactly its VLANs, tagged once', async () => {
+    it('the trunk guest (10, 20) carries exactly its VLANs, tagged once, held to its addresses on each', async () => {
       const own = { src: TRUNK, kind: 'ipv4' as const, sip: '10.10.0.12' };
+      const v10 = { tags: [[0x8100, 10]] as [number, number][] };
       const frames: FrameSpec[] = [
-        { id: 'v10', ...own, tags: [[0x8100, 10]] }, { id: 'v30', ...own, tags: [[0x8100, 30]] }, { id: 'v999', ...own, tags: [[0x8100, 999]] },
-        { id: 'untag', ...own }, { id: 'stack', ...own, tags: [[0x8100, 10], [0x8100, 20]] }, { id: 'mac', ...own, src: ACCESS, tags: [[0x8100, 10]] },
+        { id: 'v10', ...own, ...v10 }, { id: 'v30', ...own, tags: [[0x8100, 30]] }, { id: 'v999', ...own, tags: [[0x8100, 999]] },
+        { id: 'untag', ...own }, { id: 'stack', ...own, tags: [[0x8100, 10], [0x8100, 20]] }, { id: 'mac', ...own, src: ACCESS, ...v10 },
+        { id: 'ipdom0', ...own, ...v10, sip: '10.10.0.2' }, { id: 'garp', ...v10, src: TRUNK, kind: 'arp', sip: '10.10.0.2', op: 2 },
+        { id: 'ra', ...v10, src: TRUNK, kind: 'ra' },
       ];
       expect(await sendAndCapture([ns('vif2.0'), 'eth0'], frames, at('switch', 'vif1.0', 'vif3.0'), 1500)).toEqual({ switch: ['v10'], 'vif1.0': ['v10'], 'vif3.0': [] });
     });
