@@ -35,6 +35,7 @@ export const DROP_REASON = {
   ciscoGroup: 'to a Cisco switch-control group (CDP, DTP, VTP, PVST+)',
   server: 'DHCP server or multicast querier',
   dhcpMac: 'DHCP request for another MAC',
+  dhcpFrag: 'DHCP request in fragments',
   ndTarget: 'neighbor advertisement for an address not in xenstore ip',
   llHidden: 'link-local IPv6 behind a fragment or IPsec header',
   ip4: 'IPv4 from an address not in xenstore ip',
@@ -127,7 +128,12 @@ const serverRules = (g: VifGuard): string[] => [
   drop('meta protocol ip igmp type membership-query', DROP_REASON.server),
   drop('meta protocol ip6 icmpv6 type mld-listener-query', DROP_REASON.server),
   // Its own requests only, from any address: a release or decline with another's chaddr ends that one's lease.
-  ...(g.mac ? [drop(`meta protocol ip udp dport 67 @th,288,48 != 0x${g.mac.replace(/:/g, '')}`, DROP_REASON.dhcpMac)] : []),
+  // A first fragment (more fragments set) ends before chaddr, where the check cannot read, and the
+  // server reassembles the rest; a DHCP request fits one frame, so none comes in fragments.
+  ...(g.mac ? [
+    drop('meta protocol ip udp dport 67 ip frag-off & 0x2000 != 0', DROP_REASON.dhcpFrag),
+    drop(`meta protocol ip udp dport 67 @th,288,48 != 0x${g.mac.replace(/:/g, '')}`, DROP_REASON.dhcpMac),
+  ] : []),
 ];
 
 /**

@@ -33,10 +33,14 @@ def checksum(data):
     return ~s & 0xFFFF
 
 
-def ipv4(src, dst, payload, proto=17):
-    head = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
-    head = head[:10] + struct.pack('!H', checksum(head)) + head[12:]
-    return head + payload
+def ipv4(src, dst, payload, proto=17, frag=None):
+    # frag: cut the datagram in two fragments after that many bytes of its payload (a multiple of 8).
+    def part(data, off, more):
+        head = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(data), 1, (0x2000 if more else 0) | (off // 8), 64, proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
+        return head[:10] + struct.pack('!H', checksum(head)) + head[12:] + data
+    if frag is None:
+        return part(payload, 0, False)
+    return [part(payload[:frag], 0, True), part(payload[frag:], frag, False)]
 
 
 def udp(sport, dport, data):
@@ -82,7 +86,7 @@ def body(spec, marker):
         # A DHCPDISCOVER (BOOTP request) for chaddr.
         bootp = struct.pack('!BBBBIHH4s4s4s4s16s', 1, 1, 6, 0, 0x1234, 0, 0x8000, b'\0' * 4, b'\0' * 4, b'\0' * 4, b'\0' * 4, mac(spec.get('chaddr', spec['src'])) + b'\0' * 10)
         bootp += b'\0' * 192 + bytes([99, 130, 83, 99, 53, 1, 1, 255]) + marker
-        return ipv4(spec.get('sip', '0.0.0.0'), spec.get('dip', '255.255.255.255'), udp(68, 67, bootp))
+        return ipv4(spec.get('sip', '0.0.0.0'), spec.get('dip', '255.255.255.255'), udp(68, 67, bootp), frag=spec.get('frag4'))
     if kind == 'igmpq':
         igmp = struct.pack('!BBH4s', 0x11, 100, 0, b'\0' * 4)
         igmp = igmp[:2] + struct.pack('!H', checksum(igmp)) + igmp[4:]
@@ -101,7 +105,13 @@ def frame(spec):
     out = mac(spec.get('dst', '01:80:c2:00:00:00' if kind == 'bpdu' else 'ff:ff:ff:ff:ff:ff')) + mac(spec['src'])
     for tpid, vid in spec.get('tags', []):
         out += struct.pack('!HH', tpid, vid)
-    out += struct.pack('!H', spec.get('type', TYPES.get(kind, 0x88B5))) + body(spec, marker)
+    out += struct.pack('!H', spec.get('type', TYPES.get(kind, 0x88B5)))
+    parts = body(spec, marker)
+    # A fragmented datagram is sent as one frame per fragment, in order.
+    return [pad(out + b) for b in parts] if isinstance(parts, list) else pad(out + parts)
+
+
+def pad(out):
     return out + b'\0' * max(0, 60 - len(out))
 
 
@@ -110,7 +120,9 @@ def send(iface, specs):
     s.bind((iface, 0))
     for spec in specs:
         for _ in range(spec.get('count', 2)):
-            s.send(frame(spec))
+            f = frame(spec)
+            for one in (f if isinstance(f, list) else [f]):
+                s.send(one)
 
 
 def capture(iface, seconds):

@@ -35,7 +35,7 @@ describe('vif guard rules (bridge-family nftables)', () => {
   it('with xenstore ip: only those addresses, ARP from its MAC, its own DHCP client requests, NDP for its own addresses; no RA, DHCP server or querier', () => {
     const rules = inRules({ ...access, ips: ['192.0.2.51', '2001:db8::51'] });
     const server = 'counter drop comment "DHCP server or multicast querier"';
-    expect(rules.slice(0, 12)).toEqual([
+    expect(rules.slice(0, 13)).toEqual([
       'ether daddr & ff:ff:ff:ff:ff:c0 == 01:80:c2:00:00:00 counter drop comment "to an IEEE switch-control group (STP, LACP, LLDP, MRP, CFM)"',
       'ether daddr & ff:ff:ff:ff:ff:fe == 01:00:0c:cc:cc:cc counter drop comment "to a Cisco switch-control group (CDP, DTP, VTP, PVST+)"',
       `meta protocol ip udp sport 67 ${server}`,
@@ -44,6 +44,7 @@ describe('vif guard rules (bridge-family nftables)', () => {
       `meta protocol ip6 udp dport 546 ${server}`,
       `meta protocol ip igmp type membership-query ${server}`,
       `meta protocol ip6 icmpv6 type mld-listener-query ${server}`,
+      'meta protocol ip udp dport 67 ip frag-off & 0x2000 != 0 counter drop comment "DHCP request in fragments"',
       'meta protocol ip udp dport 67 @th,288,48 != 0x00163e000100 counter drop comment "DHCP request for another MAC"',
       'ether saddr 00:16:3e:00:01:00 ether type ip ip saddr 192.0.2.51 accept',
       'ether saddr 00:16:3e:00:01:00 ether type ip6 ip6 saddr 2001:db8::51 ip6 nexthdr tcp accept',
@@ -51,7 +52,7 @@ describe('vif guard rules (bridge-family nftables)', () => {
     ]);
     const hidden = 'counter drop comment "link-local IPv6 behind a fragment or IPsec header"';
     const na = 'counter drop comment "neighbor advertisement for an address not in xenstore ip"';
-    expect(rules.slice(19, -1)).toEqual([
+    expect(rules.slice(20, -1)).toEqual([
       'meta protocol arp arp saddr ether != 00:16:3e:00:01:00 counter drop comment "ARP from another MAC"',
       'meta protocol arp arp saddr ip 0.0.0.0 accept',
       'meta protocol arp arp saddr ip 192.0.2.51 accept',
