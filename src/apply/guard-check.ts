@@ -4,14 +4,20 @@
  * left is reported too. Frames a guard dropped are counted by reason.
  */
 import type { Runner } from '../exec/runner.js';
+import { GUARDED_PORT_FWD_MASK } from '../model/guard-table.js';
 import { guardDigest, type VifGuard } from '../plan/guard.js';
 import { readGuards, type LiveGuard } from '../state/guards.js';
 import { readLinks } from '../state/read.js';
 import { linkByName, type HostState } from '../state/types.js';
 import { allGuardRecords, type GuardRecords } from './guard-records.js';
 
-/** retired: left by its vif's offline, port not attached; removed later (apply/guard-records.ts). */
-export type GuardState = 'ok' | 'missing' | 'incomplete' | 'differs' | 'orphan' | 'retired';
+/**
+ * retired: left by its vif's offline, port not attached; removed later (apply/guard-records.ts).
+ * unmasked: the guard is right but its port does not forward the bridge-local groups into it (an
+ * older xenbridge attached it, or its mask was cleared): the port's own stack takes those frames
+ * past every bridge hook, whatever source they claim.
+ */
+export type GuardState = 'ok' | 'missing' | 'incomplete' | 'differs' | 'unmasked' | 'orphan' | 'retired';
 
 export interface GuardCheck {
   dev: string;
@@ -30,7 +36,8 @@ export const checkGuards = (records: GuardRecords, live: Map<string, LiveGuard>,
     const port = linkByName(s as HostState, r.dev);
     // A retired guard whose port is attached again (by hand, or a crash between an online's change and its record) guards it: checked as any.
     const detached: GuardState = records.retired.includes(r) ? 'retired' : l ? 'orphan' : 'ok';
-    const state: GuardState = !port?.master ? detached : !l ? 'missing' : !whole(l) ? 'incomplete' : l.digest !== guardDigest(r) ? 'differs' : 'ok';
+    const state: GuardState = !port?.master ? detached : !l ? 'missing' : !whole(l) ? 'incomplete' : l.digest !== guardDigest(r) ? 'differs'
+      : port.portFwdMask !== GUARDED_PORT_FWD_MASK ? 'unmasked' : 'ok';
     out.push({ dev: r.dev, state, record: r, live: l });
   }
   for (const [dev, l] of live) if (!all.some((r) => r.dev === dev)) out.push({ dev, state: 'orphan', live: l });

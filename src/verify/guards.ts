@@ -9,6 +9,7 @@ const WHAT: Record<Exclude<GuardState, 'ok' | 'retired'>, string> = {
   missing: 'has no guard in the kernel: its frames are not checked (VLAN, MAC, addresses)',
   incomplete: 'has only part of its guard (a chain or map element is gone)',
   differs: 'has a guard other than the one its xenstore keys gave it',
+  unmasked: "does not forward its guest's frames to the bridge-local groups (01:80:c2:00:00:0X) into its guard: its own stack takes them past every bridge hook, from any source address",
   orphan: 'has guard rules but no attached port (or no record of them)',
 };
 
@@ -18,7 +19,7 @@ export const guardFindings = (checks: GuardCheck[]): Finding[] =>
     level: c.state === 'orphan' ? 'warning' : 'error',
     rule: `vif-guard-${c.state}`,
     message: `${c.dev} ${WHAT[c.state as Exclude<GuardState, 'ok' | 'retired'>]}`,
-    fix: c.state === 'orphan' ? (c.record ? 'xenbridge apply (removes it)' : `nft delete element bridge xenbridge vifs-in { "${c.dev}" } (and vifs-out), then nft delete chain bridge xenbridge in-${c.dev} (and out-${c.dev})`) : 'xenbridge apply (re-creates it from the record the vif hook wrote)',
+    fix: c.state === 'unmasked' ? `xenbridge apply (sets the port's group_fwd_mask, as: ip link set dev ${c.dev} type bridge_slave group_fwd_mask 0xfffd)` : c.state === 'orphan' ? (c.record ? 'xenbridge apply (removes it)' : `nft delete element bridge xenbridge vifs-in { "${c.dev}" } (and vifs-out), then nft delete chain bridge xenbridge in-${c.dev} (and out-${c.dev})`) : 'xenbridge apply (re-creates it from the record the vif hook wrote)',
   }));
 
 /** A netback device (the kernel names its parent vif-D-N on the xen-backend bus, whatever vifname= made of it), or Xen's default names. */

@@ -21,12 +21,12 @@ let xen: XenBed;
 let plain: string;
 let trunk: string;
 let swMac: string;
+let cfg: string;
 const PLAIN = guestMac(1, 0);
 const TRUNK = guestMac(2, 0);
 const VICTIM = guestMac(3, 0);
 
 beforeAll(async () => {
-  let cfg: string;
   ({ sb, cfg } = await sandboxWithTopology(TOPO));
   expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
   xen = makeXenBed(sb, cfg);
@@ -109,7 +109,7 @@ describe('a guest\'s frames to each bridge-local group', () => {
 
   it('reach neither dom0\'s sockets nor the uplink, STP off', async () => {
     expect(await probe()).toEqual({ sock: [], switch: [] });
-  });
+  }, 120_000);
 
   it('reach neither dom0\'s sockets nor the uplink, STP on', async () => {
     await sb.ip('link set dev xenbr0 type bridge stp_state 1 forward_delay 200');
@@ -117,6 +117,23 @@ describe('a guest\'s frames to each bridge-local group', () => {
       expect(await probe()).toEqual({ sock: [], switch: [] });
     } finally {
       await sb.ip('link set dev xenbr0 type bridge stp_state 0');
+      await sb.ip('link set dev xenbr0 type bridge forward_delay 0');
     }
+  }, 120_000);
+});
+
+describe('a guarded port whose group_fwd_mask is gone (attached by an older xenbridge, or cleared)', () => {
+  it('is an error for verify, and apply puts the mask back', async () => {
+    const mask = async (): Promise<string> => (JSON.parse(await sb.ip('-j -d link show dev vif1.0'))[0].linkinfo.info_slave_data as { group_fwd_mask: string }).group_fwd_mask;
+    expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+    await sb.ip('link set dev vif1.0 type bridge_slave group_fwd_mask 0');
+    const v = await cli(['verify', '-c', cfg, '--netns', sb.dom0, '--json'], sb.env);
+    expect(v.code).toBe(3);
+    expect((JSON.parse(v.stdout) as { findings: { rule: string; message: string }[] }).findings.filter((f) => f.rule.startsWith('vif-guard')).map((f) => [f.rule, f.message.split(' ')[0]]))
+      .toEqual([['vif-guard-unmasked', 'vif1.0']]);
+    const a = await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env);
+    expect([a.code, a.stderr]).toEqual([0, expect.stringContaining('set the group_fwd_mask of vif1.0')]);
+    expect(await mask()).toBe('0xfffd');
+    expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
   });
 });
