@@ -28,7 +28,11 @@ interface WantCommon {
   arp?: boolean;
 }
 
-export type WantBridge = WantCommon & { role: 'bridge' | 'vlan-bridge'; kind: 'bridge'; bridge: BridgeOpts };
+/**
+ * macSeed: a bridge created without a MAC of its own gets deriveBridgeMac(macSeed, name), derived
+ * only when it is created: on a host of a thousand bridges deriving them all was a tenth of a plan.
+ */
+export type WantBridge = WantCommon & { role: 'bridge' | 'vlan-bridge'; kind: 'bridge'; bridge: BridgeOpts; macSeed?: string };
 /** The NIC, of whatever kind it is; `from`: its current name when it still has to be renamed to `name`. */
 export type WantNic = WantCommon & { role: 'nic'; kind: LinkKind; from?: string; bond?: BondOpts };
 /** A NIC enslaved to the bond that is a bridge's uplink (its master). */
@@ -105,7 +109,7 @@ const wantBridge = (b: BridgeSpec, t: Topology, s: HostState, want: Want, pinned
   const mac = dom0Mac(b, s, nic);
   const opts: BridgeOpts = { stp: b.stp, forwardDelay: b.forwardDelay * 100, vlanFiltering: b.mode === 'filtering' };
   const owner = b.name;
-  want.links.push({ name: b.name, role: 'bridge', owner, kind: 'bridge', mtu: b.mtu, mac: b.mac, createMac: b.mac ?? deriveBridgeMac(mac, b.name), bridge: opts, arp: false });
+  want.links.push({ name: b.name, role: 'bridge', owner, kind: 'bridge', mtu: b.mtu, mac: b.mac, createMac: b.mac, macSeed: mac, bridge: opts, arp: false });
   if (nic && b.uplinkPort) {
     const from = nic.name === b.uplinkPort ? undefined : nic.name;
     if (bondSpec && bond) {

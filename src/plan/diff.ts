@@ -4,6 +4,7 @@
  * Every phase emits only differences: an unchanged file gives an empty plan and no link flaps.
  */
 import { XbError } from '../errors.js';
+import { deriveBridgeMac } from '../model/net.js';
 import type { Topology } from '../model/topology.js';
 import { planRenames } from './rename-plan.js';
 import { canRenameLive, type HostState, type Link, type Route } from '../state/types.js';
@@ -60,8 +61,9 @@ class Planner {
       const opts = w.bridge;
       const cur = this.proj.get(w.name);
       if (!cur) {
-        this.steps.push(op.addBridge(w.name, { ...opts, mac: w.createMac, mtu: w.mtu }));
-        this.proj.set(w.name, synth(w.name, 'bridge', w.mtu, w.createMac, { bridge: opts }));
+        const mac = w.createMac ?? (w.macSeed === undefined ? undefined : deriveBridgeMac(w.macSeed, w.name));
+        this.steps.push(op.addBridge(w.name, { ...opts, mac, mtu: w.mtu }));
+        this.proj.set(w.name, synth(w.name, 'bridge', w.mtu, mac, { bridge: opts }));
         continue;
       }
       const was = cur.bridge ?? opts;
@@ -185,7 +187,9 @@ class Planner {
   }
 
   ups(): void {
-    for (const w of [...this.want.links].sort(byRole(UP_ORDER))) {
+    // By role in UP_ORDER (every role is there), in the file's order within one: a stable sort's order,
+    // in seven passes instead of a comparison sort over thousands of links.
+    for (const w of UP_ORDER.flatMap((role) => this.want.links.filter((x) => x.role === role))) {
       const cur = this.get(w.name);
       if (cur.up) continue;
       this.steps.push(op.setUp(w.name, true));

@@ -72,7 +72,7 @@ export const parseLinks = (json: unknown): Link[] =>
       parentbus: str(l.parentbus),
       parentdev: str(l.parentdev),
       addrGenMode: str(l.inet6_addr_gen_mode),
-      addrs: parseAddrs(l.addr_info),
+      addrs: l.addr_info === undefined ? [] : parseAddrs(l.addr_info),
     };
     if (kind === 'vlan') link.vlanId = num(data.id);
     if (kind === 'bridge') {
