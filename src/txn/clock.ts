@@ -15,7 +15,8 @@ export interface Due {
 let boot: string | undefined;
 const thisBoot = (): string => (boot ??= bootId() ?? '');
 
-const monoMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
+/** CLOCK_MONOTONIC in ms; process.hrtime, not performance.now(): the global `performance` loads Node's perf_hooks on first use. */
+export const monoMs = (): number => Number(process.hrtime.bigint() / 1_000_000n);
 
 export const dueIn = (seconds: number): Due => ({ boot: thisBoot(), ms: monoMs() + seconds * 1000 });
 

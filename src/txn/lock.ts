@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { XbError } from '../errors.js';
 import { readRegular, writeAll } from '../exec/files.js';
 import { running, runningSince } from '../state/processes.js';
+import { monoMs } from './clock.js';
 import { ensureDir, fsError } from './store.js';
 
 /** A zombie is not alive: a holder killed -9 frees its lock before it is reaped. */
@@ -138,12 +139,12 @@ export const withLock = async <T>(dir: string, fn: () => Promise<T>, limitMs: nu
   const file = join(ensureDir(dir), 'lock');
   const mine = me();
   // The wait on the monotonic clock: a wall clock stepped back would stretch it.
-  const start = performance.now();
+  const start = monoMs();
   let wait = 5;
   while (!tryCreate(file, mine)) {
     if (isDir(file)) throw new XbError('state', `${file} is a directory, not a lock xenbridge made`, { detail: ['remove it, then run the command again'] });
     breakIfStale(file);
-    if (performance.now() - start > limitMs) {
+    if (monoMs() - start > limitMs) {
       throw new XbError('lock', `${describeHolder(file)} has held ${file} for over ${Math.round(limitMs / 1000)} s`, {
         detail: ['wait for it to finish; a lock whose holder has died is broken automatically'],
       });
