@@ -142,17 +142,22 @@ export const IPV6_CONF_READ = ['accept_ra', 'autoconf', 'forwarding'] as const;
  * same, and nothing where IF has no IPv6); `get IF` prints "IF" and the
  * values of IPV6_CONF_READ, or nothing for an interface that does not exist (or IPv6 off). A
  * failed line is reported as ip reports one ("Command failed -:N"), for journals and recovery.
+ * A value written is read back by the shell's read where it is one character (every value a vif's
+ * line writes): a boot storm's joint run has a line per vif, and a cat per line was most of its
+ * sysctl phase. /proc/sys answers only a read from offset 0 and the shell reads a byte at a time, so
+ * a longer value (an undo putting back a host's own) is read by cat.
  */
 export const SYSCTL_BATCH = [
   'force=$1; [ "$2" = - ] || exec <"$2"',
+  'same() { case $value in ?) v=; read -r v <"$d/$key"; [ "$v" = "$value" ] ;; *) [ "$(cat "$d/$key")" = "$value" ] ;; esac; }',
   'n=0; rc=0',
   'while read -r verb ifn key value; do',
   '  n=$((n+1)); ok=0; d=/proc/sys/net/ipv6/conf/$ifn',
   '  case $ifn in ""|*/*|.|..) verb=bad ;; esac',
   '  case $verb in',
   `  get) ok=1; [ ! -d "$d" ] || { printf %s "$ifn"; for k in ${IPV6_CONF_READ.join(' ')}; do printf ' %s' "$(cat "$d/$k")"; done; echo; } ;;`,
-  '  set) case $key in accept_ra|autoconf) [ -e "$d/$key" ] && echo "$value" >"$d/$key" && [ "$(cat "$d/$key")" = "$value" ] && ok=1 ;; esac ;;',
-  '  quiet) case $key in accept_ra) if [ -e "$d/$key" ]; then echo "$value" >"$d/$key" && [ "$(cat "$d/$key")" = "$value" ] && ok=1; else ok=1; fi ;; esac ;;',
+  '  set) case $key in accept_ra|autoconf) [ -e "$d/$key" ] && echo "$value" >"$d/$key" && same && ok=1 ;; esac ;;',
+  '  quiet) case $key in accept_ra) if [ -e "$d/$key" ]; then echo "$value" >"$d/$key" && same && ok=1; else ok=1; fi ;; esac ;;',
   '  esac',
   '  if [ $ok = 0 ]; then echo "$verb $ifn $key $value: cannot set /proc/sys/net/ipv6/conf/$ifn/$key" >&2; echo "Command failed -:$n" >&2; rc=1; [ "$force" = 1 ] || exit 1; fi',
   'done',
