@@ -68,20 +68,29 @@ export const topology = (file: string): Topology => {
   return cached.t;
 };
 
+/** A batch read and sorted, before its transaction: the batchable onlines, and every other event in order. */
+export interface Prepared {
+  items: (BatchItem & { r: Claimed })[];
+  single: Claimed[];
+  t?: Topology;
+  /** The time spent reading xenstore, for the log line. */
+  readMs: number;
+}
+
 /**
- * A batch: the batchable onlines in one transaction, every other event on its own, in order.
- * The transaction waits for the lock as long as its most impatient event may; an event that could
- * have waited longer goes back to the queue (again) instead of failing with it.
+ * Reads reqs' xenstore keys and sorts them into a batch, or into `into` (events taken in while the
+ * batch was read): an event whose keys cannot be used is answered here.
  */
-export const runBatch = async (o: HookdOptions, spool: string, reqs: Claimed[], again: (r: Claimed[]) => void): Promise<void> => {
-  const items: (BatchItem & { r: Claimed })[] = [];
-  const single: Claimed[] = [];
-  let t: Topology | undefined;
-  try {
-    t = topology(o.topologyFile);
-  } catch {
-    // The one-event path reports the topology's error to each event exactly as the direct hook does.
+export const prepareBatch = async (o: HookdOptions, spool: string, reqs: Claimed[], into?: Prepared): Promise<Prepared> => {
+  const p: Prepared = into ?? { items: [], single: [], readMs: 0 };
+  if (!into) {
+    try {
+      p.t = topology(o.topologyFile);
+    } catch {
+      // The one-event path reports the topology's error to each event exactly as the direct hook does.
+    }
   }
+  const t = p.t;
   const t0 = Date.now();
   const onlines: { r: Claimed; ev: VifEvent }[] = [];
   await Promise.all(reqs.map(async (r) => {
@@ -92,7 +101,7 @@ export const runBatch = async (o: HookdOptions, spool: string, reqs: Claimed[], 
       await fail(o, spool, r.id, undefined, validXenbusPath(r.env), e, []);
       return;
     }
-    if (!t || (ev.action !== 'online' && ev.action !== 'add')) single.push(r);
+    if (!t || (ev.action !== 'online' && ev.action !== 'add')) p.single.push(r);
     else onlines.push({ r, ev });
   }));
   const keys = await readVifKeysMany(xenstoreOf(o.ctx), onlines.map(({ ev }) => ev.xenbusPath)).catch((e: unknown) => asError(e));
@@ -100,11 +109,21 @@ export const runBatch = async (o: HookdOptions, spool: string, reqs: Claimed[], 
     const k = keys instanceof XbError ? keys : keys.get(ev.xenbusPath);
     if (k === undefined || k instanceof XbError) return fail(o, spool, r.id, ev, undefined, k ?? new XbError('bug', `no xenstore keys read for ${ev.xenbusPath}`), []);
     const item = { r, ev, keys: k, begin: () => begin(spool, r) };
-    if (t && batchable(item, t)) items.push(item);
-    else single.push(r);
+    if (t && batchable(item, t)) p.items.push(item);
+    else p.single.push(r);
   }));
+  p.readMs += Date.now() - t0;
+  return p;
+};
+
+/**
+ * A prepared batch: the batchable onlines in one transaction, every other event on its own, in order.
+ * The transaction waits for the lock as long as its most impatient event may; an event that could
+ * have waited longer goes back to the queue (again) instead of failing with it.
+ */
+export const runPrepared = async (o: HookdOptions, spool: string, { items, single, t, readMs }: Prepared, again: (r: Claimed[]) => void): Promise<void> => {
   if (t && items.length > 0) {
-    if (items.length > 1) o.say(`hookd: ${items.length} onlines in one transaction (xenstore read in ${Date.now() - t0} ms)`);
+    if (items.length > 1) o.say(`hookd: ${items.length} onlines in one transaction (xenstore read in ${readMs} ms)`);
     const outcomes = await onlineBatch(o.ctx, items, t, Math.min(...items.map(({ r }) => lockLeft(o, r))));
     const ok = items.flatMap((item, i) => {
       const r = outcomes[i];

@@ -13,7 +13,7 @@ import { startTime, withLock } from '../txn/lock.js';
 import { ensureDir, removeFile, writeDurable } from '../txn/store.js';
 import { parseHotplug, validXenbusPath } from './hotplug-env.js';
 import { claim, listSpool, reply, requeueDead, spoolDir, unclaim, type Claimed, type HookRequest } from './hookd-spool.js';
-import { asError, fail, runBatch, topology, type HookdOptions } from './hookd-batch.js';
+import { asError, fail, prepareBatch, runPrepared, topology, type HookdOptions } from './hookd-batch.js';
 import { collectGuards } from './vif-guard.js';
 import { flushSyslog } from './hookd-log.js';
 
@@ -23,6 +23,14 @@ export type { HookdOptions } from './hookd-batch.js';
 const COLLECT_IDLE_MS = 2000;
 /** The collection only tries the lock: whoever holds it, the next quiet moment will do. */
 const COLLECT_LOCK_MS = 200;
+/**
+ * A batch that saw more events come while its first were read waits, before its transaction, for
+ * the doorbell to be quiet this long: a storm still arriving then goes to the kernel in one
+ * transaction, not one per arrival. A lone event sees none come and waits for nothing.
+ */
+const SETTLE_MS = 20;
+/** The longest a batch waits for a storm to settle: a steady stream of events does not hold back the first. */
+const SETTLE_MAX_MS = 500;
 
 export interface Hookd {
   /** Resolves once the service has stopped (after stop()). */
@@ -75,6 +83,28 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
     idle = setTimeout(() => void collect(), COLLECT_IDLE_MS);
   };
 
+  /** Events queued so far, and when the last came (monotonic): a batch knows whether a storm is still arriving. */
+  let arrivals = 0;
+  let lastArrival = 0;
+  const settle = async (until: number): Promise<void> => {
+    for (let at = Math.min(lastArrival + SETTLE_MS, until); performance.now() < at && !stopping; at = Math.min(lastArrival + SETTLE_MS, until)) {
+      await new Promise((resolve) => setTimeout(resolve, at - performance.now()));
+    }
+  };
+
+  /** Takes up to `room` queued events, one per vif: the same vif twice in one transaction would plan against a state its twin changes. */
+  const dequeue = (seen: Set<string>, room: number): Claimed[] => {
+    const take: Claimed[] = [];
+    for (let i = 0; i < queue.length && take.length < room;) {
+      const r = queue[i] as Claimed;
+      if (seen.has(keyOf(r))) { i++; continue; }
+      seen.add(keyOf(r));
+      take.push(r);
+      queue.splice(i, 1);
+    }
+    return take;
+  };
+
   const work = async (): Promise<void> => {
     if (busy || queue.length === 0) return;
     busy = true;
@@ -83,17 +113,22 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
     try {
       while (queue.length > 0 && !stopping) {
         const seen = new Set<string>();
-        const take: Claimed[] = [];
-        // The same vif twice in one transaction would plan against a state its twin changes: the twin waits for the next one.
-        for (let i = 0; i < queue.length && take.length < o.batchMax;) {
-          const r = queue[i] as Claimed;
-          if (seen.has(keyOf(r))) { i++; continue; }
-          seen.add(keyOf(r));
-          take.push(r);
-          queue.splice(i, 1);
+        const until = performance.now() + SETTLE_MAX_MS;
+        let heard = arrivals;
+        const take = dequeue(seen, o.batchMax);
+        let taken = take.length;
+        let p = await prepareBatch(o, spool, take);
+        // Events came while these were read: a storm still arriving joins this transaction once it settles.
+        while (arrivals > heard && taken < o.batchMax && !stopping) {
+          await settle(until);
+          heard = arrivals;
+          const more = dequeue(seen, o.batchMax - taken);
+          if (more.length === 0) break;
+          taken += more.length;
+          p = await prepareBatch(o, spool, more, p);
         }
         // Events that may wait longer for the lock than the batch did go first in the next one, in their order.
-        await runBatch(o, spool, take, (back) => queue.unshift(...back));
+        await runPrepared(o, spool, p, (back) => queue.unshift(...back));
         await flushSyslog();
       }
     } finally {
@@ -111,7 +146,11 @@ const serve = (o: HookdOptions, spool: string, fifo: string): Hookd => {
       if (r === undefined) continue;
       if (typeof r === 'string') reply(spool, id, 1, `xenbridge: ${r}`);
       else if (queue.length >= o.queueMax) void refuse(r);
-      else queue.push(r);
+      else {
+        queue.push(r);
+        arrivals++;
+        lastArrival = performance.now();
+      }
     }
     void work();
   };
