@@ -1,5 +1,7 @@
 // npm run bench: prints ratios measured in this run (never asserted in tests).
 import './env.mjs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { benchApply, printApply } from './apply.mjs';
 import { benchStartup, printStartup } from './startup.mjs';
 import { benchHook, benchHookService, printHook, printHookService } from './hook.mjs';
@@ -9,6 +11,13 @@ import { benchGuardGrowth, benchGuardHook, benchGuardScale, benchGuardThroughput
 
 if (process.getuid?.() !== 0) {
   console.error('bench: needs root (network namespaces)');
+  process.exit(2);
+}
+// Checked before anything runs: a tool found missing half-way would cost the parts already timed.
+const TOOLS = { nft: 'nftables', iperf3: 'iperf3' };
+const missing = Object.keys(TOOLS).filter((t) => !(process.env.PATH ?? '').split(':').some((d) => existsSync(join(d || '.', t))));
+if (missing.length > 0) {
+  console.error(`bench: ${missing.join(', ')} not found on PATH (Debian: apt-get install ${missing.map((t) => TOOLS[t]).join(' ')})`);
   process.exit(2);
 }
 printStartup(await benchStartup());
