@@ -6,8 +6,7 @@
 import type { Runner } from '../exec/runner.js';
 import type { Step } from '../plan/steps.js';
 import { GUARDED_PORT_FWD_MASK } from '../model/guard-table.js';
-import { step } from '../plan/steps.js';
-import { addGuard, delGuard } from '../plan/steps-guard.js';
+import { addGuard, delGuard, guestPortFlags } from '../plan/steps-guard.js';
 import { readGuardChecks } from './guard-check.js';
 import { allGuardRecords, forgetOps } from './guard-records.js';
 import { commitFiles } from '../txn/commit-files.js';
@@ -36,7 +35,7 @@ export const planGuardRepair = async (runner: Runner, dir: string): Promise<Guar
       r.notes.push(c.state === 'retired' ? `removed the guard ${c.dev}'s offline left` : `removed the guard of ${c.dev}: the port is no longer attached`);
     } else if (c.state === 'unmasked') {
       // The guard stands; only the port's mask, which sends those frames into it, is put back.
-      r.steps.push(step({ kind: 'line', tool: 'ip', line: `link set dev ${c.dev} type bridge_slave group_fwd_mask 0x${GUARDED_PORT_FWD_MASK.toString(16)}` }, []));
+      r.steps.push(guestPortFlags(c.dev, GUARDED_PORT_FWD_MASK));
       r.notes.push(`set the group_fwd_mask of ${c.dev} (its bridge-local group frames bypassed its guard)`);
     } else {
       r.steps.push(addGuard(c.record));

@@ -4,10 +4,11 @@
  * on-demand VLAN bridges. Everything already right is left alone, so a repeated call changes nothing.
  */
 import { XbError } from '../errors.js';
-import { GUARDED_PORT_FWD_MASK } from '../model/guard-table.js';
 import { XEN_PORT_MAC } from '../model/net.js';
 import * as op from '../plan/steps.js';
 import type { Step } from '../plan/steps.js';
+import { GUARDED_PORT_FWD_MASK } from '../model/guard-table.js';
+import { guestPortFlags } from '../plan/steps-guard.js';
 import { diffVlanEntries, freshPortEntries } from '../plan/vlan-entries.js';
 import { canRenameLive, linkByName, portsOf, type HostState, type Link } from '../state/types.js';
 import type { VifTarget } from '../plan/vif-target.js';
@@ -75,10 +76,7 @@ export const planOnline = (input: OnlineInput, s: HostState): { first: Step[]; s
   // clears them. A port attached without them (an older xenbridge) gets them at its next online.
   const mask = input.guarded ? GUARDED_PORT_FWD_MASK : 0;
   const maskStale = (fresh ? 0 : cur.portFwdMask ?? 0) !== mask;
-  if (fresh || cur.portGuarded !== true || maskStale) {
-    const fwd = mask !== 0 || maskStale ? ` group_fwd_mask 0x${mask.toString(16)}` : '';
-    setup.push(op.step({ kind: 'line', tool: 'ip', line: `link set dev ${name} type bridge_slave guard on root_block on${fwd}` }, []));
-  }
+  if (fresh || cur.portGuarded !== true || maskStale) setup.push(guestPortFlags(name, mask !== 0 || maskStale ? mask : undefined));
   if (!cur.up || needsDown) setup.push(op.setUp(name, true));
   if (target.spec.mode === 'filtering') {
     const current = fresh ? freshPortEntries(name) : s.vlans.filter((e) => e.dev === cur.name).map((e) => ({ ...e, dev: name }));
