@@ -8,6 +8,9 @@ import { createHash } from 'node:crypto';
 import { XbError } from '../errors.js';
 import { GUARD_TABLE, MAP_IN, MAP_OUT } from '../model/guard-table.js';
 import type { VidRange } from '../model/topology.js';
+import { eui64LinkLocal, isLinkLocal, v6Raw } from './guard-v6.js';
+
+export { eui64LinkLocal, v6Raw } from './guard-v6.js';
 
 export interface VifGuard {
   /** The port's final name (ifname matching, so the chains may exist before a rename). */
@@ -92,28 +95,14 @@ const vlanRules = (v: NonNullable<VifGuard['vlans']>, hold = false): string[] =>
 const v4 = (ips: string[]): string[] => ips.filter((a) => !a.includes(':'));
 const v6 = (ips: string[]): string[] => ips.filter((a) => a.includes(':'));
 
-/** The 128 bits of an IPv6 address as a bigint. */
-const v6Bits = (addr: string): bigint => {
-  const [head = '', tail] = addr.split('::');
-  const groups = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((g) => {
-    if (!g.includes('.')) return [g];
-    const b = g.split('.').map(Number);
-    return [((b[0]! << 8) | b[1]!).toString(16), ((b[2]! << 8) | b[3]!).toString(16)];
-  }));
-  const h = groups(head);
-  const t = tail === undefined ? [] : groups(tail);
-  return BigInt(`0x${[...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t].map((g) => g.padStart(4, '0')).join('')}`);
-};
-
 /**
- * An address or prefix (A/len) of xenstore ip as a raw payload match at bit `at` (nft 1.0.6 has no
- * icmpv6 taddr): the prefix's first len bits, so a /64 in ip= covers every address in it.
+ * The link-local sources a guest held to addresses may use: the fe80::/10 entries of its ip= (a
+ * guest with a stable-privacy or random address lists it, or fe80::/64 for any), else the one its
+ * MAC gives. Without a MAC nothing names its own: any.
  */
-export const v6Raw = (entry: string, at: number): string => {
-  const [addr = '', len = '128'] = entry.split('/');
-  const bits = Number(len);
-  const value = v6Bits(addr) >> BigInt(128 - bits);
-  return `@th,${at},${bits} ${`0x${value.toString(16).padStart(Math.ceil(bits / 4), '0')}`}`;
+const linkLocal = (g: VifGuard, ips: string[]): string[] => {
+  const listed = v6(ips).filter(isLinkLocal);
+  return listed.length > 0 ? listed : [g.mac ? eui64LinkLocal(g.mac) : 'fe80::/10'];
 };
 
 /**
@@ -140,34 +129,40 @@ const serverRules = (g: VifGuard): string[] => [
  * As vif-bridge's `ip=`, for every frame, under a carried tag too (by its own type, meta protocol;
  * a trunk guest's addresses on all its VLANs are one list): addresses, ARP and NDP, a DHCP client's first
  * request (for its own MAC: one for another's would take or release that one's lease). A neighbor
- * advertisement claims an address for the guest's MAC: only its own or a link-local one, which it
- * cannot be held to (stable-privacy guests make their own). Link-local sources, which the guest
- * needs before it has an address, carry nothing an RA could hide behind.
+ * advertisement claims an address for the guest's MAC: only its own. Its link-local source and
+ * target are held too (linkLocal): one answering for a router's fe80:: address would take every
+ * neighbour's traffic to that router. Link-local sources, which the guest needs before it has an
+ * address, carry nothing an RA could hide behind.
  */
-const addressRules = (g: VifGuard, ips: string[]): string[] => [
-  ...(g.mac ? [drop(`meta protocol arp arp saddr ether != ${g.mac}`, DROP_REASON.arpMac)] : []),
-  ...['0.0.0.0', ...v4(ips)].map((a) => `meta protocol arp arp saddr ip ${a} accept`),
-  drop('meta protocol arp', DROP_REASON.arpIp),
-  'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
-  ...v4(ips).map((a) => `ip saddr ${a} accept`),
-  drop('meta protocol ip', DROP_REASON.ip4),
-  drop('meta protocol ip6 icmpv6 type nd-router-advert', DROP_REASON.router),
-  drop('meta protocol ip6 icmpv6 type nd-redirect', DROP_REASON.router),
-  // Its target is in the first fragment: a fragmented one would carry it past the check.
-  drop('meta protocol ip6 icmpv6 type nd-neighbor-advert exthdr frag exists', DROP_REASON.ndTarget),
-  drop(['meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa', ...v6(ips).map((a) => v6Raw(a, 64).replace(' ', ' != '))].join(' '), DROP_REASON.ndTarget),
-  ...['::', 'fe80::/10'].flatMap((a) => [
-    // Large link-local UDP (mDNS) and TCP may come in fragments; nothing else from there needs to.
-    `ip6 saddr ${a} exthdr frag exists meta l4proto udp accept`,
-    `ip6 saddr ${a} exthdr frag exists meta l4proto tcp accept`,
-    drop(`ip6 saddr ${a} exthdr frag exists`, DROP_REASON.llHidden),
-    drop(`ip6 saddr ${a} meta l4proto ah`, DROP_REASON.llHidden),
-    drop(`ip6 saddr ${a} meta l4proto esp`, DROP_REASON.llHidden),
-  ]),
-  ...['::', 'fe80::/10', ...v6(ips)].map((a) => `ip6 saddr ${a} accept`),
-  drop('meta protocol ip6', DROP_REASON.ip6),
-  drop('', DROP_REASON.proto),
-];
+const addressRules = (g: VifGuard, ips: string[]): string[] => {
+  const ll = linkLocal(g, ips);
+  const own6 = [...new Set([...v6(ips), ...ll])];
+  return [
+    ...(g.mac ? [drop(`meta protocol arp arp saddr ether != ${g.mac}`, DROP_REASON.arpMac)] : []),
+    ...['0.0.0.0', ...v4(ips)].map((a) => `meta protocol arp arp saddr ip ${a} accept`),
+    drop('meta protocol arp', DROP_REASON.arpIp),
+    'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
+    ...v4(ips).map((a) => `ip saddr ${a} accept`),
+    drop('meta protocol ip', DROP_REASON.ip4),
+    drop('meta protocol ip6 icmpv6 type nd-router-advert', DROP_REASON.router),
+    drop('meta protocol ip6 icmpv6 type nd-redirect', DROP_REASON.router),
+    // Its target is in the first fragment: a fragmented one would carry it past the check.
+    drop('meta protocol ip6 icmpv6 type nd-neighbor-advert exthdr frag exists', DROP_REASON.ndTarget),
+    // A /0 in ip= holds nothing (and a 0-bit payload match is no nft syntax).
+    ...(own6.some((a) => a.endsWith('/0')) ? [] : [drop(['meta protocol ip6 icmpv6 type nd-neighbor-advert', ...own6.map((a) => v6Raw(a, 64).replace(' ', ' != '))].join(' '), DROP_REASON.ndTarget)]),
+    ...['::', ...ll].flatMap((a) => [
+      // Large link-local UDP (mDNS) and TCP may come in fragments; nothing else from there needs to.
+      `ip6 saddr ${a} exthdr frag exists meta l4proto udp accept`,
+      `ip6 saddr ${a} exthdr frag exists meta l4proto tcp accept`,
+      drop(`ip6 saddr ${a} exthdr frag exists`, DROP_REASON.llHidden),
+      drop(`ip6 saddr ${a} meta l4proto ah`, DROP_REASON.llHidden),
+      drop(`ip6 saddr ${a} meta l4proto esp`, DROP_REASON.llHidden),
+    ]),
+    ...['::', ...own6].map((a) => `ip6 saddr ${a} accept`),
+    drop('meta protocol ip6', DROP_REASON.ip6),
+    drop('', DROP_REASON.proto),
+  ];
+};
 
 /**
  * Frames to 01:80:c2:00:00:00-3F are the bridges' and switches' own (STP, LACP, LLDP; MRP such as

@@ -8,7 +8,7 @@ import type { Finding } from './lint.js';
 const WHAT: Record<Exclude<GuardState, 'ok' | 'retired'>, string> = {
   missing: 'has no guard in the kernel: its frames are not checked (VLAN, MAC, addresses)',
   incomplete: 'has only part of its guard (a chain or map element is gone)',
-  differs: 'has a guard other than the one its xenstore keys gave it',
+  differs: 'has a guard other than the one its xenstore keys give it (changed by hand, or made by an older xenbridge)',
   unmasked: "does not forward its guest's frames to the bridge-local groups (01:80:c2:00:00:0X) into its guard: its own stack takes them past every bridge hook, from any source address",
   orphan: 'has guard rules but no attached port (or no record of them)',
 };

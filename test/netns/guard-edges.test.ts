@@ -3,11 +3,14 @@
  * groups), and legitimate frames of a trunk guest that must still pass. Tags are crafted: this
  * kernel has no 802.1Q, and a classic bridge forwards tagged frames as they are.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
 import { sendAndCapture, type FrameSpec } from '../helpers/frames.js';
 import { cli, sh } from '../helpers/sh.js';
 import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
+import { eui64LinkLocal, guardCommands } from '../../src/plan/guard.js';
 
 const TOPO = `version: 1
 bridges:
@@ -29,6 +32,7 @@ const waitFor = async (what: string, ok: () => Promise<boolean>, ms = 5000): Pro
 const PLAIN = guestMac(1, 0);
 const TRUNK = guestMac(2, 0);
 const VICTIM = guestMac(3, 0);
+const TRUNK_LL = eui64LinkLocal(TRUNK);
 
 beforeAll(async () => {
   ({ sb, cfg } = await sandboxWithTopology(TOPO));
@@ -73,9 +77,9 @@ describe('a trunk guest held to its addresses (bridge=xenbr0:10:20)', () => {
       { id: 'discover', ...v10, src: TRUNK, kind: 'dhcp' },
       { id: 'probe', ...v10, src: TRUNK, kind: 'arp', sip: '0.0.0.0', dip: '192.0.2.72' },
       { id: 'dad', ...v10, src: TRUNK, kind: 'ipv6', sip: '::', dip: 'ff02::1:ff00:72', proto: 58 },
-      { id: 'll', ...v10, src: TRUNK, kind: 'ipv6', sip: 'fe80::72' },
-      { id: 'llfrag', ...v10, src: TRUNK, kind: 'ipv6', sip: 'fe80::72', frag: 200 },
-      { id: 'nall', ...v10, src: TRUNK, kind: 'na', sip: 'fe80::72', target: 'fe80::72' },
+      { id: 'll', ...v10, src: TRUNK, kind: 'ipv6', sip: TRUNK_LL },
+      { id: 'llfrag', ...v10, src: TRUNK, kind: 'ipv6', sip: TRUNK_LL, frag: 200 },
+      { id: 'nall', ...v10, src: TRUNK, kind: 'na', sip: TRUNK_LL, target: TRUNK_LL },
     ];
     const ok = frames.map((f) => f.id).sort();
     expect(await sendAndCapture([trunk, 'eth0'], frames, watch())).toEqual({ switch: ok, dom0: ok });
@@ -92,8 +96,8 @@ describe('a trunk guest held to its addresses (bridge=xenbr0:10:20)', () => {
       { id: 'snap', ...v10, src: TRUNK, type: 0x0030 },
       { id: 'garp', ...v10, src: TRUNK, kind: 'arp', sip: '192.0.2.1', op: 2 },
       { id: 'ra20', tags: [[0x8100, 20]], src: TRUNK, kind: 'ra' },
-      { id: 'rafrag', ...v10, src: TRUNK, kind: 'ipv6', sip: 'fe80::72', proto: 58, frag: 8 },
-      { id: 'narouter', ...v10, src: TRUNK, kind: 'na', sip: 'fe80::72', target: '2001:db8::1', frag: 8 },
+      { id: 'rafrag', ...v10, src: TRUNK, kind: 'ipv6', sip: TRUNK_LL, proto: 58, frag: 8 },
+      { id: 'narouter', ...v10, src: TRUNK, kind: 'na', sip: TRUNK_LL, target: '2001:db8::1', frag: 8 },
       { id: 'spoof6', ...v10, src: TRUNK, kind: 'ipv6', sip: '2001:db8::9', frag: 200 },
     ];
     const seen = await sendAndCapture([trunk, 'eth0'], frames, watch());
@@ -106,11 +110,11 @@ describe('a trunk guest held to its addresses (bridge=xenbr0:10:20)', () => {
       { id: 'ok20', ...own, tags: [[0x8100, 20]] },
       { id: 'okarp', ...v10, src: TRUNK, kind: 'arp', sip: '192.0.2.72' },
       { id: 'ok6', ...v10, src: TRUNK, kind: 'ipv6', sip: '2001:db8::72' },
-      { id: 'okna', ...v10, src: TRUNK, kind: 'na', sip: 'fe80::72', target: '2001:db8::72' },
+      { id: 'okna', ...v10, src: TRUNK, kind: 'na', sip: TRUNK_LL, target: '2001:db8::72' },
       { id: 'spoof4', ...own, sip: '192.0.2.99' },
       { id: 'garpdom0', ...v10, src: TRUNK, kind: 'arp', sip: '192.0.2.10', op: 2 },
       { id: 'ra', ...v10, src: TRUNK, kind: 'ra' },
-      { id: 'narouter', ...v10, src: TRUNK, kind: 'na', sip: 'fe80::72', target: '2001:db8::1' },
+      { id: 'narouter', ...v10, src: TRUNK, kind: 'na', sip: TRUNK_LL, target: '2001:db8::1' },
       { id: 'spoof6', ...v10, src: TRUNK, kind: 'ipv6', sip: '2001:db8::99' },
       { id: 'offer', ...own, sport: 67, dport: 68 },
       { id: 'igmpq', ...v10, src: TRUNK, kind: 'igmpq', sip: '192.0.2.72' },
@@ -216,5 +220,47 @@ describe("a port's own stack", () => {
     expect(await sendAndCapture([guest, 'eth0'], [...spoofed, own, ra], sockets())).toEqual({ dom0: ['own'] });
     await new Promise((r) => setTimeout(r, 300));
     expect(await sb.ip('-6 route show')).not.toContain('vif6.0');
+  });
+});
+
+describe('link-local IPv6 held to the guest\'s own address', () => {
+  it('is the one ip= lists when it lists one (a stable-privacy guest): that one works for real, its MAC\'s and the router\'s do not', async () => {
+    const ll = 'fe80::a1b2:c3d4:e5f6:58';
+    const guest = await xen.makeVif(8, 0, '192.0.2.58/24');
+    xen.setVif(8, 0, { bridge: 'xenbr0', ip: `192.0.2.58 ${ll}` });
+    expect((await xen.hook('online', 8, 0)).code).toBe(0);
+    const mac = guestMac(8, 0);
+    const frames: FrameSpec[] = [
+      { id: 'own', src: mac, kind: 'ipv6', sip: ll },
+      { id: 'ownna', src: mac, kind: 'na', sip: ll, target: ll },
+      { id: 'eui64', src: mac, kind: 'ipv6', sip: eui64LinkLocal(mac) },
+      { id: 'eui64na', src: mac, kind: 'na', sip: ll, target: eui64LinkLocal(mac) },
+      { id: 'router', src: mac, kind: 'na', sip: ll, target: 'fe80::1' },
+      { id: 'plain', src: mac, kind: 'na', sip: ll, target: eui64LinkLocal(PLAIN) },
+    ];
+    expect(await sendAndCapture([guest, 'eth0'], frames, [['switch', sb.sw, 'sw0'], ['plain', plain, 'eth0']])).toEqual({ switch: ['own', 'ownna'], plain: ['own', 'ownna'] });
+    // The guest's kernel with that address alone: neighbour discovery both ways, through both guards.
+    await sh(`ip -n ${guest} link set dev eth0 addrgenmode none && ip -n ${guest} -6 addr flush dev eth0 scope link && ip -n ${guest} addr add ${ll}/64 dev eth0 nodad`);
+    await sh(`ip netns exec ${guest} ping -6 -c1 -W2 ${eui64LinkLocal(PLAIN)}%eth0`);
+  });
+
+  it('a guest attached by an older xenbridge (any link-local) is named by verify, and apply holds it', async () => {
+    const guest = await xen.makeVif(9, 0, '192.0.2.59/24');
+    xen.setVif(9, 0, { bridge: 'xenbr0', ip: '192.0.2.59' });
+    expect((await xen.hook('online', 9, 0)).code).toBe(0);
+    const mac = guestMac(9, 0);
+    // The guard such a version made: link-local sources and targets not held.
+    const old = guardCommands({ dev: 'vif9.0', mac, ips: ['192.0.2.59', 'fe80::/10'] }, true);
+    writeFileSync(join(sb.runDir, 'old-guard.nft'), `${old.join('\n')}\n`);
+    await sh(`ip netns exec ${sb.dom0} nft -f ${join(sb.runDir, 'old-guard.nft')}`);
+    const router: FrameSpec[] = [{ id: 'router', src: mac, kind: 'na', sip: eui64LinkLocal(mac), target: 'fe80::1' }];
+    expect(await sendAndCapture([guest, 'eth0'], router, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['router'] });
+    const v = await cli(['verify', '-c', cfg, '--netns', sb.dom0, '--json'], sb.env);
+    expect(v.code).toBe(3);
+    expect((JSON.parse(v.stdout) as { findings: { rule: string; message: string }[] }).findings.filter((f) => f.rule.startsWith('vif-guard')).map((f) => [f.rule, f.message.split(' ')[0]]))
+      .toEqual([['vif-guard-differs', 'vif9.0']]);
+    expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+    expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+    expect(await sendAndCapture([guest, 'eth0'], router, [['switch', sb.sw, 'sw0']])).toEqual({ switch: [] });
   });
 });

@@ -12,6 +12,7 @@ import { sendAndCapture, sendFrames, type FrameSpec } from '../helpers/frames.js
 import { cli, sh } from '../helpers/sh.js';
 import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
 import { TAKEOVER_ONLY } from '../helpers/topologies.js';
+import { eui64LinkLocal } from '../../src/plan/guard.js';
 
 const TOPO = TAKEOVER_ONLY;
 
@@ -23,6 +24,8 @@ let victim: string;
 let dom0Mac: string;
 const EVIL = guestMac(1, 0);
 const VICTIM = guestMac(2, 0);
+// The link-local address the kernel gives each guest's eth0 (eui64, from its MAC).
+const EVIL_LL = eui64LinkLocal(EVIL);
 
 beforeAll(async () => {
   ({ sb, cfg } = await sandboxWithTopology(TOPO));
@@ -63,12 +66,17 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
       { id: 'ipx', src: EVIL, type: 0x8137 },
       // Its own source address, but a server's or a querier's part: other guests' leases and multicast would follow.
       { id: 'dhcpoffer', ...own, sport: 67, dport: 68 },
-      { id: 'dhcp6adv', src: EVIL, kind: 'ipv6', sip: 'fe80::51', dip: 'ff02::1:2', sport: 547, dport: 546 },
+      { id: 'dhcp6adv', src: EVIL, kind: 'ipv6', sip: EVIL_LL, dip: 'ff02::1:2', sport: 547, dport: 546 },
       { id: 'igmpquery', src: EVIL, kind: 'igmpq', sip: '192.0.2.51' },
       { id: 'dhcpvictim', src: EVIL, kind: 'dhcp', chaddr: VICTIM },
       // Neighbor advertisements that would draw others' IPv6 traffic to it.
-      { id: 'narouter', src: EVIL, kind: 'na', sip: 'fe80::51', target: '2001:db8::1' },
+      { id: 'narouter', src: EVIL, kind: 'na', sip: EVIL_LL, target: '2001:db8::1' },
       { id: 'naunspec', src: EVIL, kind: 'na', sip: '::', target: '2001:db8::52' },
+      // The router's link-local address (an RA's source, the usual IPv6 gateway) and another guest's.
+      { id: 'nallrouter', src: EVIL, kind: 'na', sip: EVIL_LL, target: 'fe80::1' },
+      { id: 'nallvictim', src: EVIL, kind: 'na', sip: EVIL_LL, target: eui64LinkLocal(VICTIM) },
+      { id: 'llspoof', src: EVIL, kind: 'ipv6', sip: 'fe80::1' },
+      { id: 'llspoofna', src: EVIL, kind: 'na', sip: 'fe80::1', target: 'fe80::1' },
       { id: 'bpdu', src: EVIL, kind: 'bpdu' },
       { id: 'lldp', src: EVIL, dst: '01:80:c2:00:00:0e', type: 0x88cc },
       { id: 'ipv4stp', ...own, dst: '01:80:c2:00:00:00' },
@@ -76,13 +84,13 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
       { id: 'offer6767', ...own, sport: 6767, dport: 68 },
       { id: 'releasevictim', src: EVIL, kind: 'dhcp', sip: '192.0.2.51', dip: '192.0.2.1', chaddr: VICTIM },
       // Link-local ICMPv6 in fragments, where an RA could hide; an NA cut before its target.
-      { id: 'llfragicmp', src: EVIL, kind: 'ipv6', sip: 'fe80::51', proto: 58, frag: 200 },
+      { id: 'llfragicmp', src: EVIL, kind: 'ipv6', sip: EVIL_LL, proto: 58, frag: 200 },
     ];
     const legit: FrameSpec[] = [
       { id: 'ok', ...own }, { id: 'okarp', src: EVIL, kind: 'arp', sip: '192.0.2.51' }, { id: 'okdhcp', src: EVIL, kind: 'dhcp' },
       { id: 'okrenew', src: EVIL, kind: 'dhcp', sip: '192.0.2.51', dip: '192.0.2.1' },
-      { id: 'okna', src: EVIL, kind: 'na', sip: 'fe80::51', target: 'fe80::51' },
-      { id: 'okllfragudp', src: EVIL, kind: 'ipv6', sip: 'fe80::51', frag: 200 },
+      { id: 'okna', src: EVIL, kind: 'na', sip: EVIL_LL, target: EVIL_LL },
+      { id: 'okllfragudp', src: EVIL, kind: 'ipv6', sip: EVIL_LL, frag: 200 },
     ];
     const seen = await sendAndCapture([evil, 'eth0'], [...hostile, ...legit], watch());
     const ok = ['ok', 'okarp', 'okdhcp', 'okllfragudp', 'okna', 'okrenew'];
@@ -111,6 +119,8 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
 
   it('still reaches the switch, dom0 and the other guest', async () => {
     for (const to of ['192.0.2.1', '192.0.2.10', '192.0.2.52']) await sh(`ip netns exec ${evil} ping -c1 -W2 ${to}`);
+    // Over IPv6 too, from the link-local address its kernel made (NDP both ways through both guards).
+    await sh(`ip netns exec ${evil} ping -6 -c1 -W2 ${eui64LinkLocal(VICTIM)}%eth0`);
   });
 
   it('receives none of the switch\'s tagged frames, and its untagged ones', async () => {
@@ -268,9 +278,9 @@ describe('a guest whose ip= holds an IPv6 prefix', () => {
     expect((await xen.hook('online', 5, 0)).code).toBe(0);
     const mac = guestMac(5, 0);
     const frames: FrameSpec[] = [
-      { id: 'inprefix', src: mac, kind: 'na', sip: 'fe80::55', target: '2001:db8:5::5' },
-      { id: 'outside', src: mac, kind: 'na', sip: 'fe80::55', target: '2001:db8:6::5' },
-      { id: 'router', src: mac, kind: 'na', sip: 'fe80::55', target: '2001:db8::1' },
+      { id: 'inprefix', src: mac, kind: 'na', sip: eui64LinkLocal(mac), target: '2001:db8:5::5' },
+      { id: 'outside', src: mac, kind: 'na', sip: eui64LinkLocal(mac), target: '2001:db8:6::5' },
+      { id: 'router', src: mac, kind: 'na', sip: eui64LinkLocal(mac), target: '2001:db8::1' },
     ];
     const seen = await sendAndCapture([guest, 'eth0'], frames, [['switch', sb.sw, 'sw0']]);
     expect(seen).toEqual({ switch: ['inprefix'] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guardCommands, guardDigest, inRules, outRules, unguardCommands, v6Raw } from '../../src/plan/guard.js';
+import { eui64LinkLocal, guardCommands, guardDigest, inRules, outRules, unguardCommands, v6Raw } from '../../src/plan/guard.js';
 import { addGuard, delGuard } from '../../src/plan/steps-guard.js';
 import { inverse as inverseOf, type Op } from '../../src/plan/ops.js';
 import { render, type Line } from '../../src/plan/render.js';
@@ -63,19 +63,51 @@ describe('vif guard rules (bridge-family nftables)', () => {
       'meta protocol ip6 icmpv6 type nd-router-advert counter drop comment "IPv6 router advertisement or redirect"',
       'meta protocol ip6 icmpv6 type nd-redirect counter drop comment "IPv6 router advertisement or redirect"',
       `meta protocol ip6 icmpv6 type nd-neighbor-advert exthdr frag exists ${na}`,
-      `meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,10 != 0x3fa @th,64,128 != 0x20010db8000000000000000000000051 ${na}`,
-      ...['::', 'fe80::/10'].flatMap((a) => [
+      `meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0x20010db8000000000000000000000051 @th,64,128 != 0xfe8000000000000002163efffe000100 ${na}`,
+      ...['::', 'fe80::216:3eff:fe00:100'].flatMap((a) => [
         `ip6 saddr ${a} exthdr frag exists meta l4proto udp accept`,
         `ip6 saddr ${a} exthdr frag exists meta l4proto tcp accept`,
         ...['exthdr frag exists', 'meta l4proto ah', 'meta l4proto esp'].map((m) => `ip6 saddr ${a} ${m} ${hidden}`),
       ]),
       'ip6 saddr :: accept',
-      'ip6 saddr fe80::/10 accept',
       'ip6 saddr 2001:db8::51 accept',
+      'ip6 saddr fe80::216:3eff:fe00:100 accept',
       'meta protocol ip6 counter drop comment "IPv6 from an address not in xenstore ip"',
       'counter drop comment "protocol other than IPv4, ARP, IPv6"',
     ]);
     expect(inRules({ ...access, ips: ['2001:db8::51'] })).toContain('meta protocol ip counter drop comment "IPv4 from an address not in xenstore ip"');
+  });
+  it('link-local: the MAC\'s EUI-64 address, or the fe80::/10 entries of xenstore ip, or any without a MAC', () => {
+    const ll = (g: Parameters<typeof inRules>[0]): string[] => inRules(g).filter((r) => /^ip6 saddr \S+ accept$/.test(r) || r.includes('nd-neighbor-advert @th'));
+    const na = 'counter drop comment "neighbor advertisement for an address not in xenstore ip"';
+    expect(ll({ ...access, ips: ['192.0.2.51'] })).toEqual([
+      `meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0xfe8000000000000002163efffe000100 ${na}`,
+      'ip6 saddr :: accept',
+      'ip6 saddr fe80::216:3eff:fe00:100 accept',
+    ]);
+    // A stable-privacy guest's own address, or a whole prefix: then not the EUI-64 one.
+    expect(ll({ ...access, ips: ['192.0.2.51', 'fe80::a1b2:c3d4:e5f6:1'] })).toEqual([
+      `meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0xfe80000000000000a1b2c3d4e5f60001 ${na}`,
+      'ip6 saddr :: accept',
+      'ip6 saddr fe80::a1b2:c3d4:e5f6:1 accept',
+    ]);
+    expect(ll({ ...access, ips: ['fe80::/64'] })).toEqual([`meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,64 != 0xfe80000000000000 ${na}`, 'ip6 saddr :: accept', 'ip6 saddr fe80::/64 accept']);
+    expect(ll({ dev: 'vif1.0', ips: ['2001:db8::51'] })).toEqual([
+      `meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0x20010db8000000000000000000000051 @th,64,10 != 0x3fa ${na}`,
+      'ip6 saddr :: accept',
+      'ip6 saddr 2001:db8::51 accept',
+      'ip6 saddr fe80::/10 accept',
+    ]);
+    // ::/0 holds no IPv6 source nor target (and a 0-bit match is no nft syntax).
+    expect(ll({ ...access, ips: ['::/0'] })).toEqual(['ip6 saddr :: accept', 'ip6 saddr ::/0 accept', 'ip6 saddr fe80::216:3eff:fe00:100 accept']);
+  });
+  it.each([
+    ['00:16:3e:00:01:00', 'fe80::216:3eff:fe00:100'],
+    ['02:00:00:00:00:01', 'fe80::ff:fe00:1'],
+    ['fe:ff:ff:ff:ff:ff', 'fe80::fcff:ffff:feff:ffff'],
+    ['52:54:00:12:34:56', 'fe80::5054:ff:fe12:3456'],
+  ])('the EUI-64 link-local address of %s', (mac, want) => {
+    expect(eui64LinkLocal(mac)).toBe(want);
   });
   it('a trunk held to xenstore ip: tagged frames of its VIDs go on to the address rules, not straight through', () => {
     const trunk = { dev: 'web0', mac: '00:16:3e:00:01:00', vlans: { untagged: false, tagged: [{ start: 10, end: 10 }, { start: 100, end: 110 }] }, ips: ['192.0.2.51'] };
@@ -84,7 +116,7 @@ describe('vif guard rules (bridge-family nftables)', () => {
     expect(rules).toContain('ether type != 8021q counter drop comment "untagged frame on a trunk-only port"');
     expect(rules.indexOf('ip saddr 192.0.2.51 accept')).toBeGreaterThan(rules.findIndex((r) => r.includes('vlan id != 10')));
     // Every accept names one of its addresses (or a client's first request, or NDP's sources).
-    expect(rules.filter((r) => r.endsWith(' accept') && !/192\.0\.2\.51|0\.0\.0\.0|ip6 saddr (::|fe80::\/10) /.test(r))).toEqual([]);
+    expect(rules.filter((r) => r.endsWith(' accept') && !/192\.0\.2\.51|0\.0\.0\.0|ip6 saddr (::|fe80::216:3eff:fe00:100) /.test(r))).toEqual([]);
     // Without addresses, a VID of its own is all a tagged frame needs.
     expect(inRules({ ...trunk, ips: undefined }).filter((r) => r.includes('vlan id'))).toEqual(['vlan id 10 accept', 'vlan id 100-110 accept']);
   });
