@@ -33,6 +33,7 @@ export const DROP_REASON = {
   untagged: 'untagged frame on a trunk-only port',
   arpMac: 'ARP from another MAC',
   arpIp: 'ARP for an address not in xenstore ip',
+  probe: 'address probe (ARP or DAD) for an address not in xenstore ip',
   router: 'IPv6 router advertisement or redirect',
   linkGroup: 'to an IEEE switch-control group (STP, LACP, LLDP, MRP, CFM)',
   ciscoGroup: 'to a Cisco switch-control group (CDP, DTP, VTP, PVST+)',
@@ -134,12 +135,18 @@ const serverRules = (g: VifGuard): string[] => [
  * neighbour's traffic to that router. Link-local sources, which the guest needs before it has an
  * address, carry nothing an RA could hide behind.
  */
+/** The target of a neighbor advertisement or solicitation is none of these. */
+const notOwn6 = (own6: string[]): string[] => own6.map((a) => v6Raw(a, 64).replace(' ', ' != '));
+
 const addressRules = (g: VifGuard, ips: string[]): string[] => {
   const ll = linkLocal(g, ips);
   const own6 = [...new Set([...v6(ips), ...ll])];
   return [
     ...(g.mac ? [drop(`meta protocol arp arp saddr ether != ${g.mac}`, DROP_REASON.arpMac)] : []),
-    ...['0.0.0.0', ...v4(ips)].map((a) => `meta protocol arp arp saddr ip ${a} accept`),
+    // A probe (RFC 5227) for another's address is a conflict to the host configuring it: only its own.
+    ...v4(ips).map((a) => `meta protocol arp arp saddr ip 0.0.0.0 arp daddr ip ${a} accept`),
+    drop('meta protocol arp arp saddr ip 0.0.0.0', DROP_REASON.probe),
+    ...v4(ips).map((a) => `meta protocol arp arp saddr ip ${a} accept`),
     drop('meta protocol arp', DROP_REASON.arpIp),
     'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
     ...v4(ips).map((a) => `ip saddr ${a} accept`),
@@ -148,8 +155,12 @@ const addressRules = (g: VifGuard, ips: string[]): string[] => {
     drop('meta protocol ip6 icmpv6 type nd-redirect', DROP_REASON.router),
     // Its target is in the first fragment: a fragmented one would carry it past the check.
     drop('meta protocol ip6 icmpv6 type nd-neighbor-advert exthdr frag exists', DROP_REASON.ndTarget),
-    // A /0 in ip= holds nothing (and a 0-bit payload match is no nft syntax).
-    ...(own6.some((a) => a.endsWith('/0')) ? [] : [drop(['meta protocol ip6 icmpv6 type nd-neighbor-advert', ...own6.map((a) => v6Raw(a, 64).replace(' ', ' != '))].join(' '), DROP_REASON.ndTarget)]),
+    // A /0 in ip= holds nothing (and a 0-bit payload match is no nft syntax). A solicitation from ::
+    // is duplicate address detection: for another's tentative address it makes that one's DAD fail.
+    ...(own6.some((a) => a.endsWith('/0')) ? [] : [
+      drop(['meta protocol ip6 icmpv6 type nd-neighbor-advert', ...notOwn6(own6)].join(' '), DROP_REASON.ndTarget),
+      drop(['meta protocol ip6 ip6 saddr :: icmpv6 type nd-neighbor-solicit', ...notOwn6(own6)].join(' '), DROP_REASON.probe),
+    ]),
     ...['::', ...ll].flatMap((a) => [
       // Large link-local UDP (mDNS) and TCP may come in fragments; nothing else from there needs to.
       `ip6 saddr ${a} exthdr frag exists meta l4proto udp accept`,

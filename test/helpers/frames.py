@@ -17,7 +17,7 @@ import time
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
-TYPES = {'ipv4': 0x0800, 'arp': 0x0806, 'ipv6': 0x86DD, 'ra': 0x86DD, 'na': 0x86DD, 'dhcp': 0x0800, 'igmpq': 0x0800, 'bpdu': 38}
+TYPES = {'ipv4': 0x0800, 'arp': 0x0806, 'ipv6': 0x86DD, 'ra': 0x86DD, 'na': 0x86DD, 'ns': 0x86DD, 'dhcp': 0x0800, 'igmpq': 0x0800, 'bpdu': 38}
 
 
 def mac(text):
@@ -82,6 +82,17 @@ def body(spec, marker):
         target = socket.inet_pton(socket.AF_INET6, spec['target'])
         icmp = struct.pack('!BBHI16sBB6s', 136, 0, 0, 0x20000000, target, 2, 1, mac(spec['src'])) + marker
         return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp, spec.get('frag'))
+    if kind == 'ns':
+        # Duplicate address detection (from ::, to the target's solicited-node group), with a valid
+        # checksum: a stack doing DAD for that target gives its address up.
+        target = socket.inet_pton(socket.AF_INET6, spec['target'])
+        src, dst = spec.get('sip', '::'), socket.inet_ntop(socket.AF_INET6, bytes.fromhex('ff02' + '00' * 9 + '01ff') + target[13:])
+        # The marker in an experimental ND option, as in the RA (after the packet a bridge trims it).
+        opt = marker + b'\0' * ((-(len(marker) + 2)) % 8)
+        icmp = struct.pack('!BBHI16s', 135, 0, 0, 0, target) + bytes([253, (len(opt) + 2) // 8]) + opt
+        pseudo = socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) + struct.pack('!I3xB', len(icmp), 58)
+        icmp = icmp[:2] + struct.pack('!H', checksum(pseudo + icmp)) + icmp[4:]
+        return ipv6(src, dst, 58, icmp)
     if kind == 'dhcp':
         # A DHCPDISCOVER (BOOTP request) for chaddr.
         bootp = struct.pack('!BBBBIHH4s4s4s4s16s', 1, 1, 6, 0, 0x1234, 0, 0x8000, b'\0' * 4, b'\0' * 4, b'\0' * 4, b'\0' * 4, mac(spec.get('chaddr', spec['src'])) + b'\0' * 10)

@@ -10,8 +10,8 @@ export interface FrameSpec {
   dst?: string;
   /** Outer first: [TPID, TCI]. */
   tags?: [number, number][];
-  /** na: an unsolicited neighbor advertisement for target; dhcp: a DISCOVER for chaddr; igmpq: an IGMP query; bpdu: a root-claiming STP BPDU. */
-  kind?: 'raw' | 'ipv4' | 'arp' | 'ra' | 'ipv6' | 'na' | 'dhcp' | 'igmpq' | 'bpdu';
+  /** na: an unsolicited neighbor advertisement for target; ns: duplicate address detection for target; dhcp: a DISCOVER for chaddr; igmpq: an IGMP query; bpdu: a root-claiming STP BPDU. */
+  kind?: 'raw' | 'ipv4' | 'arp' | 'ra' | 'ipv6' | 'na' | 'ns' | 'dhcp' | 'igmpq' | 'bpdu';
   target?: string;
   chaddr?: string;
   /** ipv6 and na: the first fragment only, cut after this many bytes of its payload. */

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
-import { sendAndCapture, type FrameSpec } from '../helpers/frames.js';
+import { sendAndCapture, sendFrames, type FrameSpec } from '../helpers/frames.js';
 import { cli, sh } from '../helpers/sh.js';
 import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
 import { eui64LinkLocal, guardCommands } from '../../src/plan/guard.js';
@@ -262,5 +262,26 @@ describe('link-local IPv6 held to the guest\'s own address', () => {
     expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
     expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
     expect(await sendAndCapture([guest, 'eth0'], router, [['switch', sb.sw, 'sw0']])).toEqual({ switch: [] });
+  });
+});
+
+describe('duplicate address detection', () => {
+  it("of another guest's address: a guest held to ip= cannot make it fail, one without can (the control)", async () => {
+    const dadOf = async (ns: string, addr: string): Promise<string[]> =>
+      (JSON.parse(await sh(`ip -n ${ns} -j -6 addr show dev eth0`))[0].addr_info as { local: string; dadfailed?: boolean; tentative?: boolean }[])
+        .filter((a) => a.local === addr).map((a) => (a.dadfailed ? 'dadfailed' : a.tentative ? 'tentative' : 'ok'));
+    const victim = await xen.makeVif(10, 0);
+    const free = await xen.makeVif(12, 0);
+    for (const d of [10, 12]) {
+      xen.setVif(d, 0, { bridge: 'xenbr0' });
+      expect((await xen.hook('online', d, 0)).code).toBe(0);
+    }
+    for (const [attacker, mac, addr, want] of [[plain, PLAIN, '2001:db8::a1', 'ok'], [free, guestMac(12, 0), '2001:db8::a2', 'dadfailed']] as const) {
+      await sh(`ip -n ${victim} addr add ${addr}/64 dev eth0`);
+      const ns: FrameSpec = { id: 'dad', src: mac, dst: `33:33:ff:00:00:${addr.slice(-2)}`, kind: 'ns', target: addr, count: 1 };
+      for (let i = 0; i < 8; i++) await sendFrames(attacker, 'eth0', [ns]);
+      await waitFor(`DAD of ${addr} to end`, async () => !(await dadOf(victim, addr)).includes('tentative'), 10_000);
+      expect(await dadOf(victim, addr)).toEqual([want]);
+    }
   });
 });

@@ -77,6 +77,9 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
       { id: 'nallvictim', src: EVIL, kind: 'na', sip: EVIL_LL, target: eui64LinkLocal(VICTIM) },
       { id: 'llspoof', src: EVIL, kind: 'ipv6', sip: 'fe80::1' },
       { id: 'llspoofna', src: EVIL, kind: 'na', sip: 'fe80::1', target: 'fe80::1' },
+      // Probes for another's address: to a host configuring it, a conflict (it gives the address up).
+      { id: 'probevictim', src: EVIL, kind: 'arp', sip: '0.0.0.0', dip: '192.0.2.52' },
+      { id: 'dadvictim', src: EVIL, kind: 'ns', target: eui64LinkLocal(VICTIM) },
       { id: 'bpdu', src: EVIL, kind: 'bpdu' },
       { id: 'lldp', src: EVIL, dst: '01:80:c2:00:00:0e', type: 0x88cc },
       { id: 'ipv4stp', ...own, dst: '01:80:c2:00:00:00' },
@@ -90,10 +93,12 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
       { id: 'ok', ...own }, { id: 'okarp', src: EVIL, kind: 'arp', sip: '192.0.2.51' }, { id: 'okdhcp', src: EVIL, kind: 'dhcp' },
       { id: 'okrenew', src: EVIL, kind: 'dhcp', sip: '192.0.2.51', dip: '192.0.2.1' },
       { id: 'okna', src: EVIL, kind: 'na', sip: EVIL_LL, target: EVIL_LL },
+      { id: 'okprobe', src: EVIL, kind: 'arp', sip: '0.0.0.0', dip: '192.0.2.51' },
+      { id: 'okdad', src: EVIL, kind: 'ns', target: EVIL_LL },
       { id: 'okllfragudp', src: EVIL, kind: 'ipv6', sip: EVIL_LL, frag: 200 },
     ];
     const seen = await sendAndCapture([evil, 'eth0'], [...hostile, ...legit], watch());
-    const ok = ['ok', 'okarp', 'okdhcp', 'okllfragudp', 'okna', 'okrenew'];
+    const ok = ['ok', 'okarp', 'okdad', 'okdhcp', 'okllfragudp', 'okna', 'okprobe', 'okrenew'];
     expect(seen).toEqual({ switch: ok, dom0: ok, victim: ok });
   });
 

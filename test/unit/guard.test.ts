@@ -52,9 +52,11 @@ describe('vif guard rules (bridge-family nftables)', () => {
     ]);
     const hidden = 'counter drop comment "link-local IPv6 behind a fragment or IPsec header"';
     const na = 'counter drop comment "neighbor advertisement for an address not in xenstore ip"';
+    const probe = 'counter drop comment "address probe (ARP or DAD) for an address not in xenstore ip"';
     expect(rules.slice(20, -1)).toEqual([
       'meta protocol arp arp saddr ether != 00:16:3e:00:01:00 counter drop comment "ARP from another MAC"',
-      'meta protocol arp arp saddr ip 0.0.0.0 accept',
+      'meta protocol arp arp saddr ip 0.0.0.0 arp daddr ip 192.0.2.51 accept',
+      `meta protocol arp arp saddr ip 0.0.0.0 ${probe}`,
       'meta protocol arp arp saddr ip 192.0.2.51 accept',
       'meta protocol arp counter drop comment "ARP for an address not in xenstore ip"',
       'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
@@ -64,6 +66,7 @@ describe('vif guard rules (bridge-family nftables)', () => {
       'meta protocol ip6 icmpv6 type nd-redirect counter drop comment "IPv6 router advertisement or redirect"',
       `meta protocol ip6 icmpv6 type nd-neighbor-advert exthdr frag exists ${na}`,
       `meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0x20010db8000000000000000000000051 @th,64,128 != 0xfe8000000000000002163efffe000100 ${na}`,
+      `meta protocol ip6 ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0x20010db8000000000000000000000051 @th,64,128 != 0xfe8000000000000002163efffe000100 ${probe}`,
       ...['::', 'fe80::216:3eff:fe00:100'].flatMap((a) => [
         `ip6 saddr ${a} exthdr frag exists meta l4proto udp accept`,
         `ip6 saddr ${a} exthdr frag exists meta l4proto tcp accept`,
