@@ -59,7 +59,26 @@ interface Dumps {
   lines: string[];
   addrs: string;
   vlans?: HostState['vlans'];
+  /** iproute2 said a dump was interrupted (see DUMP_TRIES). */
+  interrupted: boolean;
 }
+
+/**
+ * iproute2 prints this, and exits 0, when the kernel flagged a dump as changed while it ran: on
+ * Debian 12's kernel a link or address deleted meanwhile can make the dump skip another one, which
+ * a plan would then make again (or a check after a change call missing). Read again, a few times;
+ * a host that never stays still that long is read as it is, as before.
+ */
+const INTERRUPTED = 'Dump was interrupted';
+const DUMP_TRIES = 3;
+const interrupted = (...parts: ({ stderr: string } | undefined)[]): boolean => parts.some((p) => p?.stderr.includes(INTERRUPTED) === true);
+
+const tried = async <T>(read: () => Promise<T>, wasInterrupted: (t: T) => boolean): Promise<T> => {
+  for (let tries = 1; ; tries++) {
+    const t = await read();
+    if (tries >= DUMP_TRIES || !wasInterrupted(t)) return t;
+  }
+};
 
 /**
  * The links, the addresses and, asked for, the VLAN entries under one shell started from here, each
@@ -78,7 +97,7 @@ const readTogether = async (runner: Runner, dir: string, vlans: boolean): Promis
   if (!a || a.exitCode !== 0) throw failed(runner, a?.stderr ?? '');
   const lines = jsonLines(r.stdout);
   const cut = lines.length !== READ_LINES.length || ![r, a, ...(b?.exitCode === 0 ? [b] : [])].every((x) => x.stdout.endsWith('\n'));
-  return cut ? undefined : { lines, addrs: a.stdout, vlans: b && vlanEntriesOf(b.exitCode === 0, b.stdout) };
+  return cut ? undefined : { lines, addrs: a.stdout, vlans: b && vlanEntriesOf(b.exitCode === 0, b.stdout), interrupted: interrupted(r, a, b) };
 };
 
 /** The same apart, through pipes: one process each. */
@@ -96,12 +115,12 @@ const readApart = async (runner: Runner, vlans: boolean): Promise<Dumps> => {
   if (!r.ok) throw failed(runner, r.stderr);
   if (a.exitCode !== 0) throw failed(runner, a.stderr);
   if (v && 'e' in v) throw v.e;
-  return { lines: jsonLines(r.stdout), addrs: a.stdout, vlans: v?.x };
+  return { lines: jsonLines(r.stdout), addrs: a.stdout, vlans: v?.x, interrupted: interrupted(r, a) };
 };
 
 export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlans?: boolean } = {}): Promise<HostState> => {
   const vlans = opts.bridgeVlans === true;
-  const d = (opts.scratchDir === undefined ? undefined : await readTogether(runner, opts.scratchDir, vlans)) ?? (await readApart(runner, vlans));
+  const d = await tried(async () => (opts.scratchDir === undefined ? undefined : await readTogether(runner, opts.scratchDir, vlans)) ?? (await readApart(runner, vlans)), (x) => x.interrupted);
   const [links, v4, v6] = d.lines;
   const state: HostState = {
     links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(d.addrs.trim(), 'ip addr showdump')), sysfsLookup({ netns: runner.netns })),
@@ -130,7 +149,7 @@ export const readStateFor = async (t: { bridges: { mode: string; dom0: Dom0Spec 
  */
 export const readLinks = async (runner: Runner, q: ReadOptions & { names: string[]; masters?: string[]; vlansOf?: string }): Promise<HostState> => {
   const lines = [...new Set(q.names)].map((n) => `link show dev ${n}`).concat([...new Set(q.masters ?? [])].map((m) => `link show master ${m}`));
-  const r = await runner.batch('ip', lines, { json: true, details: true, force: true });
+  const r = await tried(() => runner.batch('ip', lines, { json: true, details: true, force: true }), (x) => interrupted(x));
   if (!r.ok && runner.netns !== undefined && /netns|namespace/i.test(r.stderr)) {
     throw new XbError('usage', `network namespace ${runner.netns} does not exist`);
   }
