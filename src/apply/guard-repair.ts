@@ -11,6 +11,9 @@ import { readGuardChecks } from './guard-check.js';
 import { allGuardRecords, forgetOps } from './guard-records.js';
 import { commitFiles } from '../txn/commit-files.js';
 import { commitRun, execute } from '../txn/execute.js';
+import type { Context } from '../context.js';
+import { recoverVifLocked } from '../txn/recover-run.js';
+import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
 
 export interface GuardRepair {
   steps: Step[];
@@ -50,3 +53,17 @@ export const runGuardRepair = async (runner: Runner, dir: string, r: GuardRepair
   commitRun(dir, await execute(runner, dir, r.steps, 'apply: vif guards'), (id) => commitFiles(dir, id, r.gone.flatMap(forgetOps)));
   return r.notes;
 };
+
+/**
+ * The guards alone, under the lock, as apply mends them (xenbridge-guards.service runs it after
+ * nftables.service loads its ruleset, whose `flush ruleset` takes every guard with it): nothing of
+ * the topology file, so an edit not yet applied is not applied with it. Like the hook, it relies on
+ * no history and ends an interrupted vif event first; any other interrupted run is the admin's.
+ */
+export const repairGuards = async (ctx: Pick<Context, 'runner' | 'runDir' | 'lockTimeoutMs'>): Promise<string[]> =>
+  withTxn(ctx.runDir, async () => {
+    const recovered = await recoverVifLocked(ctx.runner, ctx.runDir);
+    const notes = await runGuardRepair(ctx.runner, ctx.runDir, await planGuardRepair(ctx.runner, ctx.runDir));
+    return recovered ? [recovered, ...notes] : notes;
+  }, { records: HOOK_RECORDS, lockMs: ctx.lockTimeoutMs });
+

@@ -1,7 +1,9 @@
-/** `xenbridge vif …` in the CLI's help; bin/xenbridge sends vif events straight to vif-main. */
+/** `xenbridge vif …` in the CLI's help (bin/xenbridge sends vif events straight to vif-main), the hook service, and guards put back. */
 import type { Command } from 'commander';
 import type { Register } from './core-commands.js';
 import { common } from './core-commands.js';
+import { contextFor, needRoot, type CommonOpts } from './context.js';
+import { out } from './output.js';
 
 export const registerVif = (reg: Register): void => {
   reg('vif', (c: Command) =>
@@ -14,4 +16,12 @@ export const registerVif = (reg: Register): void => {
       .option('--queue <n>', 'events waiting at most; more are refused with a hotplug error', '256')
       .option('--batch <n>', 'events per transaction at most', '128')
       .option('--no-resident-nft', 'an nft process per guard batch instead of one resident nft -i'), async (o) => (await import('./hookd-main.js')).hookdAction(o));
+  reg('repair-guards', (c: Command) =>
+    common(c.description("put back every attached vif's guard its record names, and remove those whose vif is gone (run by xenbridge-guards.service after nftables loads its ruleset); nothing else changes"), false), async (o) => {
+    needRoot('repair-guards');
+    const { repairGuards } = await import('../apply/guard-repair.js');
+    const notes = await repairGuards(contextFor(o as CommonOpts));
+    out(notes.length === 0 ? 'vif guards: every one in place' : notes.join('\n'));
+    return 0;
+  });
 };

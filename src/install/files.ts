@@ -49,6 +49,28 @@ RestartSec=1
 WantedBy=multi-user.target
 `;
 
+/**
+ * Guards back after nftables.service replaces the ruleset: Debian's /etc/nftables.conf begins with
+ * `flush ruleset`, and its start, restart, reload and stop take every vif guard with it, silently
+ * leaving guests free to spoof. Pulled in by its start, restarted with it, reloaded after it.
+ */
+export const guardsUnit = (bin: string, from: 'install' | 'package' = 'install'): string => `# ${from === 'install' ? 'Installed by "xenbridge install"' : 'Installed by the xenbridge package'}. Enable with: systemctl enable xenbridge-guards
+[Unit]
+Description=xenbridge: vif guards back after nftables loads its ruleset (its flush removes them)
+${from === 'package' ? 'Documentation=man:xenbridge(8)\n' : ''}After=nftables.service xenbridge.service
+PartOf=nftables.service
+ReloadPropagatedFrom=nftables.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${bin} repair-guards
+ExecReload=${bin} repair-guards
+
+[Install]
+WantedBy=nftables.service
+`;
+
 /** The shim with XENBRIDGE_BIN fixed: xl runs hotplug scripts with a minimal PATH. */
 export const vifHook = (shim: string, bin: string): string => {
   const lines = shim.split('\n');

@@ -9,7 +9,7 @@ export const BAD_NETNS = ['../../../../tmp/x', '../x', 'a/b', '', '.', '..', '-x
 
 /** Commands and the arguments that make them valid apart from the flag under test. */
 const COMMANDS = (cfg: string): string[][] => [
-  ['plan', '-c', cfg], ['apply', '-c', cfg], ['show'], ['verify', '-c', cfg], ['stop'], ['status'], ['rollback'], ['confirm'], ['try', '-c', cfg], ['names', '-c', cfg],
+  ['plan', '-c', cfg], ['apply', '-c', cfg], ['show'], ['verify', '-c', cfg], ['stop'], ['status'], ['rollback'], ['confirm'], ['try', '-c', cfg], ['names', '-c', cfg], ['repair-guards'],
 ];
 
 export const cliCases = (cfg: string, netns: string): CliCase[] => {

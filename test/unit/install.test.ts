@@ -25,7 +25,7 @@ describe('install --root', () => {
     const r = await cli(['install', '--root', root]);
     expect(r.code, r.stderr).toBe(0);
     const files = walk(root).map((f) => relative(root, f)).sort();
-    expect(files).toEqual(['etc/systemd/system/xenbridge-hookd.service', 'etc/systemd/system/xenbridge.service', 'etc/xen/scripts/vif-xenbridge', 'etc/xenbridge/topology.yaml']);
+    expect(files).toEqual(['etc/systemd/system/xenbridge-guards.service', 'etc/systemd/system/xenbridge-hookd.service', 'etc/systemd/system/xenbridge.service', 'etc/xen/scripts/vif-xenbridge', 'etc/xenbridge/topology.yaml']);
     for (const f of files) {
       const text = readFileSync(join(root, f), 'utf8').replaceAll(CLI, '@BIN@');
       if (process.env.UPDATE_GOLDEN) {
@@ -40,9 +40,10 @@ describe('install --root', () => {
       `wrote ${root}/etc/xen/scripts/vif-xenbridge`,
       `wrote ${root}/etc/systemd/system/xenbridge.service`,
       `wrote ${root}/etc/systemd/system/xenbridge-hookd.service`,
+      `wrote ${root}/etc/systemd/system/xenbridge-guards.service`,
       `wrote ${root}/etc/xenbridge/topology.yaml`,
       `the unit and the hook run ${CLI}`,
-      `next, for the image: systemctl --root=${root} enable xenbridge xenbridge-hookd`,
+      `next, for the image: systemctl --root=${root} enable xenbridge xenbridge-hookd xenbridge-guards`,
     ].join('\n'));
   });
 
@@ -50,7 +51,7 @@ describe('install --root', () => {
     const which = await execa('sh', ['-c', 'command -v systemd-analyze'], { reject: false });
     expect(which.exitCode, 'systemd-analyze is missing: install Debian\'s "systemd" package (.ci/run does)').toBe(0);
     expect((await cli(['install', '--root', root])).code).toBe(0);
-    const v = await execa('systemd-analyze', ['verify', ...['xenbridge', 'xenbridge-hookd'].map((u) => join(root, `etc/systemd/system/${u}.service`))], { reject: false });
+    const v = await execa('systemd-analyze', ['verify', ...['xenbridge', 'xenbridge-hookd', 'xenbridge-guards'].map((u) => join(root, `etc/systemd/system/${u}.service`))], { reject: false });
     expect([v.exitCode, v.stderr, v.stdout]).toEqual([0, '', '']);
   });
 

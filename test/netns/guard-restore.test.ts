@@ -1,0 +1,62 @@
+/**
+ * nftables.service's start, reload and stop replace the whole ruleset (Debian's nftables.conf begins
+ * with `flush ruleset`), vif guards included: `xenbridge repair-guards`, which xenbridge-guards.service
+ * runs after it, puts them back from their records and touches nothing else.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
+import { sendAndCapture, type FrameSpec } from '../helpers/frames.js';
+import { cli, sh } from '../helpers/sh.js';
+import { guestMac, makeXenBed, type XenBed } from '../helpers/vif.js';
+import { TAKEOVER_ONLY } from '../helpers/topologies.js';
+
+let sb: Sandbox;
+let xen: XenBed;
+let cfg: string;
+let guest: string;
+const MAC = guestMac(1, 0);
+
+beforeAll(async () => {
+  ({ sb, cfg } = await sandboxWithTopology(TAKEOVER_ONLY));
+  expect((await cli(['apply', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+  xen = makeXenBed(sb, cfg);
+  guest = await xen.makeVif(1, 0, '192.0.2.61/24');
+  xen.setVif(1, 0, { bridge: 'xenbr0', ip: '192.0.2.61' });
+  expect((await xen.hook('online', 1, 0)).code).toBe(0);
+}, 120_000);
+afterAll(async () => {
+  await xen.cleanup();
+  await sb.cleanup();
+});
+
+describe('the ruleset replaced by nftables.service (flush ruleset)', () => {
+  const frames: FrameSpec[] = [
+    { id: 'own', src: MAC, kind: 'ipv4', sip: '192.0.2.61' },
+    { id: 'spoof', src: MAC, kind: 'ipv4', sip: '192.0.2.1' },
+    { id: 'garp', src: MAC, kind: 'arp', sip: '192.0.2.10', op: 2 },
+  ];
+  const repair = (): Promise<{ code: number; stdout: string; stderr: string }> => cli(['repair-guards', '--netns', sb.dom0], sb.env);
+
+  it('leaves the guest unguarded until repair-guards puts its guard back; then verify is clean and the spoofs die again', async () => {
+    expect(await sendAndCapture([guest, 'eth0'], frames, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['own'] });
+    await sh(`ip netns exec ${sb.dom0} nft flush ruleset`);
+    expect(await sendAndCapture([guest, 'eth0'], frames, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['garp', 'own', 'spoof'] });
+    expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(3);
+    const r = await repair();
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 're-created the guard of vif1.0 (it was missing)', '']);
+    expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+    expect(await sendAndCapture([guest, 'eth0'], frames, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['own'] });
+    expect((await repair()).stdout).toBe('vif guards: every one in place');
+  });
+
+  it('changes nothing else: an edit of the topology file not yet applied stays unapplied', async () => {
+    const edited = `${cfg}.edited`;
+    await sh(`sed 's/^bridges:$/bridges:\\n  - name: xenbr9/' ${cfg} > ${edited}`);
+    const before = await cli(['plan', '-c', edited, '--netns', sb.dom0], sb.env);
+    expect(before.stdout).toContain('xenbr9');
+    await sh(`ip netns exec ${sb.dom0} nft flush ruleset`);
+    expect((await repair()).code).toBe(0);
+    expect(await sb.ip('-j link show dev xenbr9').catch(() => 'none')).toBe('none');
+    expect((await cli(['plan', '-c', edited, '--netns', sb.dom0], sb.env)).stdout).toBe(before.stdout);
+  });
+});
