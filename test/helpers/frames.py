@@ -47,11 +47,27 @@ def udp(sport, dport, data):
     return struct.pack('!HHHH', sport, dport, 8 + len(data), 0) + data
 
 
-def ipv6(src, dst, nexthdr, payload, frag=None):
+def exthdr(kind, nexthdr):
+    # One extension header before the upper layer: 0 hop-by-hop and 60 destination options (PadN),
+    # 43 a routing header (type 0, no segments left), 44 an atomic fragment (offset 0, no more).
+    if kind in (0, 60):
+        return bytes([nexthdr, 0, 1, 4, 0, 0, 0, 0])
+    if kind == 43:
+        return bytes([nexthdr, 0, 0, 0, 0, 0, 0, 0])
+    if kind == 44:
+        return struct.pack('!BBHI', nexthdr, 0, 0, 0x5843)
+    raise ValueError('extension header %r' % kind)
+
+
+def ipv6(src, dst, nexthdr, payload, frag=None, ext=()):
     # frag: the first fragment (more to come) of payload, cut after that many bytes.
     if frag is not None:
         payload = struct.pack('!BBHI', nexthdr, 0, 1, 0x5842) + payload[:frag]
         nexthdr = 44
+    # ext: extension headers (first outermost) between the IPv6 header and the rest.
+    for kind in reversed(ext):
+        payload = exthdr(kind, nexthdr) + payload
+        nexthdr = kind
     return struct.pack('!IHBB16s16s', 6 << 28, len(payload), nexthdr, 255, socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)) + payload
 
 
@@ -76,12 +92,12 @@ def body(spec, marker):
     if kind == 'ipv6':
         proto = spec.get('proto', 17)
         upper = udp(spec.get('sport', 40000), spec.get('dport', 9), marker) if proto == 17 else struct.pack('!BBHHH', 128, 0, 0, 1, 1) + marker
-        return ipv6(spec['sip'], spec.get('dip', 'ff02::1'), proto, upper, spec.get('frag'))
+        return ipv6(spec['sip'], spec.get('dip', 'ff02::1'), proto, upper, spec.get('frag'), spec.get('ext', ()))
     if kind == 'na':
         # Unsolicited, override: the target's address is at the sender's link-layer address.
         target = socket.inet_pton(socket.AF_INET6, spec['target'])
         icmp = struct.pack('!BBHI16sBB6s', 136, 0, 0, 0x20000000, target, 2, 1, mac(spec['src'])) + marker
-        return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp, spec.get('frag'))
+        return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp, spec.get('frag'), spec.get('ext', ()))
     if kind == 'ns':
         # Duplicate address detection (from ::, to the target's solicited-node group), with a valid
         # checksum: a stack doing DAD for that target gives its address up.
@@ -92,7 +108,7 @@ def body(spec, marker):
         icmp = struct.pack('!BBHI16s', 135, 0, 0, 0, target) + bytes([253, (len(opt) + 2) // 8]) + opt
         pseudo = socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) + struct.pack('!I3xB', len(icmp), 58)
         icmp = icmp[:2] + struct.pack('!H', checksum(pseudo + icmp)) + icmp[4:]
-        return ipv6(src, dst, 58, icmp)
+        return ipv6(src, dst, 58, icmp, ext=spec.get('ext', ()))
     if kind == 'dhcp':
         # A DHCPDISCOVER (BOOTP request) for chaddr.
         bootp = struct.pack('!BBBBIHH4s4s4s4s16s', 1, 1, 6, 0, 0x1234, 0, 0x8000, b'\0' * 4, b'\0' * 4, b'\0' * 4, b'\0' * 4, mac(spec.get('chaddr', spec['src'])) + b'\0' * 10)
