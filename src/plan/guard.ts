@@ -42,6 +42,8 @@ export const DROP_REASON = {
   dhcpFrag: 'DHCP request in fragments',
   ndTarget: 'neighbor advertisement for an address not in xenstore ip',
   llHidden: 'link-local IPv6 behind a fragment or IPsec header',
+  llOther: 'link-local IPv6 from an address other than its own (list it in xenstore ip)',
+  split: 'IPv6 headers split across fragments (RFC 7112)',
   ip4: 'IPv4 from an address not in xenstore ip',
   ip6: 'IPv6 from an address not in xenstore ip',
   proto: 'protocol other than IPv4, ARP, IPv6',
@@ -126,6 +128,9 @@ const serverRules = (g: VifGuard): string[] => [
   ] : []),
 ];
 
+/** The target of a neighbor advertisement or solicitation is none of these. */
+const notOwn6 = (own6: string[]): string[] => own6.map((a) => v6Raw(a, 64).replace(' ', ' != '));
+
 /**
  * As vif-bridge's `ip=`, for every frame, under a carried tag too (by its own type, meta protocol;
  * a trunk guest's addresses on all its VLANs are one list): addresses, ARP and NDP, a DHCP client's first
@@ -135,9 +140,6 @@ const serverRules = (g: VifGuard): string[] => [
  * neighbour's traffic to that router. Link-local sources, which the guest needs before it has an
  * address, carry nothing an RA could hide behind.
  */
-/** The target of a neighbor advertisement or solicitation is none of these. */
-const notOwn6 = (own6: string[]): string[] => own6.map((a) => v6Raw(a, 64).replace(' ', ' != '));
-
 const addressRules = (g: VifGuard, ips: string[]): string[] => {
   const ll = linkLocal(g, ips);
   const own6 = [...new Set([...v6(ips), ...ll])];
@@ -155,6 +157,9 @@ const addressRules = (g: VifGuard, ips: string[]): string[] => {
     drop('meta protocol ip6 icmpv6 type nd-redirect', DROP_REASON.router),
     // Its target is in the first fragment: a fragmented one would carry it past the check.
     drop('meta protocol ip6 icmpv6 type nd-neighbor-advert exthdr frag exists', DROP_REASON.ndTarget),
+    // A first fragment must hold every header up to the upper layer's (RFC 7112): one that ends in an
+    // extension header hides the ICMPv6 type and target behind it, from these rules alone.
+    drop('meta protocol ip6 frag frag-off 0 frag nexthdr != 6 frag nexthdr != 17 frag nexthdr != 58 frag nexthdr != 50', DROP_REASON.split),
     // A /0 in ip= holds nothing (and a 0-bit payload match is no nft syntax). A solicitation from ::
     // is duplicate address detection: for another's tentative address it makes that one's DAD fail.
     ...(own6.some((a) => a.endsWith('/0')) ? [] : [
@@ -170,6 +175,7 @@ const addressRules = (g: VifGuard, ips: string[]): string[] => {
       drop(`ip6 saddr ${a} meta l4proto esp`, DROP_REASON.llHidden),
     ]),
     ...['::', ...own6].map((a) => `ip6 saddr ${a} accept`),
+    ...(ll.includes('fe80::/10') ? [] : [drop('ip6 saddr fe80::/10', DROP_REASON.llOther)]),
     drop('meta protocol ip6', DROP_REASON.ip6),
     drop('', DROP_REASON.proto),
   ];

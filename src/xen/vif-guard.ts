@@ -30,6 +30,8 @@ export interface GuardKeys {
   ip?: string;
 }
 
+const MAX_IP6 = 24;
+
 /** The guard a vif gets; undefined when its bridge turns off both antispoofing and VLAN shape. */
 export const guardOf = (target: VifTarget, keys: GuardKeys, dev: string): VifGuard | undefined => {
   const g: VifGuard = { dev, ...(target.shape ? { vlans: target.shape } : {}) };
@@ -41,6 +43,10 @@ export const guardOf = (target: VifTarget, keys: GuardKeys, dev: string): VifGua
     const ips = (keys.ip ?? '').split(/\s+/).filter((x) => x !== '');
     if (ips.length > 64) throw new XbError('xenstore', `ip lists ${ips.length} addresses (at most 64)`);
     if (ips.length > 0) g.ips = [...new Set(ips.map((i) => addressOf(keys.ip ?? '', i)))];
+    // Each IPv6 entry is one comparison in the rule that holds a neighbor advertisement's target, and
+    // nft refuses that rule past about 30 of them (fewer with prefixes not on a byte boundary).
+    const v6 = g.ips?.filter((a) => a.includes(':')).length ?? 0;
+    if (v6 > MAX_IP6) throw new XbError('xenstore', `ip lists ${v6} IPv6 addresses or prefixes (at most ${MAX_IP6}; a prefix such as 2001:db8::/64 covers any number of addresses)`);
   }
   return g.vlans || g.mac ? g : undefined;
 };

@@ -59,7 +59,11 @@ def exthdr(kind, nexthdr):
     raise ValueError('extension header %r' % kind)
 
 
-def ipv6(src, dst, nexthdr, payload, frag=None, ext=()):
+def ipv6(src, dst, nexthdr, payload, frag=None, ext=(), inner=()):
+    # inner: extension headers in the fragmentable part (after a fragment header).
+    for kind in reversed(inner):
+        payload = exthdr(kind, nexthdr) + payload
+        nexthdr = kind
     # frag: the first fragment (more to come) of payload, cut after that many bytes.
     if frag is not None:
         payload = struct.pack('!BBHI', nexthdr, 0, 1, 0x5842) + payload[:frag]
@@ -92,12 +96,12 @@ def body(spec, marker):
     if kind == 'ipv6':
         proto = spec.get('proto', 17)
         upper = udp(spec.get('sport', 40000), spec.get('dport', 9), marker) if proto == 17 else struct.pack('!BBHHH', 128, 0, 0, 1, 1) + marker
-        return ipv6(spec['sip'], spec.get('dip', 'ff02::1'), proto, upper, spec.get('frag'), spec.get('ext', ()))
+        return ipv6(spec['sip'], spec.get('dip', 'ff02::1'), proto, upper, spec.get('frag'), spec.get('ext', ()), spec.get('inner', ()))
     if kind == 'na':
         # Unsolicited, override: the target's address is at the sender's link-layer address.
         target = socket.inet_pton(socket.AF_INET6, spec['target'])
         icmp = struct.pack('!BBHI16sBB6s', 136, 0, 0, 0x20000000, target, 2, 1, mac(spec['src'])) + marker
-        return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp, spec.get('frag'), spec.get('ext', ()))
+        return ipv6(spec.get('sip', 'fe80::1'), 'ff02::1', 58, icmp, spec.get('frag'), spec.get('ext', ()), spec.get('inner', ()))
     if kind == 'ns':
         # Duplicate address detection (from ::, to the target's solicited-node group), with a valid
         # checksum: a stack doing DAD for that target gives its address up.

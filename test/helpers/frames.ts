@@ -16,6 +16,9 @@ export interface FrameSpec {
   chaddr?: string;
   /** ipv6 and na: the first fragment only, cut after this many bytes of its payload. */
   frag?: number;
+  /** ipv6, na, ns: extension headers (0 hop-by-hop, 60 destination options, 43 routing, 44 atomic fragment) before the rest; inner: after the fragment header, in the fragmentable part. */
+  ext?: number[];
+  inner?: number[];
   /** dhcp: sent as two IPv4 fragments, the first with this many bytes of the datagram's payload (a multiple of 8). */
   frag4?: number;
   /** ipv6: 17 (UDP, default) or 58 (an ICMPv6 echo request). */

@@ -100,8 +100,14 @@ describe('a trunk guest held to its addresses (bridge=xenbr0:10:20)', () => {
       { id: 'narouter', ...v10, src: TRUNK, kind: 'na', sip: TRUNK_LL, target: '2001:db8::1', frag: 8 },
       { id: 'spoof6', ...v10, src: TRUNK, kind: 'ipv6', sip: '2001:db8::9', frag: 200 },
     ];
+    // The two cut after 8 bytes lose their marker with the rest: the guard's counters say where they died.
+    const drops = async (why: string): Promise<number> => (await sh(`ip netns exec ${sb.dom0} nft list chain bridge xenbridge in-vif2.0`)).split('\n')
+      .filter((l) => l.includes(`comment "${why}"`)).reduce((n, l) => n + Number(/counter packets (\d+)/.exec(l)?.[1] ?? 0), 0);
+    const cut = ['link-local IPv6 behind a fragment or IPsec header', 'neighbor advertisement for an address not in xenstore ip'];
+    const before = await Promise.all(cut.map(drops));
     const seen = await sendAndCapture([trunk, 'eth0'], frames, watch());
     expect(seen).toEqual({ switch: [], dom0: [] });
+    expect((await Promise.all(cut.map(drops))).map((n, i) => n - before[i]!)).toEqual([2, 2]);
   });
 
   it('sends its own tagged traffic, and nothing on its VLANs that another address, a router or a server would', async () => {

@@ -124,7 +124,9 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
 
   it('still reaches the switch, dom0 and the other guest', async () => {
     for (const to of ['192.0.2.1', '192.0.2.10', '192.0.2.52']) await sh(`ip netns exec ${evil} ping -c1 -W2 ${to}`);
-    // Over IPv6 too, from the link-local address its kernel made (NDP both ways through both guards).
+    // Over IPv6 too, from the link-local address its kernel made (NDP both ways through both guards),
+    // once both have ended DAD (a tentative address neither sends nor answers).
+    for (const ns of [evil, victim]) await sh(`ip netns exec ${ns} sh -c 'i=0; while [ -n "$(ip -6 addr show dev eth0 tentative)" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done'`);
     await sh(`ip netns exec ${evil} ping -6 -c1 -W2 ${eui64LinkLocal(VICTIM)}%eth0`);
   });
 

@@ -65,6 +65,7 @@ describe('vif guard rules (bridge-family nftables)', () => {
       'meta protocol ip6 icmpv6 type nd-router-advert counter drop comment "IPv6 router advertisement or redirect"',
       'meta protocol ip6 icmpv6 type nd-redirect counter drop comment "IPv6 router advertisement or redirect"',
       `meta protocol ip6 icmpv6 type nd-neighbor-advert exthdr frag exists ${na}`,
+      'meta protocol ip6 frag frag-off 0 frag nexthdr != 6 frag nexthdr != 17 frag nexthdr != 58 frag nexthdr != 50 counter drop comment "IPv6 headers split across fragments (RFC 7112)"',
       `meta protocol ip6 icmpv6 type nd-neighbor-advert @th,64,128 != 0x20010db8000000000000000000000051 @th,64,128 != 0xfe8000000000000002163efffe000100 ${na}`,
       `meta protocol ip6 ip6 saddr :: icmpv6 type nd-neighbor-solicit @th,64,128 != 0x20010db8000000000000000000000051 @th,64,128 != 0xfe8000000000000002163efffe000100 ${probe}`,
       ...['::', 'fe80::216:3eff:fe00:100'].flatMap((a) => [
@@ -75,6 +76,7 @@ describe('vif guard rules (bridge-family nftables)', () => {
       'ip6 saddr :: accept',
       'ip6 saddr 2001:db8::51 accept',
       'ip6 saddr fe80::216:3eff:fe00:100 accept',
+      'ip6 saddr fe80::/10 counter drop comment "link-local IPv6 from an address other than its own (list it in xenstore ip)"',
       'meta protocol ip6 counter drop comment "IPv6 from an address not in xenstore ip"',
       'counter drop comment "protocol other than IPv4, ARP, IPv6"',
     ]);

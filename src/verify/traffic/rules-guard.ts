@@ -10,7 +10,7 @@ import type { PathSpec, ProbeKind } from './types.js';
  */
 const unrelated = (p: PathSpec, probe: ProbeKind): Set<string> => new Set(p.family === 6
   ? [DROP_REASON.arpMac, DROP_REASON.arpIp, DROP_REASON.ip4, DROP_REASON.router]
-  : [DROP_REASON.ip6, DROP_REASON.router, ...(probe === 'arp' ? [DROP_REASON.ip4] : [DROP_REASON.arpMac, DROP_REASON.arpIp])]);
+  : [DROP_REASON.ip6, DROP_REASON.llOther, DROP_REASON.router, ...(probe === 'arp' ? [DROP_REASON.ip4] : [DROP_REASON.arpMac, DROP_REASON.arpIp])]);
 
 export const droppedByGuard: Rule = (inp, f) => {
   // dom0 probes: requests go toward the guest, replies come from it. A guest's own background
