@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { XbError } from '../errors.js';
 import { cachedTopologyFor, contextFor, needRoot, oneOf, topologyFor, type CommonOpts } from './context.js';
 import { netnsOption } from './netns-arg.js';
-import { json, out, tick } from './output.js';
+import { err, json, out, tick } from './output.js';
 import { confirmHowTo, parseSeconds, pendingLines, timerLost } from './pending-text.js';
 import { trafficOptions } from './traffic-verify-options.js';
 
@@ -29,7 +29,7 @@ export const applyAction: Action = async (o) => {
   needRoot('apply');
   const confirmSeconds = o.confirm === undefined ? undefined : parseSeconds(String(o.confirm), '--confirm');
   const r = await applyTopology(t, ctx, { confirmSeconds });
-  for (const n of r.notes) process.stderr.write(`xenbridge: ${n}\n`);
+  for (const n of r.notes) err(`xenbridge: ${n}`);
   save();
   if (r.pending) out(confirmHowTo(r.pending, o.netns as string | undefined));
   else out(r.changed ? `applied ${r.plan.steps.length} change(s) from ${t.source}` : `no changes: the host already matches ${t.source}`);
@@ -58,7 +58,7 @@ export const registerCore = (reg: Register): void => {
     ]);
     const ctx = contextFor(o as CommonOpts);
     const state = await readState(ctx.runner, { bridgeVlans: true, kernel: ctx.kernel });
-    const t = await optionalTopology(o as CommonOpts, (w) => process.stderr.write(`xenbridge: warning: ${w}\n`));
+    const t = await optionalTopology(o as CommonOpts, (w) => err(`xenbridge: warning: ${w}`));
     const guards = showGuards(await readGuardChecks(ctx.runner, ctx.runDir, state));
     const shown = showModel(state, {}, t ? stableNames(t, state) : {});
     if (fmt === 'json') json({ ...shown, guards });

@@ -2,6 +2,7 @@
 import { XbError } from '../errors.js';
 import { startHookd, type Hookd } from '../xen/hookd.js';
 import { configPath, contextFor, needRoot, type CommonOpts } from './context.js';
+import { ignoreClosedOutput } from './output.js';
 
 const count = (raw: unknown, flag: string, max: number): number => {
   const n = Number(raw);
@@ -11,6 +12,8 @@ const count = (raw: unknown, flag: string, max: number): number => {
 
 export const hookdAction = async (o: Record<string, unknown>): Promise<number> => {
   needRoot('hookd');
+  // Its library logs through process.stderr, for as long as it runs.
+  ignoreClosedOutput();
   const opts = o as CommonOpts;
   // The hook finds the service by the namespace it is told, as `xenbridge vif` does.
   const ctx = contextFor({ ...opts, netns: opts.netns ?? (process.env.XENBRIDGE_NETNS || undefined) }, { netnsFrom: opts.netns ? '--netns' : 'XENBRIDGE_NETNS', residentNft: o.residentNft !== false });

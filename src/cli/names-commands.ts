@@ -4,12 +4,10 @@ import { matchText, type RuleMatch } from '../names/match.js';
 import { oneOf, runnerFor, topologyFor, type CommonOpts } from './context.js';
 import type { Register } from './core-commands.js';
 import { netnsOption } from './netns-arg.js';
-import { json, out, tick } from './output.js';
+import { err, json, out, tick } from './output.js';
 import { checkTreeRoot } from '../exec/dirs.js';
 
-const warn = (line: string): void => {
-  process.stderr.write(`xenbridge: warning: ${line}\n`);
-};
+const warn = (line: string): void => err(`xenbridge: warning: ${line}`);
 
 const table = (rows: string[][]): string => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

@@ -9,6 +9,7 @@ import { registerNames } from './names-commands.js';
 import { registerLab } from './lab-commands.js';
 import { registerVif } from './vif-commands.js';
 import { registerSafe } from './safe-commands.js';
+import { writeFd } from './output.js';
 
 /** What the last action asked of the error path, and its exit code. */
 export interface CliRun {
@@ -33,7 +34,7 @@ export const addVersion = (program: Command): Command => program.version(version
 export const createProgram = (run: CliRun, withVersion = true): Command => {
   const program = new Command('xenbridge')
     .description(DESCRIPTION)
-    .configureOutput({ writeErr: () => undefined })
+    .configureOutput({ writeOut: (s) => writeFd(1, s), writeErr: () => undefined })
     .exitOverride();
   if (withVersion) addVersion(program);
   const reg: Register = (name, describe, action, opts = {}) => {

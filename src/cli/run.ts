@@ -1,7 +1,7 @@
 /** The xenbridge CLI run: a thin shell over the library. Exit codes by error kind (see errors.ts). */
 import { type Command, CommanderError } from 'commander';
 import { XbError } from '../errors.js';
-import { ignoreClosedOutput, report, setDebug } from './output.js';
+import { report, setDebug } from './output.js';
 import { createProgram, type CliRun } from './program.js';
 
 export interface Prepared {
@@ -17,7 +17,6 @@ export const prepare = (withVersion = true): Prepared => {
 
 /** Runs one command line (process.argv's shape: node, script, args…) and returns its exit code. */
 export const runCli = async (argvIn: string[], { run, program } = prepare()): Promise<number> => {
-  ignoreClosedOutput();
   // Whatever escapes (a callback's throw, a rejection nobody awaited) still ends as one line.
   process.on('uncaughtException', (e) => {
     process.exitCode = run.fixedErrorCode ?? report(e, run.jsonErrors);

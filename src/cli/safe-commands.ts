@@ -5,7 +5,7 @@ import type { InstallOptions } from '../install/install.js';
 import { contextFor, needRoot, type CommonOpts } from './context.js';
 import { trustRunDir } from './netns-arg.js';
 import { applyAction, common, type Register } from './core-commands.js';
-import { out } from './output.js';
+import { err, out } from './output.js';
 import { DEFAULT_CONFIRM_SECONDS } from './pending-text.js';
 
 /** commander hides only commands created with {hidden: true}; Register creates them, so set what it reads. */
@@ -44,9 +44,7 @@ export const registerSafe = (reg: Register): void => {
   reg('revert-timer', (c) => hidden(common(c.description('revert a pending change at its deadline (started by apply --confirm)'), false))
     .requiredOption('--id <id>', 'the pending change').option('--run-dir <dir>', 'the run directories\' root, when not /run/xenbridge'), async (o) => {
     const ns = o.netns === undefined ? '' : ` netns ${String(o.netns)}`;
-    const log = (line: string): void => {
-      process.stderr.write(`${new Date().toISOString()} xenbridge revert-timer[${process.pid}]${ns}: ${line}\n`);
-    };
+    const log = (line: string): void => err(`${new Date().toISOString()} xenbridge revert-timer[${process.pid}]${ns}: ${line}`);
     const { revertWhenDue } = await import('../apply/revert.js');
     const r = await revertWhenDue(contextFor(o as CommonOpts, { failpoint: false }), String(o.id), log);
     return r !== undefined && r.errors.length > 0 ? 1 : 0;
