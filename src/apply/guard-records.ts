@@ -59,6 +59,23 @@ export const allGuardRecords = (dir: string): GuardRecords => ({
   retired: retiredGuards(dir).flatMap((n) => readableRetired(dir, n) ?? []),
 });
 
+/**
+ * Every record that can be read, and the errors of those that cannot: repair-guards puts back every
+ * guard it can, since one damaged record must not leave every other guest unguarded after a flush.
+ */
+export const readableGuardRecords = (dir: string): { records: GuardRecords; unreadable: unknown[] } => {
+  const unreadable: unknown[] = [];
+  const active = names(join(dir, 'guards')).flatMap((n) => {
+    try {
+      return readGuardRecord(dir, n) ?? [];
+    } catch (e) {
+      unreadable.push(e);
+      return [];
+    }
+  });
+  return { records: { active, retired: retiredGuards(dir).flatMap((n) => readableRetired(dir, n) ?? []) }, unreadable };
+};
+
 export const readableRetired = (dir: string, dev: string): VifGuard | undefined => {
   try {
     return readRetiredRecord(dir, dev);

@@ -8,7 +8,7 @@ import type { Step } from '../plan/steps.js';
 import { GUARDED_PORT_FWD_MASK } from '../model/guard-table.js';
 import { addGuard, delGuard, guestPortFlags } from '../plan/steps-guard.js';
 import { readGuardChecks } from './guard-check.js';
-import { allGuardRecords, forgetOps } from './guard-records.js';
+import { allGuardRecords, forgetOps, readableGuardRecords, type GuardRecords } from './guard-records.js';
 import { commitFiles } from '../txn/commit-files.js';
 import { commitRun, execute } from '../txn/execute.js';
 import type { Context } from '../context.js';
@@ -23,11 +23,10 @@ export interface GuardRepair {
 }
 
 /** What repairing the guards takes (read only: nothing changes until runGuardRepair). */
-export const planGuardRepair = async (runner: Runner, dir: string): Promise<GuardRepair> => {
+export const planGuardRepair = async (runner: Runner, dir: string, records: GuardRecords = allGuardRecords(dir)): Promise<GuardRepair> => {
   const r: GuardRepair = { steps: [], notes: [], gone: [] };
   // Only a recorded guard is repaired (one without a record is no vif's to mend): with no record,
   // nft is not asked, and a host with no guards pays no process for them on every apply.
-  const records = allGuardRecords(dir);
   if (records.active.length + records.retired.length === 0) return r;
   const checks = await readGuardChecks(runner, dir, undefined, records);
   for (const c of checks) {
@@ -50,7 +49,10 @@ export const planGuardRepair = async (runner: Runner, dir: string): Promise<Guar
 
 export const runGuardRepair = async (runner: Runner, dir: string, r: GuardRepair): Promise<string[]> => {
   if (r.steps.length === 0) return [];
-  commitRun(dir, await execute(runner, dir, r.steps, 'apply: vif guards'), (id) => commitFiles(dir, id, r.gone.flatMap(forgetOps)));
+  // Named as a vif event's run ("vif …"): one killed halfway (systemd stops xenbridge-guards.service
+  // while it runs) is undone by the next vif hook or repair-guards, not left for the admin, which
+  // would fail every vif event and every repair until then (txn/recover-run.ts recoverVifLocked).
+  commitRun(dir, await execute(runner, dir, r.steps, 'vif guards: repair'), (id) => commitFiles(dir, id, r.gone.flatMap(forgetOps)));
   return r.notes;
 };
 
@@ -59,11 +61,12 @@ export const runGuardRepair = async (runner: Runner, dir: string, r: GuardRepair
  * nftables.service loads its ruleset, whose `flush ruleset` takes every guard with it): nothing of
  * the topology file, so an edit not yet applied is not applied with it. Like the hook, it relies on
  * no history and ends an interrupted vif event first; any other interrupted run is the admin's.
+ * A record that cannot be read is returned, not thrown: every other guard is put back first.
  */
-export const repairGuards = async (ctx: Pick<Context, 'runner' | 'runDir' | 'lockTimeoutMs'>): Promise<string[]> =>
+export const repairGuards = async (ctx: Pick<Context, 'runner' | 'runDir' | 'lockTimeoutMs'>): Promise<{ notes: string[]; unreadable: unknown[] }> =>
   withTxn(ctx.runDir, async () => {
     const recovered = await recoverVifLocked(ctx.runner, ctx.runDir);
-    const notes = await runGuardRepair(ctx.runner, ctx.runDir, await planGuardRepair(ctx.runner, ctx.runDir));
-    return recovered ? [recovered, ...notes] : notes;
+    const { records, unreadable } = readableGuardRecords(ctx.runDir);
+    const notes = await runGuardRepair(ctx.runner, ctx.runDir, await planGuardRepair(ctx.runner, ctx.runDir, records));
+    return { notes: recovered ? [recovered, ...notes] : notes, unreadable };
   }, { records: HOOK_RECORDS, lockMs: ctx.lockTimeoutMs });
-

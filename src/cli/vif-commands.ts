@@ -4,6 +4,7 @@ import type { Register } from './core-commands.js';
 import { common } from './core-commands.js';
 import { contextFor, needRoot, type CommonOpts } from './context.js';
 import { out } from './output.js';
+import { isXbError, XbError } from '../errors.js';
 
 export const registerVif = (reg: Register): void => {
   reg('vif', (c: Command) =>
@@ -20,8 +21,13 @@ export const registerVif = (reg: Register): void => {
     common(c.description("put back every attached vif's guard its record names, and remove those whose vif is gone (run by xenbridge-guards.service after nftables loads its ruleset); nothing else changes"), false), async (o) => {
     needRoot('repair-guards');
     const { repairGuards } = await import('../apply/guard-repair.js');
-    const notes = await repairGuards(contextFor(o as CommonOpts));
-    out(notes.length === 0 ? 'vif guards: every one in place' : notes.join('\n'));
-    return 0;
+    const { notes, unreadable } = await repairGuards(contextFor(o as CommonOpts));
+    if (notes.length > 0 || unreadable.length === 0) out(notes.length === 0 ? 'vif guards: every one in place' : notes.join('\n'));
+    const [first, ...rest] = unreadable;
+    if (first === undefined) return 0;
+    if (!isXbError(first)) throw first;
+    throw new XbError('state', `${first.message}: its vif's guard was not put back${rest.length > 0 ? `, nor ${rest.length} other(s)` : ''}`, {
+      detail: [...rest.map((e) => (isXbError(e) ? e.message : String(e))), ...first.detail],
+    });
   });
 };
