@@ -41,7 +41,7 @@ export const planGuardRepair = async (runner: Runner, dir: string, records: Guar
       r.notes.push(`set the group_fwd_mask of ${c.dev} (its bridge-local group frames bypassed its guard)`);
     } else {
       r.steps.push(addGuard(c.record));
-      r.notes.push(`re-created the guard of ${c.dev} (it was ${c.state})`);
+      r.notes.push(`re-created the guard of ${c.dev} (it was ${c.state === 'differs' ? 'other than its record' : c.state})`);
     }
   }
   return r;

@@ -162,3 +162,14 @@ describe('vif events while the ruleset is flushed and repaired', () => {
     expect(await spoofs(90)).toEqual(GUARDED);
   });
 });
+
+describe('what repair-guards says', () => {
+  it('names a guard changed by hand in words: "other than its record", not "it was differs"', async () => {
+    await online(70);
+    await sh(`ip netns exec ${sb.dom0} nft flush chain bridge xenbridge in-vif70.0`);
+    expect(await spoofs(70)).toEqual({ switch: ['garp', 'own', 'spoof'] });
+    const r = await repair();
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 're-created the guard of vif70.0 (it was other than its record)', '']);
+    expect(await spoofs(70)).toEqual(GUARDED);
+  });
+});
