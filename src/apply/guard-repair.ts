@@ -13,7 +13,7 @@ import { commitFiles } from '../txn/commit-files.js';
 import { commitRun, execute } from '../txn/execute.js';
 import type { Context } from '../context.js';
 import { recoverVifLocked } from '../txn/recover-run.js';
-import { HOOK_RECORDS, withTxn } from '../txn/txn.js';
+import { withTxn } from '../txn/txn.js';
 
 export interface GuardRepair {
   steps: Step[];
@@ -61,6 +61,8 @@ export const runGuardRepair = async (runner: Runner, dir: string, r: GuardRepair
  * nftables.service loads its ruleset, whose `flush ruleset` takes every guard with it): nothing of
  * the topology file, so an edit not yet applied is not applied with it. Like the hook, it relies on
  * no history and ends an interrupted vif event first; any other interrupted run is the admin's.
+ * The journal is the only run record it checks first: the record of VLAN bridges made on demand is
+ * none of the guards', and a damaged one (the hook's to refuse) must not keep every guard out.
  * A record that cannot be read is returned, not thrown: every other guard is put back first.
  */
 export const repairGuards = async (ctx: Pick<Context, 'runner' | 'runDir' | 'lockTimeoutMs'>): Promise<{ notes: string[]; unreadable: unknown[] }> =>
@@ -69,4 +71,4 @@ export const repairGuards = async (ctx: Pick<Context, 'runner' | 'runDir' | 'loc
     const { records, unreadable } = readableGuardRecords(ctx.runDir);
     const notes = await runGuardRepair(ctx.runner, ctx.runDir, await planGuardRepair(ctx.runner, ctx.runDir, records));
     return { notes: recovered ? [recovered, ...notes] : notes, unreadable };
-  }, { records: HOOK_RECORDS, lockMs: ctx.lockTimeoutMs });
+  }, { records: ['journal'], lockMs: ctx.lockTimeoutMs });

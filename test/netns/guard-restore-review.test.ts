@@ -88,6 +88,15 @@ describe('a damaged record', () => {
     for (const d of [74, 76]) expect(await spoofs(d), `vif${d}.0`).toEqual(GUARDED);
   });
 
+  it('of VLAN bridges made on demand, which no guard needs, does not keep the guards out after a flush', async () => {
+    await online(79);
+    await flush();
+    writeFileSync(join(dir, 'on-demand.json'), '{garbage');
+    const r = await repair();
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 're-created the guard of vif79.0 (it was missing)', '']);
+    expect(await spoofs(79)).toEqual(GUARDED);
+  });
+
   it('that is a FIFO, a directory or a symlink is refused without hanging; the other vifs are put back', async () => {
     for (const d of [77, 78]) await online(d);
     const rec = join(dir, 'guards/vif78.0.json');
