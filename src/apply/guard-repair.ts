@@ -49,16 +49,16 @@ export const planGuardRepair = async (runner: Runner, dir: string, records: Guar
 
 export const runGuardRepair = async (runner: Runner, dir: string, r: GuardRepair): Promise<string[]> => {
   if (r.steps.length === 0) return [];
-  // Named as a vif event's run ("vif …"): one killed halfway (systemd stops xenbridge-guards.service
-  // while it runs) is undone by the next vif hook or repair-guards, not left for the admin, which
+  // Named as a vif event's run ("vif …"): one killed halfway (systemd stops nftables.service while
+  // its repair runs) is undone by the next vif hook or repair-guards, not left for the admin, which
   // would fail every vif event and every repair until then (txn/recover-run.ts recoverVifLocked).
   commitRun(dir, await execute(runner, dir, r.steps, 'vif guards: repair'), (id) => commitFiles(dir, id, r.gone.flatMap(forgetOps)));
   return r.notes;
 };
 
 /**
- * The guards alone, under the lock, as apply mends them (xenbridge-guards.service runs it after
- * nftables.service loads its ruleset, whose `flush ruleset` takes every guard with it): nothing of
+ * The guards alone, under the lock, as apply mends them (nftables.service runs it, through our
+ * drop-in, after it loads or flushes its ruleset, which takes every guard with it): nothing of
  * the topology file, so an edit not yet applied is not applied with it. Like the hook, it relies on
  * no history and ends an interrupted vif event first; any other interrupted run is the admin's.
  * The journal is the only run record it checks first: the record of VLAN bridges made on demand is

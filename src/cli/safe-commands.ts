@@ -64,8 +64,8 @@ export const registerSafe = (reg: Register): void => {
     for (const d of done) out(`${d.action === 'kept' ? 'kept (exists)' : 'wrote'} ${d.path}`);
     out(`the unit and the hook run ${String(o.bin ?? cliBin())}`);
     out(root === undefined
-      ? 'next: systemctl daemon-reload && systemctl enable xenbridge xenbridge-hookd xenbridge-guards   (no systemd: see README, "Safe remote changes and boot")'
-      : `next, for the image: systemctl --root=${root} enable xenbridge xenbridge-hookd xenbridge-guards`);
+      ? 'next: systemctl daemon-reload && systemctl enable xenbridge xenbridge-hookd   (no systemd: see README, "Safe remote changes and boot")'
+      : `next, for the image: systemctl --root=${root} enable xenbridge xenbridge-hookd`);
     return 0;
   });
 };

@@ -18,7 +18,7 @@ export const registerVif = (reg: Register): void => {
       .option('--batch <n>', 'events per transaction at most', '128')
       .option('--no-resident-nft', 'an nft process per guard batch instead of one resident nft -i'), async (o) => (await import('./hookd-main.js')).hookdAction(o));
   reg('repair-guards', (c: Command) =>
-    common(c.description("put back every attached vif's guard its record names, and remove those whose vif is gone (run by xenbridge-guards.service after nftables loads its ruleset); nothing else changes"), false), async (o) => {
+    common(c.description("put back every attached vif's guard its record names, and remove those whose vif is gone (run after nftables.service loads or flushes its ruleset); nothing else changes"), false), async (o) => {
     needRoot('repair-guards');
     const { repairGuards } = await import('../apply/guard-repair.js');
     const { notes, unreadable } = await repairGuards(contextFor(o as CommonOpts));

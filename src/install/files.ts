@@ -1,5 +1,6 @@
 /** What `xenbridge install` writes, as text. Pure, so the golden test sees exactly what lands on disk. */
 import { XbError } from '../errors.js';
+import { DEFAULT_RUN_ROOT } from '../exec/paths.js';
 
 export const CONFIG_PATH = '/etc/xenbridge/topology.yaml';
 
@@ -50,25 +51,19 @@ WantedBy=multi-user.target
 `;
 
 /**
- * Guards back after nftables.service replaces the ruleset: Debian's /etc/nftables.conf begins with
- * `flush ruleset`, and its start, restart, reload and stop take every vif guard with it, silently
- * leaving guests free to spoof. Pulled in by its start, restarted with it, reloaded after it.
+ * Guards back whenever nftables.service replaces the ruleset: Debian's /etc/nftables.conf begins
+ * with `flush ruleset`, and its start, reload and stop (a restart is both) take every vif guard with
+ * it, silently leaving guests free to spoof. A drop-in of nftables.service itself, not a unit of our
+ * own: a reload reaches another unit only while that one is active, so one failed run would have
+ * switched the repair off for every later reload. Each line runs right after nftables' own ("-": its
+ * failure fails nothing of nftables); from the bundle alone (no snapshot built in nftables' cgroup),
+ * never waiting long for the lock (at shutdown, after xenbridge.service has stopped), and not at all
+ * where xenbridge has recorded nothing: at boot nftables starts before anything else, /run is empty.
  */
-export const guardsUnit = (bin: string, from: 'install' | 'package' = 'install'): string => `# ${from === 'install' ? 'Installed by "xenbridge install"' : 'Installed by the xenbridge package'}. Enable with: systemctl enable xenbridge-guards
-[Unit]
-Description=xenbridge: vif guards back after nftables loads its ruleset (its flush removes them)
-${from === 'package' ? 'Documentation=man:xenbridge(8)\n' : ''}After=nftables.service xenbridge.service
-PartOf=nftables.service
-ReloadPropagatedFrom=nftables.service
-
+export const guardsDropIn = (bin: string, from: 'install' | 'package' = 'install'): string => `# ${from === 'install' ? 'Installed by "xenbridge install"' : 'Installed by the xenbridge package'}: vif guards back after nftables loads or flushes its ruleset.
 [Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=${bin} repair-guards
-ExecReload=${bin} repair-guards
-
-[Install]
-WantedBy=nftables.service
+Environment=XENBRIDGE_NO_SNAPSHOT=1 XENBRIDGE_LOCK_TIMEOUT=10
+${['ExecStartPost', 'ExecReload', 'ExecStopPost'].map((k) => `${k}=-/bin/sh -c '[ ! -d ${DEFAULT_RUN_ROOT} ] || exec ${bin} repair-guards'`).join('\n')}
 `;
 
 /** The shim with XENBRIDGE_BIN fixed: xl runs hotplug scripts with a minimal PATH. */

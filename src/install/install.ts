@@ -9,12 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { shown, XbError } from '../errors.js';
 import { checkTreeRoot, fsReason, makeDirs } from '../exec/dirs.js';
 import { cliBin } from '../exec/paths.js';
-import { checkBinPath, guardsUnit, hookdUnit, SAMPLE_TOPOLOGY, serviceUnit, vifHook, withXlDefaults } from './files.js';
+import { checkBinPath, guardsDropIn, hookdUnit, SAMPLE_TOPOLOGY, serviceUnit, vifHook, withXlDefaults } from './files.js';
 
 export const HOOK_PATH = 'etc/xen/scripts/vif-xenbridge';
 export const UNIT_PATH = 'etc/systemd/system/xenbridge.service';
 export const HOOKD_UNIT_PATH = 'etc/systemd/system/xenbridge-hookd.service';
-export const GUARDS_UNIT_PATH = 'etc/systemd/system/xenbridge-guards.service';
+export const GUARDS_DROP_IN_PATH = 'etc/systemd/system/nftables.service.d/xenbridge-guards.conf';
 export const SAMPLE_PATH = 'etc/xenbridge/topology.yaml';
 export const XL_CONF_PATH = 'etc/xen/xl.conf';
 
@@ -69,8 +69,8 @@ export const install = (o: InstallOptions = {}): Installed[] => {
   const done = installHook(o);
   put(at(UNIT_PATH), serviceUnit(checkBinPath(o.bin ?? cliBin())), 0o644);
   put(at(HOOKD_UNIT_PATH), hookdUnit(checkBinPath(o.bin ?? cliBin())), 0o644);
-  put(at(GUARDS_UNIT_PATH), guardsUnit(checkBinPath(o.bin ?? cliBin())), 0o644);
-  done.splice(1, 0, ...[UNIT_PATH, HOOKD_UNIT_PATH, GUARDS_UNIT_PATH].map((p) => ({ path: at(p), action: 'written' as const })));
+  put(at(GUARDS_DROP_IN_PATH), guardsDropIn(checkBinPath(o.bin ?? cliBin())), 0o644);
+  done.splice(1, 0, ...[UNIT_PATH, HOOKD_UNIT_PATH, GUARDS_DROP_IN_PATH].map((p) => ({ path: at(p), action: 'written' as const })));
   // An existing topology is the admin's: never overwritten.
   const sampleKept = existsSync(at(SAMPLE_PATH));
   if (!sampleKept) put(at(SAMPLE_PATH), SAMPLE_TOPOLOGY, 0o644);

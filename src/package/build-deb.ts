@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { XbError } from '../errors.js';
 import { createRunner, type Runner } from '../exec/runner.js';
-import { guardsUnit, hookdUnit, SAMPLE_TOPOLOGY, serviceUnit, vifHook } from '../install/files.js';
+import { guardsDropIn, hookdUnit, SAMPLE_TOPOLOGY, serviceUnit, vifHook } from '../install/files.js';
 import { bundle } from './bundle.js';
 import { cliTree } from './cli-tree.js';
 import { bashCompletion } from './completion.js';
-import { BIN, SNAPSHOT_DIR, changelog, conffiles, control, copyright, GUARDS_UNIT, HOOK, HOOKD_UNIT, postinst, postrm, SAMPLE, UNIT, type Bundled } from './debian.js';
+import { BIN, SNAPSHOT_DIR, changelog, conffiles, control, copyright, GUARDS_DROP_IN, HOOK, HOOKD_UNIT, postinst, postrm, SAMPLE, UNIT, type Bundled } from './debian.js';
 import { manPage5, manPage8 } from './man.js';
 
 export interface DebOptions {
@@ -61,7 +61,7 @@ export const buildDeb = async (o: DebOptions): Promise<string> => {
   put(root, HOOK, vifHook(shim, BIN), 0o755);
   put(root, UNIT, serviceUnit(BIN, 'package'), 0o644);
   put(root, HOOKD_UNIT, hookdUnit(BIN, 'package'), 0o644);
-  put(root, GUARDS_UNIT, guardsUnit(BIN, 'package'), 0o644);
+  put(root, GUARDS_DROP_IN, guardsDropIn(BIN, 'package'), 0o644);
   put(root, SAMPLE, SAMPLE_TOPOLOGY, 0o644);
 
   const date = await sourceDate(runner, o.repo);

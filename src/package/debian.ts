@@ -7,7 +7,7 @@ export const BIN = '/usr/bin/xenbridge';
 export const SNAPSHOT_DIR = '/var/cache/xenbridge/snapshot';
 export const UNIT = 'lib/systemd/system/xenbridge.service';
 export const HOOKD_UNIT = 'lib/systemd/system/xenbridge-hookd.service';
-export const GUARDS_UNIT = 'lib/systemd/system/xenbridge-guards.service';
+export const GUARDS_DROP_IN = 'lib/systemd/system/nftables.service.d/xenbridge-guards.conf';
 export const HOOK = 'etc/xen/scripts/vif-xenbridge';
 export const SAMPLE = 'etc/xenbridge/topology.yaml';
 /** Files under /etc are the admin's once installed: dpkg keeps their edits on upgrade. */
@@ -64,8 +64,8 @@ set -e
 case "$1" in
     purge)
         # The link "systemctl enable" made names this package's unit: it goes with it.
-        for link in multi-user.target.wants/xenbridge.service multi-user.target.wants/xenbridge-hookd.service nftables.service.wants/xenbridge-guards.service; do
-            link="\${DPKG_ROOT:-}/etc/systemd/system/$link"
+        for unit in xenbridge.service xenbridge-hookd.service; do
+            link="\${DPKG_ROOT:-}/etc/systemd/system/multi-user.target.wants/$unit"
             if [ -L "$link" ]; then rm -f "$link"; fi
         done
         rm -rf "\${DPKG_ROOT:-}/var/cache/xenbridge"

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guardsUnit, hookdUnit, serviceUnit, vifHook, SAMPLE_TOPOLOGY } from '../../src/install/files.js';
+import { guardsDropIn, hookdUnit, serviceUnit, vifHook, SAMPLE_TOPOLOGY } from '../../src/install/files.js';
 import { buildDeb } from '../../src/package/build-deb.js';
 import { installedLauncher } from '../../src/package/bundle.js';
 import { cliTree } from '../../src/package/cli-tree.js';
@@ -23,7 +23,7 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 const FILES: [string, string][] = [
   ['etc/xen/scripts/vif-xenbridge', '-rwxr-xr-x'],
   ['etc/xenbridge/topology.yaml', '-rw-r--r--'],
-  ['lib/systemd/system/xenbridge-guards.service', '-rw-r--r--'],
+  ['lib/systemd/system/nftables.service.d/xenbridge-guards.conf', '-rw-r--r--'],
   ['lib/systemd/system/xenbridge-hookd.service', '-rw-r--r--'],
   ['lib/systemd/system/xenbridge.service', '-rw-r--r--'],
   ['usr/bin/xenbridge', 'lrwxrwxrwx'],
@@ -116,7 +116,7 @@ describe('installed into a throwaway root', () => {
     expect(readFileSync(join(root, 'etc/xen/scripts/vif-xenbridge'), 'utf8')).toBe(vifHook(shim, '/usr/bin/xenbridge'));
     expect(readFileSync(join(root, 'lib/systemd/system/xenbridge.service'), 'utf8')).toBe(serviceUnit('/usr/bin/xenbridge', 'package'));
     expect(readFileSync(join(root, 'lib/systemd/system/xenbridge-hookd.service'), 'utf8')).toBe(hookdUnit('/usr/bin/xenbridge', 'package'));
-    expect(readFileSync(join(root, 'lib/systemd/system/xenbridge-guards.service'), 'utf8')).toBe(guardsUnit('/usr/bin/xenbridge', 'package'));
+    expect(readFileSync(join(root, 'lib/systemd/system/nftables.service.d/xenbridge-guards.conf'), 'utf8')).toBe(guardsDropIn('/usr/bin/xenbridge', 'package'));
     expect(readFileSync(join(root, 'etc/xenbridge/topology.yaml'), 'utf8')).toBe(SAMPLE_TOPOLOGY);
     expect(readFileSync(join(root, 'usr/lib/xenbridge/bin/xenbridge'), 'utf8')).toMatch(/^#!\/bin\/sh\n':' \/\/; R=\/usr\/lib\/xenbridge N=\/usr\/bin\/node C=\/var\/cache\/xenbridge\/snapshot\n/);
     expect(readFileSync(join(root, 'usr/share/bash-completion/completions/xenbridge'), 'utf8')).toBe(bashCompletion(cliTree()));
@@ -202,8 +202,6 @@ describe('installed into a throwaway root', () => {
     writeFileSync(at('etc/xen/scripts/vif-bridge'), '#!/bin/sh\n');
     mkdirSync(at('etc/systemd/system/multi-user.target.wants'), { recursive: true });
     symlinkSync('/lib/systemd/system/xenbridge.service', at('etc/systemd/system/multi-user.target.wants/xenbridge.service'));
-    mkdirSync(at('etc/systemd/system/nftables.service.wants'), { recursive: true });
-    symlinkSync('/lib/systemd/system/xenbridge-guards.service', at('etc/systemd/system/nftables.service.wants/xenbridge-guards.service'));
     expect((await dpkg('--remove', 'xenbridge')).exitCode).toBe(0);
     expect(existsSync(installedBin())).toBe(false);
     expect(readFileSync(at('etc/xenbridge/topology.yaml'), 'utf8')).toContain('edited by the admin');
@@ -211,7 +209,6 @@ describe('installed into a throwaway root', () => {
     expect((await dpkg('--purge', 'xenbridge')).exitCode).toBe(0);
     for (const [p] of FILES) expect(existsSync(at(p)), p).toBe(false);
     expect(existsSync(at('etc/systemd/system/multi-user.target.wants/xenbridge.service'))).toBe(false);
-    expect(existsSync(at('etc/systemd/system/nftables.service.wants/xenbridge-guards.service'))).toBe(false);
     expect(readFileSync(at('etc/xenbridge/notes.txt'), 'utf8')).toBe('not the package\'s\n');
     expect(existsSync(at('etc/xen/scripts/vif-bridge'))).toBe(true);
     expect(readFileSync(at('var/lib/dpkg/status'), 'utf8')).not.toMatch(/^Package: xenbridge$/m);

@@ -25,7 +25,7 @@ describe('install --root', () => {
     const r = await cli(['install', '--root', root]);
     expect(r.code, r.stderr).toBe(0);
     const files = walk(root).map((f) => relative(root, f)).sort();
-    expect(files).toEqual(['etc/systemd/system/xenbridge-guards.service', 'etc/systemd/system/xenbridge-hookd.service', 'etc/systemd/system/xenbridge.service', 'etc/xen/scripts/vif-xenbridge', 'etc/xenbridge/topology.yaml']);
+    expect(files).toEqual(['etc/systemd/system/nftables.service.d/xenbridge-guards.conf', 'etc/systemd/system/xenbridge-hookd.service', 'etc/systemd/system/xenbridge.service', 'etc/xen/scripts/vif-xenbridge', 'etc/xenbridge/topology.yaml']);
     for (const f of files) {
       const text = readFileSync(join(root, f), 'utf8').replaceAll(CLI, '@BIN@');
       if (process.env.UPDATE_GOLDEN) {
@@ -40,10 +40,10 @@ describe('install --root', () => {
       `wrote ${root}/etc/xen/scripts/vif-xenbridge`,
       `wrote ${root}/etc/systemd/system/xenbridge.service`,
       `wrote ${root}/etc/systemd/system/xenbridge-hookd.service`,
-      `wrote ${root}/etc/systemd/system/xenbridge-guards.service`,
+      `wrote ${root}/etc/systemd/system/nftables.service.d/xenbridge-guards.conf`,
       `wrote ${root}/etc/xenbridge/topology.yaml`,
       `the unit and the hook run ${CLI}`,
-      `next, for the image: systemctl --root=${root} enable xenbridge xenbridge-hookd xenbridge-guards`,
+      `next, for the image: systemctl --root=${root} enable xenbridge xenbridge-hookd`,
     ].join('\n'));
   });
 
@@ -51,8 +51,24 @@ describe('install --root', () => {
     const which = await execa('sh', ['-c', 'command -v systemd-analyze'], { reject: false });
     expect(which.exitCode, 'systemd-analyze is missing: install Debian\'s "systemd" package (.ci/run does)').toBe(0);
     expect((await cli(['install', '--root', root])).code).toBe(0);
-    const v = await execa('systemd-analyze', ['verify', ...['xenbridge', 'xenbridge-hookd', 'xenbridge-guards'].map((u) => join(root, `etc/systemd/system/${u}.service`))], { reject: false });
+    const v = await execa('systemd-analyze', ['verify', ...['xenbridge', 'xenbridge-hookd'].map((u) => join(root, `etc/systemd/system/${u}.service`))], { reject: false });
     expect([v.exitCode, v.stderr, v.stdout]).toEqual([0, '', '']);
+  });
+
+  it("systemd-analyze reads the drop-in with Debian's nftables.service and has nothing to say of it", async () => {
+    expect((await cli(['install', '--root', root])).code).toBe(0);
+    const units = join(root, 'units');
+    mkdirSync(join(units, 'nftables.service.d'), { recursive: true });
+    writeFileSync(join(units, 'nftables.service'), readFileSync(join(ROOT, 'test/fixtures/systemd/nftables.service')));
+    const dropIn = readFileSync(join(root, 'etc/systemd/system/nftables.service.d/xenbridge-guards.conf'), 'utf8');
+    const verify = async (text: string) => {
+      writeFileSync(join(units, 'nftables.service.d/xenbridge-guards.conf'), text);
+      const v = await execa('systemd-analyze', ['verify', 'nftables.service'], { reject: false, env: { ...process.env, SYSTEMD_UNIT_PATH: `${units}:` } });
+      return [v.exitCode, v.stderr];
+    };
+    expect(await verify(dropIn)).toEqual([0, '']);
+    // It is read (the control): a key systemd does not know is named.
+    expect(await verify(`${dropIn}Bogus=1\n`)).toEqual([0, expect.stringContaining("Unknown key 'Bogus'")]);
   });
 
   it('the installed hook runs the CLI it names', async () => {
