@@ -1,5 +1,5 @@
 /**
- * Review of repair-guards (xenbridge-guards.service): a flush of the ruleset while vif events run,
+ * Review of repair-guards (run by the drop-in of nftables.service): a flush of the ruleset while vif events run,
  * the hook service's resident nft across a flush, a repair-guards killed halfway, and a damaged
  * record must neither leave attached guests unguarded nor stop the vif hook. Guest domains 70-90.
  */

@@ -1,7 +1,7 @@
 /**
  * nftables.service's start, reload and stop replace the whole ruleset (Debian's nftables.conf begins
- * with `flush ruleset`), vif guards included: `xenbridge repair-guards`, which xenbridge-guards.service
- * runs after it, puts them back from their records and touches nothing else.
+ * with `flush ruleset`), vif guards included: `xenbridge repair-guards`, which our drop-in of
+ * nftables.service runs after each, puts them back from their records and touches nothing else.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxWithTopology, type Sandbox } from '../helpers/netns.js';
