@@ -18,8 +18,9 @@ const gone = new Set<number>();
 /**
  * Everything a command prints goes through here, written at once: process.stdout's stream object
  * for a pipe cost a command about 5 ms natively and 25 ms under emulation before it printed a line.
- * EAGAIN (a non-blocking descriptor a parent handed down) waits a millisecond and tries again; any
- * other error (EPIPE: the reader went away) drops what is left for that descriptor, as above.
+ * EAGAIN (a non-blocking descriptor a parent handed down) waits a millisecond and tries again; EPIPE
+ * (the reader went away) drops everything after, as above; any other error (ENOSPC: a log file on a
+ * full /run, the revert timer's) drops only this text, and a later line is tried again.
  */
 export const writeFd = (fd: 1 | 2, text: string): void => {
   if (gone.has(fd)) return;
@@ -33,7 +34,7 @@ export const writeFd = (fd: 1 | 2, text: string): void => {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
         continue;
       }
-      gone.add(fd);
+      if ((e as NodeJS.ErrnoException).code === 'EPIPE') gone.add(fd);
       return;
     }
   }
