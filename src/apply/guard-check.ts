@@ -5,7 +5,7 @@
  */
 import type { Runner } from '../exec/runner.js';
 import { GUARDED_PORT_FWD_MASK } from '../model/guard-table.js';
-import { guardDigest, type VifGuard } from '../plan/guard.js';
+import { guardDigest, inRules, outRules, type VifGuard } from '../plan/guard.js';
 import { readGuards, type LiveGuard } from '../state/guards.js';
 import { readLinks } from '../state/read.js';
 import { linkByName, type HostState } from '../state/types.js';
@@ -28,6 +28,15 @@ export interface GuardCheck {
 
 const whole = (l: LiveGuard): boolean => l.inChain && l.outChain && l.inMapped && l.outMapped && l.hooked;
 
+/**
+ * The digest is the head rule's comment alone: a rule put into the chain (an `accept` first) or one
+ * taken out keeps it. Each rule's comment, in order, must be the record's rules' too.
+ */
+const shapeOf = (rules: string[]): string[] => rules.map((r) => /comment "([^"]*)"$/.exec(r)?.[1] ?? '');
+const same = (a: string[], b: string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+const asRecorded = (l: LiveGuard, r: VifGuard): boolean =>
+  l.digest === guardDigest(r) && same(l.inShape, shapeOf(inRules(r))) && same(l.outShape, shapeOf(outRules(r)));
+
 export const checkGuards = (records: GuardRecords, live: Map<string, LiveGuard>, s: Pick<HostState, 'links'>): GuardCheck[] => {
   const out: GuardCheck[] = [];
   const all = [...records.active, ...records.retired.filter((r) => !records.active.some((a) => a.dev === r.dev))];
@@ -36,7 +45,7 @@ export const checkGuards = (records: GuardRecords, live: Map<string, LiveGuard>,
     const port = linkByName(s as HostState, r.dev);
     // A retired guard whose port is attached again (by hand, or a crash between an online's change and its record) guards it: checked as any.
     const detached: GuardState = records.retired.includes(r) ? 'retired' : l ? 'orphan' : 'ok';
-    const state: GuardState = !port?.master ? detached : !l ? 'missing' : !whole(l) ? 'incomplete' : l.digest !== guardDigest(r) ? 'differs'
+    const state: GuardState = !port?.master ? detached : !l ? 'missing' : !whole(l) ? 'incomplete' : !asRecorded(l, r) ? 'differs'
       : port.portFwdMask !== GUARDED_PORT_FWD_MASK ? 'unmasked' : 'ok';
     out.push({ dev: r.dev, state, record: r, live: l });
   }

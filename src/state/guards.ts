@@ -14,8 +14,11 @@ export interface LiveGuard {
   /** Which verdict maps send the port's frames to its chains. */
   inMapped: boolean;
   outMapped: boolean;
-  /** Whether the table's hook chains send frames through both maps (the same for every port). */
+  /** Whether the table's hook chains send frames through both maps, and do nothing else (the same for every port). */
   hooked: boolean;
+  /** Each chain's rules in order, as their comments ('' for a rule without one): what verify compares with the record's rules. */
+  inShape: string[];
+  outShape: string[];
   /** Drop rules by reason (their comment), with the frames each has dropped, both directions summed. */
   drops: Record<string, number>;
   /** The same, from the guest (in-PORT) and toward it (out-PORT). */
@@ -29,9 +32,14 @@ interface NftRule {
   expr?: Record<string, unknown>[];
 }
 
-/** A rule of a hook chain that sends every frame through `map` (`iifname vmap @vifs-in`). */
-const dispatches = (items: NftItem[], chain: string, map: string): boolean =>
-  items.some((i) => i.rule?.chain === chain && (i.rule.expr ?? []).some((e) => (e.vmap as { data?: unknown } | undefined)?.data === `@${map}`));
+/**
+ * A hook chain whose one rule sends every frame through `map` (`iifname vmap @vifs-in`): a rule put
+ * before it (an `accept`) would let every frame past every guard with the map still in place.
+ */
+const dispatches = (items: NftItem[], chain: string, map: string): boolean => {
+  const rules = items.filter((i) => i.rule?.chain === chain);
+  return rules.length === 1 && (rules[0]?.rule?.expr ?? []).some((e) => (e.vmap as { data?: unknown } | undefined)?.data === `@${map}`);
+};
 type NftItem = { rule?: NftRule; chain?: { name: string }; map?: { name: string; elem?: unknown[] } };
 
 const HEAD = /^xenbridge ([0-9a-f]+)$/;
@@ -72,7 +80,7 @@ export const readGuards = async (runner: Runner): Promise<Map<string, LiveGuard>
   const hooked = dispatches(items, 'pre', MAP_IN) && dispatches(items, 'post', MAP_OUT);
   const get = (dev: string): LiveGuard => {
     let g = out.get(dev);
-    if (!g) out.set(dev, (g = { dev, inChain: false, outChain: false, inMapped: false, outMapped: false, hooked, drops: {}, dropsIn: {}, dropsOut: {} }));
+    if (!g) out.set(dev, (g = { dev, inChain: false, outChain: false, inMapped: false, outMapped: false, hooked, inShape: [], outShape: [], drops: {}, dropsIn: {}, dropsOut: {} }));
     return g;
   };
   for (const i of items) {
@@ -82,6 +90,7 @@ export const readGuards = async (runner: Runner): Promise<Map<string, LiveGuard>
     const rm = r ? /^(in|out)-(.+)$/.exec(r.chain) : null;
     if (!r || !rm?.[2]) continue;
     const g = get(rm[2]);
+    (rm[1] === 'in' ? g.inShape : g.outShape).push(r.comment ?? '');
     const head = HEAD.exec(r.comment ?? '');
     if (head && rm[1] === 'in') g.digest = head[1];
     else if (r.comment && !head) {

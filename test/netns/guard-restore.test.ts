@@ -49,6 +49,19 @@ describe('the ruleset replaced by nftables.service (flush ruleset)', () => {
     expect((await repair()).stdout).toBe('vif guards: every one in place');
   });
 
+  it('a rule put ahead of the guards (an accept in a hook chain, or first in a vif chain) lets spoofs pass: verify names it, repair-guards takes it out', async () => {
+    for (const [chain, finding] of [['pre', 'vif-guard-incomplete'], ['in-vif1.0', 'vif-guard-differs']] as const) {
+      await sh(`ip netns exec ${sb.dom0} nft insert rule bridge xenbridge ${chain} accept`);
+      expect(await sendAndCapture([guest, 'eth0'], frames, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['garp', 'own', 'spoof'] });
+      const v = await cli(['verify', '-c', cfg, '--netns', sb.dom0, '--json'], sb.env);
+      expect([chain, v.code, (JSON.parse(v.stdout) as { findings: { rule: string; message: string }[] }).findings.map((f) => `${f.rule} ${f.message.split(' ')[0]}`)])
+        .toEqual([chain, 3, [`${finding} vif1.0`]]);
+      expect((await repair()).code).toBe(0);
+      expect((await cli(['verify', '-c', cfg, '--netns', sb.dom0], sb.env)).code).toBe(0);
+      expect(await sendAndCapture([guest, 'eth0'], frames, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['own'] });
+    }
+  });
+
   it('changes nothing else: an edit of the topology file not yet applied stays unapplied', async () => {
     const edited = `${cfg}.edited`;
     await sh(`sed 's/^bridges:$/bridges:\\n  - name: xenbr9/' ${cfg} > ${edited}`);
