@@ -30,3 +30,12 @@ bridges:
     uplink: eth0
     mtu: 1500
 `;
+
+/** The NIC taken over by xenbr0, whose vifs may carry VLAN 10 and 20 (bridge=xenbr0:10:20). */
+export const TRUNK_VIFS = `version: 1
+bridges:
+  - name: xenbr0
+    uplink: eth0
+    vif-vlans: [10, 20]
+`;
+

@@ -62,3 +62,17 @@ export const makeXenBed = (sb: Sandbox, topologyFile: string): XenBed => {
     },
   };
 };
+
+/** Polls an async condition every 50 ms until it holds, or fails after ms. */
+export const waitUntil = async (what: string, ok: () => Promise<boolean>, ms = 5000): Promise<void> => {
+  for (const end = Date.now() + ms; !(await ok()); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+};
+
+/** addr on a guest's eth0 once its DAD has ended: 'ok' or 'dadfailed', one entry per copy. */
+export const dadResult = async (ns: string, addr: string): Promise<string[]> => {
+  const of = async (): Promise<string[]> => (JSON.parse(await sh(`ip -n ${ns} -j -6 addr show dev eth0`))[0].addr_info as { local: string; dadfailed?: boolean; tentative?: boolean }[])
+    .filter((a) => a.local === addr).map((a) => (a.dadfailed ? 'dadfailed' : a.tentative ? 'tentative' : 'ok'));
+  await waitUntil(`DAD of ${addr} to end`, async () => !(await of()).includes('tentative'), 10_000);
+  return of();
+};
+
