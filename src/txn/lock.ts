@@ -8,8 +8,8 @@
  * grace. Breaking is serialised by a second lock, so two waiters cannot both break, one of them
  * the lock the other has just taken.
  */
-import { closeSync, linkSync, lstatSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, linkSync, lstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XbError } from '../errors.js';
 import { readRegular, writeAll } from '../exec/files.js';
@@ -135,6 +135,28 @@ const isDir = (file: string): boolean => {
   }
 };
 
+/**
+ * A holder killed -9 between writing its temporary file and removing it leaves `lock.PID.new` (or
+ * `lock.break.PID.new`) behind: whoever holds the lock next removes those whose process is gone.
+ */
+const sweep = (dir: string): void => {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(/^lock(?:\.break)?\.(\d+)\.new$/.exec(n)?.[1] ?? 0);
+    if (pid === 0 || pid === process.pid || alive(pid)) continue;
+    try {
+      unlinkSync(join(dir, n));
+    } catch {
+      // another holder's sweep, or gone
+    }
+  }
+};
+
 export const withLock = async <T>(dir: string, fn: () => Promise<T>, limitMs: number): Promise<T> => {
   const file = join(ensureDir(dir), 'lock');
   const mine = me();
@@ -152,6 +174,7 @@ export const withLock = async <T>(dir: string, fn: () => Promise<T>, limitMs: nu
     await sleep(wait + Math.random() * wait);
     wait = Math.min(wait * 2, 50);
   }
+  sweep(dirname(file));
   try {
     return await fn();
   } finally {

@@ -23,6 +23,21 @@ const sleeper = (): { pid: number; start: string; kill: () => void } => {
 };
 
 describe('the run-directory lock', () => {
+  it("removes the temporary files of holders killed before they removed them, and no live one's", async () => {
+    const dead = spawn('true');
+    await new Promise((r) => dead.on('exit', r));
+    const live = sleeper();
+    try {
+      const leftovers = [`lock.${dead.pid}.new`, `lock.break.${dead.pid}.new`];
+      for (const f of [...leftovers, `lock.${live.pid}.new`, 'lock.x.new']) writeFileSync(join(dir, f), '');
+      await take();
+      expect(leftovers.map((f) => existsSync(join(dir, f)))).toEqual([false, false]);
+      expect([`lock.${live.pid}.new`, 'lock.x.new'].map((f) => existsSync(join(dir, f)))).toEqual([true, true]);
+    } finally {
+      live.kill();
+    }
+  });
+
   it('names its holder by pid and start time, and is gone once released', async () => {
     expect(parseHolder(await take())).toEqual({ pid: process.pid, start: startTime(process.pid) });
     expect(existsSync(lockFile())).toBe(false);
