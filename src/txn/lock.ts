@@ -137,7 +137,8 @@ const isDir = (file: string): boolean => {
 
 /**
  * A holder killed -9 between writing its temporary file and removing it leaves `lock.PID.new` (or
- * `lock.break.PID.new`) behind: whoever holds the lock next removes those whose process is gone.
+ * `lock.break.PID.new`) behind: whoever holds the lock next removes, as it lets go, those whose
+ * process is gone.
  */
 const sweep = (dir: string): void => {
   let names: string[];
@@ -174,10 +175,11 @@ export const withLock = async <T>(dir: string, fn: () => Promise<T>, limitMs: nu
     await sleep(wait + Math.random() * wait);
     wait = Math.min(wait * 2, 50);
   }
-  sweep(dirname(file));
   try {
     return await fn();
   } finally {
+    // At the end, still under the lock: a run's own first steps (its records) come before anything else it does there.
+    sweep(dirname(file));
     unlinkIf(file, mine);
   }
 };
