@@ -5,7 +5,7 @@
  * transaction that deletes waits for an RCU grace period. Records change only as a run commits,
  * through the run's list of file changes (txn/commit-files.ts), so a crash part-way is finished.
  */
-import { readdirSync } from 'node:fs';
+import { namesIn } from '../exec/files.js';
 import { join } from 'node:path';
 import type { VifGuard } from '../plan/guard.js';
 import type { FileOp } from '../txn/commit-files.js';
@@ -31,13 +31,7 @@ export const forgetOps = (dev: string): FileOp[] => [{ op: 'remove', path: activ
 /** The port's guard stays in the kernel, no longer its port's. */
 export const retireOps = (dev: string): FileOp[] => [{ op: 'rename', path: active(dev), to: retired(dev) }];
 
-const names = (d: string): string[] => {
-  try {
-    return readdirSync(d).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5));
-  } catch {
-    return [];
-  }
-};
+const names = (d: string): string[] => namesIn(d).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5));
 
 export const retiredGuards = (dir: string): string[] => names(join(dir, 'guards/retired'));
 

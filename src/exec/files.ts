@@ -4,7 +4,7 @@
  * written whole or not at all. A FIFO put in a record's place would hang every command on its read,
  * /dev/zero would fill memory, and a write a full tmpfs cuts short returns a count, not an error.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 
 /** Far more than any record holds: the history of thousands of applies is a few MB. */
 export const MAX_RECORD_BYTES = 64 << 20;
@@ -56,3 +56,13 @@ export const writeAll = (fd: number, text: string): void => {
     off += n;
   }
 };
+
+/** The names in one of our directories; none when it does not exist or cannot be read (nothing to act on there). */
+export const namesIn = (dir: string): string[] => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+

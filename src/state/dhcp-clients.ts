@@ -1,6 +1,5 @@
 /** This scope's DHCP clients, from the pid files their batch keeps under the run directory. */
-import { readdirSync } from 'node:fs';
-import { readRecordText } from '../exec/files.js';
+import { namesIn, readRecordText } from '../exec/files.js';
 import { join } from 'node:path';
 import { running } from './processes.js';
 
@@ -20,12 +19,7 @@ const clientRuns = (pidFile: string): boolean => {
 
 export const readDhcpClients = (runDir: string): { dir: string; running: string[]; running6: string[] } => {
   const dir = dhcpDir(runDir);
-  let names: string[];
-  try {
-    names = readdirSync(join(dir, 'run'));
-  } catch {
-    names = [];
-  }
+  const names = namesIn(join(dir, 'run'));
   const ifs = (fam: 4 | 6): string[] => names.flatMap((n) => pidFile(fam).exec(n)?.[1] ?? []).filter((i) => clientRuns(join(dir, 'run', `${i}-${fam}.pid`))).sort();
   return { dir, running: ifs(4), running6: ifs(6) };
 };

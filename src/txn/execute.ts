@@ -5,7 +5,7 @@
  * undone in reverse. A finished run's journal stays until its outcome is committed (commitRun).
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { namesIn } from '../exec/files.js';
 import { basename, join } from 'node:path';
 import { XbError } from '../errors.js';
 import type { Op } from '../plan/ops.js';
@@ -43,14 +43,8 @@ const nonEmpty = (stderr: string): string[] => stderr.split('\n').filter((l) => 
 
 /** Removes every batch record in dir, and records half written by a killed run: once a run has ended or been recovered they say nothing. */
 export const clearRecords = (dir: string): void => {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
   // A record's .tmp of another pid is a write a kill cut short: under the lock, its writer is gone.
-  for (const n of names) if (n.startsWith('batch-') || (n.endsWith('.tmp') && !n.endsWith(`.${process.pid}.tmp`))) removeFile(join(dir, n));
+  for (const n of namesIn(dir)) if (n.startsWith('batch-') || (n.endsWith('.tmp') && !n.endsWith(`.${process.pid}.tmp`))) removeFile(join(dir, n));
 };
 
 const firstError = (stderr: string): string =>

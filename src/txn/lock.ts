@@ -8,11 +8,11 @@
  * grace. Breaking is serialised by a second lock, so two waiters cannot both break, one of them
  * the lock the other has just taken.
  */
-import { closeSync, linkSync, lstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, linkSync, lstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XbError } from '../errors.js';
-import { readRegular, writeAll } from '../exec/files.js';
+import { namesIn, readRegular, writeAll } from '../exec/files.js';
 import { running, runningSince } from '../state/processes.js';
 import { monoMs } from './clock.js';
 import { ensureDir, fsError } from './store.js';
@@ -141,13 +141,7 @@ const isDir = (file: string): boolean => {
  * process is gone.
  */
 const sweep = (dir: string): void => {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const n of names) {
+  for (const n of namesIn(dir)) {
     const pid = Number(/^lock(?:\.break)?\.(\d+)\.new$/.exec(n)?.[1] ?? 0);
     if (pid === 0 || pid === process.pid || alive(pid)) continue;
     try {

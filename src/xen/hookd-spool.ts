@@ -11,8 +11,8 @@
  * (every event is idempotent). The reply is one line: "<exit code> <text>", the text's backslashes
  * and newlines escaped for printf %b.
  */
-import { closeSync, constants, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
-import { readRegular } from '../exec/files.js';
+import { closeSync, constants, openSync, renameSync, statSync, writeSync } from 'node:fs';
+import { namesIn, readRegular } from '../exec/files.js';
 import { join } from 'node:path';
 import { removeFile } from '../txn/store.js';
 import { startTime } from '../txn/lock.js';
@@ -76,13 +76,7 @@ const mtimeNs = (path: string): bigint | undefined => {
  * random, and xl's offline of a vif must not overtake its online. A rename keeps the time.
  */
 export const listSpool = (spool: string, ext: string): string[] => {
-  let names: string[];
-  try {
-    names = readdirSync(spool);
-  } catch {
-    return [];
-  }
-  const ids = names.filter((n) => n.endsWith(ext)).map((n) => n.slice(0, -ext.length)).filter((id) => ID_RE.test(id));
+  const ids = namesIn(spool).filter((n) => n.endsWith(ext)).map((n) => n.slice(0, -ext.length)).filter((id) => ID_RE.test(id));
   const at = new Map(ids.map((id) => [id, mtimeNs(join(spool, `${id}${ext}`)) ?? 0n]));
   return ids.sort((a, b) => {
     const d = (at.get(a) ?? 0n) - (at.get(b) ?? 0n);
@@ -97,13 +91,7 @@ const DEAD_RE = /^([0-9a-f-]{8,64})\.(?:work|run\.\d+\.[^/]+)$/;
 
 /** Events a dead service had queued or started go back to ID.req, for this service or their hooks to take like new ones. */
 export const requeueDead = (spool: string): void => {
-  let names: string[];
-  try {
-    names = readdirSync(spool);
-  } catch {
-    return;
-  }
-  for (const n of names) {
+  for (const n of namesIn(spool)) {
     const id = DEAD_RE.exec(n)?.[1];
     if (id !== undefined) tryRename(join(spool, n), join(spool, `${id}.req`));
   }
