@@ -1,5 +1,5 @@
 /** Transactions: apply a topology, stop (undo everything since the first apply), roll back a crashed run. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Context } from '../context.js';
 import { XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
@@ -8,7 +8,7 @@ import { makePlan, type Plan } from '../plan/diff.js';
 import { opText } from '../plan/render.js';
 import { readStateFor, readVlanEntries } from '../state/read.js';
 import type { HostState } from '../state/types.js';
-import { appendHistory, commitRun, execute, journalFile, keptOnHost, readHistory, readJournal, undoJournaled, type Journal } from '../txn/execute.js';
+import { appendHistory, commitRun, execute, historyFile, journalFile, keptOnHost, readHistory, readJournal, undoJournaled, type Journal } from '../txn/execute.js';
 import { ALL_RECORDS, withTxn } from '../txn/txn.js';
 import { allOnDemand } from '../txn/on-demand.js';
 import { beginPending, dropPending, markApplied, pendingStatus, refuseWhilePending, type Pending, type PendingStatus } from '../txn/pending.js';
@@ -50,7 +50,13 @@ const recoverStale = async (runner: Runner, dir: string): Promise<string[]> => {
 
 export const planTopology = async (t: Topology, ctx: Context): Promise<Plan> => makePlan(t, await readStateFor(t, ctx));
 
-const historyBytes = (dir: string, plan: Plan): number => JSON.stringify(readHistory(dir) ?? {}).length + JSON.stringify(plan.steps).length;
+const fileBytes = (file: string): number => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
 
 const VLAN_ENTRY_OPS: ReadonlySet<string> = new Set(['addVlanEntry', 'delVlanEntry']);
 
@@ -64,7 +70,7 @@ const stateAfter = async (t: Topology, ctx: Context, before: HostState, j: Journ
 
 const executeVerified = async (t: Topology, ctx: Context, plan: Plan, before: HostState): Promise<Journal> => {
   const { runner, runDir: dir } = ctx;
-  const j = await execute(runner, dir, plan.steps, 'apply', { commitBytes: [historyBytes(dir, plan)] });
+  const j = await execute(runner, dir, plan.steps, 'apply', { extendsBytes: fileBytes(historyFile(dir)) });
   const residual = makePlan(t, await stateAfter(t, ctx, before, j));
   if (residual.steps.length === 0) return j;
   const errors = await undoJournaled(runner, dir, j.steps, 'undo of the unverified apply').catch((u: unknown) => {
@@ -132,7 +138,8 @@ export const applyTopology = async (t: Topology, ctx: Context, opts: ApplyOption
     if (state.status === 'rejected') throw state.reason;
     const plan = makePlan(t, state.value);
     if (plan.steps.length === 0 && guards.value.steps.length === 0) return { plan, changed: notes.length > 0, notes };
-    readHistory(dir);
+    // Read once: the commit extends this one (nothing else writes it under the lock).
+    const prior = readHistory(dir);
     notes.push(...(await runGuardRepair(runner, dir, guards.value)));
     if (plan.steps.length === 0) return { plan, changed: true, notes };
     const pending = opts.confirmSeconds === undefined ? undefined : await beginPending(ctx, plan.steps, opts.confirmSeconds, t.source);
@@ -150,7 +157,7 @@ export const applyTopology = async (t: Topology, ctx: Context, opts: ApplyOption
       return { plan, changed: true, notes, pending: applied };
     }
     // j.steps: what ran, with any step the kernel refused as busy replaced by its alternative.
-    await commitOrUndo(runner, dir, j, (id) => appendHistory(dir, j.steps, id));
+    await commitOrUndo(runner, dir, j, (id) => appendHistory(dir, j.steps, id, prior));
     return { plan, changed: true, notes };
   }, { records: APPLY_RECORDS, lockMs: ctx.lockTimeoutMs });
 };

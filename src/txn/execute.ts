@@ -66,10 +66,12 @@ export const newJournal = (steps: Step[], what: string, kind?: 'stop' | 'undo'):
 });
 
 /** The run directory must hold the journal, every batch record and the records a commit writes. */
-const checkSpace = (dir: string, j: Journal, commitBytes: number[]): void => {
+const checkSpace = (dir: string, j: Journal, opts: RunOptions): void => {
   // A joint run writes its lines twice (one file per batch, and the record's) and keeps each batch's output.
   const sizes = groups(j.steps).flatMap((g) => [2 * lines(g.items).reduce((n, l) => n + l.length + 1, 0), 16, 256, 256, 16]);
-  ensureSpace(dir, [JSON.stringify(j).length + 256, ...sizes, ...commitBytes], j.what);
+  const journal = JSON.stringify(j).length;
+  const grown = opts.extendsBytes === undefined ? [] : [opts.extendsBytes + journal];
+  ensureSpace(dir, [journal + 256, ...sizes, ...(opts.commitBytes ?? []), ...grown], j.what);
 };
 
 export interface RunOptions {
@@ -77,6 +79,8 @@ export interface RunOptions {
   kind?: 'stop' | 'undo';
   /** Sizes of the records the commit of this run will write (checked before anything runs). */
   commitBytes?: number[];
+  /** The size of a record the commit rewrites with this run's steps added (the history). */
+  extendsBytes?: number;
   /** The pending change an undo reverts (see Journal.ends). */
   ends?: string;
 }
@@ -128,7 +132,7 @@ export const execute = async (runner: Runner, dir: string, steps: Step[], what: 
   const journal = { ...newJournal(steps, what, opts.kind), ...(opts.ends ? { ends: opts.ends } : {}) };
   const errors: string[] = [];
   if (steps.length === 0) return { ...journal, errors };
-  checkSpace(dir, journal, opts.commitBytes ?? []);
+  checkSpace(dir, journal, opts);
   const same = opts.kind ? sameCertainty : sameTool;
   for (let from = 0; from < journal.steps.length;) {
     // Undo-only runs go tool by tool: their batches run with -force, which a joint run has not.
@@ -231,9 +235,10 @@ export const commitRun = (dir: string, j: Journal, record: (id: string) => void 
   clearRecords(dir);
 };
 
-export const appendHistory = (dir: string, steps: Step[], committed?: string): void => {
+/** prior: the history as read under the same lock, when the caller has it (a long one costs a parse). */
+export const appendHistory = (dir: string, steps: Step[], committed?: string, prior: History | undefined = readHistory(dir)): void => {
   if (steps.length === 0 && committed === undefined) return;
-  const h = readHistory(dir) ?? { started: new Date().toISOString(), steps: [] };
+  const h = prior ?? { started: new Date().toISOString(), steps: [] };
   writeRecord(historyFile(dir), { started: h.started, steps: [...h.steps, ...steps], ...(committed ? { committed } : h.committed ? { committed: h.committed } : {}) });
 };
 

@@ -94,8 +94,10 @@ const KINDS = Object.keys(SHAPES) as OpKind[];
 
 const isKind = (k: string): k is OpKind => (KINDS as string[]).includes(k);
 
+const kindOf = object({ kind: str });
+
 export const opCheck: Check<Op> = (v, at) => {
-  const { kind } = object({ kind: str })(v, at);
+  const { kind } = kindOf(v, at);
   if (!isKind(kind)) throw new ShapeError(`${at}.kind: unknown op ${shownAny(kind)}`);
   return { kind, ...SHAPES[kind](v, at) } as Op;
 };
