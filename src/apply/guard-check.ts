@@ -55,8 +55,9 @@ export const checkGuards = (records: GuardRecords, live: Map<string, LiveGuard>,
 
 /** One nft read and one ip read, whatever the number of vifs. */
 export const readGuardChecks = async (runner: Runner, dir: string, s?: Pick<HostState, 'links'>, records: GuardRecords = allGuardRecords(dir)): Promise<GuardCheck[]> => {
-  const live = await readGuards(runner);
-  if (records.active.length + records.retired.length === 0 && live.size === 0) return [];
+  const recorded = records.active.length + records.retired.length > 0;
+  const live = await readGuards(runner, recorded);
+  if (!recorded && live.size === 0) return [];
   const names = [...records.active, ...records.retired].map((r) => r.dev);
   const links = s ?? (await readLinks(runner, { names: [...new Set([...names, ...live.keys()])] }));
   return checkGuards(records, live, links);

@@ -108,11 +108,17 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
         // already gone
       }
     }, opts.timeoutMs);
+    let r: RunResult;
     try {
-      return { ...(await p.done), timedOut };
+      r = { ...(await p.done), timedOut };
     } finally {
       clearTimeout(timer);
     }
+    // Through `ip netns exec` a missing tool is ip's failure, not a spawn error: the same error as without.
+    if (file !== cmd && r.exitCode !== 0 && r.stderr.startsWith(`exec of "${cmd}" failed: No such file or directory`)) {
+      throw notFound(cmd, Object.assign(new Error(r.stderr), { code: 'ENOENT' }));
+    }
+    return r;
   };
 
   /** script: RECORDED with argv, or a chainScript (argv empty). */

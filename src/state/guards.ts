@@ -44,14 +44,16 @@ type NftItem = { rule?: NftRule; chain?: { name: string }; map?: { name: string;
 
 const HEAD = /^xenbridge ([0-9a-f]+)$/;
 
-const nftList = async (runner: Runner, what: string[]): Promise<NftItem[] | undefined> => {
+const nftList = async (runner: Runner, what: string[], required: boolean): Promise<NftItem[] | undefined> => {
   let r;
   try {
     r = await runner.run('nft', ['-j', 'list', ...what], { inNetns: true, timeoutMs: 10_000 });
   } catch (e) {
-    // nft not installed: no guard can exist.
-    if (isXbError(e) && e.kind === 'command') return undefined;
-    throw e;
+    if (!isXbError(e) || e.kind !== 'command') throw e;
+    // The kernel keeps its rules without the tool: recorded guards may stand, and cannot be seen or
+    // put back (trying would end in nft's whole failed batch). With none recorded there is nothing to see.
+    if (required) throw new XbError('command', `${e.message}: the vif guards recorded here cannot be read or put back`, { detail: ['install nftables (apt install nftables), then run it again'] });
+    return undefined;
   }
   if (r.exitCode !== 0) return undefined;
   let v: unknown;
@@ -74,8 +76,9 @@ const packets = (r: NftRule): number => {
 const mappedNames = (items: NftItem[], map: string): Set<string> =>
   new Set((items.find((i) => i.map?.name === map)?.map?.elem ?? []).map((e) => (Array.isArray(e) ? String(e[0]) : String(e))));
 
-export const readGuards = async (runner: Runner): Promise<Map<string, LiveGuard>> => {
-  const items = (await nftList(runner, ['table', ...GUARD_TABLE.split(' ')])) ?? [];
+/** required: guards are recorded, so an nft that is not installed is an error, not "no guards". */
+export const readGuards = async (runner: Runner, required = false): Promise<Map<string, LiveGuard>> => {
+  const items = (await nftList(runner, ['table', ...GUARD_TABLE.split(' ')], required)) ?? [];
   const out = new Map<string, LiveGuard>();
   const hooked = dispatches(items, 'pre', MAP_IN) && dispatches(items, 'post', MAP_OUT);
   const get = (dev: string): LiveGuard => {
