@@ -59,7 +59,9 @@ const nsArgs = (runner: Runner): string[] => (runner.netns === undefined ? [] : 
  * Which dumps iproute2 called interrupted (see DUMP_TRIES). After a change that brings links up the
  * kernel adds their link-local addresses for a second or more, and the address dump alone is flagged
  * while the links stay still: that dump is read again alone, not the links and routes with it (at
- * 1000 bridges the check after an apply read everything three times).
+ * 1000 bridges the check after an apply read everything three times). A link added, deleted or
+ * renamed flags the address dump too: the links are listed again after it, and if they are not the
+ * ones read before, everything is read again (see linksStill).
  */
 type Cut = 'none' | 'addrs' | 'more';
 
@@ -125,10 +127,21 @@ const readApart = async (runner: Runner, vlans: boolean): Promise<Dumps> => {
 
 const addrDumpArgs = (runner: Runner): string[] => ['-c', ADDR_DUMP, 'sh', ...nsArgs(runner)];
 
-/** The address dump alone, again (see Cut). */
-const readAddrsAgain = async (runner: Runner, d: Dumps): Promise<Dumps> => {
+/** Each link's index and name, in the order a link dump printed them (with -d or without: both begin so). */
+const linkIds = (json: string): string => [...json.matchAll(/\{"ifindex":(\d+),[^{}]*?"ifname":"([^"]*)"/g)].map((m) => `${m[1]} ${m[2]}`).join('\n');
+
+/**
+ * The address dump alone, again (see Cut), then the links' indexes and names: listed after it, the
+ * same ones as the first read's mean no link came or went before the addresses were read. Otherwise
+ * undefined: the caller reads everything again.
+ */
+const readAddrsAgain = async (runner: Runner, d: Dumps): Promise<Dumps | undefined> => {
   const a = await runner.run('sh', addrDumpArgs(runner));
   if (a.exitCode !== 0) throw failed(runner, a.stderr);
+  const l = await runner.batch('ip', ['link show'], { json: true });
+  if (!l.ok) throw failed(runner, l.stderr);
+  const before = linkIds(d.lines[0] ?? '');
+  if (before === '' || linkIds(l.stdout) !== before) return undefined;
   return { ...d, addrs: a.stdout, cut: interrupted(a) ? 'addrs' : 'none' };
 };
 
@@ -136,7 +149,7 @@ export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlan
   const vlans = opts.bridgeVlans === true;
   const readAll = async (): Promise<Dumps> => (opts.scratchDir === undefined ? undefined : await readTogether(runner, opts.scratchDir, vlans)) ?? (await readApart(runner, vlans));
   let d = await readAll();
-  for (let tries = 1; tries < DUMP_TRIES && d.cut !== 'none'; tries++) d = d.cut === 'addrs' ? await readAddrsAgain(runner, d) : await readAll();
+  for (let tries = 1; tries < DUMP_TRIES && d.cut !== 'none'; tries++) d = (d.cut === 'addrs' ? await readAddrsAgain(runner, d) : undefined) ?? (await readAll());
   const [links, v4, v6] = d.lines;
   const state: HostState = {
     links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(d.addrs.trim(), 'ip addr showdump')), sysfsLookup({ netns: runner.netns })),

@@ -165,5 +165,31 @@ describe('a dump the kernel flagged as changed while it ran', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('an address dump flagged because a link went meanwhile: everything is read again, never the old links with the new addresses', async () => {
+    await sb.ip('link add rr0 type veth peer name rr1');
+    await sb.ip('addr add 10.9.0.1/24 dev rr1');
+    const base = createRunner(sb.dom0);
+    const dir = mkdtempSync(join(tmpdir(), 'xenbridge-reads-'));
+    try {
+      let joint = 0;
+      const runner: Runner = {
+        ...base,
+        reads: async (parts, d) => {
+          const out = await base.reads(parts, d);
+          joint++;
+          if (joint > 1) return out;
+          // The link dump had ended; the deletion lands in the address dump, which the kernel flags.
+          await sb.ip('link del rr0');
+          return out?.map((x, i) => (i === 1 ? flag(x) : x));
+        },
+      };
+      const s = await readState(runner, { scratchDir: dir });
+      expect({ joint, rr1: s.links.some((l) => l.name === 'rr1'), eth0: s.links.find((l) => l.name === 'eth0')?.addrs.some((a) => a.local === '2001:db8::10') }).toEqual({ joint: 2, rr1: false, eth0: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await sb.ip('link del rr0').catch(() => undefined);
+    }
+  });
 });
 
