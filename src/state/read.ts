@@ -55,21 +55,12 @@ export const readVlanEntries = async (runner: Runner): Promise<HostState['vlans'
 
 const nsArgs = (runner: Runner): string[] => (runner.netns === undefined ? [] : ['-n', runner.netns]);
 
-/**
- * Which dumps iproute2 called interrupted (see DUMP_TRIES). After a change that brings links up the
- * kernel adds their link-local addresses for a second or more, and the address dump alone is flagged
- * while the links stay still: that dump is read again alone, not the links and routes with it (at
- * 1000 bridges the check after an apply read everything three times). A link added, deleted or
- * renamed flags the address dump too: the links are listed again after it, and if they are not the
- * ones read before, everything is read again (see linksStill).
- */
-type Cut = 'none' | 'addrs' | 'more';
-
 interface Dumps {
   lines: string[];
   addrs: string;
   vlans?: HostState['vlans'];
-  cut: Cut;
+  /** iproute2 said a dump was interrupted (see DUMP_TRIES). */
+  interrupted: boolean;
 }
 
 /**
@@ -81,7 +72,6 @@ interface Dumps {
 const INTERRUPTED = 'Dump was interrupted';
 const DUMP_TRIES = 3;
 const interrupted = (...parts: ({ stderr: string } | undefined)[]): boolean => parts.some((p) => p?.stderr.includes(INTERRUPTED) === true);
-const cutOf = (addrs: { stderr: string }, ...rest: ({ stderr: string } | undefined)[]): Cut => (interrupted(...rest) ? 'more' : interrupted(addrs) ? 'addrs' : 'none');
 
 const tried = async <T>(read: () => Promise<T>, wasInterrupted: (t: T) => boolean): Promise<T> => {
   for (let tries = 1; ; tries++) {
@@ -107,7 +97,7 @@ const readTogether = async (runner: Runner, dir: string, vlans: boolean): Promis
   if (!a || a.exitCode !== 0) throw failed(runner, a?.stderr ?? '');
   const lines = jsonLines(r.stdout);
   const cut = lines.length !== READ_LINES.length || ![r, a, ...(b?.exitCode === 0 ? [b] : [])].every((x) => x.stdout.endsWith('\n'));
-  return cut ? undefined : { lines, addrs: a.stdout, vlans: b && vlanEntriesOf(b.exitCode === 0, b.stdout), cut: cutOf(a, r, b) };
+  return cut ? undefined : { lines, addrs: a.stdout, vlans: b && vlanEntriesOf(b.exitCode === 0, b.stdout), interrupted: interrupted(r, a, b) };
 };
 
 /** The same apart, through pipes: one process each. */
@@ -116,40 +106,21 @@ const readApart = async (runner: Runner, vlans: boolean): Promise<Dumps> => {
   // Addresses without -d (`addr show -d` prints every link's details a second time; they come from
   // `link show`, which also gives the IPv6 address generation mode `addr show` leaves out), and without
   // a second dump of the links (ADDR_DUMP).
-  const [r, a] = await Promise.all([runner.batch('ip', READ_LINES, { json: true, details: true }), runner.run('sh', addrDumpArgs(runner))]);
+  const [r, a] = await Promise.all([
+    runner.batch('ip', READ_LINES, { json: true, details: true }),
+    runner.run('sh', ['-c', ADDR_DUMP, 'sh', ...nsArgs(runner)]),
+  ]);
   // Settled before anything throws: no read may run on after a failed one has been reported.
   const v = await entries?.then((x) => ({ x }), (e: unknown) => ({ e }));
   if (!r.ok) throw failed(runner, r.stderr);
   if (a.exitCode !== 0) throw failed(runner, a.stderr);
   if (v && 'e' in v) throw v.e;
-  return { lines: jsonLines(r.stdout), addrs: a.stdout, vlans: v?.x, cut: cutOf(a, r) };
-};
-
-const addrDumpArgs = (runner: Runner): string[] => ['-c', ADDR_DUMP, 'sh', ...nsArgs(runner)];
-
-/** Each link's index and name, in the order a link dump printed them (with -d or without: both begin so). */
-const linkIds = (json: string): string => [...json.matchAll(/\{"ifindex":(\d+),[^{}]*?"ifname":"([^"]*)"/g)].map((m) => `${m[1]} ${m[2]}`).join('\n');
-
-/**
- * The address dump alone, again (see Cut), then the links' indexes and names: listed after it, the
- * same ones as the first read's mean no link came or went before the addresses were read. Otherwise
- * undefined: the caller reads everything again.
- */
-const readAddrsAgain = async (runner: Runner, d: Dumps): Promise<Dumps | undefined> => {
-  const a = await runner.run('sh', addrDumpArgs(runner));
-  if (a.exitCode !== 0) throw failed(runner, a.stderr);
-  const l = await runner.batch('ip', ['link show'], { json: true });
-  if (!l.ok) throw failed(runner, l.stderr);
-  const before = linkIds(d.lines[0] ?? '');
-  if (before === '' || linkIds(l.stdout) !== before) return undefined;
-  return { ...d, addrs: a.stdout, cut: interrupted(a) ? 'addrs' : 'none' };
+  return { lines: jsonLines(r.stdout), addrs: a.stdout, vlans: v?.x, interrupted: interrupted(r, a) };
 };
 
 export const readState = async (runner: Runner, opts: ReadOptions & { bridgeVlans?: boolean } = {}): Promise<HostState> => {
   const vlans = opts.bridgeVlans === true;
-  const readAll = async (): Promise<Dumps> => (opts.scratchDir === undefined ? undefined : await readTogether(runner, opts.scratchDir, vlans)) ?? (await readApart(runner, vlans));
-  let d = await readAll();
-  for (let tries = 1; tries < DUMP_TRIES && d.cut !== 'none'; tries++) d = (d.cut === 'addrs' ? await readAddrsAgain(runner, d) : undefined) ?? (await readAll());
+  const d = await tried(async () => (opts.scratchDir === undefined ? undefined : await readTogether(runner, opts.scratchDir, vlans)) ?? (await readApart(runner, vlans)), (x) => x.interrupted);
   const [links, v4, v6] = d.lines;
   const state: HostState = {
     links: withDevices(withAddrs(parseLinks(parseJsonLine(links, 'ip link show')), parseJsonLine(d.addrs.trim(), 'ip addr showdump')), sysfsLookup({ netns: runner.netns })),
