@@ -34,6 +34,8 @@ export interface KillWindow {
   /** Where kills land: the journal's time widened by a quarter each side, within the run. */
   from: number;
   to: number;
+  /** Whether the journal was seen at all (if not, the window is the whole run). */
+  seen: boolean;
 }
 
 /**
@@ -50,5 +52,5 @@ export const killWindow = async ({ p }: ReadyChild, journal: string): Promise<Ki
   clearInterval(poll);
   const span = Date.now() - t0;
   const [first = 0, last = span] = [seen[0], seen.at(-1)];
-  return { exitCode, span, first, last, from: Math.max(0, first - (last - first) / 4), to: Math.min(span, last + (last - first) / 4) };
+  return { exitCode, span, first, last, from: Math.max(0, first - (last - first) / 4), to: Math.min(span, last + (last - first) / 4), seen: seen.length > 0 };
 };

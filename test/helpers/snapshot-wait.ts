@@ -17,9 +17,13 @@ const hurry = async (tree: string): Promise<void> => {
   if (pids.length > 0) await execa('renice', ['-n', '0', '-p', ...pids], { reject: false });
 };
 
-/** Until cond holds or WAIT_MS pass, hurrying the builders of the tree whose dist/cli/snapshot.cjs they build from. */
+/**
+ * Until cond holds, hurrying the builders of the tree whose dist/cli/snapshot.cjs they build from;
+ * past WAIT_MS it throws: a wait that ran out says so, it does not let the test go on as if it held.
+ */
 export const until = async (tree: string, cond: () => boolean | Promise<boolean>): Promise<void> => {
-  for (const end = Date.now() + WAIT_MS; !(await cond()) && Date.now() < end;) {
+  for (const end = Date.now() + WAIT_MS; !(await cond());) {
+    if (Date.now() >= end) throw new Error(`${tree}: what the test waits for (its startup snapshot, or its builder's end) did not come within ${WAIT_MS / 1000} s`);
     await hurry(tree);
     await sleep(100);
   }

@@ -103,9 +103,11 @@ describe('a hostile guest on bridge=xenbr0 (classic: untagged only, ip=192.0.2.5
   });
 
   it('cannot take dom0\'s or another guest\'s MAC in the forwarding table', async () => {
-    await sendAndCapture([evil, 'eth0'], [{ id: 'steal', ...own, src: dom0Mac, count: 5 }, { id: 'steal2', ...own, src: VICTIM, count: 5 }], [], 0);
+    await sendAndCapture([evil, 'eth0'], [{ id: 'steal', ...own, src: dom0Mac, count: 5 }, { id: 'steal2', ...own, src: VICTIM, count: 5 }, { id: 'own', ...own }], [], 0);
     const fdb = await sb.ip('-j -d link show master xenbr0').then(() => sh(`bridge -n ${sb.dom0} -j fdb show br xenbr0`));
     const onEvil = (JSON.parse(fdb) as { mac: string; ifname: string }[]).filter((e) => e.ifname === 'vif1.0').map((e) => e.mac);
+    // The control: its own frame, sent with the others, is learned there.
+    expect(onEvil).toContain(EVIL);
     expect(onEvil).not.toContain(dom0Mac);
     expect(onEvil).not.toContain(VICTIM);
     await sh(`ip netns exec ${victim} ping -c1 -W2 192.0.2.10`);
@@ -220,7 +222,8 @@ describe('the guard\'s life: verify sees it, apply restores it, offline retires 
     await nft('flush ruleset');
     expect((await xen.hook('online', 2, 0)).code).toBe(0);
     expect((await nft('list table bridge xenbridge')).match(/vmap @vifs-(in|out)/g)).toEqual(['vmap @vifs-in', 'vmap @vifs-out']);
-    expect(await sendAndCapture([victim, 'eth0'], [{ id: 'tag20', src: '00:16:3e:00:42:00', kind: 'ipv4', sip: '192.0.2.62', tags: [[0x8100, 20]] }], [['switch', sb.sw, 'sw0']])).toEqual({ switch: [] });
+    const frames: FrameSpec[] = [{ id: 'tag20', src: '00:16:3e:00:42:00', kind: 'ipv4', sip: '192.0.2.62', tags: [[0x8100, 20]] }, { id: 'own', src: '00:16:3e:00:42:00', kind: 'ipv4', sip: '192.0.2.62' }];
+    expect(await sendAndCapture([victim, 'eth0'], frames, [['switch', sb.sw, 'sw0']])).toEqual({ switch: ['own'] });
   });
 
   it('a vif attached outside the hook (no guard, no record) is an error for verify until the hook takes it in', async () => {

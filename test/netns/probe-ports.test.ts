@@ -70,10 +70,17 @@ describe('a hand-made network-bridge layout, no file', () => {
 
 describe('no probe port or namespace outlives a run', () => {
   it('a failure injected at every step is undone on the spot', async () => {
-    for (let k = 0; k < 3; k++) {
+    // A failpoint fails the op at its index in the first run that has one. The probe ports' runs
+    // have one step, then three: index 0 fails the first run's step (the second run's first step
+    // shares that index), 1 and 2 the second run's, and past its last nothing fails. The paths are
+    // then reported as not probed, and verify goes on.
+    const hit: string[] = [];
+    for (let k = 0; k < 4; k++) {
       const r = await verify([], { XENBRIDGE_FAILPOINT: String(k) });
+      hit.push(/probe ports failed at step (\d+ of \d+); the host was restored/.exec(r.stdout)?.[1] ?? 'none');
       expect(await leftovers(), `failpoint ${k}: ${r.stdout}${r.stderr}`).toEqual([]);
     }
+    expect(hit).toEqual(['1 of 1', '2 of 3', '3 of 3', 'none']);
   });
 
   it('killed -9 at any step: status names the interrupted run; rollback, or the next verify, removes what it made', async () => {

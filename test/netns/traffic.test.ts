@@ -79,7 +79,8 @@ describe('verify --traffic on the untagged path', () => {
   it('passes when dom0, its veth pair and the uplink all see the echo, its reply and the DF probe', async () => {
     const r = await verify();
     expect(r.paths.map((p) => [p.spec.id, p.ok, p.hops.map((h) => h.hop.dev)])).toEqual([['untagged', true, ['eth0', 'xenbr0-d0', 'peth0']]]);
-    expect(r.paths[0]?.hops.every((h) => h.checks.every((c) => c.ok && c.seen.tags.length === 1 && c.seen.tags[0] === null))).toBe(true);
+    expect(r.paths[0]?.hops.map((h) => h.checks.map((c) => `${c.probe} ${c.dir} ${c.ok && c.seen.tags.length === 1 && c.seen.tags[0] === null}`)))
+      .toEqual(Array(3).fill(['echo request true', 'echo reply true', 'df request true', 'df reply true']));
     expect(renderTraffic(r, (ok) => (ok ? 'ok' : 'FAIL')).at(-1)).toMatch(/^ok 1 of 1 paths pass \(\d+\.\d s\)$/);
     expect(r.elapsedMs).toBeLessThan(10_000);
   });

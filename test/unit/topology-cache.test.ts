@@ -67,7 +67,11 @@ it.each(readdirSync(join(ROOT, 'test/cases')))('plans %s from the cached entry e
   const text = readFileSync(join(caseDir, 'topology.yaml'), 'utf8');
   writeFileSync(file, text);
   (await loadTopologyCached(file, entry)).save();
+  // Marked in the entry (planning reads no such field): the load below must come from it, not the file.
+  const saved = JSON.parse(readFileSync(entry, 'utf8')) as { topology: Record<string, unknown> };
+  writeFileSync(entry, JSON.stringify({ ...saved, topology: { ...saved.topology, fromEntry: true } }));
   const fromCache = (await loadTopologyCached(file, entry)).topology;
+  expect((fromCache as unknown as { fromEntry?: boolean }).fromEntry).toBe(true);
   const current = loadCurrent(join(caseDir, 'current.json'));
   const plan = (t: ReturnType<typeof parseTopology>): string => {
     try {

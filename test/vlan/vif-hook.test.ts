@@ -109,8 +109,8 @@ describe('classic mode', () => {
     // When an uninterrupted online in such a process has a journal (the VLAN's run, then the vif's; before
     // them it reads xenstore and the state, which a kill leaves nothing of): the kills land in that
     // window, widened by a quarter each side, so that a few also fall before the first journal and after the last.
-    const { exitCode, from, to, first, last, span } = await killWindow(await child(), join(ctx.runDir, 'journal.json'));
-    expect(exitCode).toBe(0);
+    const { exitCode, from, to, first, last, span, seen } = await killWindow(await child(), join(ctx.runDir, 'journal.json'));
+    expect([exitCode, seen]).toEqual([0, true]);
     expect(await settled()).toBe(onlineEnd);
     await hook('offline', 1);
     let next = child();
@@ -142,6 +142,8 @@ describe('classic mode', () => {
     }
     (await next).p.kill('SIGKILL');
     console.log(`kill -9 of an on-demand online: ${trials} kills ${from.toFixed(0)}-${to.toFixed(0)} ms into it (journal ${first}-${last} ms of ${span}), ${interrupted} left an interrupted run's journal, ${committed} a committed run's`);
+    // Most kills land while the journal stands (the window above): the recovery was exercised.
+    expect(interrupted).toBeGreaterThan(0);
   }, 600_000);
 
   it('stop removes on-demand VLAN bridges still in use, leaving no stray links', async () => {
