@@ -71,15 +71,13 @@ const checkSpace = (dir: string, j: Journal, opts: RunOptions): void => {
   const sizes = groups(j.steps).flatMap((g) => [2 * lines(g.items).reduce((n, l) => n + l.length + 1, 0), 16, 256, 256, 16]);
   const journal = JSON.stringify(j).length;
   const grown = opts.extendsBytes === undefined ? [] : [opts.extendsBytes + journal];
-  ensureSpace(dir, [journal + 256, ...sizes, ...(opts.commitBytes ?? []), ...grown], j.what);
+  ensureSpace(dir, [journal + 256, ...sizes, ...grown], j.what);
 };
 
 export interface RunOptions {
   /** stop, undo: every line is tried (-force) and the errors returned; nothing is undone. */
   kind?: 'stop' | 'undo';
-  /** Sizes of the records the commit of this run will write (checked before anything runs). */
-  commitBytes?: number[];
-  /** The size of a record the commit rewrites with this run's steps added (the history). */
+  /** The size of a record the commit rewrites with this run's steps added (the history): checked before anything runs. */
   extendsBytes?: number;
   /** The pending change an undo reverts (see Journal.ends). */
   ends?: string;
