@@ -114,9 +114,10 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     } finally {
       clearTimeout(timer);
     }
-    // Through `ip netns exec` a missing tool is ip's failure, not a spawn error: the same error as without.
-    if (file !== cmd && r.exitCode !== 0 && r.stderr.startsWith(`exec of "${cmd}" failed: No such file or directory`)) {
-      throw notFound(cmd, Object.assign(new Error(r.stderr), { code: 'ENOENT' }));
+    // Through `ip netns exec` a tool that cannot start (missing, not executable) is ip's failure, not a spawn error: the same error as without.
+    const failed = `exec of "${cmd}" failed: `;
+    if (file !== cmd && r.exitCode !== 0 && r.stderr.startsWith(failed)) {
+      throw notFound(cmd, Object.assign(new Error(r.stderr.slice(failed.length)), { code: r.stderr.startsWith(`${failed}No such file or directory`) ? 'ENOENT' : undefined }));
     }
     return r;
   };

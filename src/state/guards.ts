@@ -44,10 +44,12 @@ type NftItem = { rule?: NftRule; chain?: { name: string }; map?: { name: string;
 
 const HEAD = /^xenbridge ([0-9a-f]+)$/;
 
+const LIST_TIMEOUT_S = 10;
+
 const nftList = async (runner: Runner, what: string[], required: boolean): Promise<NftItem[] | undefined> => {
   let r;
   try {
-    r = await runner.run('nft', ['-j', 'list', ...what], { inNetns: true, timeoutMs: 10_000 });
+    r = await runner.run('nft', ['-j', 'list', ...what], { inNetns: true, timeoutMs: LIST_TIMEOUT_S * 1000 });
   } catch (e) {
     if (!isXbError(e) || e.kind !== 'command') throw e;
     // The kernel keeps its rules without the tool: recorded guards may stand, and cannot be seen or
@@ -55,7 +57,12 @@ const nftList = async (runner: Runner, what: string[], required: boolean): Promi
     if (required) throw new XbError('command', `${e.message}: the vif guards recorded here cannot be read or put back`, { detail: ['install nftables (apt install nftables), then run it again'] });
     return undefined;
   }
-  if (r.exitCode !== 0) return undefined;
+  if (r.exitCode !== 0) {
+    // Only a table that is not there means no guards: a list killed at its timeout, or refused, says nothing of those recorded.
+    if (!required || (!r.timedOut && r.stderr.startsWith('Error: No such file or directory'))) return undefined;
+    const why = r.timedOut ? `did not answer within ${LIST_TIMEOUT_S} s` : `failed: ${r.stderr.split('\n')[0] ?? ''}`;
+    throw new XbError('command', `nft -j list ${what.join(' ')} ${why}: the vif guards recorded here cannot be read or put back`);
+  }
   let v: unknown;
   try {
     v = JSON.parse(r.stdout);

@@ -3,7 +3,7 @@
  * with `flush ruleset`), vif guards included: `xenbridge repair-guards`, which our drop-in of
  * nftables.service runs after each, puts them back from their records and touches nothing else.
  */
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,18 +52,28 @@ describe('the ruleset replaced by nftables.service (flush ruleset)', () => {
     expect((await repair()).stdout).toBe('vif guards: every one in place');
   });
 
-  it('without nft in PATH, repair-guards, apply, verify and show say so in one line and change nothing; with it again, the repair is done', async () => {
+  // nft missing, in PATH but not executable, or a list that never answers (killed at its 10 s).
+  const brokenNft = [
+    ['missing', undefined, ['repair-guards', 'apply', 'verify', 'show'], /^xenbridge: nft is not installed \(not found in PATH\): the vif guards recorded here cannot be read or put back(\n|$)/],
+    ['not executable', 0o644, ['repair-guards', 'apply', 'verify', 'show'], /^xenbridge: cannot run nft: Permission denied: the vif guards recorded here cannot be read or put back(\n|$)/],
+    ['hanging', 0o755, ['repair-guards'], /^xenbridge: nft -j list table bridge xenbridge did not answer within 10 s: the vif guards recorded here cannot be read or put back(\n|$)/],
+  ] as const;
+  it.each(brokenNft)('with nft %s, the commands that read the guards say so in one line and change nothing; with it back, the repair is done', async (kind, mode, commands, message) => {
     await sh(`ip netns exec ${sb.dom0} nft flush ruleset`);
     const bin = mkdtempSync(join(tmpdir(), 'xenbridge-nonft-'));
     try {
       for (const n of readdirSync('/usr/sbin')) if (n !== 'nft') symlinkSync(join('/usr/sbin', n), join(bin, n));
+      if (kind === 'not executable') copyFileSync('/usr/sbin/nft', join(bin, 'nft'));
+      if (kind === 'hanging') writeFileSync(join(bin, 'nft'), '#!/bin/sh\ncase "$*" in "-j list"*) sleep 30 ;; esac\nexec /usr/sbin/nft "$@"\n');
+      if (mode !== undefined) chmodSync(join(bin, 'nft'), mode);
       const env = { ...sb.env, PATH: `${bin}:/usr/local/bin:/usr/bin:/bin` };
       // The bridge's timers tick between two reads; everything else must stay as it was.
       const state = async (): Promise<string> => `${(await dump(sb.dom0)).replace(/"\w+_timer":[\d.]+/g, '')}${await sh(`find ${sb.runDir} | sort`)}`;
       const before = await state();
-      for (const args of [['repair-guards', '--netns', sb.dom0], ['apply', '-c', cfg, '--netns', sb.dom0], ['verify', '-c', cfg, '--netns', sb.dom0], ['show', '--netns', sb.dom0]]) {
-        const r = await cli(args, env);
-        expect([args[0], r.code, r.stdout, r.stderr]).toEqual([args[0], 1, '', expect.stringMatching(/^xenbridge: nft is not installed \(not found in PATH\): the vif guards recorded here cannot be read or put back\n/)]);
+      const argv = { 'repair-guards': ['repair-guards', '--netns', sb.dom0], apply: ['apply', '-c', cfg, '--netns', sb.dom0], verify: ['verify', '-c', cfg, '--netns', sb.dom0], show: ['show', '--netns', sb.dom0] };
+      for (const c of commands) {
+        const r = await cli(argv[c], env);
+        expect([c, r.code, r.stdout, r.stderr]).toEqual([c, 1, '', expect.stringMatching(message)]);
         expect(r.stderr.length).toBeLessThan(400);
       }
       expect(await state()).toBe(before);
@@ -71,7 +81,7 @@ describe('the ruleset replaced by nftables.service (flush ruleset)', () => {
       rmSync(bin, { recursive: true, force: true });
     }
     expect((await repair()).stdout).toBe('re-created the guard of vif1.0 (it was missing)');
-  });
+  }, 60_000);
 
   it('a rule put ahead of the guards (an accept in a hook chain, or first in a vif chain) lets spoofs pass: verify names it, repair-guards takes it out', async () => {
     for (const [chain, finding] of [['pre', 'vif-guard-incomplete'], ['in-vif1.0', 'vif-guard-differs']] as const) {
