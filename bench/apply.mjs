@@ -7,10 +7,9 @@
 //               snapshot; and again without it), vs `node -e 0` plus one `ip -j -d link show`,
 //               in wall time and in CPU time (user + system, its processes included: what a loaded
 //               machine disturbs less than the wall time)
-import './env.mjs';
+import { freshRunDir } from './env.mjs';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyTopology, createContext, parseTopology, planTopology, render } from '../dist/index.js';
 
@@ -34,7 +33,7 @@ const yamlOf = (n) => `version: 1\nbridges:\n${Array.from({ length: n }, (_, i) 
 // namespaces, floor and ours in alternating order: each creation leaves the kernel busier (IPv6
 // address configuration of the new links), which would otherwise always burden the second one.
 export const benchApply = async (n, { perOp = true, rounds = n <= 100 ? 5 : 3 } = {}) => {
-  const runDirRoot = mkdtempSync(join(tmpdir(), 'xenbridge-bench-'));
+  const runDirRoot = freshRunDir('bench');
   const ctx = (ns) => createContext({ netns: ns, runDirRoot });
   const cfg = join(runDirRoot, 'topology.yaml');
   writeFileSync(cfg, yamlOf(n));
@@ -79,6 +78,7 @@ export const benchApply = async (n, { perOp = true, rounds = n <= 100 ? 5 : 3 } 
       cpu: { read: median(readCpu), cli: median(cliCpu), plain: median(plainCpu), node: median(nodeCpu) } };
   } finally {
     for (const x of made) drop(x);
+    rmSync(runDirRoot, { recursive: true, force: true });
   }
 };
 

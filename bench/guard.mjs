@@ -1,10 +1,9 @@
 // vif guards: the hook's online/offline time with guards vs without (same namespace, alternating,
 // medians), whether the online time grows with the number of vifs already guarded, and forwarding
 // throughput between two guests (iperf3, namespaces on this machine) with the guard chains vs without.
-import './env.mjs';
+import { freshRunDir } from './env.mjs';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,7 +13,7 @@ const sh = (args, env) => execFileSync(args[0], args.slice(1), { env, stdio: ['i
 const mac = (d) => `00:16:3e:00:${(d >> 8).toString(16).padStart(2, '0')}:${(d & 255).toString(16).padStart(2, '0')}`;
 
 const bed = (name, topo) => {
-  const dir = mkdtempSync(join(tmpdir(), 'xenbridge-guardbench-'));
+  const dir = freshRunDir('guardbench');
   const ns = `xbgb${name}${process.pid}`;
   const cfg = join(dir, 'topology.yaml');
   writeFileSync(cfg, topo);
@@ -41,7 +40,7 @@ const bed = (name, topo) => {
     writeFileSync(join(base, 'ip'), `10.9.${d >> 8}.${d & 255}`);
     sh(['ip', '-n', ns, 'link', 'add', 'name', `vif${d}.0`, 'type', 'veth', 'peer', 'name', `g${d}`, 'address', mac(d)]);
   };
-  return { ns, hook, vif, done: () => sh(['ip', 'netns', 'del', ns]) };
+  return { ns, hook, vif, done: () => { sh(['ip', 'netns', 'del', ns]); rmSync(dir, { recursive: true, force: true }); } };
 };
 
 const TOPO = 'version: 1\nbridges:\n  - name: xenbr0\n    dom0: {ifname: h0}\n';
@@ -197,7 +196,7 @@ export const benchNftCost = async (n = 21) => {
   const { createRunner } = await import('../dist/exec/runner.js');
   const g = (i) => ({ dev: `vif${i}.0`, vlans: { untagged: true, tagged: [] }, mac: mac(i), ips: [`10.9.${i >> 8}.${i & 255}`] });
   const ns = `xbgc${process.pid}`;
-  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'xenbridge-nftcost-'));
+  const dir = freshRunDir('nftcost');
   sh(['ip', 'netns', 'add', ns]);
   const runner = createRunner(ns, { residentNft: true });
   try {

@@ -2,11 +2,11 @@
 // package ships (one file per entry, npm run package), and Xen's own vif-bridge; same bridge, same
 // namespace, same file-backed xenstore, online then offline, median of N each, in turn. Xen's
 // scripts come from the Xen bed's extracted packages (test/xen/prepare.sh), never from this host.
-import './env.mjs';
+import { freshRunDir } from './env.mjs';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { bundle } from '../dist/package/bundle.js';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +17,7 @@ const sh = (args, env) => execFileSync(args[0], args.slice(1), { env, stdio: ['i
 
 export const benchHook = async (n = 15) => {
   if (!existsSync(join(XEN_SCRIPTS, 'vif-bridge'))) return undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'xenbridge-hookbench-'));
+  const dir = freshRunDir('hookbench');
   const ns = `xbhook${process.pid}`;
   const store = join(dir, 'store');
   const cfg = join(dir, 'topology.yaml');
@@ -64,6 +64,7 @@ export const benchHook = async (n = 15) => {
     };
   } finally {
     sh(['ip', 'netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
   }
 };
 

@@ -1,10 +1,10 @@
 // A namespace with one applied bridge, a file-backed xenstore and fake vifs (veth), for timing the
 // vif hook: directly (a Node start per event), through hooks/vif-xenbridge and the hook service,
 // and Xen's own vif-bridge.
-import './env.mjs';
+import { freshRunDir } from './env.mjs';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +30,7 @@ const stat = (pid) => {
 
 export const hookBed = (name, topo = TOPO) => {
   // On tmpfs, as /run is on a dom0: the records' fsyncs cost what they cost there.
-  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'xenbridge-hookdbench-'));
+  const dir = freshRunDir('hookdbench');
   const ns = `xbhd${name}${process.pid}`;
   const cfg = join(dir, 'topology.yaml');
   writeFileSync(cfg, topo);

@@ -2,9 +2,10 @@
 // directory by bench/ifupdown2.sh) on the same layouts, each in fresh network namespaces:
 //   first     = an apply / `ifreload -a` that builds the layout from the bare NIC
 //   no-change = the same again (median of rounds, alternating)
-//   one change = one VLAN (plain: one bridge) dropped, then added back (median of both)
+//   one change = one VLAN (plain: one bridge) dropped, then added back (median of rounds of both)
 // xenbridge is bin/xenbridge run as a program, as /usr/bin/xenbridge is: from the CLI's startup
 // snapshot (made first); its no-change apply is also timed without it (XENBRIDGE_NO_SNAPSHOT=1).
+// Every timed run, of either tool, starts after the same pause (SETTLE_MS, below).
 // Both tools' kernel state is compared first (links, kinds, masters, VLAN IDs, filtering, the ports'
 // VLAN entries); a layout where they differ is reported and not timed, and so is the one change
 // when they differ after it.
@@ -13,7 +14,7 @@
 // so nothing of the machine's (or the VM's) own configuration is read or written.
 //   node bench/ifupdown2.mjs ROOT [SCENARIO...]   ROOT: the extracted package
 //   scenarios: plain-N (N bridges, any kernel), filtering-1000 and classic-200 (802.1Q: the VM bed)
-import './env.mjs';
+import { freshRunDir, RUN_BASE_NOTE } from './env.mjs';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,14 @@ const sh = (args, input) => execFileSync(args[0], args.slice(1), { input, stdio:
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const timed = (fn) => { const t = process.hrtime.bigint(); fn(); return Number(process.hrtime.bigint() - t) / 1e6; };
 const range = (n, from = 0) => Array.from({ length: n }, (_, i) => i + from);
+/**
+ * A pause before every timed run, of either tool, so that neither is timed in the other's wake: the
+ * VM bed stays busy for seconds after an `ifreload -a` of 200 classic VLANs. In two of three rounds
+ * in one boot, xenbridge's no-change apply took 1.33-1.34 s right after one, against 0.78-0.82 s
+ * before it and 0.88-0.98 s five seconds later; its one-VLAN change 1.71-1.91 s, against 1.07-1.32 s.
+ */
+const SETTLE_MS = 5000;
+const settle = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
 const stanza = (name, ...attrs) => `auto ${name}\niface ${name}\n${attrs.map((a) => `    ${a}\n`).join('')}\n`;
 const bridgeOpts = ['bridge-stp off', 'bridge-fd 0'];
 
@@ -108,8 +117,10 @@ export const benchIfupdown2 = (root, name, rounds = 3) => {
     }
     return ns;
   };
-  const env = { ...process.env, XENBRIDGE_RUN_DIR: join(dir, 'run') };
-  const ours = (ns, hole, e = env) => { writeFileSync(cfg, s.ours(hole)); return timed(() => execFileSync(BIN, ['apply', '-c', cfg, '--netns', ns], { env: e, stdio: ['ignore', 'pipe', 'pipe'] })); };
+  // ifupdown2 keeps its state on the tmpfs mounted over /run below; ours goes on one too.
+  const runDir = freshRunDir('ifupdown2-run');
+  const env = { ...process.env, XENBRIDGE_RUN_DIR: runDir };
+  const ours = (ns, hole, e = env) => { writeFileSync(cfg, s.ours(hole)); settle(); return timed(() => execFileSync(BIN, ['apply', '-c', cfg, '--netns', ns], { env: e, stdio: ['ignore', 'pipe', 'pipe'] })); };
   /**
    * ifupdown2 checks a bridge's ports against a netlink cache that a thread of its own keeps: on a
    * busy machine a veth it has just made can be missing from it ("bridge port ... does not exist").
@@ -121,6 +132,7 @@ export const benchIfupdown2 = (root, name, rounds = 3) => {
     const prog = `mount --bind ${etc} /etc/network && mount -t tmpfs none /run && mkdir /run/network && mount -t tmpfs none /var/tmp && ` +
       `exec /usr/bin/python3 ${join(dir, 'ifreload')} -a`;
     let ms = 0;
+    settle();
     for (let run = 1; ; run++) {
       const t = process.hrtime.bigint();
       try {
@@ -150,17 +162,20 @@ export const benchIfupdown2 = (root, name, rounds = 3) => {
       same.plain.push(ours(a, false, withoutSnapshot(env)));
     }
     // The change is timed only if both tools made it: the states must agree after it, not only once it is undone.
+    // Both ways, `rounds` times: a median of two would be the slower of the pair.
     let changeDiffers;
-    for (const hole of [true, false]) {
-      change.ours.push(ours(a, hole));
-      change.theirs.push(theirs(b, hole));
-      if (hole) changeDiffers = differ(stateOf(a), stateOf(b));
+    for (let r = 0; r < rounds; r++) {
+      for (const hole of [true, false]) {
+        change.ours.push(ours(a, hole));
+        change.theirs.push(theirs(b, hole));
+        if (hole) changeDiffers ??= differ(stateOf(a), stateOf(b));
+      }
     }
     const agree = JSON.stringify(stateOf(a)) === JSON.stringify(stateOf(b));
     return { name, lines: sa.length, agree, changeDiffers, failures, first, same: { ours: median(same.ours), theirs: median(same.theirs), plain: median(same.plain) }, change: { ours: median(change.ours), theirs: median(change.theirs) } };
   } finally {
     for (const ns of made.reverse()) sh(['ip', 'netns', 'del', ns]);
-    sh(['rm', '-rf', dir]);
+    sh(['rm', '-rf', dir, runDir]);
   }
 };
 
@@ -191,6 +206,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2);
   }
   await readySnapshot();
+  console.log(`xenbridge: ${RUN_BASE_NOTE}`);
   for (const n of names.length ? names : ['plain-500']) {
     try {
       printIfupdown2(benchIfupdown2(root, n));

@@ -1,5 +1,5 @@
 // npm run bench: prints ratios measured in this run (never asserted in tests).
-import './env.mjs';
+import { RUN_BASE_NOTE } from './env.mjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchApply, printApply } from './apply.mjs';
@@ -20,6 +20,7 @@ if (missing.length > 0) {
   console.error(`bench: ${missing.join(', ')} not found on PATH (Debian: apt-get install ${missing.map((t) => TOOLS[t]).join(' ')})`);
   process.exit(2);
 }
+console.log(RUN_BASE_NOTE);
 printStartup(await benchStartup());
 for (const n of [100, 1000]) printApply(await benchApply(n));
 printHook(await benchHook());

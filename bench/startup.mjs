@@ -8,10 +8,9 @@
 //   hook offline        the vif hook's offline path for a vif that is gone (xenstore double, no-op)
 // bin/xenbridge runs as a program, as /usr/bin/xenbridge does: from the CLI's startup snapshot; the
 // rows marked "no snapshot" are the same commands with XENBRIDGE_NO_SNAPSHOT=1.
-import './env.mjs';
+import { freshRunDir } from './env.mjs';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labTopology } from '../dist/lab/example.js';
@@ -29,7 +28,7 @@ const timed = (argv, env) => {
 };
 
 export const benchStartup = async (rounds = 15) => {
-  const dir = mkdtempSync(join(tmpdir(), 'xenbridge-startbench-'));
+  const dir = freshRunDir('startbench');
   const ns = `xbstart${process.pid}`;
   const sw = `${ns}s`;
   const cfg = join(dir, 'lab.yaml');
@@ -70,6 +69,7 @@ export const benchStartup = async (rounds = 15) => {
     return { rounds, rows: cases.map(([name], i) => ({ name, ms: median(times[i]) })) };
   } finally {
     for (const n of [sw, ns]) execFileSync('ip', ['netns', 'del', n]);
+    rmSync(dir, { recursive: true, force: true });
   }
 };
 

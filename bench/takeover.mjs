@@ -8,10 +8,10 @@
 // `apply`, and the TCP segments dom0 retransmitted on a connection that sends every 10 ms across it.
 // bench/takeover-vm.sh also runs it in the VM bed (Debian 12's 6.1 kernel, whose own plan is the
 // down/up path: the live plan's rename while up meets EBUSY there) and compares in the same run.
-import './env.mjs';
+import { freshRunDir } from './env.mjs';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { release, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { applyTopology, createContext, parseTopology } from '../dist/index.js';
 
@@ -121,10 +121,14 @@ const JSON_MARK = 'takeover-json ';
 
 export const benchTakeover = async ({ rounds = 3, vm = false } = {}) => {
   const paths = vm ? VM_PATHS : NATIVE_PATHS;
-  const runDirRoot = mkdtempSync(join(tmpdir(), 'xenbridge-bench-'));
+  const runDirRoot = freshRunDir('bench');
   const byPath = paths.map(([name]) => ({ name, rounds: [] }));
-  for (let r = 0; r < rounds; r++) {
-    for (const [i, [, kernel]] of paths.entries()) byPath[i].rounds.push(await measure(kernel, runDirRoot));
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, [, kernel]] of paths.entries()) byPath[i].rounds.push(await measure(kernel, runDirRoot));
+    }
+  } finally {
+    rmSync(runDirRoot, { recursive: true, force: true });
   }
   return { rounds, kernel: release(), paths: byPath };
 };
