@@ -1,6 +1,7 @@
 /** How results and errors reach a person (one clear line, then detail) or a program (--json). */
 import { fstatSync, writeSync } from 'node:fs';
 import { EXIT_CODES, isXbError, problemLines, XbError } from '../errors.js';
+import { fsReason } from '../exec/dirs.js';
 
 /**
  * A reader that went away (`| head`, a closed pipe, a log collector that died) stops nothing: what
@@ -14,13 +15,19 @@ export const ignoreClosedOutput = (): void => {
 };
 
 const gone = new Set<number>();
+/** The first write that failed but for a reader gone: where, and why. */
+let lost: string | undefined;
+
+/** "standard output: no space left", when some output could not be written (a file on a full disk). */
+export const lostOutput = (): string | undefined => lost;
 
 /**
  * Everything a command prints goes through here, written at once: process.stdout's stream object
  * for a pipe cost a command about 5 ms natively and 25 ms under emulation before it printed a line.
  * EAGAIN (a non-blocking descriptor a parent handed down) waits a millisecond and tries again; EPIPE
  * (the reader went away) drops everything after, as above; any other error (ENOSPC: a log file on a
- * full /run, the revert timer's) drops only this text, and a later line is tried again.
+ * full /run, the revert timer's) drops only this text, and a later line is tried again. Such a loss
+ * fails the command at its end (run.ts): a script must not take an empty report for a whole one.
  */
 export const writeFd = (fd: 1 | 2, text: string): void => {
   if (gone.has(fd)) return;
@@ -35,6 +42,7 @@ export const writeFd = (fd: 1 | 2, text: string): void => {
         continue;
       }
       if ((e as NodeJS.ErrnoException).code === 'EPIPE') gone.add(fd);
+      else lost ??= `${fd === 1 ? 'standard output' : 'standard error'}: ${fsReason(e)}`;
       return;
     }
   }

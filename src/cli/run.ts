@@ -1,7 +1,7 @@
 /** The xenbridge CLI run: a thin shell over the library. Exit codes by error kind (see errors.ts). */
 import { type Command, CommanderError } from 'commander';
 import { XbError } from '../errors.js';
-import { report, setDebug } from './output.js';
+import { lostOutput, report, setDebug } from './output.js';
 import { createProgram, type CliRun } from './program.js';
 
 export interface Prepared {
@@ -13,6 +13,17 @@ export interface Prepared {
 export const prepare = (withVersion = true): Prepared => {
   const run: CliRun = { code: 0, jsonErrors: false };
   return { run, program: createProgram(run, withVersion) };
+};
+
+/**
+ * A command that succeeded but could not write what it printed (a file on a full disk) fails with
+ * one line (itself lost if that was stderr; the exit code is not). A reader gone (`| head`) is not
+ * that, nor a failed command, whose own error stands; nor the vif hook, whose code xl acts on.
+ */
+const delivered = (code: number, run: CliRun): number => {
+  const why = lostOutput();
+  if (why === undefined || code !== 0 || run.fixedErrorCode !== undefined) return code;
+  return report(new XbError('command', `cannot write the output to ${why}`), false);
 };
 
 /** Runs one command line (process.argv's shape: node, script, args…) and returns its exit code. */
@@ -28,10 +39,10 @@ export const runCli = async (argvIn: string[], { run, program } = prepare()): Pr
   setDebug(argv.length !== argvIn.length || process.env.XENBRIDGE_DEBUG === '1');
   try {
     await program.parseAsync(argv);
-    return run.code;
+    return delivered(run.code, run);
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return delivered(0, run);
       return report(new XbError('usage', e.message.replace(/^error: /, ''), { detail: ['see xenbridge --help'] }), false);
     }
     const rc = report(e, run.jsonErrors);
