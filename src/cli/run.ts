@@ -35,6 +35,10 @@ export const runCli = async (argvIn: string[], { run, program } = prepare()): Pr
   process.on('unhandledRejection', (e) => {
     process.exitCode = run.fixedErrorCode ?? report(e, run.jsonErrors);
   });
+  // A terminal that hangs up (the SSH session an apply cuts, a closed laptop) must not end a change
+  // half-way, with the host unreachable and nothing left to undo it: the command runs to its end
+  // (verified and recorded, or undone), as its batches already do in sessions of their own.
+  process.on('SIGHUP', () => undefined);
   const argv = argvIn.filter((a) => a !== '--debug');
   setDebug(argv.length !== argvIn.length || process.env.XENBRIDGE_DEBUG === '1');
   try {
