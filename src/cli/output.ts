@@ -1,5 +1,5 @@
 /** How results and errors reach a person (one clear line, then detail) or a program (--json). */
-import { fstatSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { EXIT_CODES, isXbError, problemLines, XbError } from '../errors.js';
 import { fsReason } from '../exec/dirs.js';
 
@@ -21,11 +21,42 @@ let lost: string | undefined;
 /** "standard output: no space left", when some output could not be written (a file on a full disk). */
 export const lostOutput = (): string | undefined => lost;
 
+/** A terminal, or some other character device but the memory ones (/dev/null, /dev/full: major 1). */
+const terminal = (fd: number): boolean => {
+  try {
+    const st = fstatSync(fd);
+    return st.isCharacterDevice() && Math.floor(st.rdev / 256) % 4096 !== 1;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The terminal hung up (SIGHUP): nothing more is shown there (a write to it fails with EIO, which is
+ * no failure of the command), and its descriptors are moved to /dev/null. Node 20 restores a
+ * terminal's settings at exit and aborts when it cannot (nodejs/node#51519); it leaves alone a
+ * descriptor that no longer names the file it found at start. Files and pipes keep what they get.
+ */
+export const hungUp = (): void => {
+  for (const fd of [0, 1, 2]) {
+    if (!terminal(fd)) continue;
+    gone.add(fd);
+    try {
+      closeSync(fd);
+      // The lowest free number: fd itself, unless another thread took it first (then it is not ours).
+      const n = openSync('/dev/null', fd === 0 ? 'r' : 'w');
+      if (n !== fd) closeSync(n);
+    } catch {
+      // the descriptor stays as it was, and unused
+    }
+  }
+};
+
 /**
  * Everything a command prints goes through here, written at once: process.stdout's stream object
  * for a pipe cost a command about 5 ms natively and 25 ms under emulation before it printed a line.
  * EAGAIN (a non-blocking descriptor a parent handed down) waits a millisecond and tries again; EPIPE
- * (the reader went away) drops everything after, as above; any other error (ENOSPC: a log file on a
+ * (the reader went away) or EIO on a terminal (it hung up) drops everything after, as above; any other error (ENOSPC: a log file on a
  * full /run, the revert timer's) drops only this text, and a later line is tried again. Such a loss
  * fails the command at its end (run.ts): a script must not take an empty report for a whole one.
  */
@@ -41,7 +72,8 @@ export const writeFd = (fd: 1 | 2, text: string): void => {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
         continue;
       }
-      if ((e as NodeJS.ErrnoException).code === 'EPIPE') gone.add(fd);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE' || (code === 'EIO' && terminal(fd))) gone.add(fd);
       else lost ??= `${fd === 1 ? 'standard output' : 'standard error'}: ${fsReason(e)}`;
       return;
     }

@@ -1,7 +1,7 @@
 /** The xenbridge CLI run: a thin shell over the library. Exit codes by error kind (see errors.ts). */
 import { type Command, CommanderError } from 'commander';
 import { XbError } from '../errors.js';
-import { lostOutput, report, setDebug } from './output.js';
+import { hungUp, lostOutput, report, setDebug } from './output.js';
 import { createProgram, type CliRun } from './program.js';
 
 export interface Prepared {
@@ -37,8 +37,8 @@ export const runCli = async (argvIn: string[], { run, program } = prepare()): Pr
   });
   // A terminal that hangs up (the SSH session an apply cuts, a closed laptop) must not end a change
   // half-way, with the host unreachable and nothing left to undo it: the command runs to its end
-  // (verified and recorded, or undone), as its batches already do in sessions of their own.
-  process.on('SIGHUP', () => undefined);
+  // (verified and recorded, or undone), as the processes it starts do in sessions of their own.
+  process.on('SIGHUP', hungUp);
   const argv = argvIn.filter((a) => a !== '--debug');
   setDebug(argv.length !== argvIn.length || process.env.XENBRIDGE_DEBUG === '1');
   try {

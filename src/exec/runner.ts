@@ -40,11 +40,12 @@ interface Launched {
  * nowhere) and its stderr nowhere. A pipe from Node is a stream object per descriptor, which under
  * emulation cost about 20 ms of each process start (measured in the VM bed).
  */
-const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; detached?: boolean; inherit?: boolean; fds?: number[]; toFiles?: { stdout?: number } } = {}): Launched => {
+const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; inherit?: boolean; fds?: number[]; toFiles?: { stdout?: number } } = {}): Launched => {
   const stdio = o.toFiles ? ['ignore', o.toFiles.stdout ?? 'ignore', 'ignore'] as const : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as const;
   const child = spawn(file, argv, {
     env: o.env,
-    detached: o.detached === true,
+    // A session of its own: a terminal's hang-up or Ctrl-C reaches the CLI's group, not the reads and batches a change depends on.
+    detached: true,
     stdio: o.inherit ? 'inherit' : [...stdio, ...(o.fds ?? [])],
   });
   let stdout = '';
@@ -98,7 +99,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
    */
   const run = async (cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> => {
     const [file, argv] = wrap(cmd, args, opts.inNetns);
-    const p = launch(file, argv, { ...opts, env, detached: opts.timeoutMs !== undefined });
+    const p = launch(file, argv, { ...opts, env });
     let timedOut = false;
     const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
@@ -126,7 +127,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
   const runRecorded = async (tool: Tool, lines: string[], base: string, argv: string[], script = RECORDED): Promise<RunResult> => {
     const f = recordFiles(base);
     writeFileSync(f.lines, lines.join('\n') + '\n', { mode: 0o600 });
-    await launch('sh', ['-c', script, 'sh', f.pid, f.out, f.rc, ...argv], { env, detached: true, toFiles: {} }).done;
+    await launch('sh', ['-c', script, 'sh', f.pid, f.out, f.rc, ...argv], { env, toFiles: {} }).done;
     const rcText = readRecordText(f.rc) ?? '';
     const out = readRecordText(f.out) ?? '';
     // A shell that could not write its status (a full run directory) ran lines we cannot name.
