@@ -56,9 +56,10 @@ export const hungUp = (): void => {
  * Everything a command prints goes through here, written at once: process.stdout's stream object
  * for a pipe cost a command about 5 ms natively and 25 ms under emulation before it printed a line.
  * EAGAIN (a non-blocking descriptor a parent handed down) waits a millisecond and tries again; EPIPE
- * (the reader went away) or EIO on a terminal (it hung up) drops everything after, as above; any other error (ENOSPC: a log file on a
- * full /run, the revert timer's) drops only this text, and a later line is tried again. Such a loss
- * fails the command at its end (run.ts): a script must not take an empty report for a whole one.
+ * (the reader went away) or EIO on a terminal (it hung up) drops everything after, as above; any
+ * other error (ENOSPC: a log file on a full /run, the revert timer's) drops only this text, and a
+ * later line is tried again. Such a loss fails the command at its end (run.ts): a script must not
+ * take an empty report for a whole one.
  */
 export const writeFd = (fd: 1 | 2, text: string): void => {
   if (gone.has(fd)) return;

@@ -44,7 +44,7 @@ const launch = (file: string, argv: string[], o: RunOptions & { env?: Env; inher
   const stdio = o.toFiles ? ['ignore', o.toFiles.stdout ?? 'ignore', 'ignore'] as const : [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as const;
   const child = spawn(file, argv, {
     env: o.env,
-    // A session of its own: a terminal's hang-up or Ctrl-C reaches the CLI's group, not the reads and batches a change depends on.
+    // A session of its own: a hang-up or Ctrl-C reaches the CLI's group, not what a change depends on.
     detached: true,
     stdio: o.inherit ? 'inherit' : [...stdio, ...(o.fds ?? [])],
   });
@@ -115,7 +115,7 @@ export const createRunner = (netns?: string, ro: RunnerOptions = {}): Runner => 
     } finally {
       clearTimeout(timer);
     }
-    // Through `ip netns exec` a tool that cannot start (missing, not executable) is ip's failure, not a spawn error: the same error as without.
+    // Through `ip netns exec` a tool that cannot start (missing, not executable) is ip's failure: the same error as without.
     const failed = `exec of "${cmd}" failed: `;
     if (file !== cmd && r.exitCode !== 0 && r.stderr.startsWith(failed)) {
       throw notFound(cmd, Object.assign(new Error(r.stderr.slice(failed.length)), { code: r.stderr.startsWith(`${failed}No such file or directory`) ? 'ENOENT' : undefined }));

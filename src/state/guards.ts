@@ -58,7 +58,7 @@ const nftList = async (runner: Runner, what: string[], required: boolean): Promi
     return undefined;
   }
   if (r.exitCode !== 0) {
-    // Only a table that is not there means no guards: a list killed at its timeout, or refused, says nothing of those recorded.
+    // Only a table that is not there means no guards: a list killed or refused says nothing of them.
     if (!required || (!r.timedOut && r.stderr.startsWith('Error: No such file or directory'))) return undefined;
     const why = r.timedOut ? `did not answer within ${LIST_TIMEOUT_S} s` : `failed: ${r.stderr.split('\n')[0] ?? ''}`;
     throw new XbError('command', `nft -j list ${what.join(' ')} ${why}: the vif guards recorded here cannot be read or put back`);
