@@ -19,7 +19,6 @@ export { failedLineOf, parseFailpoint, recordFiles, type BatchOptions, type Batc
 export type { Resident } from './nft-resident.js';
 export type { Background, Env, RunOptions, RunResult, Runner } from './run-types.js';
 
-
 const notFound = (cmd: string, e: NodeJS.ErrnoException): XbError =>
   new XbError('command', e.code === 'ENOENT' ? `${cmd} is not installed (not found in PATH)` : `cannot run ${cmd}: ${e.message.split('\n')[0]}`, {
     detail: [cmd === 'ip' || cmd === 'bridge' ? 'install iproute2' : `install the package that provides ${cmd}`],
