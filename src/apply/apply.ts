@@ -1,7 +1,7 @@
 /** Transactions: apply a topology, stop (undo everything since the first apply), roll back a crashed run. */
 import { existsSync, statSync } from 'node:fs';
 import type { Context } from '../context.js';
-import { XbError } from '../errors.js';
+import { isXbError, XbError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { Topology } from '../model/topology.js';
 import { makePlan, type Plan } from '../plan/diff.js';
@@ -68,17 +68,26 @@ const VLAN_ENTRY_OPS: ReadonlySet<string> = new Set(['addVlanEntry', 'delVlanEnt
 const stateAfter = async (t: Topology, ctx: Context, before: HostState, j: Journal): Promise<HostState> =>
   j.steps.every((s) => VLAN_ENTRY_OPS.has(s.op.kind)) ? { ...before, vlans: await readVlanEntries(ctx.runner) } : readStateFor(t, ctx);
 
+const undoUnverified = async (runner: Runner, dir: string, j: Journal, what: string, detail: string[]): Promise<never> => {
+  const errors = await undoJournaled(runner, dir, j.steps, 'undo of the unverified apply').catch((u: unknown) => {
+    throw keptOnHost(u, 'the apply', dir, new XbError('state', what, { detail }));
+  });
+  throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `${what}; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, { detail: [...detail, ...errors] });
+};
+
 const executeVerified = async (t: Topology, ctx: Context, plan: Plan, before: HostState): Promise<Journal> => {
   const { runner, runDir: dir } = ctx;
   const j = await execute(runner, dir, plan.steps, 'apply', { extendsBytes: fileBytes(historyFile(dir)) });
-  const residual = makePlan(t, await stateAfter(t, ctx, before, j));
+  let residual: Plan;
+  try {
+    residual = makePlan(t, await stateAfter(t, ctx, before, j));
+  } catch (e) {
+    // Unchecked is undone as different is: left for a later run, the change would stand unverified
+    // on a host it may have cut off from whoever could run one.
+    return undoUnverified(runner, dir, j, 'apply ran but the host could not be read to check it', isXbError(e) ? [e.message, ...e.detail] : [String((e as Error)?.message ?? e)]);
+  }
   if (residual.steps.length === 0) return j;
-  const errors = await undoJournaled(runner, dir, j.steps, 'undo of the unverified apply').catch((u: unknown) => {
-    throw keptOnHost(u, 'the apply', dir, new XbError('state', 'apply ran but the host does not match the file'));
-  });
-  throw new XbError(errors.length > 0 ? 'rollback-failed' : 'rolled-back', `apply ran but the host does not match the file; ${errors.length > 0 ? 'the undo had errors' : 'the host was restored'}`, {
-    detail: ['still different:', ...residual.steps.map((s) => `  ${opText(s.op)}`), ...errors],
-  });
+  return undoUnverified(runner, dir, j, 'apply ran but the host does not match the file', ['still different:', ...residual.steps.map((s) => `  ${opText(s.op)}`)]);
 };
 
 const landed = (dir: string, j: Journal): boolean => {
