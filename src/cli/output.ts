@@ -129,13 +129,5 @@ export const report = (e: unknown, asJson: boolean): number => {
   return EXIT_CODES[problem.kind];
 };
 
-/** A terminal (a character device; /dev/null, the other one, shows nobody anything) gets marks. */
-const onTerminal = (): boolean => {
-  try {
-    return fstatSync(1).isCharacterDevice();
-  } catch {
-    return false;
-  }
-};
-
-export const tick = (ok: boolean): string => (onTerminal() ? (ok ? '✓' : '✗') : ok ? 'ok' : 'FAIL');
+/** A terminal gets marks; a file, a pipe or /dev/null gets words. */
+export const tick = (ok: boolean): string => (terminal(1) ? (ok ? '✓' : '✗') : ok ? 'ok' : 'FAIL');
